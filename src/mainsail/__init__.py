@@ -1,0 +1,94 @@
+"""Mainsail: closed-loop MLOps in one install.
+
+Public names are imported lazily so ``import mainsail`` stays fast; the first use of
+``mainsail.start_run`` (say) loads what it needs.
+
+Examples
+--------
+>>> import mainsail
+>>> with mainsail.start_run(experiment="churn", params={"depth": 3}) as run:  # doctest: +SKIP
+...     run.log_metric("auc", 0.91, step=3)
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+_EXPORTS: dict[str, str] = {
+    # client facade
+    "configure": "mainsail.client",
+    "reset": "mainsail.client",
+    "get_context": "mainsail.client",
+    "start_run": "mainsail.client",
+    "active_run": "mainsail.client",
+    "end_run": "mainsail.client",
+    "log_metric": "mainsail.client",
+    "log_metrics": "mainsail.client",
+    "log_param": "mainsail.client",
+    "log_params": "mainsail.client",
+    "set_tag": "mainsail.client",
+    "log_artifact": "mainsail.client",
+    "get_run": "mainsail.client",
+    "get_metric_history": "mainsail.client",
+    "search_runs": "mainsail.client",
+    "find_runs": "mainsail.client",
+    "download_artifact": "mainsail.client",
+    "seed_everything": "mainsail.client",
+    "autolog": "mainsail.client",
+    "log_dataset": "mainsail.client",
+    "get_dataset": "mainsail.client",
+    "load_dataset": "mainsail.client",
+    "validate": "mainsail.client",
+    # core
+    "MainsailError": "mainsail.core",
+    "Settings": "mainsail.core",
+    "Run": "mainsail.core._schemas",
+    "DatasetVersion": "mainsail.core._schemas",
+}
+
+__all__ = sorted(_EXPORTS) + ["__version__"]
+
+if TYPE_CHECKING:
+    from mainsail.client import (  # noqa: F401
+        active_run,
+        autolog,
+        configure,
+        download_artifact,
+        end_run,
+        find_runs,
+        get_context,
+        get_dataset,
+        get_metric_history,
+        get_run,
+        load_dataset,
+        log_artifact,
+        log_dataset,
+        log_metric,
+        log_metrics,
+        log_param,
+        log_params,
+        reset,
+        search_runs,
+        seed_everything,
+        set_tag,
+        start_run,
+        validate,
+    )
+    from mainsail.core import MainsailError, Settings  # noqa: F401
+    from mainsail.core._schemas import DatasetVersion, Run  # noqa: F401
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'mainsail' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__

@@ -1,0 +1,62 @@
+"""Settings, errors, ids, clocks and addresses: the layer everything else stands on."""
+
+from mainsail.core._errors import (
+    ArtifactNotFoundError,
+    ConfigurationError,
+    ConflictError,
+    CorruptedArtifactError,
+    DatasetNotFoundError,
+    DataValidationError,
+    ExperimentNotFoundError,
+    FilterSyntaxError,
+    HomeNotWritableError,
+    InvalidAddressError,
+    InvalidMetricError,
+    InvalidValueError,
+    MainsailError,
+    MissingDependencyError,
+    NotFoundError,
+    ParamConflictError,
+    RunClosedError,
+    RunNotFoundError,
+    SchemaVersionError,
+    StoreUnavailableError,
+    UnsupportedColumnTypeError,
+)
+from mainsail.core._ids import new_id, now_ms
+from mainsail.core._optional import import_optional
+from mainsail.core._settings import Settings, get_settings, reset_settings
+from mainsail.core._uris import Address, check_name, parse_address
+
+__all__ = [
+    "Address",
+    "ArtifactNotFoundError",
+    "ConfigurationError",
+    "ConflictError",
+    "CorruptedArtifactError",
+    "DataValidationError",
+    "DatasetNotFoundError",
+    "ExperimentNotFoundError",
+    "FilterSyntaxError",
+    "HomeNotWritableError",
+    "InvalidAddressError",
+    "InvalidMetricError",
+    "InvalidValueError",
+    "MainsailError",
+    "MissingDependencyError",
+    "NotFoundError",
+    "ParamConflictError",
+    "RunClosedError",
+    "RunNotFoundError",
+    "SchemaVersionError",
+    "Settings",
+    "StoreUnavailableError",
+    "UnsupportedColumnTypeError",
+    "check_name",
+    "get_settings",
+    "import_optional",
+    "new_id",
+    "now_ms",
+    "parse_address",
+    "reset_settings",
+]

@@ -1,0 +1,117 @@
+"""One error hierarchy for every surface.
+
+Each class carries a short ``headline`` for the CLI and an HTTP ``status`` for the server;
+the surfaces render them, so this module does not import any web framework.
+Messages say what was expected, what was found, and what to do.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class MainsailError(Exception):
+    """Base class of every error Mainsail raises on purpose."""
+
+    headline = "Mainsail error"
+    status = 400
+
+    def __init__(self, message: str, **details: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"error": self.message, "type": type(self).__name__, "headline": self.headline}
+
+
+class ConfigurationError(MainsailError):
+    headline = "Configuration problem"
+    status = 500
+
+
+class HomeNotWritableError(ConfigurationError):
+    headline = "Home folder not writable"
+
+
+class StoreUnavailableError(MainsailError):
+    headline = "Store unreachable"
+    status = 503
+
+
+class SchemaVersionError(MainsailError):
+    headline = "Database schema mismatch"
+    status = 500
+
+
+class NotFoundError(MainsailError):
+    headline = "Not found"
+    status = 404
+
+
+class RunNotFoundError(NotFoundError):
+    headline = "Unknown run"
+
+
+class ExperimentNotFoundError(NotFoundError):
+    headline = "Unknown experiment"
+
+
+class DatasetNotFoundError(NotFoundError):
+    headline = "Unknown dataset"
+
+
+class ArtifactNotFoundError(NotFoundError):
+    headline = "Unknown artifact"
+
+
+class ConflictError(MainsailError):
+    headline = "Conflict"
+    status = 409
+
+
+class RunClosedError(ConflictError):
+    headline = "Run is closed"
+
+
+class ParamConflictError(ConflictError):
+    headline = "Param already set"
+
+
+class InvalidValueError(MainsailError):
+    headline = "Invalid value"
+    status = 422
+
+
+class InvalidMetricError(InvalidValueError):
+    headline = "Invalid metric value"
+
+
+class InvalidAddressError(InvalidValueError):
+    headline = "Invalid address"
+
+
+class FilterSyntaxError(InvalidValueError):
+    headline = "Invalid filter"
+
+
+class UnsupportedColumnTypeError(InvalidValueError):
+    headline = "Unsupported column type"
+
+
+class DataValidationError(InvalidValueError):
+    headline = "Data failed validation"
+
+    def __init__(self, message: str, report: Any = None, **details: Any) -> None:
+        super().__init__(message, **details)
+        self.report = report
+
+
+class CorruptedArtifactError(MainsailError):
+    headline = "Corrupted artifact"
+    status = 500
+
+
+class MissingDependencyError(MainsailError):
+    headline = "Missing optional dependency"
+    status = 500

@@ -1,0 +1,81 @@
+"""Typed settings, read from ``MAINSAIL_*`` environment variables."""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Mainsail configuration. Every field can be set with ``MAINSAIL_<FIELD>``.
+
+    Examples
+    --------
+    >>> Settings(home="/tmp/ms").resolved_database_url()
+    'sqlite:////tmp/ms/mainsail.db'
+    """
+
+    model_config = SettingsConfigDict(env_prefix="MAINSAIL_", extra="ignore")
+
+    home: Path = Field(
+        default_factory=lambda: Path.cwd() / ".mainsail",
+        description="Folder for the embedded store: the SQLite file and the artifact folder.",
+    )
+    database_url: str | None = Field(
+        default=None,
+        description=(
+            "SQLAlchemy URL of the metadata store, e.g. "
+            "'postgresql+psycopg://user@host/db'. Default: a SQLite file in the home folder."
+        ),
+    )
+    artifact_root: str | None = Field(
+        default=None,
+        description=(
+            "Where artifacts are stored: a local folder or any fsspec URL such as "
+            "'s3://bucket/prefix'. Default: 'artifacts' in the home folder."
+        ),
+    )
+    tracking_uri: str | None = Field(
+        default=None,
+        description="URL of a Mainsail server (http://host:port). When set, the SDK talks to it.",
+    )
+    metric_flush_interval: float = Field(
+        default=1.0, description="Seconds between background flushes of buffered metrics."
+    )
+    metric_buffer_size: int = Field(
+        default=5000, description="Buffered metric points that trigger an early flush."
+    )
+    sqlite_busy_timeout_ms: int = Field(
+        default=30000, description="How long a SQLite writer waits for a lock, in milliseconds."
+    )
+    capture_packages: bool = Field(
+        default=True, description="Record installed package versions with each run."
+    )
+
+    def resolved_home(self) -> Path:
+        return Path(os.path.expanduser(str(self.home))).absolute()
+
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.resolved_home() / 'mainsail.db'}"
+
+    def resolved_artifact_root(self) -> str:
+        if self.artifact_root:
+            return self.artifact_root
+        return str(self.resolved_home() / "artifacts")
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once from the environment."""
+    return Settings()
+
+
+def reset_settings() -> None:
+    """Forget cached settings (tests and ``mainsail.configure`` use this)."""
+    get_settings.cache_clear()

@@ -1,0 +1,47 @@
+"""Dialect-specific INSERT ... ON CONFLICT helpers (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+
+def _insert(conn: Connection, table: sa.Table) -> Any:
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert(table)
+
+
+def upsert(
+    conn: Connection,
+    table: sa.Table,
+    rows: Sequence[dict[str, Any]],
+    keys: Sequence[str],
+    update: Sequence[str],
+    where: Any = None,
+) -> None:
+    """Insert ``rows``; on a key conflict update ``update`` columns (optionally only ``where``)."""
+    if not rows:
+        return
+    stmt = _insert(conn, table)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=list(keys),
+        set_={c: stmt.excluded[c] for c in update},
+        where=where(stmt.excluded) if where is not None else None,
+    )
+    conn.execute(stmt, list(rows))
+
+
+def insert_ignore(
+    conn: Connection, table: sa.Table, rows: Sequence[dict[str, Any]], keys: Sequence[str]
+) -> None:
+    """Insert ``rows``, skipping those whose key already exists."""
+    if not rows:
+        return
+    stmt = _insert(conn, table).on_conflict_do_nothing(index_elements=list(keys))
+    conn.execute(stmt, list(rows))

@@ -1,0 +1,92 @@
+"""Shared fixtures: an isolated Mainsail home per test, and a throwaway PostgreSQL database."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+PG_ADMIN_URL = os.environ.get(
+    "MAINSAIL_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+
+
+@pytest.fixture(autouse=True)
+def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
+    """No test reads the developer's MAINSAIL_* settings or writes to ./.mainsail."""
+    for key in list(os.environ):
+        if key.startswith("MAINSAIL_") and key != "MAINSAIL_TEST_PG_URL":
+            monkeypatch.delenv(key)
+    monkeypatch.setenv("MAINSAIL_HOME", str(tmp_path / "home"))
+    import mainsail.client as client
+
+    client.reset()
+    yield
+    from mainsail.tracking._run import end_all_runs
+
+    end_all_runs()
+    client.reset()
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    return tmp_path / "home"
+
+
+@pytest.fixture
+def ctx(home: Path):  # type: ignore[no-untyped-def]
+    import mainsail
+
+    return mainsail.configure(home=str(home))
+
+
+def _pg_unavailable(reason: str) -> None:
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"PostgreSQL is required in CI and unreachable: {reason}")
+    pytest.skip(f"PostgreSQL unreachable: {reason}")
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> str:
+    import sqlalchemy as sa
+
+    try:
+        eng = sa.create_engine(PG_ADMIN_URL)
+        with eng.connect() as conn:
+            conn.execute(sa.text("SELECT 1"))
+        eng.dispose()
+    except Exception as exc:  # noqa: BLE001
+        _pg_unavailable(str(exc).splitlines()[0])
+    return PG_ADMIN_URL
+
+
+@pytest.fixture
+def pg_url(pg_server: str) -> Iterator[str]:
+    """A fresh PostgreSQL database for one test, dropped afterwards."""
+    import sqlalchemy as sa
+
+    name = f"mainsail_test_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(pg_server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    url = pg_server.rsplit("/", 1)[0] + "/" + name
+    yield url
+    with admin.connect() as conn:
+        conn.execute(
+            sa.text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"
+            ),
+            {"n": name},
+        )
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
+    admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'contract' / 'mainsail.db'}"
+    return str(request.getfixturevalue("pg_url"))

@@ -1,0 +1,64 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from mainsail.core import HomeNotWritableError, SchemaVersionError, StoreUnavailableError
+from mainsail.store import SCHEMA_REVISION, Database
+from mainsail.store._db import _known_revisions
+
+
+def test_schema_revision_constant_matches_alembic_head() -> None:
+    from alembic.script import ScriptDirectory
+
+    from mainsail.store._db import _alembic_config
+
+    assert ScriptDirectory.from_config(_alembic_config()).get_current_head() == SCHEMA_REVISION
+    assert SCHEMA_REVISION in _known_revisions()
+
+
+def test_schema_created_on_first_use(db_url: str) -> None:
+    db = Database(db_url)
+    assert db.current_revision() == SCHEMA_REVISION
+    with db.read() as conn:
+        assert sa.inspect(conn).has_table("runs")
+    Database(db_url).dispose()  # second open is a no-op
+    db.dispose()
+
+
+def test_newer_database_is_refused(db_url: str) -> None:
+    db = Database(db_url)
+    with db.write() as conn:
+        conn.execute(sa.text("UPDATE alembic_version SET version_num = '9999'"))
+    db.dispose()
+    with pytest.raises(SchemaVersionError, match="revision '9999', newer than this Mainsail"):
+        Database(db_url)
+
+
+def test_sqlite_pragmas(tmp_path: Path) -> None:
+    db = Database(f"sqlite:///{tmp_path / 'x.db'}")
+    with db.read() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 30000
+    db.dispose()
+
+
+def test_unwritable_home_is_a_clear_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    with pytest.raises(HomeNotWritableError, match="Set MAINSAIL_HOME"):
+        Database(f"sqlite:///{blocker / 'sub' / 'm.db'}")
+
+
+def test_unreachable_database_is_a_clear_error() -> None:
+    with pytest.raises(StoreUnavailableError, match="Expected a reachable metadata database"):
+        Database("postgresql+psycopg://nobody:secret@127.0.0.1:1/none")
+
+
+def test_unreachable_database_hides_password() -> None:
+    with pytest.raises(StoreUnavailableError) as info:
+        Database("postgresql+psycopg://nobody:secret@127.0.0.1:1/none")
+    assert "secret" not in str(info.value)
