@@ -1,0 +1,5 @@
+"""Command line: ``mainsail experiments|runs|datasets|gc|doctor ...`` (Typer + Rich)."""
+
+from mainsail.cli._app import app, main
+
+__all__ = ["app", "main"]

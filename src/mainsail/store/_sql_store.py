@@ -30,12 +30,14 @@ from mainsail.core._schemas import (
     Run,
     RunInput,
 )
+from mainsail.store import _fastsql as fastsql
 from mainsail.store import _tables as t
 from mainsail.store._db import Database
 from mainsail.store._sql_filter import compile_filter, order_column
 from mainsail.store._upsert import insert_ignore, upsert
 
 MetricRow = tuple[str, float, int, int]  # key, value, step, ts
+_RUN_FIELDS = ("user", "source", "git_commit", "git_dirty", "seed")
 _MAX_KEY = 250
 _MAX_VALUE = 6000
 
@@ -131,24 +133,23 @@ class SqlStore:
                         conn, t.environments, [{"digest": env_digest, "data": env_data}], ["digest"]
                     )
                     self._known_envs.add(env_digest)
-            conn.execute(
-                t.runs.insert(),
-                {
-                    "id": run_id,
-                    "experiment_id": exp_id,
-                    "name": name,
-                    "status": "running",
-                    "start_time": fields.pop("start_time", None) or now_ms(),
-                    "host": hostname(),
-                    "pid": os.getpid(),
-                    "env_digest": env_digest,
-                    **fields,
-                },
+            row = dict.fromkeys(_RUN_FIELDS)
+            row.update(fields)
+            row.update(
+                id=run_id,
+                experiment_id=exp_id,
+                name=name,
+                status="running",
+                start_time=fields.get("start_time") or now_ms(),
+                host=hostname(),
+                pid=fields.get("pid") or os.getpid(),
+                env_digest=env_digest,
             )
+            fastsql.execute(conn, "insert_run", row)
             if param_rows:
-                conn.execute(t.params.insert(), param_rows)
+                fastsql.execute(conn, "insert_param", param_rows)
             if tag_rows:
-                conn.execute(t.tags.insert(), tag_rows)
+                fastsql.execute(conn, "insert_tag", tag_rows)
 
     def _run_row(self, conn: Connection, run_id: str) -> Any:
         row = conn.execute(
@@ -180,12 +181,12 @@ class SqlStore:
                 f"A run ends as one of: finished, failed, killed. Got {status!r}."
             )
         with self.db.write() as conn:
-            self._log_metrics(conn, run_id, metrics, check_open=True)
-            conn.execute(
-                t.runs.update()
-                .where(t.runs.c.id == run_id, t.runs.c.status == "running")
-                .values(status=status, end_time=now_ms())
-            )
+            updated = fastsql.execute(
+                conn, "end_run", {"status": status, "end_time": now_ms(), "id": run_id}
+            ).rowcount
+            if updated != 1:
+                self._ensure_open(conn, run_id)  # raises: unknown or already closed
+            self._log_metrics(conn, run_id, metrics, check_open=False)
 
     def set_run_fields(self, run_id: str, **fields: Any) -> None:
         with self.db.write() as conn:
@@ -193,10 +194,12 @@ class SqlStore:
             conn.execute(t.runs.update().where(t.runs.c.id == run_id).values(**fields))
 
     def _ensure_open(self, conn: Connection, run_id: str) -> None:
-        row = self._run_row(conn, run_id)
-        if row.status != "running":
+        row = fastsql.execute(conn, "run_status", {"id": run_id}).first()
+        if row is None:
+            self._run_row(conn, run_id)  # raises the not-found error
+        elif row[0] != "running":
             raise RunClosedError(
-                f"Run {run_id} is {row.status}; expected a running run. Logging to a closed "
+                f"Run {run_id} is {row[0]}; expected a running run. Logging to a closed "
                 "run is refused so finished results stay as they were. Start a new run instead."
             )
 
@@ -262,8 +265,9 @@ class SqlStore:
             return
         if check_open:
             self._ensure_open(conn, run_id)
-        conn.execute(
-            t.metrics.insert(),
+        fastsql.execute(
+            conn,
+            "insert_metric",
             [{"run_id": run_id, "key": k, "value": v, "step": s, "ts": ts} for k, v, s, ts in points],
         )
         latest: dict[str, MetricRow] = {}
@@ -271,19 +275,13 @@ class SqlStore:
             cur = latest.get(p[0])
             if cur is None or (p[2], p[3]) >= (cur[2], cur[3]):
                 latest[p[0]] = p
-        upsert(
+        fastsql.execute(
             conn,
-            t.latest_metrics,
+            "upsert_latest",
             [
                 {"run_id": run_id, "key": k, "value": v, "step": s, "ts": ts}
                 for k, v, s, ts in latest.values()
             ],
-            keys=["run_id", "key"],
-            update=["value", "step", "ts"],
-            where=lambda ex: sa.or_(
-                ex.step > t.latest_metrics.c.step,
-                sa.and_(ex.step == t.latest_metrics.c.step, ex.ts >= t.latest_metrics.c.ts),
-            ),
         )
 
     def metric_history(self, run_id: str, key: str) -> list[MetricPoint]:

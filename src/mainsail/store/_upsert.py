@@ -17,6 +17,9 @@ def _insert(conn: Connection, table: sa.Table) -> Any:
     return insert(table)
 
 
+_cache: dict[tuple[Any, ...], Any] = {}
+
+
 def upsert(
     conn: Connection,
     table: sa.Table,
@@ -25,15 +28,22 @@ def upsert(
     update: Sequence[str],
     where: Any = None,
 ) -> None:
-    """Insert ``rows``; on a key conflict update ``update`` columns (optionally only ``where``)."""
+    """Insert ``rows``; on a key conflict update ``update`` columns (optionally only ``where``).
+
+    Statements are built once per shape: building ``excluded`` clauses is costly.
+    """
     if not rows:
         return
-    stmt = _insert(conn, table)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=list(keys),
-        set_={c: stmt.excluded[c] for c in update},
-        where=where(stmt.excluded) if where is not None else None,
-    )
+    cache_key = (conn.dialect.name, table.name, tuple(keys), tuple(update), where)
+    stmt = _cache.get(cache_key)
+    if stmt is None:
+        base = _insert(conn, table)
+        stmt = base.on_conflict_do_update(
+            index_elements=list(keys),
+            set_={c: base.excluded[c] for c in update},
+            where=where(base.excluded) if where is not None else None,
+        )
+        _cache[cache_key] = stmt
     conn.execute(stmt, list(rows))
 
 

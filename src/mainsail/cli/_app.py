@@ -1,0 +1,56 @@
+"""The ``mainsail`` command: Typer app, error rendering, sub-command registration."""
+
+from __future__ import annotations
+
+import sys
+import traceback
+
+import typer
+
+from mainsail.cli._output import err_console
+
+app = typer.Typer(
+    name="mainsail",
+    help="Mainsail: track, version, gate, serve, monitor and retrain models.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _register() -> None:
+    from mainsail.cli import _datasets, _ops, _tracking
+
+    app.add_typer(_tracking.experiments, name="experiments")
+    app.add_typer(_tracking.runs, name="runs")
+    app.add_typer(_datasets.datasets, name="datasets")
+    _ops.register(app)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: a MainsailError prints its headline and message, without a traceback."""
+    from mainsail.core._errors import MainsailError
+
+    _register()
+    try:
+        app(args=argv, standalone_mode=False)
+    except MainsailError as exc:
+        err_console.print(f"[bold red]{exc.headline}:[/] {exc.message}", highlight=False)
+        sys.exit(1)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except (typer.Abort, KeyboardInterrupt):
+        err_console.print("Aborted.")
+        sys.exit(130)
+    except SystemExit:
+        raise
+    except Exception as exc:  # noqa: BLE001 - the last line of defence
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        err_console.print("[bold red]Internal error[/] (this is a bug in Mainsail):")
+        traceback.print_exc()
+        err_console.print("Please report it with the traceback above.")
+        sys.exit(3)

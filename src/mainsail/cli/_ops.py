@@ -1,0 +1,85 @@
+"""``mainsail gc`` and ``mainsail doctor``."""
+
+from __future__ import annotations
+
+import platform
+from typing import Annotated
+
+import typer
+
+from mainsail.cli._output import console, print_json, table
+
+
+def register(app: typer.Typer) -> None:
+    app.command("gc")(gc)
+    app.command("doctor")(doctor)
+
+
+def gc(
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Only report what would go.")] = False,
+    min_age: Annotated[
+        float, typer.Option("--min-age", help="Keep blobs younger than this many seconds.")
+    ] = 3600.0,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Remove artifact blobs that no run, dataset or manifest references."""
+    from mainsail.client import get_context
+    from mainsail.store._gc import collect_garbage
+
+    ctx = get_context()
+    report = collect_garbage(ctx.store, ctx.artifacts, dry_run=dry_run, min_age_s=min_age)
+    if as_json:
+        print_json(report.__dict__)
+        return
+    verb = "Would remove" if dry_run else "Removed"
+    console.print(
+        f"{verb} {len(report.unreferenced)} unreferenced blob(s), "
+        f"{report.freed_bytes / 1e6:.2f} MB; {report.referenced} referenced; "
+        f"{report.too_young} kept as younger than {min_age:g}s."
+    )
+    for d in report.unreferenced[:20]:
+        console.print(f"  sha256:{d}")
+
+
+def doctor(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Check the configuration, the store and the installed versions."""
+    import importlib.metadata as md
+
+    import mainsail
+    from mainsail.core._settings import get_settings
+    from mainsail.store._db import _redact
+
+    s = get_settings()
+    checks: list[tuple[str, bool, str]] = []
+    checks.append(("home", True, str(s.resolved_home())))
+    checks.append(("database", True, _redact(s.resolved_database_url())))
+    checks.append(("artifact root", True, s.resolved_artifact_root()))
+    try:
+        from mainsail.client import get_context
+
+        ctx = get_context()
+        rev = ctx.store.db.current_revision()
+        checks.append(("store reachable", True, f"schema revision {rev}"))
+        digest = ctx.artifacts.put_bytes(b"mainsail doctor probe")
+        ctx.artifacts.get_bytes(digest)
+        checks.append(("artifacts writable", True, "write + verified read ok"))
+    except mainsail.MainsailError as exc:
+        checks.append(("store reachable", False, exc.message))
+    versions = {"python": platform.python_version(), "mainsail": mainsail.__version__}
+    for pkg in ("sqlalchemy", "alembic", "pandas", "pyarrow", "scikit-learn", "psycopg", "s3fs"):
+        try:
+            versions[pkg] = md.version(pkg)
+        except md.PackageNotFoundError:
+            versions[pkg] = "not installed"
+    ok = all(c[1] for c in checks)
+    if as_json:
+        print_json({"ok": ok, "checks": checks, "versions": versions})
+    else:
+        table(
+            "Mainsail doctor",
+            ["check", "ok", "detail"],
+            [(n, "[green]yes[/]" if good else "[red]NO[/]", d) for n, good, d in checks],
+        )
+        table("Versions", ["package", "version"], sorted(versions.items()))
+    if not ok:
+        raise typer.Exit(1)

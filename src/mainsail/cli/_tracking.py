@@ -1,0 +1,149 @@
+"""``mainsail experiments`` and ``mainsail runs``."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from mainsail.cli._output import console, fmt_ms, fmt_value, print_json, status, table
+
+experiments = typer.Typer(help="Experiments: named groups of runs.", no_args_is_help=True)
+runs = typer.Typer(help="Runs: list, show and compare.", no_args_is_help=True)
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
+
+
+@experiments.command("list")
+def experiments_list(as_json: JsonOpt = False) -> None:
+    """List experiments with their run counts."""
+    from mainsail.client import get_context
+
+    exps = get_context().store.list_experiments()
+    if as_json:
+        print_json([e.model_dump() for e in exps])
+        return
+    table(
+        "Experiments",
+        ["name", "runs", "created"],
+        [(e.name, e.run_count, fmt_ms(e.created_at)) for e in exps],
+    )
+
+
+@runs.command("list")
+def runs_list(
+    experiment: Annotated[
+        list[str] | None, typer.Option("--experiment", "-e", help="Experiment name (repeatable).")
+    ] = None,
+    filter: Annotated[
+        str | None, typer.Option("--filter", "-f", help="e.g. \"metrics.auc > 0.9 and params.depth = '3'\"")
+    ] = None,
+    order_by: Annotated[
+        list[str] | None, typer.Option("--order-by", "-o", help="e.g. 'metrics.auc DESC'")
+    ] = None,
+    max_results: Annotated[int, typer.Option("--max", "-n", help="At most this many runs.")] = 50,
+    as_json: JsonOpt = False,
+) -> None:
+    """List runs, newest first, filtered like search_runs."""
+    from mainsail.client import find_runs
+
+    found = find_runs(experiment or None, filter, order_by, max_results)
+    if as_json:
+        print_json([r.model_dump() for r in found])
+        return
+    metric_keys = sorted({k for r in found for k in r.metrics})[:6]
+    param_keys = sorted({k for r in found for k in r.params})[:6]
+    rows = [
+        [r.id[:12], r.experiment, r.name, status(r.status), fmt_ms(r.start_time)]
+        + [r.params.get(k) for k in param_keys]
+        + [r.metrics.get(k) for k in metric_keys]
+        for r in found
+    ]
+    table(
+        f"Runs ({len(found)})",
+        ["run", "experiment", "name", "status", "started"] + param_keys + metric_keys,
+        rows,
+    )
+
+
+def _resolve(run_id: str) -> str:
+    """Accept a unique prefix of a run id, as the listing shows 12 characters."""
+    from mainsail.client import get_context
+    from mainsail.core._errors import RunNotFoundError
+
+    if len(run_id) == 32:
+        return run_id
+    import sqlalchemy as sa
+
+    from mainsail.store import _tables as t
+
+    with get_context().store.db.read() as conn:
+        ids = conn.execute(
+            sa.select(t.runs.c.id).where(t.runs.c.id.like(f"{run_id}%")).limit(2)
+        ).scalars().all()
+    if len(ids) != 1:
+        raise RunNotFoundError(
+            f"Expected a run id or a unique prefix of one. {run_id!r} matches "
+            f"{'no run' if not ids else 'several runs'}. See 'mainsail runs list'."
+        )
+    return str(ids[0])
+
+
+@runs.command("show")
+def runs_show(run_id: str, as_json: JsonOpt = False) -> None:
+    """Show one run: status, params, metrics, tags, artifacts, inputs, environment."""
+    from mainsail.client import get_context
+
+    ctx = get_context()
+    run = ctx.store.get_run(_resolve(run_id))
+    env = ctx.store.get_environment(run.env_digest) if run.env_digest else None
+    if as_json:
+        print_json({**run.model_dump(), "environment": env})
+        return
+    console.print(f"[bold]Run {run.id}[/]  {status(run.status)}")
+    info = [
+        ("experiment", run.experiment),
+        ("name", run.name),
+        ("started", fmt_ms(run.start_time)),
+        ("ended", fmt_ms(run.end_time)),
+        ("source", run.source),
+        ("git", f"{run.git_commit or '-'}{' (dirty)' if run.git_dirty else ''}"),
+        ("seed", run.seed),
+        ("python", env.get("python") if env else None),
+    ]
+    table(None, ["field", "value"], info)
+    if run.params:
+        table("Params", ["key", "value"], sorted(run.params.items()))
+    if run.metrics:
+        table("Metrics (latest)", ["key", "value"], sorted(run.metrics.items()))
+    if run.tags:
+        table("Tags", ["key", "value"], sorted(run.tags.items()))
+    if run.artifacts:
+        table(
+            "Artifacts",
+            ["path", "kind", "size", "digest"],
+            [(a.path, a.kind, a.size, a.digest[:12]) for a in run.artifacts],
+        )
+    if run.inputs:
+        table("Inputs", ["dataset", "context"], [(i.address, i.context) for i in run.inputs])
+
+
+@runs.command("compare")
+def runs_compare(run_ids: list[str], as_json: JsonOpt = False) -> None:
+    """Compare runs side by side: params and metrics that differ are highlighted."""
+    from mainsail.client import get_context
+
+    store = get_context().store
+    found = [store.get_run(_resolve(r)) for r in run_ids]
+    if as_json:
+        print_json([r.model_dump() for r in found])
+        return
+    rows = []
+    for kind in ("params", "metrics"):
+        keys = sorted({k for r in found for k in getattr(r, kind)})
+        for k in keys:
+            values = [getattr(r, kind).get(k) for r in found]
+            differs = len({fmt_value(v) for v in values}) > 1
+            label = f"[bold yellow]{kind}.{k}[/]" if differs else f"{kind}.{k}"
+            rows.append([label, *values])
+    table("Comparison", ["key"] + [r.id[:12] for r in found], rows)
