@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 
 import pytest
+from mainsail.tracking._filter import parse_filter, parse_order_by
 
 from mainsail.core import (
     DatasetNotFoundError,
@@ -15,7 +16,6 @@ from mainsail.core import (
     RunNotFoundError,
 )
 from mainsail.store import Database, SqlStore
-from mainsail.tracking._filter import parse_filter, parse_order_by
 
 
 @pytest.fixture
@@ -95,7 +95,9 @@ def test_search_filters_and_orders(store: SqlStore) -> None:
     found = store.search_runs(["exp"], parse_filter("metrics.auc > 0.75 and params.depth = '1'"))
     assert [r.id for r in found] == [ids[4]]
     found = store.search_runs(
-        ["exp"], parse_filter("status = 'finished' or tags.i = '1'"), parse_order_by(["metrics.auc DESC"])
+        ["exp"],
+        parse_filter("status = 'finished' or tags.i = '1'"),
+        parse_order_by(["metrics.auc DESC"]),
     )
     assert [r.id for r in found] == [ids[4], ids[2], ids[1], ids[0]]
     found = store.search_runs(["exp"], parse_filter("params.depth IN ('0', '2')"), max_results=2)
@@ -118,8 +120,14 @@ def test_artifacts_and_inputs(store: SqlStore) -> None:
     rid = _run(store)
     store.add_artifact(rid, "model.skops", "a" * 64, 10, "file")
     dv, created = store.create_dataset_version(
-        "tx", digest="d1", blob_digest="b" * 64, format="parquet", row_count=3,
-        schema={}, profile={}, parents=[],
+        "tx",
+        digest="d1",
+        blob_digest="b" * 64,
+        format="parquet",
+        row_count=3,
+        schema={},
+        profile={},
+        parents=[],
     )
     assert created
     store.add_run_input(rid, dv.id, "training")

@@ -153,9 +153,8 @@ def test_artifacts_of_every_kind(ctx, tmp_path: Path) -> None:  # type: ignore[n
     pd.testing.assert_frame_equal(back, df)
     with pytest.raises(MainsailError, match="Its artifacts are"):
         mainsail.download_artifact(run.id, "nope", tmp_path / "n")
-    with pytest.raises(InvalidValueError, match="does not exist"):
-        with mainsail.start_run() as r2:
-            r2.log_artifact(tmp_path / "missing.txt")
+    with pytest.raises(InvalidValueError, match="does not exist"), mainsail.start_run() as r2:
+        r2.log_artifact(tmp_path / "missing.txt")
 
 
 def _python(code: str, home: Path, cwd: Path | None = None) -> subprocess.Popen[str]:
@@ -252,9 +251,7 @@ def test_git_commit_and_dirty_flag(ctx, tmp_path: Path, home: Path) -> None:  # 
     repo = tmp_path / "repo"
     repo.mkdir()
     script = repo / "train.py"
-    script.write_text(
-        "import mainsail\nwith mainsail.start_run() as run:\n    print(run.id)\n"
-    )
+    script.write_text("import mainsail\nwith mainsail.start_run() as run:\n    print(run.id)\n")
     git = ["git", "-c", "user.email=a@b", "-c", "user.name=a"]
     subprocess.run(git + ["init", "-q"], cwd=repo, check=True)
     subprocess.run(git + ["add", "."], cwd=repo, check=True)

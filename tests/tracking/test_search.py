@@ -23,7 +23,9 @@ def test_search_returns_a_frame(runs) -> None:  # type: ignore[no-untyped-def]
     df = mainsail.search_runs("churn", filter="metrics.auc > 0.85 and params.depth = '0'")
     assert isinstance(df, pd.DataFrame)
     assert sorted(df["run_id"]) == sorted([runs[6], runs[9]])
-    assert {"params.depth", "params.model", "metrics.auc", "status", "start_time"} <= set(df.columns)
+    assert {"params.depth", "params.model", "metrics.auc", "status", "start_time"} <= set(
+        df.columns
+    )
     assert str(df["start_time"].dtype).startswith("datetime64")
 
 

@@ -41,7 +41,13 @@ def datasets_list(
         f"Versions of {name}",
         ["address", "rows", "columns", "digest", "created"],
         [
-            (v.address, v.row_count, len(v.schema_.get("columns", [])), v.digest[:12], fmt_ms(v.created_at))
+            (
+                v.address,
+                v.row_count,
+                len(v.schema_.get("columns", [])),
+                v.digest[:12],
+                fmt_ms(v.created_at),
+            )
             for v in versions
         ],
     )
@@ -73,14 +79,18 @@ def datasets_show(address: str, as_json: JsonOpt = False) -> None:
         elif col.get("categories"):
             cats = col["categories"]
             rng = ", ".join(cats[:5]) + (f" (+{len(cats) - 5})" if len(cats) > 5 else "")
-        rows.append((col["name"], col["dtype"], "yes" if col["nullable"] else "no", f"{missing:.1%}", rng))
+        rows.append(
+            (col["name"], col["dtype"], "yes" if col["nullable"] else "no", f"{missing:.1%}", rng)
+        )
     table("Schema", ["column", "dtype", "nullable", "missing", "range / categories"], rows)
 
 
 @datasets.command("validate")
 def datasets_validate(
     path: Annotated[Path, typer.Argument(help="A Parquet, CSV or JSON file to check.")],
-    against: Annotated[str, typer.Option("--against", "-a", help="e.g. datasets:/transactions@latest")],
+    against: Annotated[
+        str, typer.Option("--against", "-a", help="e.g. datasets:/transactions@latest")
+    ],
     as_json: JsonOpt = False,
 ) -> None:
     """Validate a file against a dataset version's schema; exit code 1 on violations."""
@@ -97,8 +107,14 @@ def datasets_validate(
             f"{len(report.violations)} violation(s) in {path} against {against}",
             ["column", "kind", "count", "expected", "found", "examples"],
             [
-                (v.column, v.kind, v.count, v.expected, v.found,
-                 "; ".join(f"row {e['row']}: {e['value']!r}" for e in v.examples[:3]))
+                (
+                    v.column,
+                    v.kind,
+                    v.count,
+                    v.expected,
+                    v.found,
+                    "; ".join(f"row {e['row']}: {e['value']!r}" for e in v.examples[:3]),
+                )
                 for v in report.violations
             ],
         )

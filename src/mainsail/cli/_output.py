@@ -17,7 +17,8 @@ err_console = Console(stderr=True)
 def print_json(data: Any) -> None:
     print(
         orjson.dumps(
-            data, option=orjson.OPT_INDENT_2 | orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS,
+            data,
+            option=orjson.OPT_INDENT_2 | orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS,
             default=str,
         ).decode()
     )

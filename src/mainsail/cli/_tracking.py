@@ -36,7 +36,8 @@ def runs_list(
         list[str] | None, typer.Option("--experiment", "-e", help="Experiment name (repeatable).")
     ] = None,
     filter: Annotated[
-        str | None, typer.Option("--filter", "-f", help="e.g. \"metrics.auc > 0.9 and params.depth = '3'\"")
+        str | None,
+        typer.Option("--filter", "-f", help="e.g. \"metrics.auc > 0.9 and params.depth = '3'\""),
     ] = None,
     order_by: Annotated[
         list[str] | None, typer.Option("--order-by", "-o", help="e.g. 'metrics.auc DESC'")
@@ -53,7 +54,7 @@ def runs_list(
         return
     metric_keys = sorted({k for r in found for k in r.metrics})[:6]
     param_keys = sorted({k for r in found for k in r.params})[:6]
-    rows = [
+    rows: list[list[object]] = [
         [r.id[:12], r.experiment, r.name, status(r.status), fmt_ms(r.start_time)]
         + [r.params.get(k) for k in param_keys]
         + [r.metrics.get(k) for k in metric_keys]
@@ -78,9 +79,11 @@ def _resolve(run_id: str) -> str:
     from mainsail.store import _tables as t
 
     with get_context().store.db.read() as conn:
-        ids = conn.execute(
-            sa.select(t.runs.c.id).where(t.runs.c.id.like(f"{run_id}%")).limit(2)
-        ).scalars().all()
+        ids = (
+            conn.execute(sa.select(t.runs.c.id).where(t.runs.c.id.like(f"{run_id}%")).limit(2))
+            .scalars()
+            .all()
+        )
     if len(ids) != 1:
         raise RunNotFoundError(
             f"Expected a run id or a unique prefix of one. {run_id!r} matches "

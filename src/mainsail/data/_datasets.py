@@ -17,7 +17,13 @@ if TYPE_CHECKING:
 
     from mainsail.client._context import Context
 
-_READERS = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv", ".json": "json", ".jsonl": "json"}
+_READERS = {
+    ".parquet": "parquet",
+    ".pq": "parquet",
+    ".csv": "csv",
+    ".json": "json",
+    ".jsonl": "json",
+}
 
 
 def read_table(path: str | os.PathLike[str]) -> pd.DataFrame:
@@ -61,7 +67,6 @@ def log_dataset(
     source: str | None = None,
 ) -> DatasetVersion:
     import pandas as pd
-
     from mainsail.data._profile import profile_frame
     from mainsail.data._schema import infer_schema
 

@@ -233,4 +233,3 @@ def _check_digest(digest: str) -> None:
         raise ArtifactNotFoundError(
             f"Expected a SHA-256 digest (64 lowercase hex digits). Got {digest!r}."
         )
-

@@ -16,7 +16,7 @@ from sqlalchemy.engine import Connection
 
 _STATEMENTS = {
     "insert_run": (
-        "INSERT INTO runs (id, experiment_id, name, status, start_time, host, pid, \"user\", "
+        'INSERT INTO runs (id, experiment_id, name, status, start_time, host, pid, "user", '
         "source, git_commit, git_dirty, seed, env_digest) VALUES (:id, :experiment_id, :name, "
         ":status, :start_time, :host, :pid, :user, :source, :git_commit, :git_dirty, :seed, "
         ":env_digest)"

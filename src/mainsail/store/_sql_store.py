@@ -45,8 +45,7 @@ _MAX_VALUE = 6000
 def _check_key(key: Any, what: str) -> str:
     if not isinstance(key, str) or not key or len(key) > _MAX_KEY:
         raise InvalidValueError(
-            f"{what} names must be non-empty strings of at most {_MAX_KEY} characters. "
-            f"Got {key!r}."
+            f"{what} names must be non-empty strings of at most {_MAX_KEY} characters. Got {key!r}."
         )
     return key
 
@@ -73,9 +72,7 @@ class SqlStore:
         if conn is None:
             with self.db.write() as c:
                 return self.get_or_create_experiment(name, c)
-        insert_ignore(
-            conn, t.experiments, [{"name": name, "created_at": now_ms()}], keys=["name"]
-        )
+        insert_ignore(conn, t.experiments, [{"name": name, "created_at": now_ms()}], keys=["name"])
         exp_id = conn.execute(
             sa.select(t.experiments.c.id).where(t.experiments.c.name == name)
         ).scalar_one()
@@ -268,7 +265,10 @@ class SqlStore:
         fastsql.execute(
             conn,
             "insert_metric",
-            [{"run_id": run_id, "key": k, "value": v, "step": s, "ts": ts} for k, v, s, ts in points],
+            [
+                {"run_id": run_id, "key": k, "value": v, "step": s, "ts": ts}
+                for k, v, s, ts in points
+            ],
         )
         latest: dict[str, MetricRow] = {}
         for p in points:
@@ -394,12 +394,12 @@ class SqlStore:
                 )
             ):
                 tags[r.run_id][r.key] = r.value
-            for r in conn.execute(
+            for art in conn.execute(
                 sa.select(t.run_artifacts).where(t.run_artifacts.c.run_id.in_(chunk))
             ):
-                m = dict(r._mapping)
+                m = dict(art._mapping)
                 artifacts[m.pop("run_id")].append(ArtifactRecord(**m))
-            for r in conn.execute(
+            for inp in conn.execute(
                 sa.select(
                     t.run_inputs.c.run_id,
                     t.run_inputs.c.context,
@@ -407,12 +407,19 @@ class SqlStore:
                     t.dataset_versions.c.version,
                     t.dataset_versions.c.digest,
                 )
-                .join(t.dataset_versions, t.dataset_versions.c.id == t.run_inputs.c.dataset_version_id)
+                .join(
+                    t.dataset_versions, t.dataset_versions.c.id == t.run_inputs.c.dataset_version_id
+                )
                 .join(t.datasets, t.datasets.c.id == t.dataset_versions.c.dataset_id)
                 .where(t.run_inputs.c.run_id.in_(chunk))
             ):
-                inputs[r.run_id].append(
-                    RunInput(dataset=r.name, version=r.version, digest=r.digest, context=r.context)
+                inputs[inp.run_id].append(
+                    RunInput(
+                        dataset=inp.name,
+                        version=inp.version,
+                        digest=inp.digest,
+                        context=inp.context,
+                    )
                 )
         out = []
         for r in rows:
@@ -488,12 +495,16 @@ class SqlStore:
             q = q.order_by(dv.c.version.desc()).limit(1)
         row = conn.execute(q).first()
         if row is None:
-            versions = conn.execute(
-                sa.select(dv.c.version)
-                .join(ds, ds.c.id == dv.c.dataset_id)
-                .where(ds.c.name == name)
-                .order_by(dv.c.version)
-            ).scalars().all()
+            versions = (
+                conn.execute(
+                    sa.select(dv.c.version)
+                    .join(ds, ds.c.id == dv.c.dataset_id)
+                    .where(ds.c.name == name)
+                    .order_by(dv.c.version)
+                )
+                .scalars()
+                .all()
+            )
             if not versions:
                 known = conn.execute(sa.select(ds.c.name)).scalars().all()
                 raise DatasetNotFoundError(
@@ -580,7 +591,10 @@ def _param_rows(run_id: str, params: Mapping[str, Any]) -> list[dict[str, Any]]:
 
 
 def _tag_rows(run_id: str, tags: Mapping[str, Any]) -> list[dict[str, Any]]:
-    return [{"run_id": run_id, "key": _check_key(k, "Tag"), "value": _stringify(v)} for k, v in tags.items()]
+    return [
+        {"run_id": run_id, "key": _check_key(k, "Tag"), "value": _stringify(v)}
+        for k, v in tags.items()
+    ]
 
 
 def _stringify(v: Any) -> str:

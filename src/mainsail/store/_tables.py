@@ -51,7 +51,9 @@ runs = sa.Table(
 params = sa.Table(
     "params",
     metadata,
-    sa.Column("run_id", sa.String(32), sa.ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column(
+        "run_id", sa.String(32), sa.ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True
+    ),
     sa.Column("key", sa.String(256), primary_key=True),
     sa.Column("value", sa.Text, nullable=False),
 )
@@ -59,7 +61,9 @@ params = sa.Table(
 tags = sa.Table(
     "tags",
     metadata,
-    sa.Column("run_id", sa.String(32), sa.ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column(
+        "run_id", sa.String(32), sa.ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True
+    ),
     sa.Column("key", sa.String(256), primary_key=True),
     sa.Column("value", sa.Text, nullable=False),
 )
@@ -68,7 +72,9 @@ metrics = sa.Table(
     "metrics",
     metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("run_id", sa.String(32), sa.ForeignKey("runs.id", ondelete="CASCADE"), nullable=False),
+    sa.Column(
+        "run_id", sa.String(32), sa.ForeignKey("runs.id", ondelete="CASCADE"), nullable=False
+    ),
     sa.Column("key", sa.String(256), nullable=False),
     sa.Column("step", sa.BigInteger, nullable=False),
     sa.Column("ts", sa.BigInteger, nullable=False),
@@ -79,7 +85,9 @@ metrics = sa.Table(
 latest_metrics = sa.Table(
     "latest_metrics",
     metadata,
-    sa.Column("run_id", sa.String(32), sa.ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column(
+        "run_id", sa.String(32), sa.ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True
+    ),
     sa.Column("key", sa.String(256), primary_key=True),
     sa.Column("step", sa.BigInteger, nullable=False),
     sa.Column("ts", sa.BigInteger, nullable=False),
@@ -90,7 +98,9 @@ latest_metrics = sa.Table(
 run_artifacts = sa.Table(
     "run_artifacts",
     metadata,
-    sa.Column("run_id", sa.String(32), sa.ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column(
+        "run_id", sa.String(32), sa.ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True
+    ),
     sa.Column("path", sa.String(1024), primary_key=True),
     sa.Column("digest", sa.String(64), nullable=False),
     sa.Column("size", sa.BigInteger, nullable=False),
@@ -130,7 +140,9 @@ dataset_versions = sa.Table(
 run_inputs = sa.Table(
     "run_inputs",
     metadata,
-    sa.Column("run_id", sa.String(32), sa.ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column(
+        "run_id", sa.String(32), sa.ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True
+    ),
     sa.Column(
         "dataset_version_id",
         sa.Integer,

@@ -10,11 +10,11 @@ from sqlalchemy.engine import Connection
 
 
 def _insert(conn: Connection, table: sa.Table) -> Any:
+    from sqlalchemy.dialects import postgresql, sqlite
+
     if conn.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert(table)
+        return postgresql.insert(table)
+    return sqlite.insert(table)
 
 
 _cache: dict[tuple[Any, ...], Any] = {}

@@ -26,7 +26,7 @@ def autolog(experiment: str = "default", disable: bool = False) -> None:
     """
     if disable:
         for cls, original in _patched.items():
-            cls.fit = original
+            setattr(cls, "fit", original)  # noqa: B010
         _patched.clear()
         return
     from sklearn.utils import all_estimators
@@ -35,7 +35,7 @@ def autolog(experiment: str = "default", disable: bool = False) -> None:
         if "fit" in cls.__dict__ and cls not in _patched:
             original = cls.__dict__["fit"]
             _patched[cls] = original
-            cls.fit = _wrap(original, experiment)
+            setattr(cls, "fit", _wrap(original, experiment))  # noqa: B010
 
 
 def _wrap(fit: Any, experiment: str) -> Any:

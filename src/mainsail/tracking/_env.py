@@ -20,7 +20,7 @@ def _packages() -> dict[str, str]:
 
     out: dict[str, str] = {}
     for dist in metadata.distributions():
-        name = dist.metadata.get("Name") if dist.metadata else None
+        name = dist.metadata["Name"] if dist.metadata else None
         if name:
             out[str(name).lower()] = dist.version
     return dict(sorted(out.items()))

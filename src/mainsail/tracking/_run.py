@@ -142,7 +142,9 @@ class ActiveRun:
         self._ctx.store.set_tags(self.id, tags)
 
     # -- artifacts -------------------------------------------------------------------------
-    def log_artifact(self, local_path: str | os.PathLike[str], artifact_path: str | None = None) -> str:
+    def log_artifact(
+        self, local_path: str | os.PathLike[str], artifact_path: str | None = None
+    ) -> str:
         """Store a file or a folder; returns its digest (a folder's is its manifest's)."""
         self._check_open()
         path = Path(local_path)
@@ -160,7 +162,9 @@ class ActiveRun:
         self._ctx.store.add_artifact(self.id, name, digest, size, kind)
         return digest
 
-    def log_artifacts(self, local_dir: str | os.PathLike[str], artifact_path: str | None = None) -> str:
+    def log_artifacts(
+        self, local_dir: str | os.PathLike[str], artifact_path: str | None = None
+    ) -> str:
         """Store a folder (as a manifest of path → digest)."""
         if not Path(local_dir).is_dir():
             raise InvalidValueError(f"Expected a folder. '{local_dir}' is not a folder.")
@@ -176,7 +180,10 @@ class ActiveRun:
         return self.log_bytes(text.encode(), artifact_path)
 
     def log_dict(self, data: Mapping[str, Any], artifact_path: str) -> str:
-        return self.log_bytes(orjson.dumps(data, option=orjson.OPT_INDENT_2 | orjson.OPT_SERIALIZE_NUMPY), artifact_path)
+        return self.log_bytes(
+            orjson.dumps(data, option=orjson.OPT_INDENT_2 | orjson.OPT_SERIALIZE_NUMPY),
+            artifact_path,
+        )
 
     def log_figure(self, figure: Any, artifact_path: str = "figure.png") -> str:
         """Store a matplotlib figure as an image (format from the file extension)."""
@@ -246,7 +253,10 @@ class ActiveRun:
         return self
 
     def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
     ) -> None:
         if exc_type is None:
             self.end("finished")
@@ -387,7 +397,9 @@ _died_of_exception: list[bool] = []
 _previous_hook = sys.excepthook
 
 
-def _excepthook(exc_type: type[BaseException], exc: BaseException, tb: TracebackType | None) -> None:
+def _excepthook(
+    exc_type: type[BaseException], exc: BaseException, tb: TracebackType | None
+) -> None:
     _died_of_exception.append(True)
     _previous_hook(exc_type, exc, tb)
 
@@ -398,4 +410,3 @@ sys.excepthook = _excepthook
 @atexit.register
 def _at_exit() -> None:
     end_all_runs("failed" if _died_of_exception else "finished")
-

@@ -14,7 +14,15 @@ if TYPE_CHECKING:
 
     from mainsail.client._context import Context
 
-BASE_COLUMNS = ["run_id", "experiment", "run_name", "status", "start_time", "end_time", "git_commit"]
+BASE_COLUMNS = [
+    "run_id",
+    "experiment",
+    "run_name",
+    "status",
+    "start_time",
+    "end_time",
+    "git_commit",
+]
 
 
 def find_runs(

@@ -1,0 +1,112 @@
+"""The CLI end to end, through the same entry point users call."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import mainsail
+from mainsail.cli import main
+
+
+def run_cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = 0
+    try:
+        main(list(args))
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture
+def populated(ctx):  # type: ignore[no-untyped-def]
+    ids = []
+    for depth in (2, 4):
+        with mainsail.start_run(experiment="churn", params={"depth": depth}) as run:
+            run.log_metric("auc", 0.8 + depth / 100)
+        ids.append(run.id)
+    df = pd.DataFrame({"age": [30, 40, 50], "plan": ["a", "b", "a"]})
+    mainsail.log_dataset(df, name="customers")
+    return ids
+
+
+def test_listings_as_json(populated, capsys) -> None:  # type: ignore[no-untyped-def]
+    code, out, _ = run_cli(capsys, "experiments", "list", "--json")
+    assert code == 0 and json.loads(out)[0]["name"] == "churn"
+    code, out, _ = run_cli(
+        capsys, "runs", "list", "-e", "churn", "-f", "metrics.auc > 0.83", "--json"
+    )
+    assert code == 0 and [r["id"] for r in json.loads(out)] == [populated[1]]
+    code, out, _ = run_cli(capsys, "datasets", "list", "--json")
+    assert json.loads(out)[0]["name"] == "customers"
+    code, out, _ = run_cli(capsys, "datasets", "list", "customers", "--json")
+    assert json.loads(out)[0]["version"] == 1
+
+
+def test_tables_for_people(populated, capsys) -> None:  # type: ignore[no-untyped-def]
+    code, out, _ = run_cli(capsys, "runs", "list")
+    assert code == 0 and "depth" in out and "auc" in out
+    code, out, _ = run_cli(capsys, "runs", "show", populated[0][:8])
+    assert code == 0 and "Params" in out and "depth" in out
+    code, out, _ = run_cli(capsys, "runs", "compare", *populated)
+    assert code == 0 and "params.depth" in out
+    code, out, _ = run_cli(capsys, "datasets", "show", "datasets:/customers@latest")
+    assert code == 0 and "plan" in out
+
+
+def test_errors_have_no_traceback(populated, capsys) -> None:  # type: ignore[no-untyped-def]
+    code, _, err = run_cli(capsys, "runs", "show", "zzzz")
+    assert code == 1 and "Unknown run" in err and "Traceback" not in err
+    code, _, err = run_cli(capsys, "runs", "list", "-f", "metrics.auc >")
+    assert code == 1 and "Invalid filter" in err
+    code, _, err = run_cli(capsys, "datasets", "show", "datasets:/nope/1")
+    assert code == 1 and "Known datasets: customers" in err
+
+
+def test_validate_exit_code(populated, capsys, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    good = tmp_path / "good.csv"
+    pd.DataFrame({"age": [35], "plan": ["a"]}).to_csv(good, index=False)
+    bad = tmp_path / "bad.csv"
+    pd.DataFrame({"age": [35], "plan": ["zzz"]}).to_csv(bad, index=False)
+    code, out, _ = run_cli(
+        capsys, "datasets", "validate", str(good), "--against", "datasets:/customers/1"
+    )
+    assert code == 0 and "OK" in out
+    code, out, _ = run_cli(
+        capsys, "datasets", "validate", str(bad), "--against", "datasets:/customers/1", "--json"
+    )
+    assert code == 1
+    kinds = {v["kind"] for v in json.loads(out)["violations"]}
+    assert "unseen_category" in kinds
+
+
+def test_gc_and_doctor(populated, capsys, ctx) -> None:  # type: ignore[no-untyped-def]
+    orphan = ctx.artifacts.put_bytes(b"nobody points at me")
+    code, out, _ = run_cli(capsys, "gc", "--dry-run", "--min-age", "0", "--json")
+    report = json.loads(out)
+    assert code == 0 and report["unreferenced"] == [orphan] and not report["deleted"]
+    assert ctx.artifacts.exists(orphan)
+    code, out, _ = run_cli(capsys, "gc", "--min-age", "0")
+    assert code == 0 and not ctx.artifacts.exists(orphan)
+    dv = mainsail.get_dataset("datasets:/customers/1")
+    assert ctx.artifacts.exists(dv.blob_digest)  # referenced blobs survive
+    code, out, _ = run_cli(capsys, "doctor", "--json")
+    assert code == 0 and json.loads(out)["ok"] is True
+
+
+def test_console_script_runs(tmp_path: Path) -> None:
+    exe = Path(sys.executable).with_name("mainsail")
+    out = subprocess.run(
+        [str(exe), "doctor"],
+        capture_output=True,
+        text=True,
+        env={"MAINSAIL_HOME": str(tmp_path / "h"), "PATH": "/usr/bin:/bin"},
+    )
+    assert out.returncode == 0, out.stderr
+    assert "store reachable" in out.stdout
