@@ -45,7 +45,8 @@ class ActiveRun:
         self.experiment = experiment
         self.name = name
         self._buffer: list[MetricRow] = []
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # guards the buffer
+        self._io_lock = threading.Lock()  # one writer at a time: flushes never race the end
         self._steps: dict[str, int] = {}
         self._closed = False
         self._flush_error: BaseException | None = None
@@ -109,16 +110,19 @@ class ActiveRun:
             self._buffer[:0] = points
 
     def _flush(self) -> None:
-        points = self._take()
-        if not points:
-            return
-        try:
-            self._ctx.store.log_metrics(self.id, points)
-        except BaseException as exc:
-            self._give_back(points)  # nothing logged is lost: retried on the next flush
-            self._flush_error = exc
-            if not isinstance(exc, Exception):
-                raise
+        with self._io_lock:
+            if self._closed:
+                return  # end() wrote the rest
+            points = self._take()
+            if not points:
+                return
+            try:
+                self._ctx.store.log_metrics(self.id, points)
+            except BaseException as exc:
+                self._give_back(points)  # nothing logged is lost: retried on the next flush
+                self._flush_error = exc
+                if not isinstance(exc, Exception):
+                    raise
 
     def _raise_flush_error(self) -> None:
         err, self._flush_error = self._flush_error, None
@@ -230,18 +234,19 @@ class ActiveRun:
 
     def end(self, status: str = "finished") -> None:
         """Flush everything and close the run with ``status`` (finished, failed or killed)."""
-        if self._closed:
-            return
-        self._closed = True
+        with self._io_lock:
+            if self._closed:
+                return
+            self._closed = True
+            points = self._take()
+            try:
+                self._ctx.store.end_run(self.id, status, points)
+            except BaseException:
+                self._give_back(points)
+                self._closed = False
+                raise
         _active.discard(self)
         _pop_current(self)
-        points = self._take()
-        try:
-            self._ctx.store.end_run(self.id, status, points)
-        except BaseException:
-            self._give_back(points)
-            self._closed = False
-            raise
         self._raise_flush_error()
 
     @property
