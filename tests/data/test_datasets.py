@@ -111,3 +111,12 @@ def test_validate_against_a_version(ctx, frame: pd.DataFrame) -> None:  # type: 
         mainsail.validate(live, dv, strict=True)
     with pytest.raises(InvalidValueError, match="Expected a Schema"):
         mainsail.validate(live, 42)
+
+
+def test_encrypted_home_round_trip(home: Path, frame: pd.DataFrame) -> None:
+    key = bytes(range(32)).hex()
+    ctx = mainsail.configure(home=str(home), encryption_key=key)
+    dv = mainsail.log_dataset(frame, name="secret")
+    raw = Path(ctx.artifacts._blob_path(dv.blob_digest)).read_bytes()
+    assert raw.startswith(b"MSE1") and b"PAR1" not in raw[:8]
+    pd.testing.assert_frame_equal(mainsail.load_dataset(dv.address), frame)

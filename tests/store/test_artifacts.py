@@ -90,3 +90,53 @@ def test_killed_writer_leaves_no_partial_blob(store: ArtifactStore, tmp_path: Pa
     staged = list(Path(store.root, "tmp").iterdir())
     assert staged and all(p.name.endswith(".part") for p in staged)
     assert store.clear_staging() == len(staged)
+
+
+KEY = bytes(range(32))
+
+
+def test_encrypted_round_trip_and_dedup(tmp_path: Path) -> None:
+    store = ArtifactStore(str(tmp_path / "enc"), encryption_key=KEY)
+    big = os.urandom(3 * (1 << 20) + 123)  # several chunks
+    for data in (b"", b"small", big):
+        digest = store.put_bytes(data)
+        assert digest == sha256_bytes(data)  # digest over the plaintext
+        assert store.get_bytes(digest) == data
+        raw = Path(store._blob_path(digest)).read_bytes()
+        assert raw.startswith(b"MSE1") and (not data or data not in raw)
+    assert store.put_bytes(b"small") == sha256_bytes(b"small")
+    assert len(list(store.iter_digests())) == 3
+
+
+@pytest.mark.parametrize("damage", ["flip", "truncate", "append"])
+def test_tampered_ciphertext_is_detected(tmp_path: Path, damage: str) -> None:
+    store = ArtifactStore(str(tmp_path / "enc"), encryption_key=KEY)
+    digest = store.put_bytes(os.urandom(2 * (1 << 20) + 5))
+    path = Path(store._blob_path(digest))
+    raw = bytearray(path.read_bytes())
+    if damage == "flip":
+        raw[100] ^= 1
+    elif damage == "truncate":
+        raw = raw[: 4 + 8 + 4 + (1 << 20) + 16]  # drop everything after the first chunk
+    else:
+        raw += b"x"
+    path.write_bytes(bytes(raw))
+    with pytest.raises(CorruptedArtifactError, match="failed authentication|not the key"):
+        store.get_bytes(digest)
+
+
+def test_wrong_or_missing_key(tmp_path: Path) -> None:
+    digest = ArtifactStore(str(tmp_path / "enc"), encryption_key=KEY).put_bytes(b"secret")
+    with pytest.raises(CorruptedArtifactError, match="not the key"):
+        ArtifactStore(str(tmp_path / "enc"), encryption_key=bytes(32)).get_bytes(digest)
+    with pytest.raises(CorruptedArtifactError, match="no key is configured"):
+        ArtifactStore(str(tmp_path / "enc")).get_bytes(digest)
+
+
+def test_bad_key_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    from mainsail.core import ConfigurationError
+    from mainsail.store._crypto import parse_key
+
+    assert parse_key(KEY.hex()) == KEY
+    with pytest.raises(ConfigurationError, match="256-bit key"):
+        parse_key("too-short")

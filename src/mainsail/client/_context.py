@@ -33,8 +33,16 @@ def build_context(settings: Settings) -> Context:
     return Context(
         settings=settings,
         store=SqlStore(db),
-        artifacts=ArtifactStore(settings.resolved_artifact_root()),
+        artifacts=ArtifactStore(settings.resolved_artifact_root(), _key(settings)),
     )
+
+
+def _key(settings: Settings) -> bytes | None:
+    if settings.encryption_key is None:
+        return None
+    from mainsail.store._crypto import parse_key
+
+    return parse_key(settings.encryption_key.get_secret_value())
 
 
 def get_context() -> Context:

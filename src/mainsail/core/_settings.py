@@ -6,7 +6,7 @@ import os
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -51,6 +51,13 @@ class Settings(BaseSettings):
     )
     sqlite_busy_timeout_ms: int = Field(
         default=30000, description="How long a SQLite writer waits for a lock, in milliseconds."
+    )
+    encryption_key: SecretStr | None = Field(
+        default=None,
+        description=(
+            "256-bit key (64 hex digits or base64) to encrypt artifacts at rest with "
+            "AES-256-GCM. Unset: artifacts are stored in the clear."
+        ),
     )
     capture_packages: bool = Field(
         default=True, description="Record installed package versions with each run."

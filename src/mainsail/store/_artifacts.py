@@ -48,9 +48,12 @@ class ArtifactStore:
     b'hello'
     """
 
-    def __init__(self, root: str) -> None:
+    def __init__(self, root: str, encryption_key: bytes | None = None) -> None:
         from fsspec.core import url_to_fs
 
+        from mainsail.store._crypto import Cipher
+
+        self.cipher = Cipher(encryption_key) if encryption_key else None
         self.root_url = root
         self.fs, self.root = url_to_fs(root)
         self.is_local = "file" in _protocols(self.fs)
@@ -83,12 +86,19 @@ class ArtifactStore:
         h = hashlib.sha256()
         size = 0
         fd, tmp = tempfile.mkstemp(prefix="blob-", suffix=".part", dir=self._staging_dir())
+
+        def plain() -> Iterator[bytes]:
+            nonlocal size
+            while chunk := stream.read(_CHUNK):
+                h.update(chunk)
+                size += len(chunk)
+                yield chunk
+
         try:
             with os.fdopen(fd, "wb") as out:
-                while chunk := stream.read(_CHUNK):
-                    h.update(chunk)
-                    out.write(chunk)
-                    size += len(chunk)
+                pieces = self.cipher.encrypt_chunks(plain()) if self.cipher else plain()
+                for piece in pieces:
+                    out.write(piece)
                 out.flush()
                 os.fsync(out.fileno())
             digest = h.hexdigest()
@@ -127,33 +137,48 @@ class ArtifactStore:
     def exists(self, digest: str) -> bool:
         return bool(self.fs.exists(self._blob_path(digest)))
 
-    def get_bytes(self, digest: str) -> bytes:
-        path = self._blob_path(digest)
+    def _read_plain(self, digest: str) -> Iterator[bytes]:
+        """Yield a blob's plaintext; the digest is checked once the last chunk is read."""
+        from mainsail.store._crypto import is_encrypted
+
+        h = hashlib.sha256()
         try:
-            data: bytes = self.fs.cat_file(path)
+            src = self.fs.open(self._blob_path(digest), "rb")
         except FileNotFoundError:
             raise self._missing(digest) from None
-        if sha256_bytes(data) != digest:
+        with src:
+            head = src.read(4)
+            if is_encrypted(head):
+                if self.cipher is None:
+                    raise CorruptedArtifactError(
+                        f"Blob sha256:{digest} is encrypted and no key is configured. "
+                        "Set MAINSAIL_ENCRYPTION_KEY to the key it was written with."
+                    )
+                src.seek(0)
+                chunks: Iterator[bytes] = self.cipher.decrypt_stream(src, f"sha256:{digest}")
+            else:
+                chunks = _chain(head, src)
+            for chunk in chunks:
+                h.update(chunk)
+                yield chunk
+        if h.hexdigest() != digest:
             raise self._corrupted(digest)
-        return data
+
+    def get_bytes(self, digest: str) -> bytes:
+        return b"".join(self._read_plain(digest))
 
     def get_file(self, digest: str, dest: str | os.PathLike[str]) -> Path:
         """Copy a blob to ``dest`` (verified; the file appears only once complete)."""
         dest = Path(dest)
         dest.parent.mkdir(parents=True, exist_ok=True)
-        h = hashlib.sha256()
         tmp = dest.with_name(dest.name + ".part")
         try:
-            with self.fs.open(self._blob_path(digest), "rb") as src, open(tmp, "wb") as out:
-                while chunk := src.read(_CHUNK):
-                    h.update(chunk)
+            with open(tmp, "wb") as out:
+                for chunk in self._read_plain(digest):
                     out.write(chunk)
-        except FileNotFoundError:
+        except BaseException:
             tmp.unlink(missing_ok=True)
-            raise self._missing(digest) from None
-        if h.hexdigest() != digest:
-            tmp.unlink(missing_ok=True)
-            raise self._corrupted(digest)
+            raise
         os.replace(tmp, dest)
         return dest
 
@@ -217,6 +242,13 @@ class ArtifactStore:
             "changed or damaged after it was written. Nothing was loaded from it. "
             "Restore the blob from a backup or log the artifact again."
         )
+
+
+def _chain(head: bytes, src: IO[bytes]) -> Iterator[bytes]:
+    if head:
+        yield head
+    while chunk := src.read(_CHUNK):
+        yield chunk
 
 
 def _protocols(fs: Any) -> tuple[str, ...]:
