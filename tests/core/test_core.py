@@ -12,10 +12,10 @@ from mainsail.core import (
     MainsailError,
     MissingDependencyError,
     Settings,
+    _errors,
     import_optional,
     parse_address,
 )
-from mainsail.core import _errors
 
 
 def test_addresses() -> None:

@@ -33,7 +33,9 @@ def main(argv: list[str] | None = None) -> None:
 
     _register()
     try:
-        app(args=argv, standalone_mode=False)
+        code = app(args=argv, standalone_mode=False)
+        if isinstance(code, int) and code:
+            sys.exit(code)
     except MainsailError as exc:
         err_console.print(f"[bold red]{exc.headline}:[/] {exc.message}", highlight=False)
         sys.exit(1)

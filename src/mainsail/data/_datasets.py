@@ -67,6 +67,7 @@ def log_dataset(
     source: str | None = None,
 ) -> DatasetVersion:
     import pandas as pd
+
     from mainsail.data._profile import profile_frame
     from mainsail.data._schema import infer_schema
 

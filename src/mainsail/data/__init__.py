@@ -1,0 +1,17 @@
+"""Datasets: schema inference, mergeable profiles, validation and content-addressed versions."""
+
+from mainsail.data._profile import ColumnProfile, Profile, profile_frame
+from mainsail.data._schema import ColumnSchema, Schema, infer_schema
+from mainsail.data._validate import ValidationReport, Violation, validate
+
+__all__ = [
+    "ColumnProfile",
+    "ColumnSchema",
+    "Profile",
+    "Schema",
+    "ValidationReport",
+    "Violation",
+    "infer_schema",
+    "profile_frame",
+    "validate",
+]
