@@ -67,6 +67,7 @@ def ensure_venv(name: str, peer: Peer | None = None) -> Path:
         root.parent.mkdir(parents=True, exist_ok=True)
         subprocess.run([sys.executable, "-m", "venv", str(root)], check=True)
     elif stamp.exists() and stamp.read_text() == wanted and _imports(python, peer.module):
+        _say(f"using existing venv {root}")
         return python
 
     _say(f"installing {' '.join(peer.requirements)} into {root} (this can take a few minutes)")

@@ -62,7 +62,7 @@ def main() -> int:
 
     live = make_churn(2000, seed=7, drift=1.0)
     live.loc[live.index[:25], "plan"] = "enterprise"  # a category training never saw
-    report = mainsail.validate(live.drop(columns="churned"), dv)
+    report = mainsail.validate(live, dv)
     console.print(
         f"Validated a drifted live batch against {dv.address}: "
         f"{len(report.violations)} violation(s)"
