@@ -40,21 +40,19 @@ def autolog(experiment: str = "default", disable: bool = False) -> None:
 
 def _wrap(fit: Any, experiment: str) -> Any:
     @functools.wraps(fit)
-    def patched(self: Any, X: Any, y: Any = None, *args: Any, **kwargs: Any) -> Any:
+    def patched(self: Any, *args: Any, **kwargs: Any) -> Any:
         if getattr(_state, "inside", False):
-            return fit(self, X, y, *args, **kwargs)
+            return fit(self, *args, **kwargs)
         _state.inside = True
         try:
-            return _fit_and_log(fit, self, X, y, experiment, args, kwargs)
+            return _fit_and_log(fit, self, experiment, args, kwargs)
         finally:
             _state.inside = False
 
     return patched
 
 
-def _fit_and_log(
-    fit: Any, est: Any, X: Any, y: Any, experiment: str, args: Any, kwargs: Any
-) -> Any:
+def _fit_and_log(fit: Any, est: Any, experiment: str, args: Any, kwargs: Any) -> Any:
     from mainsail.client._api import start_run
 
     run = active_run()
@@ -63,7 +61,9 @@ def _fit_and_log(
         run = start_run(experiment=experiment, tags={"autolog": "sklearn"})
     assert run is not None
     try:
-        result = fit(est, X, y, *args, **kwargs)
+        result = fit(est, *args, **kwargs)
+        X = args[0] if args else kwargs.get("X")
+        y = args[1] if len(args) > 1 else kwargs.get("y")
         params = {k: v for k, v in est.get_params(deep=False).items() if _simple(v)}
         existing = run._ctx.store.get_run(run.id).params
         run.log_params({k: v for k, v in params.items() if k not in existing})
