@@ -5,7 +5,6 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from mainsail.tracking._filter import parse_filter, parse_order_by
 
 from mainsail.core import (
     DatasetNotFoundError,
@@ -16,6 +15,7 @@ from mainsail.core import (
     RunNotFoundError,
 )
 from mainsail.store import Database, SqlStore
+from mainsail.tracking._filter import parse_filter, parse_order_by
 
 
 @pytest.fixture
