@@ -42,6 +42,8 @@ _EXPORTS: dict[str, str] = {
     "get_dataset": "mainsail.client",
     "load_dataset": "mainsail.client",
     "validate": "mainsail.client",
+    # monitoring
+    "drift": "mainsail.monitoring",
     # core
     "MainsailError": "mainsail.core",
     "Settings": "mainsail.core",
@@ -79,6 +81,7 @@ if TYPE_CHECKING:
     )
     from mainsail.core import MainsailError, Settings  # noqa: F401
     from mainsail.core._schemas import DatasetVersion, Run  # noqa: F401
+    from mainsail.monitoring import drift  # noqa: F401
 
 
 def __getattr__(name: str) -> Any:

@@ -1,0 +1,155 @@
+"""One view of a column for drift tests, whether it is raw data or a mergeable sketch.
+
+Tests ask a column for its size, its CDF on a grid of points, its quantiles, or its
+category counts. Raw columns answer exactly (numpy); sketch columns answer from a
+:class:`~mainsail.data.ColumnProfile` (KLL quantile sketch and exact value counts), so
+the same test code runs on frames and on profiles merged over a window.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+import numpy as np
+import pandas as pd
+
+from mainsail.data._profile import ColumnProfile
+
+
+class ColumnData(Protocol):
+    kind: str  # "numeric" or "categorical"
+    n: int
+
+    def cdf(self, points: np.ndarray) -> np.ndarray: ...
+    def quantiles(self, qs: np.ndarray) -> np.ndarray: ...
+    def bounds(self) -> tuple[float, float]: ...
+    def std(self) -> float: ...
+    def counts(self) -> dict[str, int]: ...
+    def raw(self) -> np.ndarray | None: ...
+
+
+class RawColumn:
+    """A column of values; missing values are dropped (data quality reports them)."""
+
+    def __init__(self, values: pd.Series | np.ndarray, kind: str) -> None:
+        self.kind = kind
+        if kind == "numeric":
+            arr = np.asarray(
+                values.to_numpy(dtype="float64", na_value=np.nan)
+                if isinstance(values, pd.Series)
+                else values,
+                dtype="float64",
+            )
+            self._values = arr[np.isfinite(arr)]
+            self._sorted: np.ndarray | None = None
+            self._counts: dict[str, int] | None = None
+            self.n = int(self._values.size)
+        else:
+            s = values if isinstance(values, pd.Series) else pd.Series(values)
+            vc = s.value_counts(dropna=True, sort=False)
+            self._counts = {str(k): int(v) for k, v in vc.items()}
+            self._values = np.empty(0)
+            self._sorted = None
+            self.n = int(vc.sum())
+
+    def _sorted_values(self) -> np.ndarray:
+        if self._sorted is None:
+            self._sorted = np.sort(self._values)
+        return self._sorted
+
+    def cdf(self, points: np.ndarray) -> np.ndarray:
+        if self.n == 0:
+            return np.zeros(len(points))
+        if self.n > 20_000:
+            # Uniform-grid histogram: O(n) with no sort; exact at the grid points.
+            return _grid_cdf(self._values, points)
+        return np.searchsorted(self._sorted_values(), points, side="right") / self.n
+
+    def quantiles(self, qs: np.ndarray) -> np.ndarray:
+        if self.n == 0:
+            return np.full(len(qs), np.nan)
+        return np.quantile(self._values, qs)
+
+    def bounds(self) -> tuple[float, float]:
+        if self.n == 0:
+            return (np.nan, np.nan)
+        return float(self._values.min()), float(self._values.max())
+
+    def std(self) -> float:
+        return float(self._values.std(ddof=1)) if self.n > 1 else 0.0
+
+    def counts(self) -> dict[str, int]:
+        return dict(self._counts or {})
+
+    def raw(self) -> np.ndarray | None:
+        return self._values if self.kind == "numeric" else None
+
+
+def _grid_cdf(values: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """CDF at ``points``; uses numpy's fast path when the points are evenly spaced."""
+    n = values.size
+    steps = np.diff(points)
+    if len(points) > 2 and np.allclose(steps, steps[0], rtol=1e-9, atol=0):
+        lo, hi = float(points[0]), float(points[-1])
+        hist, _ = np.histogram(values, bins=len(points) - 1, range=(lo, hi))
+        below = int(np.count_nonzero(values < lo))
+        at_lo = int(np.count_nonzero(values == lo))
+        cum = np.empty(len(points))
+        cum[0] = below + at_lo
+        # np.histogram bins are [a, b) except the last, [a, b]: CDF(b) counts values <= b.
+        inner = np.cumsum(hist)
+        cum[1:] = below + inner
+        cum[-1] = below + inner[-1]
+        return cum / n
+    return np.searchsorted(np.sort(values), points, side="right") / n
+
+
+class SketchColumn:
+    """A column summarised by a profile (KLL sketch for numbers, counts for categories)."""
+
+    def __init__(self, profile: ColumnProfile, kind: str) -> None:
+        self.kind = kind
+        self._p = profile
+        self.n = int(profile.count)
+        self._sk: Any = profile.sketch() if kind == "numeric" else None
+
+    def cdf(self, points: np.ndarray) -> np.ndarray:
+        if self.n == 0 or self._sk.is_empty():
+            return np.zeros(len(points))
+        lo, hi = self.bounds()
+        inner = np.asarray(points, dtype="float64")
+        out = np.empty(len(inner))
+        mask = (inner >= lo) & (inner < hi)
+        out[inner < lo] = 0.0
+        out[inner >= hi] = 1.0
+        if mask.any():
+            pts = np.unique(inner[mask])
+            # get_cdf(split_points) returns len+1 values: mass <= each point, then 1.
+            vals = np.asarray(self._sk.get_cdf(list(pts), inclusive=True))[:-1]
+            out[mask] = np.interp(inner[mask], pts, vals)
+        return out
+
+    def quantiles(self, qs: np.ndarray) -> np.ndarray:
+        if self.n == 0:
+            return np.full(len(qs), np.nan)
+        return np.asarray(self._sk.get_quantiles(list(qs)), dtype="float64")
+
+    def bounds(self) -> tuple[float, float]:
+        p = self._p
+        if p.min is None or p.max is None:
+            return (np.nan, np.nan)
+        return float(p.min), float(p.max)
+
+    def std(self) -> float:
+        return float(self._p.std or 0.0)
+
+    def counts(self) -> dict[str, int]:
+        return dict(self._p.values or {})
+
+    def raw(self) -> np.ndarray | None:
+        return None
+
+
+def numeric_kind(dtype: str) -> str:
+    """Map a schema/profile dtype to the drift kind."""
+    return "numeric" if dtype in ("int", "float", "datetime") else "categorical"

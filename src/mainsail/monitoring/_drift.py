@@ -1,0 +1,240 @@
+"""The drift engine: per-column tests, false-discovery control, dataset drift.
+
+``drift(reference, current)`` accepts DataFrames or :class:`~mainsail.data.Profile`
+sketches on either side. Each column gets a test chosen by its kind and the sample
+sizes (or named explicitly). Tests with p-values are corrected across columns with
+Benjamini-Hochberg, and a column only drifts when its effect size also clears a floor,
+so huge samples do not flag trivial shifts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel, Field
+
+from mainsail.core._errors import InvalidValueError
+from mainsail.data._profile import Profile
+from mainsail.data._schema import column_kind
+from mainsail.monitoring._columns import ColumnData, RawColumn, SketchColumn, numeric_kind
+from mainsail.monitoring._tests import choose_test, get_test
+
+#: Effect-size floors for tests judged by p-value (distance tests use their threshold).
+EFFECT_FLOORS = {"ks": 0.05, "chisquare": 0.05, "z": 0.1}
+
+
+class ColumnDrift(BaseModel):
+    column: str
+    kind: str
+    test: str
+    statistic: float
+    p_value: float | None = None
+    p_adjusted: float | None = None
+    effect_size: float
+    threshold: float
+    effect_floor: float | None = None
+    n_reference: int
+    n_current: int
+    drifted: bool
+    is_prediction: bool = False
+
+    def describe(self) -> str:
+        p = f", p={self.p_adjusted:.3g}" if self.p_adjusted is not None else ""
+        return (
+            f"{self.column}: {self.test}={self.statistic:.4g} (effect {self.effect_size:.3g}{p}, "
+            f"n={self.n_reference}/{self.n_current}) {'DRIFT' if self.drifted else 'ok'}"
+        )
+
+
+class DriftReport(BaseModel):
+    """Per-column verdicts, the share of drifted columns and the dataset verdict."""
+
+    columns: list[ColumnDrift]
+    drift_share: float
+    share_drifted: float
+    dataset_drift: bool
+    prediction: ColumnDrift | None = None
+    missing_columns: list[str] = Field(default_factory=list)
+
+    @property
+    def drifted_columns(self) -> list[str]:
+        return [c.column for c in self.columns if c.drifted]
+
+    def __getitem__(self, column: str) -> ColumnDrift:
+        for c in self.columns:
+            if c.column == column:
+                return c
+        if self.prediction is not None and self.prediction.column == column:
+            return self.prediction
+        raise KeyError(column)
+
+    def to_dict(self) -> dict[str, Any]:
+        return self.model_dump()
+
+    def to_frame(self) -> pd.DataFrame:
+        rows = [c.model_dump() for c in self.columns]
+        if self.prediction is not None:
+            rows.append(self.prediction.model_dump())
+        return pd.DataFrame(rows)
+
+    def summary(self) -> str:
+        head = (
+            f"Dataset drift: {'YES' if self.dataset_drift else 'no'} "
+            f"({len(self.drifted_columns)}/{len(self.columns)} columns drifted, "
+            f"{self.share_drifted:.0%} vs threshold {self.drift_share:.0%})"
+        )
+        lines = [head] + [f"  - {c.describe()}" for c in self.columns]
+        if self.prediction is not None:
+            lines.append(f"  prediction {self.prediction.describe()}")
+        if self.missing_columns:
+            lines.append("  missing from current: " + ", ".join(self.missing_columns))
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.summary()
+
+
+def _column(source: pd.DataFrame | Profile, name: str, kind: str) -> ColumnData:
+    if isinstance(source, Profile):
+        return SketchColumn(source.columns[name], kind)
+    return RawColumn(source[name], kind)
+
+
+def _kind_of(source: pd.DataFrame | Profile, name: str) -> str:
+    if isinstance(source, Profile):
+        return numeric_kind(source.columns[name].dtype)
+    s = source[name]
+    if pd.api.types.is_bool_dtype(s.dtype):
+        return "categorical"
+    return numeric_kind(column_kind(name, s))
+
+
+def _names(source: pd.DataFrame | Profile) -> list[str]:
+    return list(source.columns) if isinstance(source, Profile) else [str(c) for c in source.columns]
+
+
+def drift(
+    reference: pd.DataFrame | Profile,
+    current: pd.DataFrame | Profile,
+    columns: Sequence[str] | None = None,
+    tests: Mapping[str, str] | None = None,
+    stattest: str | None = None,
+    thresholds: Mapping[str, float] | None = None,
+    drift_share: float = 0.5,
+    effect_floors: Mapping[str, float] | None = None,
+    prediction_column: str | None = None,
+    fdr: bool = True,
+) -> DriftReport:
+    """Compare ``current`` with ``reference`` column by column.
+
+    Parameters
+    ----------
+    reference, current : DataFrame or Profile
+        Raw frames or mergeable profiles (e.g. a model version's reference profile and
+        live sketches merged over a window). Sides may differ.
+    columns : columns to test (default: every column the reference has).
+    tests : per-column test names, e.g. ``{"age": "psi"}``.
+    stattest : one test name for every column (overridden by ``tests``).
+    thresholds : per-test threshold overrides (alpha for p-value tests).
+    drift_share : share of drifted columns above which the dataset has drifted.
+    effect_floors : per-test effect-size floors for p-value tests.
+    prediction_column : reported as prediction drift, not counted in the share.
+    fdr : correct p-values across columns with Benjamini-Hochberg.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> ref = pd.DataFrame({"x": np.random.default_rng(0).normal(size=5000)})
+    >>> cur = pd.DataFrame({"x": np.random.default_rng(1).normal(1, 1, size=5000)})
+    >>> drift(ref, cur)["x"].drifted
+    True
+    """
+    if not 0 < drift_share <= 1:
+        raise InvalidValueError(f"drift_share must be in (0, 1]. Got {drift_share}.")
+    ref_names, cur_names = _names(reference), _names(current)
+    wanted = list(columns) if columns is not None else ref_names
+    unknown = [c for c in wanted if c not in ref_names]
+    if unknown:
+        raise InvalidValueError(
+            f"Columns {unknown} are not in the reference. Reference columns are: "
+            + ", ".join(ref_names)
+            + "."
+        )
+    tests = dict(tests or {})
+    floors = {**EFFECT_FLOORS, **(effect_floors or {})}
+    thresholds = dict(thresholds or {})
+    results: list[ColumnDrift] = []
+    missing = [c for c in wanted if c not in cur_names]
+    for name in wanted:
+        if name in missing:
+            continue
+        kind = _kind_of(reference, name)
+        ref_col, cur_col = _column(reference, name, kind), _column(current, name, kind)
+        test_name = tests.get(name) or stattest
+        if test_name is None:
+            test_name = choose_test(kind, ref_col.n, cur_col.n, len(ref_col.counts()))
+        test = get_test(test_name)
+        if kind not in test.kinds:
+            raise InvalidValueError(
+                f"Test {test_name!r} does not apply to {kind} column {name!r}; it works on "
+                f"{', '.join(test.kinds)} columns."
+            )
+        score = test.score(ref_col, cur_col)
+        threshold = thresholds.get(test_name, test.threshold)
+        results.append(
+            ColumnDrift(
+                column=name,
+                kind=kind,
+                test=test_name,
+                statistic=_finite(score.statistic),
+                p_value=score.p_value,
+                effect_size=_finite(score.effect_size),
+                threshold=threshold,
+                effect_floor=floors.get(test_name) if test.uses_p_value else None,
+                n_reference=ref_col.n,
+                n_current=cur_col.n,
+                drifted=False,
+                is_prediction=name == prediction_column,
+            )
+        )
+    _decide(results, fdr)
+    features = [r for r in results if not r.is_prediction]
+    prediction = next((r for r in results if r.is_prediction), None)
+    share = sum(r.drifted for r in features) / len(features) if features else 0.0
+    return DriftReport(
+        columns=features,
+        drift_share=drift_share,
+        share_drifted=share,
+        dataset_drift=bool(features) and share >= drift_share,
+        prediction=prediction,
+        missing_columns=missing,
+    )
+
+
+def _finite(x: float) -> float:
+    return float(x) if np.isfinite(x) else 1e9
+
+
+def _decide(results: list[ColumnDrift], fdr: bool) -> None:
+    with_p = [r for r in results if r.p_value is not None]
+    if with_p:
+        ps = np.array([r.p_value for r in with_p], dtype="float64")
+        if fdr and len(ps) > 1:
+            from scipy.stats import false_discovery_control
+
+            adjusted = false_discovery_control(np.clip(ps, 0, 1), method="bh")
+        else:
+            adjusted = ps
+        for r, p_adj in zip(with_p, adjusted, strict=True):
+            r.p_adjusted = float(p_adj)
+    for r in results:
+        if r.p_value is not None:
+            floor = r.effect_floor or 0.0
+            r.drifted = bool(r.p_adjusted is not None and r.p_adjusted < r.threshold) and (
+                r.effect_size >= floor
+            )
+        else:
+            r.drifted = r.statistic >= r.threshold
