@@ -42,6 +42,19 @@ _EXPORTS: dict[str, str] = {
     "get_dataset": "mainsail.client",
     "load_dataset": "mainsail.client",
     "validate": "mainsail.client",
+    "alias_history": "mainsail.client",
+    "archive_version": "mainsail.client",
+    "delete_alias": "mainsail.client",
+    "delete_version": "mainsail.client",
+    "get_model_version": "mainsail.client",
+    "list_model_versions": "mainsail.client",
+    "list_models": "mainsail.client",
+    "load_model": "mainsail.client",
+    "register_model": "mainsail.client",
+    "set_alias": "mainsail.client",
+    "unarchive_version": "mainsail.client",
+    "update_model_card": "mainsail.client",
+    "PythonModel": "mainsail.runtimes",
     # monitoring
     "drift": "mainsail.monitoring",
     # core
@@ -54,34 +67,47 @@ _EXPORTS: dict[str, str] = {
 __all__ = sorted(_EXPORTS) + ["__version__"]
 
 if TYPE_CHECKING:
-    from mainsail.client import (  # noqa: F401
+    from mainsail.client import (  # noqa: F401  # noqa: F401
         active_run,
+        alias_history,
+        archive_version,
         autolog,
         configure,
+        delete_alias,
+        delete_version,
         download_artifact,
         end_run,
         find_runs,
         get_context,
         get_dataset,
         get_metric_history,
+        get_model_version,
         get_run,
+        list_model_versions,
+        list_models,
         load_dataset,
+        load_model,
         log_artifact,
         log_dataset,
         log_metric,
         log_metrics,
         log_param,
         log_params,
+        register_model,
         reset,
         search_runs,
         seed_everything,
+        set_alias,
         set_tag,
         start_run,
+        unarchive_version,
+        update_model_card,
         validate,
     )
     from mainsail.core import MainsailError, Settings  # noqa: F401
     from mainsail.core._schemas import DatasetVersion, Run  # noqa: F401
     from mainsail.monitoring import drift  # noqa: F401
+    from mainsail.runtimes import PythonModel  # noqa: F401
 
 
 def __getattr__(name: str) -> Any:

@@ -19,11 +19,12 @@ app = typer.Typer(
 
 
 def _register() -> None:
-    from mainsail.cli import _datasets, _ops, _tracking
+    from mainsail.cli import _datasets, _models, _ops, _tracking
 
     app.add_typer(_tracking.experiments, name="experiments")
     app.add_typer(_tracking.runs, name="runs")
     app.add_typer(_datasets.datasets, name="datasets")
+    app.add_typer(_models.models, name="models")
     _ops.register(app)
 
 

@@ -23,8 +23,34 @@ from mainsail.client._api import (
     validate,
 )
 from mainsail.client._context import Context, configure, get_context, reset
+from mainsail.client._registry_api import (
+    alias_history,
+    archive_version,
+    delete_alias,
+    delete_version,
+    get_model_version,
+    list_model_versions,
+    list_models,
+    load_model,
+    register_model,
+    set_alias,
+    unarchive_version,
+    update_model_card,
+)
 
 __all__ = [
+    "alias_history",
+    "archive_version",
+    "delete_alias",
+    "delete_version",
+    "get_model_version",
+    "list_model_versions",
+    "list_models",
+    "load_model",
+    "register_model",
+    "set_alias",
+    "unarchive_version",
+    "update_model_card",
     "Context",
     "active_run",
     "autolog",

@@ -115,3 +115,19 @@ class CorruptedArtifactError(MainsailError):
 class MissingDependencyError(MainsailError):
     headline = "Missing optional dependency"
     status = 500
+
+
+class ModelNotFoundError(NotFoundError):
+    headline = "Unknown model"
+
+
+class ModelStateError(ConflictError):
+    headline = "Model version state"
+
+
+class SignatureMismatchError(InvalidValueError):
+    headline = "Input does not match the model signature"
+
+
+class UnsupportedModelError(InvalidValueError):
+    headline = "Unsupported model"

@@ -34,6 +34,7 @@ from mainsail.store import _fastsql as fastsql
 from mainsail.store import _tables as t
 from mainsail.store._db import Database
 from mainsail.store._sql_filter import compile_filter, order_column
+from mainsail.store._sql_registry import RegistryStoreMixin
 from mainsail.store._upsert import insert_ignore, upsert
 
 MetricRow = tuple[str, float, int, int]  # key, value, step, ts
@@ -50,7 +51,7 @@ def _check_key(key: Any, what: str) -> str:
     return key
 
 
-class SqlStore:
+class SqlStore(RegistryStoreMixin):
     """Metadata store on SQLAlchemy; the embedded default and the server's backend.
 
     Examples
@@ -573,6 +574,7 @@ class SqlStore:
                 ).scalars()
             )
             files |= set(conn.execute(sa.select(t.dataset_versions.c.blob_digest)).scalars())
+            dirs |= set(conn.execute(sa.select(t.model_versions.c.manifest_digest)).scalars())
         return files, dirs
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-SCHEMA_REVISION = "0001"
+SCHEMA_REVISION = "0002"
 
 metadata = sa.MetaData()
 
@@ -150,4 +150,66 @@ run_inputs = sa.Table(
         primary_key=True,
     ),
     sa.Column("context", sa.String(64)),
+)
+
+# -- registry (0002) -----------------------------------------------------------------------
+models = sa.Table(
+    "models",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("name", sa.String(256), nullable=False, unique=True),
+    sa.Column("description", sa.Text),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+)
+
+model_versions = sa.Table(
+    "model_versions",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("model_id", sa.Integer, sa.ForeignKey("models.id"), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("flavor", sa.String(64), nullable=False),
+    sa.Column("manifest_digest", sa.String(64), nullable=False),
+    sa.Column("files", sa.JSON, nullable=False),
+    sa.Column("size_bytes", sa.BigInteger, nullable=False),
+    sa.Column("signature", sa.JSON, nullable=False),
+    sa.Column("task", sa.String(32), nullable=False),
+    sa.Column("classes", sa.JSON),
+    sa.Column("metrics", sa.JSON, nullable=False),
+    sa.Column("run_id", sa.String(32), sa.ForeignKey("runs.id", ondelete="SET NULL")),
+    sa.Column("datasets", sa.JSON, nullable=False),
+    sa.Column("git_commit", sa.String(64)),
+    sa.Column("description", sa.Text),
+    sa.Column("tags", sa.JSON, nullable=False),
+    sa.Column("card", sa.JSON, nullable=False),
+    sa.Column("reference_profile", sa.JSON),
+    sa.Column("allow_pickle", sa.Boolean, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Column("created_by", sa.String(256)),
+    sa.UniqueConstraint("model_id", "version", name="uq_model_versions_version"),
+)
+
+model_aliases = sa.Table(
+    "model_aliases",
+    metadata,
+    sa.Column("model_id", sa.Integer, sa.ForeignKey("models.id"), primary_key=True),
+    sa.Column("alias", sa.String(128), primary_key=True),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("require_checks", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("updated_at", sa.BigInteger, nullable=False),
+    sa.Column("updated_by", sa.String(256)),
+)
+
+alias_history = sa.Table(
+    "alias_history",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("model_id", sa.Integer, sa.ForeignKey("models.id"), nullable=False),
+    sa.Column("alias", sa.String(128), nullable=False),
+    sa.Column("from_version", sa.Integer),
+    sa.Column("to_version", sa.Integer),
+    sa.Column("actor", sa.String(256)),
+    sa.Column("ts", sa.BigInteger, nullable=False),
+    sa.Index("ix_alias_history_model_alias", "model_id", "alias"),
 )

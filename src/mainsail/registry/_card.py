@@ -1,0 +1,129 @@
+"""Model cards, in Markdown and standalone HTML, generated from a version's metadata."""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+from typing import Any
+
+from mainsail.core._registry_schemas import ModelVersion
+
+CARD_FIELDS = ("intended_use", "limitations", "ethical_considerations", "owners")
+
+
+def _when(ms: int) -> str:
+    return dt.datetime.fromtimestamp(ms / 1000, tz=dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _sections(v: ModelVersion) -> list[tuple[str, Any]]:
+    card = v.card or {}
+    sig = v.signature.get("inputs", {}).get("columns", [])
+    return [
+        (
+            "Intended use",
+            card.get("intended_use") or "_Not stated. Set it with `card={'intended_use': ...}`._",
+        ),
+        ("Limitations", card.get("limitations") or "_Not stated._"),
+        (
+            "Model",
+            [
+                ("address", v.address),
+                ("flavor", v.flavor),
+                ("task", v.task),
+                ("classes", ", ".join(map(str, v.classes)) if v.classes else "-"),
+                ("status", v.status),
+                ("aliases", ", ".join(v.aliases) or "-"),
+                ("registered", f"{_when(v.created_at)} by {v.created_by or '-'}"),
+                ("size", f"{v.size_bytes / 1e6:.2f} MB"),
+                ("pickle allowed", "yes" if v.allow_pickle else "no"),
+            ],
+        ),
+        (
+            "Metrics",
+            sorted((k, f"{m:.6g}") for k, m in v.metrics.items()) or "_No metrics recorded._",
+        ),
+        (
+            "Lineage",
+            [
+                ("run", v.run_id or "-"),
+                ("datasets", ", ".join(v.datasets) or "-"),
+                ("git commit", v.git_commit or "-"),
+            ],
+        ),
+        (
+            "Signature",
+            [
+                (
+                    c["name"],
+                    c["dtype"]
+                    + (" (nullable)" if c.get("nullable") else "")
+                    + (
+                        f" in [{c['min']:.4g}, {c['max']:.4g}]"
+                        if c.get("min") is not None and c.get("max") is not None
+                        else ""
+                    )
+                    + (f" one of {', '.join(c['categories'][:8])}" if c.get("categories") else ""),
+                )
+                for c in sig
+            ],
+        ),
+    ]
+
+
+def _importance(v: ModelVersion) -> list[tuple[str, float]]:
+    imp = (v.card or {}).get("feature_importance") or {}
+    return sorted(imp.items(), key=lambda kv: -kv[1])[:20]
+
+
+def render_markdown(v: ModelVersion) -> str:
+    lines = [f"# Model card: {v.name} v{v.version}", ""]
+    if v.description:
+        lines += [v.description, ""]
+    for title, body in _sections(v):
+        lines.append(f"## {title}")
+        if isinstance(body, str):
+            lines.append(body)
+        else:
+            lines += ["| | |", "|---|---|"] + [f"| {k} | {val} |" for k, val in body]
+        lines.append("")
+    imp = _importance(v)
+    if imp:
+        lines += ["## Feature importance", "| feature | importance |", "|---|---|"]
+        lines += [f"| {k} | {val:.4g} |" for k, val in imp]
+        lines.append("")
+    return "\n".join(lines)
+
+
+def render_html(v: ModelVersion) -> str:
+    esc = html.escape
+    parts = [
+        "<!doctype html><html><head><meta charset='utf-8'>",
+        f"<title>Model card: {esc(v.name)} v{v.version}</title>",
+        "<style>body{font-family:system-ui,sans-serif;max-width:920px;margin:2rem auto;color:#222}"
+        "table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #ddd;padding:4px 8px;"
+        "text-align:left}h2{margin-top:1.6rem;border-bottom:2px solid #0b5;}"
+        ".bar{background:#0b5;height:10px;display:inline-block}</style></head><body>",
+        f"<h1>Model card: {esc(v.name)} <small>v{v.version}</small></h1>",
+    ]
+    if v.description:
+        parts.append(f"<p>{esc(v.description)}</p>")
+    for title, body in _sections(v):
+        parts.append(f"<h2>{esc(title)}</h2>")
+        if isinstance(body, str):
+            parts.append(f"<p>{esc(body.strip('_'))}</p>")
+        else:
+            rows = "".join(
+                f"<tr><th>{esc(str(k))}</th><td>{esc(str(val))}</td></tr>" for k, val in body
+            )
+            parts.append(f"<table>{rows}</table>")
+    imp = _importance(v)
+    if imp:
+        top = max(val for _, val in imp) or 1.0
+        rows = "".join(
+            f"<tr><th>{esc(k)}</th><td><span class='bar' style='width:{300 * val / top:.0f}px'></span> "
+            f"{val:.4g}</td></tr>"
+            for k, val in imp
+        )
+        parts.append(f"<h2>Feature importance</h2><table>{rows}</table>")
+    parts.append("</body></html>")
+    return "".join(parts)

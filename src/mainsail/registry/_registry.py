@@ -1,0 +1,289 @@
+"""Register, resolve and load model versions.
+
+A model package is a folder: the flavor's own files, ``input_example.parquet`` and a
+small JSON manifest (``mainsail-model.json``: format version, flavor, signature, task,
+classes, requirements, python version, lineage). The folder is stored in the artifact
+store as a manifest of path -> digest, so every file is verified before it is loaded.
+"""
+
+from __future__ import annotations
+
+import getpass
+import hashlib
+import importlib.metadata as md
+import os
+import platform
+import shutil
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import orjson
+import pandas as pd
+
+from mainsail.core._errors import (
+    CorruptedArtifactError,
+    InvalidValueError,
+    MainsailError,
+)
+from mainsail.core._registry_schemas import ModelVersion
+from mainsail.core._uris import check_name, parse_address
+from mainsail.registry._signature import ExtraPolicy, ModelSignature, infer_signature, prepare_input
+from mainsail.runtimes import detect_flavor, feature_importance, get_runtime_class
+
+if TYPE_CHECKING:
+    from mainsail.client._context import Context
+
+MANIFEST = "mainsail-model.json"
+FORMAT_VERSION = 1
+
+
+def _actor() -> str | None:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return None
+
+
+def _requirements(packages: tuple[str, ...]) -> list[str]:
+    out = []
+    for pkg in ("mainsail", "numpy", "pandas", *packages):
+        try:
+            out.append(f"{pkg}=={md.version(pkg)}")
+        except md.PackageNotFoundError:
+            out.append(pkg)
+    return out
+
+
+def _run_lineage(
+    ctx: Context, run: Any
+) -> tuple[str | None, dict[str, float], list[str], str | None]:
+    if run is None:
+        return None, {}, [], None
+    run_id = run if isinstance(run, str) else getattr(run, "id", None)
+    if run_id is None:
+        raise InvalidValueError(f"Expected a run, a run id or None. Got {type(run).__name__}.")
+    if hasattr(run, "flush"):
+        run.flush()
+    stored = ctx.store.get_run(run_id)
+    return run_id, dict(stored.metrics), [i.address for i in stored.inputs], stored.git_commit
+
+
+def register_model(
+    ctx: Context,
+    model: Any,
+    name: str,
+    run: Any = None,
+    input_example: pd.DataFrame | None = None,
+    reference: pd.DataFrame | None = None,
+    description: str | None = None,
+    tags: dict[str, Any] | None = None,
+    card: dict[str, Any] | None = None,
+    allow_pickle: bool = False,
+    flavor: str | None = None,
+    artifacts: dict[str, str] | None = None,
+) -> ModelVersion:
+    from mainsail.data._profile import profile_frame
+
+    check_name(name, "Model")
+    if input_example is None and reference is None:
+        raise InvalidValueError(
+            "Expected input_example= (a few rows of model input) or reference= (the training "
+            "features) to infer the model's signature. Got neither."
+        )
+    example = input_example if input_example is not None else reference
+    assert example is not None
+    if not isinstance(example, pd.DataFrame):
+        raise InvalidValueError(
+            f"input_example must be a pandas DataFrame. Got {type(example).__name__}."
+        )
+    columns = list(example.columns)
+    schema_frame = reference[columns] if reference is not None else example
+    flavor = flavor or detect_flavor(model)
+    runtime_cls = get_runtime_class(flavor)
+    run_id, metrics, datasets, git_commit = _run_lineage(ctx, run)
+    with tempfile.TemporaryDirectory(prefix="mainsail-model-") as tmp:
+        folder = Path(tmp) / "model"
+        folder.mkdir()
+        if flavor == "pyfunc":
+            meta = runtime_cls.save(model, folder, allow_pickle, artifacts=artifacts)
+        else:
+            if allow_pickle is False and artifacts:
+                raise InvalidValueError("artifacts= is only for python-function models.")
+            meta = runtime_cls.save(model, folder, allow_pickle)
+        # Load the saved files back and predict: proves the package works, and gives outputs.
+        runtime = runtime_cls()
+        runtime.load(folder, meta)
+        sample = example.head(5).reset_index(drop=True)
+        try:
+            preds = runtime.predict(sample)
+        except Exception as exc:  # noqa: BLE001 - surfaced with context
+            raise InvalidValueError(
+                f"The saved {flavor} model could not predict on the input example: {exc}. "
+                "Check that input_example has the columns and dtypes the model was fitted on."
+            ) from exc
+        runtime.unload()
+        task = meta.get("task", "other")
+        classes = meta.get("classes")
+        signature = infer_signature(schema_frame, preds, task, classes)
+        example.head(20).to_parquet(folder / "input_example.parquet", index=False)
+        importance = feature_importance(model, columns)
+        manifest = {
+            "format_version": FORMAT_VERSION,
+            "name": name,
+            "flavor": flavor,
+            "flavor_meta": meta,
+            "signature": signature.to_dict(),
+            "task": task,
+            "classes": classes,
+            "requirements": _requirements(runtime_cls.requires),
+            "python_version": platform.python_version(),
+            "allow_pickle": allow_pickle,
+            "lineage": {"run_id": run_id, "datasets": datasets, "git_commit": git_commit},
+        }
+        (folder / MANIFEST).write_bytes(
+            orjson.dumps(manifest, option=orjson.OPT_INDENT_2 | orjson.OPT_SERIALIZE_NUMPY)
+        )
+        digest, size = ctx.artifacts.put_dir(folder)
+    files = {path: entry["digest"] for path, entry in ctx.artifacts.read_manifest(digest).items()}
+    profile = profile_frame(schema_frame)
+    card_data = dict(card or {})
+    if importance:
+        card_data.setdefault("feature_importance", importance)
+    return ctx.store.create_model_version(
+        name,
+        flavor=flavor,
+        manifest_digest=digest,
+        files=files,
+        size_bytes=size,
+        signature=signature.to_dict(),
+        task=task,
+        classes=classes,
+        metrics=metrics,
+        run_id=run_id,
+        datasets=datasets,
+        git_commit=git_commit,
+        description=description,
+        tags={k: str(v) for k, v in (tags or {}).items()},
+        card=_json_safe(card_data),
+        reference_profile=profile.to_dict(),
+        allow_pickle=allow_pickle,
+        created_by=_actor(),
+    )
+
+
+def _json_safe(data: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = orjson.loads(orjson.dumps(data, option=orjson.OPT_SERIALIZE_NUMPY))
+    return out
+
+
+def resolve_version(ctx: Context, ref: Any) -> ModelVersion:
+    """A ModelVersion from ``models:/name/3``, ``models:/name@alias`` or a ModelVersion."""
+    if isinstance(ref, ModelVersion):
+        return ref
+    if not isinstance(ref, str):
+        raise InvalidValueError(
+            f"Expected a model address like 'models:/churn@champion'. Got {type(ref).__name__}."
+        )
+    addr = parse_address(ref, kind="models")
+    return ctx.store.get_model_version(addr.name, addr.version, addr.alias)
+
+
+class LoadedModel:
+    """A model ready to predict; inputs are checked against its signature first."""
+
+    def __init__(
+        self, version: ModelVersion, runtime: Any, folder: Path, extra_columns: ExtraPolicy
+    ) -> None:
+        self.version = version
+        self.runtime = runtime
+        self.folder = folder
+        self.signature = ModelSignature.from_dict(version.signature)
+        self.extra_columns: ExtraPolicy = extra_columns
+
+    def __repr__(self) -> str:
+        return f"<LoadedModel {self.version.address} flavor={self.version.flavor}>"
+
+    @property
+    def classes(self) -> list[Any] | None:
+        return self.version.classes
+
+    def prepare(self, data: Any) -> pd.DataFrame:
+        return prepare_input(data, self.signature, self.extra_columns)
+
+    def predict(self, data: Any) -> np.ndarray:
+        """Predictions for ``data`` (a DataFrame, records or a 2-D array)."""
+        return np.asarray(self.runtime.predict(self.prepare(data)))
+
+    @property
+    def has_proba(self) -> bool:
+        return bool(self.runtime.has_proba)
+
+    def predict_proba(self, data: Any) -> np.ndarray:
+        if not self.runtime.has_proba:
+            raise InvalidValueError(
+                f"{self.version.address} ({self.version.task}) has no predict_proba."
+            )
+        return np.asarray(self.runtime.predict_proba(self.prepare(data)))
+
+    def unload(self) -> None:
+        self.runtime.unload()
+
+
+def _verify_folder(folder: Path, files: dict[str, str]) -> bool:
+    for rel, digest in files.items():
+        path = folder / rel
+        if not path.is_file():
+            return False
+        h = hashlib.sha256()
+        with open(path, "rb") as f:
+            while chunk := f.read(1 << 20):
+                h.update(chunk)
+        if h.hexdigest() != digest:
+            return False
+    return True
+
+
+def materialise(ctx: Context, version: ModelVersion) -> Path:
+    """The version's folder in the local cache, every file verified against its digest."""
+    cache = ctx.home / "cache" / "models" / version.manifest_digest
+    if cache.is_dir():
+        if _verify_folder(cache, version.files):
+            return cache
+        shutil.rmtree(cache, ignore_errors=True)  # tampered or partial: fetch it again
+    tmp = cache.with_name(f"{cache.name}.tmp-{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    ctx.artifacts.get_dir(version.manifest_digest, tmp)  # verifies each file
+    if not _verify_folder(tmp, version.files):
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise CorruptedArtifactError(
+            f"The files of {version.address} do not match the digests recorded at registration. "
+            "Nothing was loaded. Register the model again."
+        )
+    try:
+        os.replace(tmp, cache)
+    except OSError:
+        shutil.rmtree(tmp, ignore_errors=True)  # another process won the race
+    return cache
+
+
+def load_model(ctx: Context, ref: Any, extra_columns: ExtraPolicy = "drop") -> LoadedModel:
+    version = resolve_version(ctx, ref)
+    folder = materialise(ctx, version)
+    manifest = orjson.loads((folder / MANIFEST).read_bytes())
+    if manifest.get("format_version", 0) > FORMAT_VERSION:
+        raise MainsailError(
+            f"{version.address} was written by a newer Mainsail (package format "
+            f"{manifest['format_version']}). Upgrade Mainsail to load it."
+        )
+    runtime = get_runtime_class(version.flavor)()
+    runtime.load(folder, manifest["flavor_meta"])
+    return LoadedModel(version, runtime, folder, extra_columns)
+
+
+def set_alias(
+    ctx: Context, name: str, alias: str, version: int, require_checks: bool | None = None
+) -> Any:
+    check_name(alias, "Alias")
+    return ctx.store.set_alias(name, alias, int(version), _actor(), require_checks)

@@ -1,0 +1,72 @@
+"""scikit-learn flavor, saved with skops (no pickle): trusted types declared and stored."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+import pandas as pd
+
+from mainsail.core._errors import CorruptedArtifactError
+from mainsail.runtimes._protocol import task_of
+
+FILE = "model.skops"
+
+
+class SklearnRuntime:
+    flavor: ClassVar[str] = "sklearn"
+    requires: ClassVar[tuple[str, ...]] = ("scikit-learn", "skops")
+
+    def __init__(self) -> None:
+        self.model: Any = None
+
+    @classmethod
+    def supports(cls, model: Any) -> bool:
+        try:
+            from sklearn.base import BaseEstimator
+        except ImportError:  # pragma: no cover - sklearn is a core dependency
+            return False
+        mod = type(model).__module__
+        if mod.startswith(("xgboost", "lightgbm")):
+            return False
+        return isinstance(model, BaseEstimator)
+
+    @classmethod
+    def save(cls, model: Any, folder: Path, allow_pickle: bool) -> dict[str, Any]:
+        import skops.io as sio
+
+        data = sio.dumps(model)
+        (folder / FILE).write_bytes(data)
+        trusted = sorted(sio.get_untrusted_types(data=data))
+        task, classes = task_of(model)
+        return {"file": FILE, "trusted_types": trusted, "task": task, "classes": classes}
+
+    def load(self, folder: Path, meta: dict[str, Any]) -> None:
+        import skops.io as sio
+
+        data = (folder / meta.get("file", FILE)).read_bytes()
+        trusted = list(meta.get("trusted_types", []))
+        untrusted = set(sio.get_untrusted_types(data=data)) - set(trusted)
+        if untrusted:
+            raise CorruptedArtifactError(
+                f"The skops file declares types that were not trusted at registration: "
+                f"{sorted(untrusted)}. Refusing to load it."
+            )
+        self.model = sio.loads(data, trusted=trusted)
+
+    def predict(self, X: pd.DataFrame) -> np.ndarray:
+        return np.asarray(self.model.predict(X))
+
+    @property
+    def has_proba(self) -> bool:
+        return hasattr(self.model, "predict_proba")
+
+    def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
+        return np.asarray(self.model.predict_proba(X))
+
+    def unload(self) -> None:
+        self.model = None
+
+    def metadata(self) -> dict[str, Any]:
+        return {"class": f"{type(self.model).__module__}.{type(self.model).__name__}"}
