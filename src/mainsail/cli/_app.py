@@ -26,6 +26,9 @@ def _register() -> None:
     app.add_typer(_datasets.datasets, name="datasets")
     app.add_typer(_models.models, name="models")
     _ops.register(app)
+    from mainsail.cli._serve import serve
+
+    app.command("serve")(serve)
 
 
 def main(argv: list[str] | None = None) -> None:

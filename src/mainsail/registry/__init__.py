@@ -4,6 +4,7 @@ from mainsail.registry._card import render_html, render_markdown
 from mainsail.registry._registry import (
     LoadedModel,
     load_model,
+    load_model_dir,
     materialise,
     register_model,
     resolve_version,
@@ -16,6 +17,7 @@ __all__ = [
     "ModelSignature",
     "infer_signature",
     "load_model",
+    "load_model_dir",
     "materialise",
     "prepare_input",
     "register_model",

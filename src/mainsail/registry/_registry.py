@@ -287,3 +287,42 @@ def set_alias(
 ) -> Any:
     check_name(alias, "Alias")
     return ctx.store.set_alias(name, alias, int(version), _actor(), require_checks)
+
+
+def load_model_dir(
+    folder: str | os.PathLike[str], extra_columns: ExtraPolicy = "drop"
+) -> LoadedModel:
+    """Load a model package folder directly (e.g. inside a container), without a store.
+
+    The files are checked against the digests in ``files.json`` when present.
+    """
+    path = Path(folder)
+    manifest_path = path / MANIFEST
+    if not manifest_path.is_file():
+        raise InvalidValueError(
+            f"Expected a Mainsail model folder containing {MANIFEST} at '{folder}'. It has none."
+        )
+    manifest = orjson.loads(manifest_path.read_bytes())
+    digests = path / "files.json"
+    files: dict[str, str] = orjson.loads(digests.read_bytes()) if digests.is_file() else {}
+    if files and not _verify_folder(path, files):
+        raise CorruptedArtifactError(
+            f"The files in '{folder}' do not match files.json. Nothing was loaded."
+        )
+    version = ModelVersion(
+        id=0,
+        name=manifest.get("name", path.name),
+        version=int(manifest.get("version", 0)),
+        flavor=manifest["flavor"],
+        manifest_digest="0" * 64,
+        files=files,
+        size_bytes=0,
+        signature=manifest["signature"],
+        task=manifest.get("task", "other"),
+        classes=manifest.get("classes"),
+        allow_pickle=bool(manifest.get("allow_pickle", False)),
+        created_at=0,
+    )
+    runtime = get_runtime_class(version.flavor)()
+    runtime.load(path, manifest["flavor_meta"])
+    return LoadedModel(version, runtime, path, extra_columns)

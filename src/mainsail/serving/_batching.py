@@ -1,0 +1,230 @@
+"""Adaptive micro-batching: concurrent requests share one predict call.
+
+Requests queue per model. The dispatcher takes everything queued (up to
+``max_batch_size`` rows) the moment the predict thread is free, so a lone request
+never waits, and under load batches grow by themselves. It waits a little longer
+(at most ``max_wait_ms``) only when its latency model — fixed cost + cost per row,
+fitted on recent batches — says the next request is likely to arrive before a
+predict call's fixed cost is paid. Requests past their deadline, or beyond the queue
+bound, are shed with :class:`Overloaded` (HTTP 503 + Retry-After).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from mainsail.core._errors import MainsailError
+
+
+class Overloaded(MainsailError):
+    headline = "Server overloaded"
+    status = 503
+
+
+@dataclass
+class _Item:
+    frame: pd.DataFrame
+    rows: int
+    want_proba: bool
+    enqueued: float
+    future: asyncio.Future[Any]
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class BatchResult:
+    predictions: np.ndarray
+    probabilities: np.ndarray | None
+    queue_s: float
+    compute_s: float
+    batch_rows: int
+
+
+class LatencyModel:
+    """Least-squares fit of predict time = fixed + per_row * rows over recent batches."""
+
+    def __init__(self, window: int = 64) -> None:
+        self.samples: collections.deque[tuple[int, float]] = collections.deque(maxlen=window)
+        self.fixed = 0.0
+        self.per_row = 0.0
+
+    def observe(self, rows: int, seconds: float) -> None:
+        self.samples.append((rows, seconds))
+        if len(self.samples) >= 4:
+            x = np.array([s[0] for s in self.samples], dtype=float)
+            y = np.array([s[1] for s in self.samples], dtype=float)
+            if np.ptp(x) > 0:
+                slope, intercept = np.polyfit(x, y, 1)
+                self.per_row = max(float(slope), 0.0)
+                self.fixed = max(float(intercept), 0.0)
+            else:
+                self.fixed = float(np.median(y))
+
+    def predict(self, rows: int) -> float:
+        return self.fixed + self.per_row * rows
+
+
+class Batcher:
+    """Groups concurrent requests for one model into batched predict calls."""
+
+    def __init__(
+        self,
+        predict: Callable[[pd.DataFrame, bool], tuple[np.ndarray, np.ndarray | None]],
+        max_batch_size: int = 64,
+        max_wait_ms: float = 2.0,
+        max_queue: int = 2048,
+        timeout_s: float = 10.0,
+        on_batch: Callable[[list[_Item], pd.DataFrame, np.ndarray, float], None] | None = None,
+    ) -> None:
+        self._predict = predict
+        self.max_batch_size = max_batch_size
+        self.max_wait = max_wait_ms / 1000
+        self.max_queue = max_queue
+        self.timeout = timeout_s
+        self._on_batch = on_batch
+        self._queue: collections.deque[_Item] = collections.deque()
+        self._wakeup: asyncio.Event | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mainsail-predict")
+        self.latency = LatencyModel()
+        self._last_arrival = 0.0
+        self.interarrival = 1.0  # EWMA, seconds
+        self.in_flight = 0
+        self._idle: asyncio.Event | None = None
+
+    def start(self) -> None:
+        if self._task is None:
+            self._wakeup = asyncio.Event()
+            self._idle = asyncio.Event()
+            self._idle.set()
+            self._task = asyncio.get_running_loop().create_task(self._run())
+
+    async def submit(
+        self, frame: pd.DataFrame, rows: int, want_proba: bool = False, **meta: Any
+    ) -> BatchResult:
+        if self._task is None:
+            self.start()
+        if len(self._queue) >= self.max_queue:
+            raise Overloaded(
+                f"The request queue is full ({self.max_queue} requests waiting). Retry shortly."
+            )
+        now = time.perf_counter()
+        if self._last_arrival:
+            self.interarrival = 0.8 * self.interarrival + 0.2 * (now - self._last_arrival)
+        self._last_arrival = now
+        fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._queue.append(_Item(frame, rows, want_proba, now, fut, meta))
+        self.in_flight += 1
+        assert self._wakeup is not None and self._idle is not None
+        self._idle.clear()
+        self._wakeup.set()
+        try:
+            result: BatchResult = await fut
+            return result
+        finally:
+            self.in_flight -= 1
+            if self.in_flight == 0:
+                self._idle.set()
+
+    async def drain(self, timeout: float = 30.0) -> None:
+        """Wait until every accepted request has been answered."""
+        if self._idle is not None:
+            await asyncio.wait_for(self._idle.wait(), timeout)
+
+    async def close(self) -> None:
+        await self.drain()
+        if self._task is not None:
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+        self._executor.shutdown(wait=True)
+
+    def _take(self) -> list[_Item]:
+        batch: list[_Item] = []
+        rows = 0
+        while self._queue and (not batch or rows + self._queue[0].rows <= self.max_batch_size):
+            item = self._queue.popleft()
+            batch.append(item)
+            rows += item.rows
+        return batch
+
+    async def _run(self) -> None:
+        assert self._wakeup is not None
+        loop = asyncio.get_running_loop()
+        while True:
+            if not self._queue:
+                self._wakeup.clear()
+                await self._wakeup.wait()
+            rows = sum(i.rows for i in self._queue)
+            if (
+                rows < self.max_batch_size
+                and self.max_wait > 0
+                and len(self.latency.samples) >= 4
+                and self.interarrival < min(self.latency.fixed, self.max_wait)
+            ):
+                # The next request is due before one predict call's fixed cost: wait for it.
+                await asyncio.sleep(min(self.interarrival, self.max_wait))
+            batch = self._take()
+            now = time.perf_counter()
+            live = []
+            for item in batch:
+                if now - item.enqueued > self.timeout:
+                    if not item.future.done():
+                        item.future.set_exception(
+                            Overloaded(
+                                f"The request waited {now - item.enqueued:.1f}s, past the "
+                                f"{self.timeout:.0f}s deadline. Retry shortly."
+                            )
+                        )
+                else:
+                    live.append(item)
+            if not live:
+                continue
+            try:
+                result = await loop.run_in_executor(self._executor, self._compute, live)
+            except Exception as exc:  # noqa: BLE001 - delivered to every waiting request
+                for item in live:
+                    if not item.future.done():
+                        item.future.set_exception(exc)
+                continue
+            preds, proba, compute_s, started = result
+            offset = 0
+            for item in live:
+                sl = slice(offset, offset + item.rows)
+                offset += item.rows
+                if not item.future.done():
+                    item.future.set_result(
+                        BatchResult(
+                            predictions=preds[sl],
+                            probabilities=None if proba is None else proba[sl],
+                            queue_s=started - item.enqueued,
+                            compute_s=compute_s,
+                            batch_rows=offset if item is live[-1] else sum(i.rows for i in live),
+                        )
+                    )
+
+    def _compute(self, items: list[_Item]) -> tuple[np.ndarray, np.ndarray | None, float, float]:
+        started = time.perf_counter()
+        frame = (
+            items[0].frame
+            if len(items) == 1
+            else pd.concat([i.frame for i in items], ignore_index=True)
+        )
+        want_proba = any(i.want_proba for i in items)
+        preds, proba = self._predict(frame, want_proba)
+        elapsed = time.perf_counter() - started
+        self.latency.observe(len(frame), elapsed)
+        if self._on_batch is not None:
+            self._on_batch(items, frame, preds, elapsed)
+        return preds, proba, elapsed, started

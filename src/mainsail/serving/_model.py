@@ -1,0 +1,154 @@
+"""A model being served: input checks, its batcher, warm-up, and the slot that hot-swaps it."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from mainsail.registry._registry import LoadedModel
+from mainsail.serving._batching import Batcher, BatchResult, _Item
+from mainsail.serving._payloads import InputChecker
+from mainsail.serving._predlog import SegmentWriter
+
+
+class ServedModel:
+    """One loaded model version behind an endpoint name, with its own batcher."""
+
+    def __init__(
+        self,
+        loaded: LoadedModel,
+        endpoint: str,
+        variant: str = "stable",
+        log: SegmentWriter | None = None,
+        max_batch_size: int = 64,
+        max_wait_ms: float = 2.0,
+        max_queue: int = 2048,
+        timeout_s: float = 10.0,
+    ) -> None:
+        self.loaded = loaded
+        self.endpoint = endpoint
+        self.variant = variant
+        self.version = str(loaded.version.version)
+        self.address = loaded.version.address
+        self.checker = InputChecker(loaded.signature)
+        self.log = log
+        self.ready = False
+        self.batcher = Batcher(
+            self._predict,
+            max_batch_size=max_batch_size,
+            max_wait_ms=max_wait_ms,
+            max_queue=max_queue,
+            timeout_s=timeout_s,
+            on_batch=self._on_batch if log is not None else None,
+        )
+
+    @property
+    def labels(self) -> tuple[str, str, str]:
+        return (self.endpoint, self.version, self.variant)
+
+    def _predict(
+        self, frame: pd.DataFrame, want_proba: bool
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        runtime = self.loaded.runtime
+        preds = np.asarray(runtime.predict(frame))
+        proba = None
+        if want_proba and runtime.has_proba:
+            proba = np.asarray(runtime.predict_proba(frame))
+        return preds, proba
+
+    def _on_batch(
+        self, items: list[_Item], frame: pd.DataFrame, preds: np.ndarray, elapsed: float
+    ) -> None:
+        assert self.log is not None
+        now = time.perf_counter()
+        rows = [i.rows for i in items]
+        ids = np.repeat(np.array([i.meta.get("request_id", "") for i in items], dtype=object), rows)
+        latency = np.repeat(np.array([(now - i.enqueued) * 1000 for i in items]), rows)
+        self.log.append(
+            frame,
+            preds,
+            request_id=ids,
+            row=np.concatenate([np.arange(r) for r in rows]),
+            ts=np.full(len(frame), int(time.time() * 1000), dtype="int64"),
+            endpoint=self.endpoint,
+            model_name=self.loaded.version.name,
+            model_version=self.version,
+            variant=self.variant,
+            latency_ms=latency,
+        )
+
+    def warm(self) -> None:
+        """Run one predict on the stored input example; readiness waits for this."""
+        example = self.loaded.folder / "input_example.parquet"
+        frame = pd.read_parquet(example).head(1) if example.exists() else None
+        if frame is not None:
+            self._predict(self.loaded.prepare(frame), False)
+        self.ready = True
+
+    async def infer(
+        self, frame: pd.DataFrame, rows: int, want_proba: bool, request_id: str
+    ) -> BatchResult:
+        return await self.batcher.submit(frame, rows, want_proba, request_id=request_id)
+
+    async def close(self) -> None:
+        await self.batcher.close()
+        self.loaded.unload()
+
+    def metadata(self) -> dict[str, Any]:
+        from mainsail.serving._payloads import v2_datatype
+
+        cols = self.loaded.signature.inputs.columns
+        dtypes = {"int": "INT64", "float": "FP64", "bool": "BOOL"}
+        out_dtype = self.loaded.signature.outputs.get("dtype", "float64")
+        return {
+            "name": self.endpoint,
+            "versions": [self.version],
+            "platform": f"mainsail-{self.loaded.version.flavor}",
+            "inputs": [
+                {"name": c.name, "datatype": dtypes.get(c.dtype, "BYTES"), "shape": [-1]}
+                for c in cols
+            ],
+            "outputs": [
+                {
+                    "name": "predict",
+                    "datatype": v2_datatype(np.empty(0, dtype=out_dtype))
+                    if out_dtype != "object"
+                    else "BYTES",
+                    "shape": [-1],
+                }
+            ]
+            + (
+                [
+                    {
+                        "name": "predict_proba",
+                        "datatype": "FP64",
+                        "shape": [-1, len(self.loaded.classes or [])],
+                    }
+                ]
+                if self.loaded.has_proba
+                else []
+            ),
+        }
+
+
+class ModelSlot:
+    """The model an endpoint currently serves; swapped atomically, the old one drained."""
+
+    def __init__(self, model: ServedModel) -> None:
+        self.current = model
+        self._swap_lock = asyncio.Lock()
+        self.swaps = 0
+
+    async def swap(self, new: ServedModel) -> ServedModel:
+        """Put a loaded, warmed model in service; drain and unload the old one."""
+        async with self._swap_lock:
+            if not new.ready:
+                await asyncio.to_thread(new.warm)
+            old, self.current = self.current, new
+            self.swaps += 1
+        await old.close()  # waits for every request it accepted
+        return old

@@ -1,0 +1,42 @@
+"""Settings of the inference server (``MAINSAIL_SERVE_*``)."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ServeSettings(BaseSettings):
+    """How ``mainsail serve`` behaves. Every field can be set with ``MAINSAIL_SERVE_<FIELD>``."""
+
+    model_config = SettingsConfigDict(env_prefix="MAINSAIL_SERVE_", extra="ignore")
+
+    model: str | None = Field(
+        default=None, description="Model address to serve, e.g. models:/churn@champion."
+    )
+    model_dir: str | None = Field(
+        default=None, description="A model package folder to serve without a store."
+    )
+    endpoint: str | None = Field(
+        default=None, description="Endpoint name (the V2 model name). Default: the model name."
+    )
+    max_batch_size: int = Field(default=64, description="Most rows one predict call takes.")
+    max_wait_ms: float = Field(default=2.0, description="Longest a batch waits for more requests.")
+    max_queue: int = Field(
+        default=2048, description="Requests waiting before new ones are shed with 503."
+    )
+    timeout_s: float = Field(
+        default=10.0, description="A request waiting longer than this is shed with 503."
+    )
+    max_body_bytes: int = Field(
+        default=16 * 1024 * 1024, description="Larger request bodies get 413."
+    )
+    log_predictions: bool = Field(
+        default=True, description="Append every prediction to the prediction log."
+    )
+    log_flush_interval: float = Field(
+        default=2.0, description="Seconds between prediction-log flushes."
+    )
+    reload_interval_s: float = Field(
+        default=5.0, description="How often an alias is re-resolved for hot swap (0: never)."
+    )
