@@ -1,0 +1,93 @@
+from __future__ import annotations
+
+import asyncio
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from mainsail.serving import Batcher, LatencyModel, Overloaded
+
+
+def _frame(n: int, start: float = 0.0) -> pd.DataFrame:
+    return pd.DataFrame({"x": np.arange(n, dtype=float) + start})
+
+
+def test_concurrent_requests_share_predict_calls() -> None:
+    calls: list[int] = []
+
+    def predict(frame: pd.DataFrame, proba: bool) -> tuple[np.ndarray, None]:
+        calls.append(len(frame))
+        time.sleep(0.005)
+        return frame["x"].to_numpy() * 2, None
+
+    async def main() -> list[np.ndarray]:
+        b = Batcher(predict, max_batch_size=64, max_wait_ms=0)
+        results = await asyncio.gather(*(b.submit(_frame(1, i), 1) for i in range(40)))
+        await b.close()
+        return [r.predictions for r in results]
+
+    preds = asyncio.run(main())
+    assert [p.tolist() for p in preds] == [[2.0 * i] for i in range(40)]  # each gets its own rows
+    assert sum(calls) == 40 and len(calls) < 40 and max(calls) > 1
+
+
+def test_lone_request_does_not_wait() -> None:
+    def predict(frame: pd.DataFrame, proba: bool) -> tuple[np.ndarray, None]:
+        return frame["x"].to_numpy(), None
+
+    async def main() -> float:
+        b = Batcher(predict, max_wait_ms=200)
+        for _ in range(10):  # teach the latency model
+            await b.submit(_frame(1), 1)
+        await asyncio.sleep(0.3)  # low load: arrivals are far apart
+        t = time.perf_counter()
+        await b.submit(_frame(1), 1)
+        elapsed = time.perf_counter() - t
+        await b.close()
+        return elapsed
+
+    assert asyncio.run(main()) < 0.1  # far below max_wait_ms
+
+
+def test_queue_bound_and_deadline_shed_load() -> None:
+    def slow(frame: pd.DataFrame, proba: bool) -> tuple[np.ndarray, None]:
+        time.sleep(0.2)
+        return frame["x"].to_numpy(), None
+
+    async def main() -> tuple[int, int]:
+        b = Batcher(slow, max_batch_size=1, max_queue=3, timeout_s=0.3)
+        results = await asyncio.gather(
+            *(b.submit(_frame(1), 1) for _ in range(8)), return_exceptions=True
+        )
+        await b.close()
+        shed = sum(isinstance(r, Overloaded) for r in results)
+        ok = sum(not isinstance(r, BaseException) for r in results)
+        return shed, ok
+
+    shed, ok = asyncio.run(main())
+    assert shed >= 5 and ok >= 1 and shed + ok == 8
+
+
+def test_predict_errors_reach_every_waiter() -> None:
+    def broken(frame: pd.DataFrame, proba: bool) -> tuple[np.ndarray, None]:
+        raise ValueError("model exploded")
+
+    async def main() -> list[object]:
+        b = Batcher(broken)
+        out = await asyncio.gather(
+            *(b.submit(_frame(1), 1) for _ in range(3)), return_exceptions=True
+        )
+        await b.close()
+        return out
+
+    assert all(isinstance(r, ValueError) for r in asyncio.run(main()))
+
+
+def test_latency_model_fits_fixed_and_per_row_cost() -> None:
+    m = LatencyModel()
+    for rows in (1, 10, 50, 100, 200):
+        m.observe(rows, 0.002 + 0.0001 * rows)
+    assert m.fixed == pytest.approx(0.002, abs=1e-6)
+    assert m.per_row == pytest.approx(0.0001, rel=1e-3)
