@@ -390,6 +390,7 @@ def create_app(settings: ServeSettings | None = None) -> Starlette:
             max_wait_ms=settings.max_wait_ms,
             max_queue=settings.max_queue,
             timeout_s=settings.timeout_s,
+            predict_threads=settings.predict_threads,
         )
 
     first = make(settings.model)

@@ -28,6 +28,7 @@ class ServedModel:
         max_wait_ms: float = 2.0,
         max_queue: int = 2048,
         timeout_s: float = 10.0,
+        predict_threads: int = 1,
     ) -> None:
         self.loaded = loaded
         self.endpoint = endpoint
@@ -44,6 +45,7 @@ class ServedModel:
             max_queue=max_queue,
             timeout_s=timeout_s,
             on_batch=self._on_batch if log is not None else None,
+            predict_threads=predict_threads,
         )
 
     @property

@@ -137,25 +137,26 @@ class SegmentWriter:
 
 
 def _rows(chunks: list[_Chunk]) -> pd.DataFrame:
-    parts = []
-    for c in chunks:
-        n = len(c.frame)
-        cols: dict[str, Any] = {}
-        for k, v in c.meta.items():
-            cols[k] = (
-                v
-                if isinstance(v, np.ndarray | list)
-                else np.full(n, v, dtype=object if isinstance(v, str) or v is None else None)
-            )
-        part = pd.DataFrame(cols)
-        if len(c.frame.columns):
-            inputs = c.frame.reset_index(drop=True).add_prefix("input.")
-            part = pd.concat([part, inputs], axis=1)
-        if c.predictions is not None:
-            preds = np.asarray(c.predictions)
-            part["prediction"] = preds if preds.ndim == 1 else list(preds)
-        parts.append(part)
-    return pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+    """One table from many served batches: a single concat, metadata columns vectorised."""
+    lengths = np.array([len(c.frame) for c in chunks])
+    total = int(lengths.sum())
+    cols: dict[str, Any] = {}
+    for key in chunks[0].meta:
+        values = [c.meta.get(key) for c in chunks]
+        if all(isinstance(v, np.ndarray | list) for v in values):
+            cols[key] = np.concatenate([np.asarray(v) for v in values])
+        else:
+            cols[key] = np.repeat(np.array(values, dtype=object), lengths)
+    table = pd.DataFrame(cols, index=pd.RangeIndex(total))
+    if any(len(c.frame.columns) for c in chunks):
+        frames = [c.frame for c in chunks]
+        inputs = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+        inputs = inputs.set_axis([f"input.{c}" for c in inputs.columns], axis=1)
+        table = pd.concat([table, inputs.reset_index(drop=True)], axis=1)
+    if chunks[0].predictions is not None:
+        preds = np.concatenate([np.asarray(c.predictions) for c in chunks])
+        table["prediction"] = preds if preds.ndim == 1 else list(preds)
+    return table
 
 
 def read_segments(root: str, kind: str, endpoint: str) -> pd.DataFrame:

@@ -20,13 +20,17 @@ class ServeSettings(BaseSettings):
     endpoint: str | None = Field(
         default=None, description="Endpoint name (the V2 model name). Default: the model name."
     )
-    max_batch_size: int = Field(default=64, description="Most rows one predict call takes.")
+    max_batch_size: int = Field(default=256, description="Most rows one predict call takes.")
     max_wait_ms: float = Field(default=2.0, description="Longest a batch waits for more requests.")
     max_queue: int = Field(
         default=2048, description="Requests waiting before new ones are shed with 503."
     )
     timeout_s: float = Field(
         default=10.0, description="A request waiting longer than this is shed with 503."
+    )
+    predict_threads: int = Field(
+        default=1,
+        description="Native (OpenMP/BLAS) threads per predict call; 0 leaves the library default.",
     )
     max_body_bytes: int = Field(
         default=16 * 1024 * 1024, description="Larger request bodies get 413."

@@ -1,0 +1,331 @@
+"""Inference serving: Mainsail against in-process predict, a minimal FastAPI app and MLflow.
+
+All serve the same model (a HistGradientBoostingClassifier on 20 numeric features).
+Each server runs as its own process on 127.0.0.1; ``wrk`` (one thread, so it does not
+starve the server on 2 cores) drives keep-alive POSTs at concurrency 1, 8 and 32 with
+single-row and 100-row bodies. Mainsail runs with prediction logging on.
+
+    .venv/bin/python bench/serve.py            # full run, ~3 minutes
+    .venv/bin/python bench/serve.py --quick    # 2 s per cell
+
+Needs ``wrk`` (apt-get install wrk). MLflow comes from .bench-venvs/mlflow (bench/_venvs.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _venvs import ensure_venv  # noqa: E402
+
+REPO = Path(__file__).resolve().parent.parent
+PY = sys.executable
+FEATURES = [f"f{i}" for i in range(20)]
+
+TRAIN = """
+import numpy as np, pandas as pd
+from sklearn.ensemble import HistGradientBoostingClassifier
+rng = np.random.default_rng(0)
+X = pd.DataFrame(rng.normal(size=(10000, 20)), columns=[f"f{i}" for i in range(20)])
+y = (X["f0"] + X["f1"] * X["f2"] > 0).astype(int)
+model = HistGradientBoostingClassifier(max_iter=100, random_state=0).fit(X, y)
+"""
+
+FASTAPI_APP = """
+import joblib, pandas as pd
+from fastapi import FastAPI, Request
+model = joblib.load({path!r})
+COLS = [f"f{{i}}" for i in range(20)]
+app = FastAPI()
+
+@app.post("/invocations")
+async def invocations(request: Request):
+    split = (await request.json())["dataframe_split"]
+    return {{"predictions": model.predict(pd.DataFrame(split["data"], columns=split["columns"])).tolist()}}
+
+@app.get("/ping")
+async def ping():
+    return "ok"
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_ready(url: str, proc: subprocess.Popen[bytes], timeout: float = 120) -> None:
+    import urllib.request
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited early: {url}")
+        try:
+            with urllib.request.urlopen(url, timeout=1) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.3)
+    raise RuntimeError(f"server not ready: {url}")
+
+
+def wrk(port: int, body: bytes, conc: int, seconds: float, workdir: Path) -> dict[str, float]:
+    body_file = workdir / f"body-{len(body)}.json"
+    body_file.write_bytes(body)
+    script = workdir / f"post-{len(body)}.lua"
+    script.write_text(
+        textwrap.dedent(
+            f"""
+            wrk.method = "POST"
+            wrk.headers["Content-Type"] = "application/json"
+            local f = io.open("{body_file}", "rb"); wrk.body = f:read("*all"); f:close()
+            """
+        )
+    )
+    out = subprocess.run(
+        [
+            "wrk",
+            "-t1",
+            f"-c{conc}",
+            f"-d{seconds}s",
+            "--latency",
+            "-s",
+            str(script),
+            f"http://127.0.0.1:{port}/invocations",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+
+    def pct(p: str) -> float:
+        m = re.search(rf"\s{p}%\s+([\d.]+)(us|ms|s)", out)
+        if not m:
+            return float("nan")
+        v, unit = float(m.group(1)), m.group(2)
+        return v / 1000 if unit == "us" else v if unit == "ms" else v * 1000
+
+    return {
+        "rps": rps,
+        "p50_ms": pct("50"),
+        "p99_ms": pct("99"),
+        "non2xx": int(errors.group(1)) if errors else 0,
+    }
+
+
+def in_process() -> dict[str, float]:
+    ns: dict[str, object] = {}
+    exec(TRAIN, ns)  # noqa: S102 - our own training snippet
+    model, X = ns["model"], ns["X"]
+    one, hundred = X.head(1), X.head(100)
+    for _ in range(50):
+        model.predict(one)  # type: ignore[attr-defined]
+    t = time.perf_counter()
+    n = 1000
+    for _ in range(n):
+        model.predict(one)  # type: ignore[attr-defined]
+    single = (time.perf_counter() - t) / n
+    t = time.perf_counter()
+    for _ in range(200):
+        model.predict(hundred)  # type: ignore[attr-defined]
+    rows_per_s = 200 * 100 / (time.perf_counter() - t)
+    return {"single_ms": single * 1000, "rows_per_s": rows_per_s, "single_rps": 1 / single}
+
+
+def start_servers(
+    tmp: Path, servers: dict[str, tuple[subprocess.Popen[bytes], int]]
+) -> dict[str, tuple[subprocess.Popen[bytes], int]]:
+    import joblib
+
+    ns: dict[str, object] = {}
+    exec(TRAIN, ns)  # noqa: S102
+    model, X = ns["model"], ns["X"]
+    # Minimal FastAPI endpoint.
+    joblib.dump(model, tmp / "model.joblib")
+    (tmp / "fastapi_app.py").write_text(FASTAPI_APP.format(path=str(tmp / "model.joblib")))
+    port = free_port()
+    servers["fastapi"] = (
+        subprocess.Popen(
+            [PY, "-m", "uvicorn", "fastapi_app:app", "--port", str(port), "--log-level", "warning"],
+            cwd=tmp,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        ),
+        port,
+    )
+    # Mainsail, prediction logging on.
+    env = {**os.environ, "MAINSAIL_HOME": str(tmp / "ms-home")}
+    reg = TRAIN + textwrap.dedent(
+        """
+        import mainsail
+        mainsail.register_model(model, name="bench", input_example=X.head(), reference=X)
+        mainsail.set_alias("bench", "champion", 1)
+        """
+    )
+    subprocess.run([PY, "-c", reg], env=env, check=True)
+    port = free_port()
+    servers["mainsail"] = (
+        subprocess.Popen(
+            [
+                str(REPO / ".venv/bin/mainsail"),
+                "serve",
+                "models:/bench@champion",
+                "--port",
+                str(port),
+            ],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        ),
+        port,
+    )
+    # MLflow, in its own virtualenv.
+    mlflow_py = ensure_venv("mlflow")
+    save = (
+        TRAIN
+        + f"\nimport mlflow.sklearn\nmlflow.sklearn.save_model(model, {str(tmp / 'mlflow-model')!r}, input_example=X.head(), skops_trusted_types=['sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor'])\n"
+    )
+    subprocess.run([str(mlflow_py), "-c", save], check=True, capture_output=True)
+    port = free_port()
+    mlflow_bin = Path(mlflow_py).parent / "mlflow"
+    servers["mlflow"] = (
+        subprocess.Popen(
+            [
+                str(mlflow_bin),
+                "models",
+                "serve",
+                "-m",
+                str(tmp / "mlflow-model"),
+                "-p",
+                str(port),
+                "-h",
+                "127.0.0.1",
+                "--env-manager",
+                "local",
+            ],
+            env={**os.environ, "PATH": f"{mlflow_bin.parent}:{os.environ.get('PATH', '')}"},
+            stdout=subprocess.DEVNULL,
+            stderr=open(tmp / "mlflow.log", "wb"),
+        ),  # noqa: SIM115
+        port,
+    )
+    for name, (proc, port) in servers.items():
+        try:
+            wait_ready(f"http://127.0.0.1:{port}/ping", proc)
+        except RuntimeError:
+            log = tmp / f"{name}.log"
+            print(log.read_text()[-3000:] if log.exists() else "", file=sys.stderr)
+            raise RuntimeError(f"{name} did not start") from None
+    return servers
+
+
+def main() -> int:
+    from rich.console import Console
+    from rich.table import Table
+
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--quick", action="store_true")
+    args = ap.parse_args()
+    if shutil.which("wrk") is None:
+        print("wrk is needed: apt-get install wrk", file=sys.stderr)
+        return 2
+    seconds = 2 if args.quick else 5
+    console = Console()
+    base = in_process()
+    console.print(
+        f"in-process predict: {base['single_ms']:.3f} ms per 1-row call, "
+        f"{base['rows_per_s']:,.0f} rows/s on 100-row frames"
+    )
+    rng = np.random.default_rng(1)
+    bodies = {
+        rows: json.dumps(
+            {
+                "dataframe_split": {
+                    "columns": FEATURES,
+                    "data": rng.normal(size=(rows, 20)).round(4).tolist(),
+                }
+            }
+        ).encode()
+        for rows in (1, 100)
+    }
+    results: dict[str, dict[str, dict[str, float]]] = {}
+    with tempfile.TemporaryDirectory(prefix="mainsail-bench-serve-") as t:
+        tmp = Path(t)
+        servers: dict[str, tuple[subprocess.Popen[bytes], int]] = {}
+        try:
+            start_servers(tmp, servers)
+            for name, (_proc, port) in servers.items():
+                results[name] = {}
+                for rows, body in bodies.items():
+                    wrk(port, body, 8, 1, tmp)  # warm-up
+                    for conc in (1, 8, 32):
+                        console.print(f"  {name}: {rows}-row bodies, concurrency {conc} ...")
+                        results[name][f"{rows}x{conc}"] = wrk(port, body, conc, seconds, tmp)
+        finally:
+            for proc, _ in servers.values():
+                proc.terminate()
+                try:
+                    proc.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+    table = Table(title="Serving: requests/s (rows/s for 100-row bodies), p99 ms")
+    table.add_column("server")
+    cells = [f"{r}x{c}" for r in (1, 100) for c in (1, 8, 32)]
+    for c in cells:
+        rows, conc = c.split("x")
+        table.add_column(f"{rows} row{'s' if rows != '1' else ''}, c={conc}", justify="right")
+    for name, res in results.items():
+        row = []
+        for c in cells:
+            r = res[c]
+            rows = int(c.split("x")[0])
+            rate = r["rps"] * rows
+            row.append(
+                f"{rate:,.0f} / {r['p99_ms']:.1f}"
+                + (f" ({r['non2xx']} err)" if r["non2xx"] else "")
+            )
+        table.add_row(name, *row)
+    console.print(table)
+    ms, fa, ml = results["mainsail"], results["fastapi"], results["mlflow"]
+    ratios = {
+        "c32 single-row throughput vs FastAPI (goal >= 2)": ms["1x32"]["rps"] / fa["1x32"]["rps"],
+        "c32 single-row throughput vs MLflow": ms["1x32"]["rps"] / ml["1x32"]["rps"],
+        "c1 p99 vs FastAPI (goal <= 1.3)": ms["1x1"]["p99_ms"] / fa["1x1"]["p99_ms"],
+        "100-row rows/s (best c) vs in-process (goal >= 0.8)": max(
+            ms[f"100x{c}"]["rps"] for c in (1, 8, 32)
+        )
+        * 100
+        / base["rows_per_s"],
+        "100-row rows/s (best c) vs FastAPI": max(ms[f"100x{c}"]["rps"] for c in (1, 8, 32))
+        / max(fa[f"100x{c}"]["rps"] for c in (1, 8, 32)),
+    }
+    for k, v in ratios.items():
+        console.print(f"{k}: [bold]{v:.2f}x[/]")
+    out = REPO / "bench" / "out"
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "serve.json").write_text(
+        json.dumps({"in_process": base, "results": results, "ratios": ratios}, indent=2)
+    )
+    console.print(f"wrote {out / 'serve.json'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
