@@ -156,7 +156,7 @@ def start_servers(
 
     ns: dict[str, object] = {}
     exec(TRAIN, ns)  # noqa: S102
-    model, X = ns["model"], ns["X"]
+    model = ns["model"]
     # Minimal FastAPI endpoint.
     joblib.dump(model, tmp / "model.joblib")
     (tmp / "fastapi_app.py").write_text(FASTAPI_APP.format(path=str(tmp / "model.joblib")))
@@ -222,8 +222,8 @@ def start_servers(
             ],
             env={**os.environ, "PATH": f"{mlflow_bin.parent}:{os.environ.get('PATH', '')}"},
             stdout=subprocess.DEVNULL,
-            stderr=open(tmp / "mlflow.log", "wb"),
-        ),  # noqa: SIM115
+            stderr=open(tmp / "mlflow.log", "wb"),  # noqa: SIM115 - lives as long as the server
+        ),
         port,
     )
     for name, (proc, port) in servers.items():
