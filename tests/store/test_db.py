@@ -62,3 +62,45 @@ def test_unreachable_database_hides_password() -> None:
     with pytest.raises(StoreUnavailableError) as info:
         Database("postgresql+psycopg://nobody:secret@127.0.0.1:1/none")
     assert "secret" not in str(info.value)
+
+
+def test_fresh_schema_matches_the_migrations(tmp_path: Path, db_url: str) -> None:
+    """create_all + stamp (fresh homes) and replaying migrations give the same schema."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from mainsail.store._db import _alembic_upgrade
+    from mainsail.store._tables import metadata
+
+    migrated_url = f"sqlite:///{tmp_path / 'migrated.db'}"
+    if db_url.startswith("postgresql"):
+        migrated_url = db_url  # an empty database per test
+    engine = sa.create_engine(migrated_url)
+    with engine.begin() as conn:
+        _alembic_upgrade(conn)
+    with engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), metadata)
+    engine.dispose()
+    assert diff == []
+    fresh = Database(f"sqlite:///{tmp_path / 'fresh.db'}")
+    assert fresh.current_revision() == SCHEMA_REVISION
+    fresh.dispose()
+
+
+def test_an_older_database_is_upgraded_on_first_use(tmp_path: Path) -> None:
+    from alembic import command
+
+    from mainsail.store._db import _alembic_config
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        cfg = _alembic_config()
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0001")
+    engine.dispose()
+    db = Database(url)
+    assert db.current_revision() == SCHEMA_REVISION
+    with db.read() as conn:
+        assert sa.inspect(conn).has_table("model_versions")
+    db.dispose()

@@ -151,6 +151,22 @@ class Database:
             rev = _revision_on(conn)
             if rev == SCHEMA_REVISION:
                 return
+            if rev is None and not _has_tables(conn):
+                # A fresh database: create the head schema directly and stamp it. Same
+                # result as replaying every migration (a test checks), without importing
+                # Alembic on the first run of every new home.
+                from mainsail.store._tables import metadata
+
+                metadata.create_all(conn)
+                conn.execute(
+                    sa.text(
+                        "CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL PRIMARY KEY)"
+                    )
+                )
+                conn.execute(
+                    sa.text("INSERT INTO alembic_version VALUES (:v)"), {"v": SCHEMA_REVISION}
+                )
+                return
             known = _known_revisions()
             if rev is not None and rev not in known:
                 raise SchemaVersionError(
@@ -167,6 +183,10 @@ class Database:
             if not self.is_sqlite:
                 conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_MIGRATION_LOCK})
             yield conn
+
+
+def _has_tables(conn: Connection) -> bool:
+    return bool(sa.inspect(conn).get_table_names())
 
 
 def _revision_on(conn: Connection) -> str | None:
