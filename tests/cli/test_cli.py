@@ -11,17 +11,6 @@ import pandas as pd
 import pytest
 
 import mainsail
-from mainsail.cli import main
-
-
-def run_cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    code = 0
-    try:
-        main(list(args))
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 @pytest.fixture
@@ -36,67 +25,63 @@ def populated(ctx):  # type: ignore[no-untyped-def]
     return ids
 
 
-def test_listings_as_json(populated, capsys) -> None:  # type: ignore[no-untyped-def]
-    code, out, _ = run_cli(capsys, "experiments", "list", "--json")
+def test_listings_as_json(populated, cli) -> None:  # type: ignore[no-untyped-def]
+    code, out, _ = cli("experiments", "list", "--json")
     assert code == 0 and json.loads(out)[0]["name"] == "churn"
-    code, out, _ = run_cli(
-        capsys, "runs", "list", "-e", "churn", "-f", "metrics.auc > 0.83", "--json"
-    )
+    code, out, _ = cli("runs", "list", "-e", "churn", "-f", "metrics.auc > 0.83", "--json")
     assert code == 0 and [r["id"] for r in json.loads(out)] == [populated[1]]
-    code, out, _ = run_cli(capsys, "datasets", "list", "--json")
+    code, out, _ = cli("datasets", "list", "--json")
     assert json.loads(out)[0]["name"] == "customers"
-    code, out, _ = run_cli(capsys, "datasets", "list", "customers", "--json")
+    code, out, _ = cli("datasets", "list", "customers", "--json")
     assert json.loads(out)[0]["version"] == 1
 
 
-def test_tables_for_people(populated, capsys) -> None:  # type: ignore[no-untyped-def]
-    code, out, _ = run_cli(capsys, "runs", "list")
+def test_tables_for_people(populated, cli) -> None:  # type: ignore[no-untyped-def]
+    code, out, _ = cli("runs", "list")
     assert code == 0 and "depth" in out and "auc" in out
-    code, out, _ = run_cli(capsys, "runs", "show", populated[0][:8])
+    code, out, _ = cli("runs", "show", populated[0][:8])
     assert code == 0 and "Params" in out and "depth" in out
-    code, out, _ = run_cli(capsys, "runs", "compare", *populated)
+    code, out, _ = cli("runs", "compare", *populated)
     assert code == 0 and "params.depth" in out
-    code, out, _ = run_cli(capsys, "datasets", "show", "datasets:/customers@latest")
+    code, out, _ = cli("datasets", "show", "datasets:/customers@latest")
     assert code == 0 and "plan" in out
 
 
-def test_errors_have_no_traceback(populated, capsys) -> None:  # type: ignore[no-untyped-def]
-    code, _, err = run_cli(capsys, "runs", "show", "zzzz")
+def test_errors_have_no_traceback(populated, cli) -> None:  # type: ignore[no-untyped-def]
+    code, _, err = cli("runs", "show", "zzzz")
     assert code == 1 and "Unknown run" in err and "Traceback" not in err
-    code, _, err = run_cli(capsys, "runs", "list", "-f", "metrics.auc >")
+    code, _, err = cli("runs", "list", "-f", "metrics.auc >")
     assert code == 1 and "Invalid filter" in err
-    code, _, err = run_cli(capsys, "datasets", "show", "datasets:/nope/1")
+    code, _, err = cli("datasets", "show", "datasets:/nope/1")
     assert code == 1 and "Known datasets: customers" in err
 
 
-def test_validate_exit_code(populated, capsys, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_validate_exit_code(populated, cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     good = tmp_path / "good.csv"
     pd.DataFrame({"age": [35], "plan": ["a"]}).to_csv(good, index=False)
     bad = tmp_path / "bad.csv"
     pd.DataFrame({"age": [35], "plan": ["zzz"]}).to_csv(bad, index=False)
-    code, out, _ = run_cli(
-        capsys, "datasets", "validate", str(good), "--against", "datasets:/customers/1"
-    )
+    code, out, _ = cli("datasets", "validate", str(good), "--against", "datasets:/customers/1")
     assert code == 0 and "OK" in out
-    code, out, _ = run_cli(
-        capsys, "datasets", "validate", str(bad), "--against", "datasets:/customers/1", "--json"
+    code, out, _ = cli(
+        "datasets", "validate", str(bad), "--against", "datasets:/customers/1", "--json"
     )
     assert code == 1
     kinds = {v["kind"] for v in json.loads(out)["violations"]}
     assert "unseen_category" in kinds
 
 
-def test_gc_and_doctor(populated, capsys, ctx) -> None:  # type: ignore[no-untyped-def]
+def test_gc_and_doctor(populated, cli, ctx) -> None:  # type: ignore[no-untyped-def]
     orphan = ctx.artifacts.put_bytes(b"nobody points at me")
-    code, out, _ = run_cli(capsys, "gc", "--dry-run", "--min-age", "0", "--json")
+    code, out, _ = cli("gc", "--dry-run", "--min-age", "0", "--json")
     report = json.loads(out)
     assert code == 0 and report["unreferenced"] == [orphan] and not report["deleted"]
     assert ctx.artifacts.exists(orphan)
-    code, out, _ = run_cli(capsys, "gc", "--min-age", "0")
+    code, out, _ = cli("gc", "--min-age", "0")
     assert code == 0 and not ctx.artifacts.exists(orphan)
     dv = mainsail.get_dataset("datasets:/customers/1")
     assert ctx.artifacts.exists(dv.blob_digest)  # referenced blobs survive
-    code, out, _ = run_cli(capsys, "doctor", "--json")
+    code, out, _ = cli("doctor", "--json")
     assert code == 0 and json.loads(out)["ok"] is True
 
 

@@ -8,17 +8,6 @@ import pandas as pd
 import pytest
 
 import mainsail
-from mainsail.cli import main
-
-
-def run_cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    code = 0
-    try:
-        main(list(args))
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 @pytest.fixture
@@ -31,23 +20,23 @@ def registered(ctx):  # type: ignore[no-untyped-def]
     mainsail.register_model(m, name="churn", input_example=X.head())
 
 
-def test_models_commands(registered, capsys, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    code, out, _ = run_cli(capsys, "models", "list", "--json")
+def test_models_commands(registered, cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    code, out, _ = cli("models", "list", "--json")
     assert code == 0 and json.loads(out)[0]["latest_version"] == 2
-    code, out, _ = run_cli(capsys, "models", "alias", "churn", "champion", "1")
+    code, out, _ = cli("models", "alias", "churn", "champion", "1")
     assert code == 0 and "version 1" in out
-    code, out, _ = run_cli(capsys, "models", "alias", "churn", "champion", "--history", "--json")
+    code, out, _ = cli("models", "alias", "churn", "champion", "--history", "--json")
     assert json.loads(out)[0]["to_version"] == 1
-    code, out, _ = run_cli(capsys, "models", "versions", "churn")
+    code, out, _ = cli("models", "versions", "churn")
     assert code == 0 and "champion" in out
-    code, out, _ = run_cli(capsys, "models", "show", "churn@champion")
+    code, out, _ = cli("models", "show", "churn@champion")
     assert code == 0 and "model.skops" in out and "Signature" in out
-    code, out, _ = run_cli(capsys, "models", "archive", "churn", "2")
+    code, out, _ = cli("models", "archive", "churn", "2")
     assert code == 0 and "archived" in out
-    code, _, err = run_cli(capsys, "models", "alias", "churn", "champion", "2")
+    code, _, err = cli("models", "alias", "churn", "champion", "2")
     assert code == 1 and "archived" in err and "Traceback" not in err
     card = tmp_path / "card.html"
-    code, out, _ = run_cli(capsys, "models", "card", "churn/1", "--html", str(card))
+    code, out, _ = cli("models", "card", "churn/1", "--html", str(card))
     assert code == 0 and "demo" in card.read_text()
-    code, _, err = run_cli(capsys, "models", "show", "ghost/1")
+    code, _, err = cli("models", "show", "ghost/1")
     assert code == 1 and "Unknown model" in err
