@@ -19,12 +19,13 @@ app = typer.Typer(
 
 
 def _register() -> None:
-    from mainsail.cli import _datasets, _models, _ops, _tracking
+    from mainsail.cli import _build, _datasets, _models, _ops, _tracking
 
     app.add_typer(_tracking.experiments, name="experiments")
     app.add_typer(_tracking.runs, name="runs")
     app.add_typer(_datasets.datasets, name="datasets")
     app.add_typer(_models.models, name="models")
+    app.add_typer(_build.build, name="build")
     _ops.register(app)
     from mainsail.cli._serve import serve
 

@@ -184,3 +184,30 @@ def models_card(
         from rich.markdown import Markdown
 
         console.print(Markdown(md))
+
+
+@models.command("export")
+def models_export(
+    ref: str,
+    fmt: Annotated[str, typer.Option("--format", help="Target format (onnx).")] = "onnx",
+    tolerance: Annotated[
+        float, typer.Option(help="Largest accepted prediction difference.")
+    ] = 1e-4,
+) -> None:
+    """Convert a version to ONNX, check parity with the native model, register the result."""
+    from mainsail.client import get_context
+    from mainsail.core._errors import InvalidValueError
+    from mainsail.packaging import export_onnx
+
+    if fmt != "onnx":
+        raise InvalidValueError(f"Unknown export format {fmt!r}. Valid formats: onnx.")
+    result = export_onnx(get_context(), _address(ref), tolerance)
+    proba = (
+        f", max |probability diff| {result.max_abs_diff_proba:.3g}"
+        if result.max_abs_diff_proba is not None
+        else ""
+    )
+    console.print(
+        f"Exported {result.source} → [bold]{result.version.address}[/] (onnx). Parity on "
+        f"{result.rows_checked} rows: max |prediction diff| {result.max_abs_diff:.3g}{proba}."
+    )

@@ -28,6 +28,10 @@ def serve(
 ) -> None:
     """Serve a model over the Open Inference Protocol (V2) and MLflow's /invocations."""
     from mainsail.core._errors import InvalidValueError
+    from mainsail.core._optional import import_optional
+
+    for module in ("starlette", "uvicorn", "prometheus_client"):
+        import_optional(module, extra="serve")
 
     if not model and not model_dir:
         raise InvalidValueError(

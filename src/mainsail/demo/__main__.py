@@ -72,7 +72,9 @@ def main() -> int:
         card={"intended_use": "Rank customers by churn risk for retention offers (demo data)."},
     )
     mainsail.set_alias("churn", "champion", mv.version)
-    console.print(f"Registered [bold]{mv.address}[/] ({mv.flavor}, {len(mv.files)} files) as @champion")
+    console.print(
+        f"Registered [bold]{mv.address}[/] ({mv.flavor}, {len(mv.files)} files) as @champion"
+    )
     champion = mainsail.load_model("models:/churn@champion")
     out_dir = Path(os.environ["MAINSAIL_HOME"]).parent
     from mainsail.registry import render_html

@@ -36,9 +36,13 @@ class OnnxRuntime:
     @classmethod
     def save(cls, model: Any, folder: Path, allow_pickle: bool) -> dict[str, Any]:
         (folder / cls.FILE).write_bytes(model.SerializeToString())
+        import json
+
         outputs = [o.name for o in model.graph.output]
         task = "classification" if len(outputs) >= 2 else "regression"
-        return {"file": cls.FILE, "task": task, "classes": None, "outputs": outputs}
+        props = {p.key: p.value for p in model.metadata_props}
+        classes = json.loads(props["mainsail.classes"]) if "mainsail.classes" in props else None
+        return {"file": cls.FILE, "task": task, "classes": classes, "outputs": outputs}
 
     def load(self, folder: Path, meta: dict[str, Any]) -> None:
         ort = import_optional("onnxruntime", extra="onnx")
