@@ -44,16 +44,17 @@ class SklearnRuntime:
 
     def load(self, folder: Path, meta: dict[str, Any]) -> None:
         import skops.io as sio
+        from skops.io.exceptions import UntrustedTypesFoundException
 
         data = (folder / meta.get("file", FILE)).read_bytes()
         trusted = list(meta.get("trusted_types", []))
-        untrusted = set(sio.get_untrusted_types(data=data)) - set(trusted)
-        if untrusted:
+        try:  # skops refuses any type outside ``trusted``: that is the check
+            self.model = sio.loads(data, trusted=trusted)
+        except UntrustedTypesFoundException as exc:
             raise CorruptedArtifactError(
-                f"The skops file declares types that were not trusted at registration: "
-                f"{sorted(untrusted)}. Refusing to load it."
-            )
-        self.model = sio.loads(data, trusted=trusted)
+                f"The skops file holds types that were not trusted at registration ({exc}). "
+                "Refusing to load it."
+            ) from None
 
     def predict(self, X: pd.DataFrame) -> np.ndarray:
         return np.asarray(self.model.predict(X))
