@@ -21,7 +21,7 @@ def serve(
     host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to bind.")] = 8080,
     workers: Annotated[int, typer.Option(help="Worker processes.")] = 1,
-    max_batch_size: Annotated[int, typer.Option(help="Most rows per predict call.")] = 256,
+    max_batch_size: Annotated[int, typer.Option(help="Most rows per predict call.")] = 1024,
     max_wait_ms: Annotated[float, typer.Option(help="Longest a batch waits to fill.")] = 2.0,
     no_log: Annotated[bool, typer.Option("--no-log", help="Do not log predictions.")] = False,
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "warning",

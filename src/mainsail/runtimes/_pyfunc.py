@@ -7,6 +7,7 @@ needs ``allow_pickle=True``; files it needs go in ``artifacts``.
 
 from __future__ import annotations
 
+import abc
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,14 +27,15 @@ class PythonModelContext:
     artifacts: dict[str, str] = field(default_factory=dict)
 
 
-class PythonModel:
+class PythonModel(abc.ABC):
     """Base class for custom models: ``load_context`` once, then ``predict`` per batch."""
 
     def load_context(self, context: PythonModelContext) -> None:  # noqa: B027 - optional hook
         """Load anything the model needs from ``context.artifacts`` (paths)."""
 
+    @abc.abstractmethod
     def predict(self, context: PythonModelContext, model_input: pd.DataFrame) -> Any:
-        raise NotImplementedError("Subclasses of PythonModel implement predict().")
+        """Predictions for ``model_input`` (one row per input row)."""
 
 
 class PyfuncRuntime:

@@ -148,9 +148,16 @@ def _rows(chunks: list[_Chunk]) -> pd.DataFrame:
         else:
             cols[key] = np.repeat(np.array(values, dtype=object), lengths)
     table = pd.DataFrame(cols, index=pd.RangeIndex(total))
-    if any(len(c.frame.columns) for c in chunks):
+    columns = list(chunks[0].frame.columns)
+    same = columns and all(list(c.frame.columns) == columns for c in chunks)
+    if same and all(pd.api.types.is_numeric_dtype(t) for t in chunks[0].frame.dtypes):
+        # Numeric inputs with the same columns (the usual case): one 2-D stack, no frame concat.
+        stacked = np.concatenate([c.frame.to_numpy() for c in chunks])
+        inputs = pd.DataFrame(stacked, columns=[f"input.{col}" for col in columns])
+        table = pd.concat([table, inputs], axis=1)
+    elif any(len(c.frame.columns) for c in chunks):
         frames = [c.frame for c in chunks]
-        inputs = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+        inputs = pd.concat(frames, ignore_index=True)
         inputs = inputs.set_axis([f"input.{c}" for c in inputs.columns], axis=1)
         table = pd.concat([table, inputs.reset_index(drop=True)], axis=1)
     if chunks[0].predictions is not None:

@@ -20,7 +20,7 @@ class ServeSettings(BaseSettings):
     endpoint: str | None = Field(
         default=None, description="Endpoint name (the V2 model name). Default: the model name."
     )
-    max_batch_size: int = Field(default=256, description="Most rows one predict call takes.")
+    max_batch_size: int = Field(default=1024, description="Most rows one predict call takes.")
     max_wait_ms: float = Field(default=2.0, description="Longest a batch waits for more requests.")
     max_queue: int = Field(
         default=2048, description="Requests waiting before new ones are shed with 503."
