@@ -183,6 +183,11 @@ def test_lambda_handler_answers_an_api_gateway_event(
     bad = dict(event, body=json.dumps({"dataframe_records": [{"a": 1}]}))
     out = lambda_handler.handler(bad, Context())
     assert out["statusCode"] == 422 and "Missing input column" in json.loads(out["body"])["error"]
+    # Mangum keeps one event loop per process, as Lambda reuses containers; close it here.
+    import asyncio
+
+    asyncio.get_event_loop_policy().get_event_loop().close()
+    asyncio.set_event_loop(None)
 
 
 def test_build_cli(numeric, tmp_path: Path, cli) -> None:  # type: ignore[no-untyped-def]

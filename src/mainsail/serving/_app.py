@@ -343,6 +343,7 @@ def build_app(plane: DataPlane) -> Starlette:
             watcher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await watcher
+            gc.unfreeze()
             await plane.model.close()  # drain in-flight requests
             for w in (plane.predictions, plane.feedback):
                 if w is not None:
