@@ -19,13 +19,14 @@ app = typer.Typer(
 
 
 def _register() -> None:
-    from mainsail.cli import _build, _datasets, _models, _ops, _tracking
+    from mainsail.cli import _build, _controllers, _datasets, _models, _ops, _tracking
 
     app.add_typer(_tracking.experiments, name="experiments")
     app.add_typer(_tracking.runs, name="runs")
     app.add_typer(_datasets.datasets, name="datasets")
     app.add_typer(_models.models, name="models")
     app.add_typer(_build.build, name="build")
+    app.add_typer(_controllers.controllers, name="controllers")
     _ops.register(app)
     from mainsail.cli._serve import serve
 
