@@ -20,6 +20,7 @@ app = typer.Typer(
 
 def _register() -> None:
     from mainsail.cli import _build, _controllers, _datasets, _models, _ops, _tracking
+    from mainsail.cli._automation import automation
 
     app.add_typer(_tracking.experiments, name="experiments")
     app.add_typer(_tracking.runs, name="runs")
@@ -27,6 +28,7 @@ def _register() -> None:
     app.add_typer(_models.models, name="models")
     app.add_typer(_build.build, name="build")
     app.add_typer(_controllers.controllers, name="controllers")
+    app.add_typer(automation, name="automation")
     _ops.register(app)
     from mainsail.cli._serve import serve
 

@@ -131,3 +131,12 @@ class SignatureMismatchError(InvalidValueError):
 
 class UnsupportedModelError(InvalidValueError):
     headline = "Unsupported model"
+
+
+# -- automation ----------------------------------------------------------------------------
+class AutomationNotFoundError(NotFoundError):
+    headline = "Unknown automation"
+
+
+class AutomationSpecError(InvalidValueError):
+    headline = "Invalid automation"

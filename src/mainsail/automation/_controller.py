@@ -1,0 +1,236 @@
+"""The automation controller: evaluate triggers, apply the guards, follow work in flight.
+
+Guards, in the order they apply:
+
+1. **At most one retraining in flight per automation**: while a job or its rollout is
+   unfinished, new firings are recorded as suppressed.
+2. **Cooldown**: no new retraining within ``cooldown`` of the last one.
+3. **Loop guard**: evidence (alerts, monitor results) from before the automation's own last
+   rollout settled (``guard_until`` = rollout end + ``settle``) never triggers it, and the
+   alert a rolled-back rollout raises is not a drift alert.
+4. **Approval**: with ``require_approval`` a firing waits for ``mainsail automation approve``.
+
+Every step lands in ``automation_events``: trigger → job → pipeline run → model version →
+check result → rollout → outcome.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+from mainsail.automation._spec import AutomationSpec, parse_spec
+from mainsail.automation._triggers import EVALUATORS, Firing, merge_patch
+
+if TYPE_CHECKING:
+    from mainsail.client._context import Context
+
+log = logging.getLogger("mainsail.automation")
+
+RETRAIN_JOB = "automation.retrain"
+_TERMINAL_ROLLOUT = ("promoted", "rolled_back", "aborted")
+
+
+def blocked_reason(
+    spec: AutomationSpec, row: dict[str, Any], state: dict[str, Any], now: int
+) -> str | None:
+    """Why a firing may not start a retraining now, or ``None``."""
+    if state.get("in_flight"):
+        return "in_flight"
+    if state.get("awaiting_approval"):
+        return "awaiting_approval"
+    last = row.get("last_triggered_at")
+    if last is not None and now - int(last) < spec.cooldown * 1000:
+        return "cooldown"
+    return None
+
+
+def start_retraining(
+    ctx: Context,
+    row: dict[str, Any],
+    spec: AutomationSpec,
+    state: dict[str, Any],
+    firing: dict[str, Any],
+    now: int,
+) -> int:
+    """Enqueue the retraining job and mark it in flight (the caller persists ``state``)."""
+    from mainsail import jobs
+
+    job_id = jobs.enqueue(
+        RETRAIN_JOB,
+        {"automation": spec.name, "trigger": firing},
+        queue=spec.queue,
+        dedupe_key=f"automation:{spec.name}",
+        max_attempts=spec.max_attempts,
+    )
+    state["in_flight"] = {"job_id": job_id, "since": now, "trigger": firing}
+    state["awaiting_approval"] = None
+    ctx.store.add_automation_event(
+        row["id"],
+        firing["type"],
+        "triggered",
+        {"summary": firing.get("summary"), "key": firing.get("key")},
+        ts=now,
+        job_id=job_id,
+    )
+    return job_id
+
+
+class AutomationController:
+    """Runs every enabled automation once per tick, in the leader process.
+
+    Examples
+    --------
+    >>> from mainsail.controllers import ControllerManager
+    >>> ControllerManager(names=["automations"]).start()  # doctest: +SKIP
+    """
+
+    name = "automations"
+
+    def __init__(self, ctx: Context, interval_s: float = 1.0) -> None:
+        self.ctx = ctx
+        self.interval_s = interval_s
+
+    def tick(self, now_ms_: int) -> None:
+        # The controller is the only writer of an automation's state; the SDK and CLI ask
+        # for a manual run or an approval by appending a "requested" event.
+        for row in self.ctx.store.list_automation_rows(enabled_only=True):
+            state = dict(row["state"] or {})
+            try:
+                self._one(row, state, now_ms_)
+            except Exception:  # noqa: BLE001 - one broken automation must not stop the rest
+                log.exception("automation %s: tick failed", row["name"])
+            if state != (row["state"] or {}):
+                self.ctx.store.update_automation(row["id"], state=state)
+
+    # -- one automation ----------------------------------------------------------------------
+    def _one(self, row: dict[str, Any], state: dict[str, Any], now: int) -> None:
+        spec = parse_spec(row["spec"])
+        self._follow_up(row, spec, state, now)
+        if self._requests(row, spec, state, now):
+            return
+        for index, trig in enumerate(spec.triggers):
+            firing: Firing | None = EVALUATORS[trig.type](self.ctx, trig, row, state, now, index)
+            if firing is None:
+                continue
+            merge_patch(state, firing.mark)
+            if not firing.key:
+                continue
+            reason = blocked_reason(spec, row, state, now)
+            if reason is not None:
+                suppressed = state.setdefault("suppressed", {})
+                if suppressed.get(reason) != firing.key:
+                    suppressed[reason] = firing.key
+                    self.ctx.store.add_automation_event(
+                        row["id"],
+                        firing.type,
+                        "suppressed",
+                        {"reason": reason, "summary": firing.summary, "key": firing.key},
+                        ts=now,
+                    )
+                continue
+            merge_patch(state, firing.on_fire)
+            if spec.require_approval:
+                state["awaiting_approval"] = firing.to_dict()
+                self.ctx.store.add_automation_event(
+                    row["id"],
+                    firing.type,
+                    "awaiting_approval",
+                    {"summary": firing.summary, "key": firing.key},
+                    ts=now,
+                )
+                break
+            start_retraining(self.ctx, row, spec, state, firing.to_dict(), now)
+            row["last_triggered_at"] = now
+            self.ctx.store.update_automation(row["id"], last_triggered_at=now)
+            break
+
+    def _requests(
+        self, row: dict[str, Any], spec: AutomationSpec, state: dict[str, Any], now: int
+    ) -> bool:
+        """Act on manual runs and approvals asked for since the last tick."""
+        store = self.ctx.store
+        started = False
+        after = int(state.get("requests_seen") or 0)
+        for ev in store.automation_events(row["id"], after_id=after, status="requested"):
+            state["requests_seen"] = ev["id"]
+            kind = ev["trigger"]
+            if state.get("in_flight") or started:
+                store.add_automation_event(
+                    row["id"],
+                    kind,
+                    "suppressed",
+                    {"reason": "in_flight", "request": ev["id"]},
+                    ts=now,
+                )
+                continue
+            if kind == "approval":
+                firing = state.get("awaiting_approval")
+                if not firing:
+                    store.add_automation_event(
+                        row["id"], kind, "ignored", {"reason": "nothing awaits approval"}, ts=now
+                    )
+                    continue
+                firing = {**firing, "approved_by": ev["detail"].get("actor")}
+            else:
+                firing = {
+                    "type": "manual",
+                    "key": f"request:{ev['id']}",
+                    "summary": ev["detail"].get("reason") or "manual run",
+                }
+            start_retraining(self.ctx, row, spec, state, firing, now)
+            row["last_triggered_at"] = now
+            store.update_automation(row["id"], last_triggered_at=now)
+            started = True
+        return started
+
+    def _follow_up(
+        self, row: dict[str, Any], spec: AutomationSpec, state: dict[str, Any], now: int
+    ) -> None:
+        """Move work in flight along: job finished → rollout watched → outcome recorded."""
+        from mainsail import jobs
+
+        flight = state.get("in_flight")
+        if not flight:
+            return
+        trig = (flight.get("trigger") or {}).get("type", "manual")
+        job = jobs.get_job(int(flight["job_id"]))
+        if job.status in ("queued", "running"):
+            return
+        event = self.ctx.store.add_automation_event
+        if job.status != "done":
+            event(row["id"], trig, "failed", {"error": job.error}, ts=now, job_id=job.id)
+            state["in_flight"] = None
+            state["last_outcome"] = "failed"
+            return
+        result = job.result or {}
+        if result.get("status") != "deployed":
+            state["in_flight"] = None
+            state["last_outcome"] = result.get("status", "unknown")
+            return
+        import mainsail
+
+        rollout = mainsail.get_rollout(spec.endpoint, id=int(result["rollout_id"]))
+        if rollout is None or rollout.state not in _TERMINAL_ROLLOUT:
+            return
+        version = result.get("model_version")
+        if rollout.state == "promoted" and spec.promote_alias and version is not None:
+            mainsail.set_alias(spec.model, spec.promote_alias, int(version))
+        event(
+            row["id"],
+            trig,
+            rollout.state,
+            {
+                "message": rollout.message,
+                "alias": spec.promote_alias if rollout.state == "promoted" else None,
+            },
+            ts=now,
+            job_id=job.id,
+            rollout_id=rollout.id,
+            model_version=int(version) if version is not None else None,
+            pipeline_run_id=result.get("pipeline_run_id"),
+            check_result_id=result.get("check_result_id"),
+        )
+        state["in_flight"] = None
+        state["last_outcome"] = rollout.state
+        state["guard_until"] = now + int(spec.settle * 1000)

@@ -1,0 +1,140 @@
+"""The retraining job: pipeline → registered version → release checks → rollout.
+
+Runs in a ``mainsail worker`` (job kind ``automation.retrain``). Each stage leaves an
+automation event linked to what it produced, so the trail reads trigger → pipeline run →
+model version → check result → rollout.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mainsail.automation._spec import AutomationSpec, parse_spec
+from mainsail.core._errors import AutomationSpecError, ModelNotFoundError
+from mainsail.core._registry_schemas import ModelVersion
+
+
+def _outputs(outputs: Any) -> dict[str, Any]:
+    if isinstance(outputs, dict):
+        return outputs
+    if isinstance(outputs, ModelVersion | str):
+        return {"model": outputs}
+    if isinstance(outputs, tuple | list) and outputs:
+        return {"model": outputs[0], **({"holdout": outputs[1]} if len(outputs) > 1 else {})}
+    return {"model": outputs}
+
+
+def register_output(
+    spec: AutomationSpec, outputs: dict[str, Any], run_id: str | None
+) -> ModelVersion:
+    """The model version a pipeline produced: an address it registered, or a model to register."""
+    import mainsail
+
+    model = outputs.get("model_version", outputs.get("model"))
+    if model is None:
+        raise AutomationSpecError(
+            f"The pipeline '{spec.pipeline}' returned no model. Expected it to return a dict with "
+            "'model' (a fitted model or a models:/ address) and, for checks, 'holdout' "
+            f"(a DataFrame). Got keys: {', '.join(outputs) or 'none'}."
+        )
+    if isinstance(model, ModelVersion):
+        return model
+    if isinstance(model, str):
+        return mainsail.get_model_version(model)
+    return mainsail.register_model(
+        model,
+        name=spec.model,
+        run=run_id,
+        input_example=outputs.get("input_example"),
+        reference=outputs.get("reference"),
+        tags={"automation": spec.name},
+        description=f"Retrained by automation '{spec.name}'.",
+    )
+
+
+def _champion(spec: AutomationSpec) -> str | None:
+    import mainsail
+
+    baseline = spec.checks.baseline
+    if not baseline:
+        return None
+    address = f"models:/{spec.model}{baseline}" if baseline.startswith("@") else baseline
+    try:
+        mainsail.get_model_version(address)
+    except ModelNotFoundError:
+        return None
+    except Exception as exc:  # an alias that does not exist yet: no baseline
+        if "alias" in str(exc).lower() or getattr(exc, "status", None) == 404:
+            return None
+        raise
+    return address
+
+
+def handle(payload: dict[str, Any], job: Any) -> dict[str, Any]:
+    """Job handler for ``automation.retrain``."""
+    import mainsail
+    from mainsail.client._context import get_context
+
+    store = get_context().store
+    row = store.get_automation_row(payload["automation"])
+    spec = parse_spec(row["spec"])
+    trigger = payload.get("trigger") or {"type": "manual"}
+    kind = trigger.get("type", "manual")
+
+    def event(status: str, detail: dict[str, Any] | None = None, **links: Any) -> None:
+        store.add_automation_event(row["id"], kind, status, detail or {}, job_id=job.id, **links)
+
+    event(
+        "pipeline_started", {"pipeline": spec.pipeline, "attempt": getattr(job, "attempts", None)}
+    )
+    run = mainsail.run_pipeline(
+        spec.pipeline,
+        params=spec.params,
+        executor=spec.executor,
+        trigger={"automation": spec.name, **trigger},
+        progress=False,
+    )
+    if run.status != "succeeded":
+        event("failed", {"stage": "pipeline", "status": run.status}, pipeline_run_id=run.id)
+        return {"status": "failed", "stage": "pipeline", "pipeline_run_id": run.id}
+    outputs = _outputs(run.outputs)
+    mv = register_output(spec, outputs, run.run_id)
+    event("registered", {"address": mv.address}, pipeline_run_id=run.id, model_version=mv.version)
+
+    data = spec.checks.data or outputs.get("holdout")
+    if data is None:
+        raise AutomationSpecError(
+            f"Automation '{spec.name}' has no check data: set checks.data to a dataset address "
+            "or return a 'holdout' DataFrame from the pipeline."
+        )
+    baseline = _champion(spec)
+    result = mainsail.check(
+        mv.address,
+        data,
+        label=spec.checks.label,
+        baseline=baseline,
+        policy=spec.checks.policy,
+        progress=False,
+    )
+    failed = [c.name for c in result.checks if c.status == "fail"]
+    event(
+        "checked",
+        {"verdict": result.verdict, "baseline": baseline, "failed": failed},
+        pipeline_run_id=run.id,
+        model_version=mv.version,
+        check_result_id=result.id,
+    )
+    links = {"pipeline_run_id": run.id, "model_version": mv.version, "check_result_id": result.id}
+    if not result.blessed:
+        event("rejected", {"failed": failed}, **links)
+        return {"status": "rejected", **links}
+    rollout = mainsail.deploy(
+        spec.endpoint,
+        mv.address,
+        strategy=spec.rollout.strategy,
+        spec=spec.rollout.spec,
+        source=f"automation:{spec.name}",
+        reason=f"automation {spec.name}: {trigger.get('summary', kind)}",
+    )
+    event("rollout_started", {"strategy": spec.rollout.strategy}, rollout_id=rollout.id, **links)
+    return {"status": "deployed", "rollout_id": rollout.id, **links}
