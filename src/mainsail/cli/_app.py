@@ -27,6 +27,10 @@ def _register() -> None:
     app.add_typer(_models.models, name="models")
     app.add_typer(_build.build, name="build")
     app.add_typer(_controllers.controllers, name="controllers")
+    from mainsail.cli import _checks
+
+    app.command("check")(_checks.check)
+    app.add_typer(_checks.checks, name="checks")
     _ops.register(app)
     from mainsail.cli._serve import serve
 
