@@ -57,6 +57,14 @@ _EXPORTS: dict[str, str] = {
     "PythonModel": "mainsail.runtimes",
     # monitoring
     "drift": "mainsail.monitoring",
+    # release checks
+    "check": "mainsail.checks",
+    "get_check_results": "mainsail.checks",
+    "latest_check": "mainsail.checks",
+    "register_check": "mainsail.checks",
+    "CheckResult": "mainsail.checks",
+    "CheckOutcome": "mainsail.checks",
+    "CheckPolicy": "mainsail.checks",
     # core
     "MainsailError": "mainsail.core",
     "Settings": "mainsail.core",
@@ -67,6 +75,16 @@ _EXPORTS: dict[str, str] = {
 __all__ = sorted(_EXPORTS) + ["__version__"]
 
 if TYPE_CHECKING:
+    # release checks
+    from mainsail.checks import (  # noqa: F401
+        CheckOutcome,
+        CheckPolicy,
+        CheckResult,
+        check,
+        get_check_results,
+        latest_check,
+        register_check,
+    )
     from mainsail.client import (  # noqa: F401  # noqa: F401
         active_run,
         alias_history,

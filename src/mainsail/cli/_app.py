@@ -29,6 +29,10 @@ def _register() -> None:
     app.add_typer(_build.build, name="build")
     app.add_typer(_controllers.controllers, name="controllers")
     app.add_typer(automation, name="automation")
+    from mainsail.cli import _checks
+
+    app.command("check")(_checks.check)
+    app.add_typer(_checks.checks, name="checks")
     _ops.register(app)
     from mainsail.cli._serve import serve
 

@@ -1,0 +1,135 @@
+"""Release-check persistence: CheckResult rows, and the ``require_checks`` alias gate."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from mainsail.core._errors import ModelStateError
+from mainsail.core._ids import now_ms
+from mainsail.store import _tables as t
+from mainsail.store._sql_registry import _ALIAS_GUARDS, _DELETE_GUARDS
+
+if TYPE_CHECKING:
+    from mainsail.store._db import Database
+
+_FIELDS = (
+    "verdict",
+    "baseline_version",
+    "data_ref",
+    "policy",
+    "checks",
+    "summary",
+    "report_digest",
+    "html_digest",
+    "created_by",
+)
+
+
+def _model_id(conn: Connection, name: str) -> int | None:
+    mid = conn.execute(sa.select(t.models.c.id).where(t.models.c.name == name)).scalar()
+    return None if mid is None else int(mid)
+
+
+def _row(name: str, r: Any) -> dict[str, Any]:
+    m = dict(r._mapping)
+    m.pop("model_id", None)
+    return {"model": name, **m}
+
+
+class CheckStoreMixin:
+    """SQL methods of release checks; mixed into :class:`~mainsail.store.SqlStore`."""
+
+    db: Database
+
+    def create_check_result(self, name: str, version: int, **fields: Any) -> dict[str, Any]:
+        """Record a CheckResult on ``name`` version ``version``; returns the stored row."""
+        bad = set(fields) - set(_FIELDS)
+        if bad:
+            raise ValueError(f"unknown check_results fields: {sorted(bad)}")
+        with self.db.write() as conn:
+            mid = self._model_id(conn, name)  # type: ignore[attr-defined]
+            self._version_row(conn, name, mid, version)  # type: ignore[attr-defined]
+            res = conn.execute(
+                t.check_results.insert().returning(t.check_results.c.id),
+                {"model_id": mid, "version": version, "created_at": now_ms(), **fields},
+            )
+            rid = int(res.scalar_one())
+            row = conn.execute(sa.select(t.check_results).where(t.check_results.c.id == rid)).one()
+            return _row(name, row)
+
+    def list_check_results(
+        self, name: str, version: int | None = None, limit: int | None = None
+    ) -> list[dict[str, Any]]:
+        """Check results of a model (or one version), newest first."""
+        with self.db.read() as conn:
+            mid = self._model_id(conn, name)  # type: ignore[attr-defined]
+            q = sa.select(t.check_results).where(t.check_results.c.model_id == mid)
+            if version is not None:
+                q = q.where(t.check_results.c.version == version)
+            q = q.order_by(t.check_results.c.id.desc())
+            if limit is not None:
+                q = q.limit(limit)
+            return [_row(name, r) for r in conn.execute(q)]
+
+    def get_check_result(self, result_id: int) -> dict[str, Any] | None:
+        with self.db.read() as conn:
+            r = conn.execute(
+                sa.select(t.check_results, t.models.c.name)
+                .join(t.models, t.models.c.id == t.check_results.c.model_id)
+                .where(t.check_results.c.id == result_id)
+            ).first()
+            if r is None:
+                return None
+            m = dict(r._mapping)
+            name = m.pop("name")
+            m.pop("model_id", None)
+            return {"model": name, **m}
+
+
+def _latest_verdict(conn: Connection, mid: int, version: int) -> str | None:
+    v = conn.execute(
+        sa.select(t.check_results.c.verdict)
+        .where(t.check_results.c.model_id == mid, t.check_results.c.version == version)
+        .order_by(t.check_results.c.id.desc())
+        .limit(1)
+    ).scalar()
+    return None if v is None else str(v)
+
+
+def require_blessing(conn: Connection, name: str, alias: str, version: int, required: bool) -> None:
+    """Alias guard: with ``require_checks`` the newest CheckResult of the target must bless it."""
+    if not required:
+        return
+    mid = _model_id(conn, name)
+    if mid is None:
+        return
+    verdict = _latest_verdict(conn, mid, version)
+    if verdict == "blessed":
+        return
+    found = "it has no CheckResult" if verdict is None else "its latest CheckResult is 'rejected'"
+    raise ModelStateError(
+        f"Alias {alias!r} of {name!r} requires a blessed CheckResult, and version {version} "
+        f"{found}. Run `mainsail check models:/{name}/{version} --data <dataset> "
+        f"--policy <checks.yaml>` (or mainsail.check(...)) until it is blessed, then move the "
+        f"alias; or set it with require_checks=False to lift the gate."
+    )
+
+
+def forget_checks(conn: Connection, name: str, version: int) -> None:
+    """Delete hook: a deleted version's blessings go too, so a reused number is not blessed."""
+    mid = _model_id(conn, name)
+    if mid is not None:
+        conn.execute(
+            t.check_results.delete().where(
+                t.check_results.c.model_id == mid, t.check_results.c.version == version
+            )
+        )
+
+
+if require_blessing not in _ALIAS_GUARDS:
+    _ALIAS_GUARDS.append(require_blessing)
+if forget_checks not in _DELETE_GUARDS:
+    _DELETE_GUARDS.append(forget_checks)
