@@ -27,6 +27,10 @@ def _register() -> None:
     app.add_typer(_models.models, name="models")
     app.add_typer(_build.build, name="build")
     app.add_typer(_controllers.controllers, name="controllers")
+    from mainsail.cli import _monitor  # monitoring (issue 6)
+
+    app.add_typer(_monitor.monitor, name="monitor")
+    app.add_typer(_monitor.alerts, name="alerts")
     _ops.register(app)
     from mainsail.cli._serve import serve
 
