@@ -34,6 +34,8 @@ class Peer:
 # unpinned, a fresh venv gets the newest release and the bench records which one it used.
 PEERS: dict[str, Peer] = {
     "mlflow": Peer(requirements=("mlflow",), module="mlflow"),
+    # evidently 0.7 imports a pandas internal that pandas 3 removed.
+    "evidently": Peer(requirements=("evidently", "pandas<3"), module="evidently"),
 }
 
 

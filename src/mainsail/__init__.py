@@ -65,6 +65,14 @@ _EXPORTS: dict[str, str] = {
     "CheckResult": "mainsail.checks",
     "CheckOutcome": "mainsail.checks",
     "CheckPolicy": "mainsail.checks",
+    # monitoring: monitors, alerts (issue 6)
+    "create_monitor": "mainsail.monitoring",
+    "run_monitor": "mainsail.monitoring",
+    "list_monitors": "mainsail.monitoring",
+    "list_alerts": "mainsail.monitoring",
+    "resolve_alert": "mainsail.monitoring",
+    "AlertRule": "mainsail.monitoring",
+    "MonitorResult": "mainsail.monitoring",
     # core
     "MainsailError": "mainsail.core",
     "Settings": "mainsail.core",
@@ -124,7 +132,18 @@ if TYPE_CHECKING:
     )
     from mainsail.core import MainsailError, Settings  # noqa: F401
     from mainsail.core._schemas import DatasetVersion, Run  # noqa: F401
-    from mainsail.monitoring import drift  # noqa: F401
+
+    # monitoring: monitors, alerts (issue 6)
+    from mainsail.monitoring import (  # noqa: F401
+        AlertRule,
+        MonitorResult,
+        create_monitor,
+        drift,  # noqa: F401
+        list_alerts,
+        list_monitors,
+        resolve_alert,
+        run_monitor,
+    )
     from mainsail.runtimes import PythonModel  # noqa: F401
 
 

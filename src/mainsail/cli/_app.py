@@ -33,6 +33,10 @@ def _register() -> None:
 
     app.command("check")(_checks.check)
     app.add_typer(_checks.checks, name="checks")
+    from mainsail.cli import _monitor  # monitoring (issue 6)
+
+    app.add_typer(_monitor.monitor, name="monitor")
+    app.add_typer(_monitor.alerts, name="alerts")
     _ops.register(app)
     from mainsail.cli._serve import serve
 

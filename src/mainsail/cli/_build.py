@@ -68,3 +68,40 @@ def build_lambda(address: str, out: OutOpt = Path("build/lambda")) -> None:
     console.print(
         f"Wrote a Lambda bundle for {v.address} in {out}: " + ", ".join(p.name for p in paths)
     )
+
+
+# -- monitoring (issue 6) ------------------------------------------------------------------
+@build.command("grafana")
+def build_grafana(
+    out: Annotated[Path, typer.Option("--out", "-o", help="Dashboard JSON file.")] = Path(
+        "build/grafana/mainsail-monitoring.json"
+    ),
+    title: str = "Mainsail model monitoring",
+) -> None:
+    """A Grafana dashboard over the monitoring gauges (import it, pick the Prometheus source)."""
+    import orjson
+
+    from mainsail.monitoring import grafana_dashboard
+
+    doc = grafana_dashboard(title)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_bytes(orjson.dumps(doc, option=orjson.OPT_INDENT_2))
+    console.print(f"Wrote a dashboard with {len(doc['panels'])} panels to {out}")
+
+
+@build.command("prometheus-rules")
+def build_prometheus_rules(
+    out: Annotated[Path, typer.Option("--out", "-o", help="Rules YAML file.")] = Path(
+        "build/prometheus/mainsail-rules.yaml"
+    ),
+    drift_for: Annotated[str, typer.Option(help="How long drift must last.")] = "15m",
+) -> None:
+    """Prometheus alerting rules over the monitoring gauges (rule_files: in prometheus.yml)."""
+    from mainsail.core._optional import import_optional
+    from mainsail.monitoring import prometheus_rules
+
+    yaml = import_optional("yaml", extra="package", package="pyyaml")
+    doc = prometheus_rules(drift_for=drift_for)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(yaml.safe_dump(doc, sort_keys=False))
+    console.print(f"Wrote {len(doc['groups'][0]['rules'])} alerting rules to {out}")

@@ -1,6 +1,36 @@
-"""Monitoring: drift over raw frames and mergeable sketches."""
+"""Monitoring: drift, data quality, performance with delayed labels, operations, alerts."""
 
+from mainsail.monitoring._alerts import Alert, AlertRule, default_rules
+from mainsail.monitoring._api import list_alerts, resolve_alert
+from mainsail.monitoring._controller import MonitorController
 from mainsail.monitoring._drift import ColumnDrift, DriftReport, drift
+from mainsail.monitoring._monitor import (
+    Monitor,
+    MonitorResult,
+    MonitorSpec,
+    create_monitor,
+    delete_monitor,
+    get_monitor,
+    list_monitors,
+    list_results,
+    monitor_from_yaml,
+    results_frame,
+    run_monitor,
+)
+from mainsail.monitoring._notifiers import (
+    available_notifiers,
+    register_notifier,
+    unregister_notifier,
+)
+from mainsail.monitoring._performance import PerformanceReport, join_labels, performance
+from mainsail.monitoring._prometheus import (
+    grafana_dashboard,
+    prometheus_rules,
+    render_prometheus,
+)
+from mainsail.monitoring._quality import QualityIssue, QualityReport, check_quality
+from mainsail.monitoring._report import write_report
+from mainsail.monitoring._sources import load_sketches, parse_duration, read_log
 from mainsail.monitoring._tests import (
     DriftScore,
     DriftTest,
@@ -10,12 +40,45 @@ from mainsail.monitoring._tests import (
 )
 
 __all__ = [
+    "Alert",
+    "AlertRule",
     "ColumnDrift",
     "DriftReport",
-    "DriftTest",
     "DriftScore",
+    "DriftTest",
+    "Monitor",
+    "MonitorController",
+    "MonitorResult",
+    "MonitorSpec",
+    "PerformanceReport",
+    "QualityIssue",
+    "QualityReport",
+    "available_notifiers",
     "available_tests",
+    "check_quality",
+    "create_monitor",
+    "default_rules",
+    "delete_monitor",
     "drift",
+    "get_monitor",
     "get_test",
+    "grafana_dashboard",
+    "join_labels",
+    "list_alerts",
+    "list_monitors",
+    "list_results",
+    "load_sketches",
+    "monitor_from_yaml",
+    "parse_duration",
+    "performance",
+    "prometheus_rules",
+    "read_log",
+    "register_notifier",
     "register_test",
+    "render_prometheus",
+    "resolve_alert",
+    "results_frame",
+    "run_monitor",
+    "unregister_notifier",
+    "write_report",
 ]

@@ -197,6 +197,32 @@ class LiveSketches:
         self._windows: dict[tuple[str, int], dict[str, Any]] = {}
         self._lock = threading.Lock()
         self.replica = f"{os.uname().nodename}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+        self._errors: dict[tuple[str, int], int] = {}
+        self._process: Any = None
+
+    def record_error(self, version: str, n: int = 1, ts_ms: int | None = None) -> None:
+        """Count failed requests of ``version`` in their window (written with the sketches)."""
+        ts = ts_ms if ts_ms is not None else int(time.time() * 1000)
+        key = (str(version), ts // 1000 // self.window_s * self.window_s)
+        with self._lock:
+            self._errors[key] = self._errors.get(key, 0) + n
+
+    def _process_stats(self) -> dict[str, float]:
+        """This replica's CPU (percent since the last flush) and resident memory (psutil)."""
+        try:
+            import psutil
+        except ImportError:
+            return {}
+        if self._process is None:
+            self._process = psutil.Process()
+            self._process.cpu_percent(None)  # the first call only starts the interval
+        try:
+            return {
+                "cpu_percent": float(self._process.cpu_percent(None)),
+                "memory_rss": float(self._process.memory_info().rss),
+            }
+        except psutil.Error:
+            return {}
 
     def observe(self, table: pd.DataFrame) -> None:
         """Fold a flushed table of prediction rows into the current windows."""
@@ -238,6 +264,10 @@ class LiveSketches:
             now_window = int(time.time()) // self.window_s * self.window_s
             for key in [k for k in self._windows if k[1] < now_window - self.window_s]:
                 self._windows.pop(key)  # closed windows were written on the previous flush
+            errors = dict(self._errors)
+            for key in [k for k in self._errors if k[1] < now_window - self.window_s]:
+                self._errors.pop(key)
+        process = self._process_stats()
         for (version, window), w in items:
             doc = {
                 "version": version,
@@ -248,6 +278,8 @@ class LiveSketches:
                 "requests": len(w["requests"]),
                 "latency_kll": base64.b64encode(w["latency"].serialize()).decode(),
                 "profile": w["profile"].to_dict(),
+                "errors": errors.get((version, window), 0),
+                "process": process,
                 "written_at": dt.datetime.now(dt.UTC).isoformat(),
             }
             folder = f"{self.base}/version={version}"
