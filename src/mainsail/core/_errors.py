@@ -131,3 +131,28 @@ class SignatureMismatchError(InvalidValueError):
 
 class UnsupportedModelError(InvalidValueError):
     headline = "Unsupported model"
+
+
+# -- server and security (issue 9) ------------------------------------------------------------
+class UserNotFoundError(NotFoundError):
+    headline = "Unknown user"
+
+
+class AuthenticationError(MainsailError):
+    headline = "Not authenticated"
+    status = 401
+
+
+class PermissionDeniedError(MainsailError):
+    headline = "Permission denied"
+    status = 403
+
+
+class PayloadTooLargeError(MainsailError):
+    headline = "Request too large"
+    status = 413
+
+
+class ServerError(MainsailError):
+    headline = "Server error"
+    status = 502

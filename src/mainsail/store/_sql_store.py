@@ -35,6 +35,7 @@ from mainsail.store import _tables as t
 from mainsail.store._db import Database
 from mainsail.store._sql_filter import compile_filter, order_column
 from mainsail.store._sql_registry import RegistryStoreMixin
+from mainsail.store._sql_security import SecurityStoreMixin
 from mainsail.store._upsert import insert_ignore, upsert
 
 MetricRow = tuple[str, float, int, int]  # key, value, step, ts
@@ -51,7 +52,7 @@ def _check_key(key: Any, what: str) -> str:
     return key
 
 
-class SqlStore(RegistryStoreMixin):
+class SqlStore(RegistryStoreMixin, SecurityStoreMixin):
     """Metadata store on SQLAlchemy; the embedded default and the server's backend.
 
     Examples
@@ -139,7 +140,7 @@ class SqlStore(RegistryStoreMixin):
                 name=name,
                 status="running",
                 start_time=fields.get("start_time") or now_ms(),
-                host=hostname(),
+                host=fields.get("host") or hostname(),
                 pid=fields.get("pid") or os.getpid(),
                 env_digest=env_digest,
             )
