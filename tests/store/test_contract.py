@@ -14,15 +14,11 @@ from mainsail.core import (
     RunClosedError,
     RunNotFoundError,
 )
-from mainsail.store import Database, SqlStore
+from mainsail.store import SqlStore
 from mainsail.tracking._filter import parse_filter, parse_order_by
 
-
-@pytest.fixture
-def store(db_url: str):  # type: ignore[no-untyped-def]
-    s = SqlStore(Database(db_url))
-    yield s
-    s.db.dispose()
+# The ``store`` fixture (tests/store/conftest.py) runs every test over the SQL stores
+# (SQLite, PostgreSQL) and the REST store (in process and against a real server).
 
 
 def _run(store: SqlStore, experiment: str = "exp", **kw) -> str:  # type: ignore[no-untyped-def]

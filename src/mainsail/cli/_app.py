@@ -41,6 +41,15 @@ def _register() -> None:
     from mainsail.cli._serve import serve
 
     app.command("serve")(serve)
+    from mainsail.cli import _server  # server, users, tokens, audit, db, backup (issue 9)
+
+    app.command("server")(_server.server)
+    app.add_typer(_server.users, name="users")
+    app.add_typer(_server.tokens, name="tokens")
+    app.command("audit")(_server.audit)
+    app.add_typer(_server.db, name="db")
+    app.command("backup")(_server.backup)
+    app.command("restore")(_server.restore)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -140,3 +140,28 @@ class AutomationNotFoundError(NotFoundError):
 
 class AutomationSpecError(InvalidValueError):
     headline = "Invalid automation"
+
+
+# -- server and security (issue 9) ------------------------------------------------------------
+class UserNotFoundError(NotFoundError):
+    headline = "Unknown user"
+
+
+class AuthenticationError(MainsailError):
+    headline = "Not authenticated"
+    status = 401
+
+
+class PermissionDeniedError(MainsailError):
+    headline = "Permission denied"
+    status = 403
+
+
+class PayloadTooLargeError(MainsailError):
+    headline = "Request too large"
+    status = 413
+
+
+class ServerError(MainsailError):
+    headline = "Server error"
+    status = 502

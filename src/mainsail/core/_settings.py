@@ -62,6 +62,11 @@ class Settings(BaseSettings):
     capture_packages: bool = Field(
         default=True, description="Record installed package versions with each run."
     )
+    # -- server and REST client (issue 9) ---------------------------------------------------
+    token: SecretStr | None = Field(
+        default=None,
+        description="Bearer token for the Mainsail server at tracking_uri (never logged).",
+    )
 
     def resolved_home(self) -> Path:
         return Path(os.path.expanduser(str(self.home))).absolute()

@@ -37,6 +37,7 @@ from mainsail.store._sql_automation import AutomationStoreMixin
 from mainsail.store._sql_checks import CheckStoreMixin
 from mainsail.store._sql_filter import compile_filter, order_column
 from mainsail.store._sql_registry import RegistryStoreMixin
+from mainsail.store._sql_security import SecurityStoreMixin
 from mainsail.store._upsert import insert_ignore, upsert
 
 MetricRow = tuple[str, float, int, int]  # key, value, step, ts
@@ -53,7 +54,7 @@ def _check_key(key: Any, what: str) -> str:
     return key
 
 
-class SqlStore(RegistryStoreMixin, AutomationStoreMixin, CheckStoreMixin):
+class SqlStore(RegistryStoreMixin, AutomationStoreMixin, CheckStoreMixin, SecurityStoreMixin):
     """Metadata store on SQLAlchemy; the embedded default and the server's backend.
 
     Examples
@@ -141,7 +142,7 @@ class SqlStore(RegistryStoreMixin, AutomationStoreMixin, CheckStoreMixin):
                 name=name,
                 status="running",
                 start_time=fields.get("start_time") or now_ms(),
-                host=hostname(),
+                host=fields.get("host") or hostname(),
                 pid=fields.get("pid") or os.getpid(),
                 env_digest=env_digest,
             )

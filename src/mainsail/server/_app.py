@@ -1,0 +1,157 @@
+"""The server application: one FastAPI app for the control plane, controllers and inference."""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import logging
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from fastapi import FastAPI
+
+from mainsail.security._service import Authenticator
+from mainsail.server._errors import install_error_handlers
+from mainsail.server._limits import BodySizeLimit
+
+if TYPE_CHECKING:
+    from mainsail.client._context import Context
+    from mainsail.controllers._manager import ControllerManager
+
+log = logging.getLogger("mainsail.server")
+
+API_PREFIX = "/api/v1"
+
+
+@dataclass
+class ServerState:
+    ctx: Context
+    auth: bool
+    authenticator: Authenticator
+    max_upload_bytes: int
+    controllers: ControllerManager | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def importable_controllers(names: Sequence[str] | None = None) -> list[str]:
+    """The registered controllers whose module imports (others are logged and skipped)."""
+    from mainsail.controllers._manager import CONTROLLERS
+
+    ok = []
+    for name in names if names is not None else list(CONTROLLERS):
+        target = CONTROLLERS.get(name)
+        if target is None:
+            log.warning("controller %r is not registered; skipped", name)
+            continue
+        if callable(target):
+            ok.append(name)
+            continue
+        module, _, attr = target.partition(":")
+        try:
+            if not hasattr(importlib.import_module(module), attr):
+                raise ImportError(f"{module} has no {attr}")
+        except ImportError as exc:
+            log.info("controller %r not available (%s); skipped", name, exc)
+            continue
+        ok.append(name)
+    return ok
+
+
+def create_app(
+    ctx: Context | None = None,
+    *,
+    auth: bool = True,
+    controllers: bool | Sequence[str] = False,
+    cors_origins: Sequence[str] = (),
+    max_request_mb: float = 32.0,
+    max_upload_mb: float = 10240.0,
+) -> FastAPI:
+    """Build the Mainsail server app over a SQL-backed context.
+
+    Parameters
+    ----------
+    ctx : Context, optional
+        The store the server exposes; default: the SDK context from ``MAINSAIL_*`` settings.
+    auth : bool
+        Require bearer tokens (the default). ``False`` makes every caller an anonymous admin.
+    controllers : bool or list of str
+        Start the controllers in the lifespan: ``True`` for every importable one.
+    cors_origins : list of str
+        Origins allowed by CORS; empty (the default) turns CORS off.
+    max_request_mb, max_upload_mb : float
+        Largest JSON request body, and largest artifact upload.
+
+    Examples
+    --------
+    >>> app = create_app(mainsail.configure(home="/tmp/ms"), auth=False)  # doctest: +SKIP
+    """
+    from mainsail.client._context import get_context
+    from mainsail.server import routers
+
+    ctx = ctx if ctx is not None else get_context()
+    st = ServerState(
+        ctx=ctx,
+        auth=auth,
+        authenticator=Authenticator(ctx.store),
+        max_upload_bytes=int(max_upload_mb * 1024 * 1024),
+    )
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if controllers:
+            from mainsail.controllers._manager import ControllerManager
+
+            wanted = None if controllers is True else list(controllers)  # type: ignore[arg-type]
+            names = importable_controllers(wanted)
+            log.info("starting controllers: %s", ", ".join(names) or "none")
+            st.controllers = ControllerManager(ctx, names=names)
+            st.controllers.start()
+        try:
+            yield
+        finally:
+            if st.controllers is not None:
+                st.controllers.stop()
+                st.controllers = None
+
+    app = FastAPI(
+        title="Mainsail",
+        version="1",
+        description="Mainsail control-plane API: tracking, datasets, registry, security.",
+        openapi_url=f"{API_PREFIX}/openapi.json",
+        docs_url=f"{API_PREFIX}/docs",
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.mainsail = st
+    install_error_handlers(app)
+    for module in routers.ALL:
+        app.include_router(module.router, prefix=API_PREFIX)
+    app.include_router(routers.health.root)
+    app.add_middleware(
+        BodySizeLimit,
+        max_bytes=int(max_request_mb * 1024 * 1024),
+        streaming_paths={f"{API_PREFIX}/artifacts": st.max_upload_bytes},
+    )
+    if cors_origins:
+        from fastapi.middleware.cors import CORSMiddleware
+
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=list(cors_origins),
+            allow_methods=["*"],
+            allow_headers=["Authorization", "Content-Type", "X-Request-Id"],
+        )
+    return app
+
+
+def mount_inference(app: FastAPI, inference_app: Any) -> None:
+    """Mount the data-plane ASGI app (``/v2/...``, ``/invocations``) after the API routes.
+
+    When auth is on, inference calls need a token with the ``predict`` scope.
+    """
+    from mainsail.server._limits import PredictScope
+
+    st: ServerState = app.state.mainsail
+    wrapped: Any = PredictScope(inference_app, st) if st.auth else inference_app
+    app.mount("/", wrapped)

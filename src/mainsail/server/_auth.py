@@ -1,0 +1,253 @@
+"""Authentication, permission checks and audit: the dependencies every route declares.
+
+``reader(project)`` guards a read; ``permit(action, role, project)`` guards a mutating
+route and writes its audit event, whatever the outcome (allowed, denied or failed).
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+from fastapi import Depends, Request
+from starlette.concurrency import run_in_threadpool
+
+from mainsail.core._errors import AuthenticationError, MainsailError, PermissionDeniedError
+from mainsail.security._roles import ANONYMOUS_ADMIN, Principal
+
+if TYPE_CHECKING:
+    from mainsail.server._app import ServerState
+    from mainsail.store._sql_store import SqlStore
+
+log = logging.getLogger("mainsail.server")
+
+ProjectFn = Callable[[Request, "SqlStore"], "str | None | Awaitable[str | None]"]
+
+
+@dataclass
+class Audit:
+    """The audit event a mutating handler may enrich: ``target``, ``before``, ``after``."""
+
+    action: str
+    target: str
+    principal: Principal
+    before: Any = None
+    after: Any = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def actor(self) -> str:
+        return self.principal.name
+
+
+def state(request: Request) -> ServerState:
+    st: ServerState = request.app.state.mainsail
+    return st
+
+
+def _bearer(request: Request) -> str | None:
+    header = request.headers.get("authorization")
+    if not header:
+        return None
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() != "bearer" or not value.strip():
+        raise AuthenticationError(
+            "Expected an 'Authorization: Bearer <token>' header; found another scheme. "
+            "Create a token with 'mainsail tokens create' and set MAINSAIL_TOKEN."
+        )
+    return value.strip()
+
+
+async def principal_of(request: Request, scope: str = "api") -> Principal:
+    """The caller, or :class:`AuthenticationError` (401). With auth off: an anonymous admin."""
+    cached = getattr(request.state, "principal", None)
+    if cached is not None:
+        return cached  # type: ignore[no-any-return]
+    st = state(request)
+    if not st.auth:
+        request.state.principal = ANONYMOUS_ADMIN
+        return ANONYMOUS_ADMIN
+    token = _bearer(request)
+    if token is None:
+        raise AuthenticationError(
+            "This server requires a bearer token and the request had none. Set MAINSAIL_TOKEN "
+            "(or send 'Authorization: Bearer <token>'); an admin creates tokens with "
+            "'mainsail tokens create USER'."
+        )
+    principal = await run_in_threadpool(st.authenticator.authenticate, token)
+    if principal is None:
+        raise AuthenticationError(
+            "The bearer token is unknown, revoked or expired, or its user is disabled. "
+            "Ask an admin for a new token ('mainsail tokens create USER')."
+        )
+    allowed = {"api"} if scope == "api" else {scope}
+    if scope == "read":
+        allowed = {"api", "read"}
+    if not allowed & set(principal.scopes):
+        raise PermissionDeniedError(
+            f"This token has scopes {', '.join(principal.scopes)}; this route needs "
+            f"{' or '.join(sorted(allowed))}. Create a token with the right scope."
+        )
+    request.state.principal = principal
+    return principal
+
+
+async def _project(fn: ProjectFn | None, request: Request, store: SqlStore) -> str | None:
+    if fn is None:
+        return None
+    if inspect.iscoroutinefunction(fn):
+        return await fn(request, store)  # type: ignore[no-any-return]
+    return await run_in_threadpool(fn, request, store)  # type: ignore[arg-type]
+
+
+def _denied(principal: Principal, role: str, project: str | None) -> PermissionDeniedError:
+    where = f"project {project!r}" if project is not None else "any project"
+    have = principal.role_in(project)
+    return PermissionDeniedError(
+        f"{principal.name!r} needs the {role} role on {where}; it has "
+        + (f"{have}" if have else "no role there")
+        + ". Ask an admin: 'mainsail users grant NAME --role ROLE --project PROJECT'."
+    )
+
+
+def reader(project: ProjectFn | None = None, role: str = "viewer") -> Any:
+    """Dependency for a read route: an authenticated caller with ``role`` on the project."""
+
+    async def dependency(request: Request) -> Principal:
+        principal = await principal_of(request, scope="read")
+        proj = await _project(project, request, state(request).ctx.store)
+        if not principal.may(role, proj):
+            raise _denied(principal, role, proj)
+        return principal
+
+    return Depends(dependency)
+
+
+def permit(action: str, role: str, project: ProjectFn | None = None) -> Any:
+    """Dependency for a mutating route: authenticate, check ``role``, audit the call.
+
+    The handler receives an :class:`Audit` and may set ``target``, ``before`` and ``after``.
+    One event is written for every call, allowed or not, with the response status.
+    """
+
+    async def dependency(request: Request) -> AsyncIterator[Audit]:
+        st = state(request)
+        audit = Audit(action, target=request.url.path, principal=Principal("unauthenticated"))
+        status = _route_status(request)
+        try:
+            audit.principal = await principal_of(request)
+            proj = await _project(project, request, st.ctx.store)
+            if not audit.principal.may(role, proj):
+                raise _denied(audit.principal, role, proj)
+            yield audit
+        except MainsailError as exc:
+            status = exc.status
+            raise
+        except sa.exc.IntegrityError:
+            status = 409
+            raise
+        except sa.exc.DataError:
+            status = 422
+            raise
+        except Exception:
+            status = 500
+            raise
+        finally:
+            await run_in_threadpool(_write_event, st, request, audit, status)
+
+    dependency.__mainsail_permit__ = (action, role)  # type: ignore[attr-defined]
+    return Depends(dependency)
+
+
+def _route_status(request: Request) -> int:
+    route = request.scope.get("route")
+    code = getattr(route, "status_code", None)
+    return int(code) if code else 200
+
+
+def _write_event(st: ServerState, request: Request, audit: Audit, status: int) -> None:
+    client = request.client.host if request.client else None
+    try:
+        st.ctx.store.add_audit_event(
+            actor=audit.actor,
+            action=audit.action,
+            target=audit.target,
+            before=_json_safe(audit.before),
+            after=_json_safe(audit.after),
+            client=client,
+            status=status,
+            request_id=request.headers.get("x-request-id") or uuid.uuid4().hex,
+        )
+    except Exception:  # noqa: BLE001 - a failed audit write is logged, never silent
+        log.exception("could not write the audit event for %s %s", audit.action, audit.target)
+
+
+def _json_safe(value: Any) -> Any:
+    if value is None:
+        return None
+    if hasattr(value, "model_dump"):
+        return value.model_dump(mode="json", by_alias=True)
+    import orjson
+
+    try:
+        return orjson.loads(orjson.dumps(value, default=str))
+    except TypeError:
+        return str(value)
+
+
+def is_permitted_route(dependant_calls: list[Any]) -> tuple[str, str] | None:
+    """The (action, role) a route declared with :func:`permit`, if any."""
+    for call in dependant_calls:
+        marker = getattr(call, "__mainsail_permit__", None)
+        if marker is not None:
+            return marker  # type: ignore[no-any-return]
+    return None
+
+
+# -- project resolvers ------------------------------------------------------------------------
+def from_path(param: str) -> ProjectFn:
+    """The project is a path parameter (a model or dataset name)."""
+
+    def fn(request: Request, store: SqlStore) -> str | None:
+        value = request.path_params.get(param)
+        return str(value) if value is not None else None
+
+    return fn
+
+
+def from_body(key: str) -> ProjectFn:
+    """The project is a field of the JSON body (an experiment name)."""
+
+    async def fn(request: Request, store: SqlStore) -> str | None:
+        try:
+            body = await request.json()
+        except Exception:  # noqa: BLE001 - validation reports the bad body
+            return None
+        value = body.get(key) if isinstance(body, dict) else None
+        return value if isinstance(value, str) else None
+
+    return fn
+
+
+def run_project(request: Request, store: SqlStore) -> str | None:
+    """The project of a run is its experiment (``None`` if the run is unknown)."""
+    from mainsail.store import _tables as t
+
+    run_id = request.path_params.get("run_id")
+    with store.db.read() as conn:
+        name = conn.execute(
+            sa.select(t.experiments.c.name)
+            .join(t.runs, t.runs.c.experiment_id == t.experiments.c.id)
+            .where(t.runs.c.id == str(run_id))
+        ).scalar()
+    return str(name) if name is not None else None
+
+
+def global_scope(request: Request, store: SqlStore) -> str:
+    """Server-wide actions (users, tokens, audit) need the role on project ``*``."""
+    return "*"

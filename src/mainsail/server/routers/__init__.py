@@ -1,0 +1,12 @@
+"""One router module per domain; ``ALL`` is what the app includes under ``/api/v1``.
+
+To add a domain: write ``routers/<domain>.py`` with ``router = APIRouter(tags=[...])``,
+guard reads with ``reader(project)`` and mutations with ``permit(action, role, project)``,
+and append the module to ``ALL``.
+"""
+
+from mainsail.server.routers import artifacts, datasets, health, models, security, tracking
+
+ALL = [health, tracking, datasets, models, artifacts, security]
+
+__all__ = ["ALL", "artifacts", "datasets", "health", "models", "security", "tracking"]
