@@ -73,6 +73,13 @@ _EXPORTS: dict[str, str] = {
     "resolve_alert": "mainsail.monitoring",
     "AlertRule": "mainsail.monitoring",
     "MonitorResult": "mainsail.monitoring",
+    # automation: trigger -> retrain -> checks -> canary (issue 8)
+    "create_automation": "mainsail.automation",
+    "get_automation": "mainsail.automation",
+    "list_automations": "mainsail.automation",
+    "automation_trail": "mainsail.automation",
+    "trigger_automation": "mainsail.automation",
+    "approve_automation": "mainsail.automation",
     # core
     "MainsailError": "mainsail.core",
     "Settings": "mainsail.core",
@@ -84,6 +91,14 @@ __all__ = sorted(_EXPORTS) + ["__version__"]
 
 if TYPE_CHECKING:
     # release checks
+    from mainsail.automation import (  # noqa: F401
+        approve_automation,
+        automation_trail,
+        create_automation,
+        get_automation,
+        list_automations,
+        trigger_automation,
+    )
     from mainsail.checks import (  # noqa: F401
         CheckOutcome,
         CheckPolicy,

@@ -117,12 +117,12 @@ def _monitor_result(ctx: Any, ts: int, scores: dict[str, float]) -> None:
 
 def test_performance_trigger_uses_the_newest_result(ctx: Any) -> None:
     trig = PerformanceTrigger(metric="performance.accuracy", below=0.8, min_coverage=0.5)
-    _monitor_result(ctx, 1000, {"performance.accuracy": 0.7, "performance.label_coverage": 0.9})
-    _monitor_result(ctx, 2000, {"performance.accuracy": 0.9, "performance.label_coverage": 0.9})
+    _monitor_result(ctx, 1000, {"performance.accuracy": 0.7, "performance.coverage": 0.9})
+    _monitor_result(ctx, 2000, {"performance.accuracy": 0.9, "performance.coverage": 0.9})
     assert _evaluate(ctx, trig, {}) is None  # the newest figure is fine
-    _monitor_result(ctx, 3000, {"performance.accuracy": 0.6, "performance.label_coverage": 0.2})
+    _monitor_result(ctx, 3000, {"performance.accuracy": 0.6, "performance.coverage": 0.2})
     assert _evaluate(ctx, trig, {}) is None  # too few labels to trust
-    _monitor_result(ctx, 4000, {"performance.accuracy": 0.6, "performance.label_coverage": 0.8})
+    _monitor_result(ctx, 4000, {"performance.accuracy": 0.6, "performance.coverage": 0.8})
     state: dict[str, Any] = {}
     firing = _evaluate(ctx, trig, state)
     assert firing is not None and firing.evidence["value"] == pytest.approx(0.6)

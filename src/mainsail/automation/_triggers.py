@@ -120,7 +120,7 @@ def performance(
         value = scores.get(trig.metric)
         if value is None:
             continue
-        coverage = scores.get("performance.label_coverage", 1.0)
+        coverage = scores.get("performance.coverage", 1.0)
         mark = _seen_patch(index, r.ts)
         if value < trig.below and (coverage or 0.0) >= trig.min_coverage:
             return Firing(

@@ -1,108 +1,274 @@
-"""``make demo``: a short walkthrough of tracking and dataset versions on generated data."""
+"""``make demo``: the whole loop on the embedded default, on generated churn data.
+
+train v1 → register → check → deploy → traffic → drift appears → alert → the automation
+retrains v2 → checks against the champion → canary → promoted. Everything runs on this
+machine: a real inference server process on 127.0.0.1, the controllers and a job worker in
+this process, SQLite and a local folder under ``demo-out/``.
+"""
 
 from __future__ import annotations
 
 import os
+import shutil
 import sys
+import time
 from pathlib import Path
+from typing import Any
+
+ENDPOINT = "churn"
+POLICY: dict[str, Any] = {
+    "label": "churned",
+    "metrics": {"roc_auc": {"min": 0.7}},
+    "baseline": {"metric": "roc_auc", "margin": 0.0, "test": "bootstrap", "n_boot": 300},
+    "robustness": {
+        "noise": 0.1,
+        "missing": None,
+        "unseen": 0.05,
+        "out_of_range": 0.05,
+        "max_drop": 0.1,
+    },
+    "budgets": {"p99_ms": 200, "size_mb": 50},
+    "schema": True,
+}
 
 
 def main() -> int:
     from rich.console import Console
-    from rich.progress import Progress
 
-    os.environ.setdefault("MAINSAIL_HOME", str(Path.cwd() / "demo-out" / ".mainsail"))
+    out = Path.cwd() / "demo-out"
+    if out.exists():
+        shutil.rmtree(out)  # the demo always tells its story from the start
+    out.mkdir(parents=True)
+    home = out / ".mainsail"
+    os.environ["MAINSAIL_HOME"] = str(home)
+
     import mainsail
-    from mainsail.cli._output import table
     from mainsail.demo._data import make_churn
+    from mainsail.demo._flows import retrain
+    from mainsail.demo._loop import Background, Server, Traffic
 
     console = Console()
-    console.rule("[bold]Mainsail demo: tracking and datasets")
-    console.print(f"home: {os.environ['MAINSAIL_HOME']}")
+    t0 = time.monotonic()
 
-    train = make_churn(6000, seed=1)
-    dv = mainsail.log_dataset(train, name="churn-train", description="generated churn data")
-    console.print(f"Logged [bold]{dv.address}[/] ({dv.row_count} rows, digest {dv.digest[:12]})")
+    def say(msg: str) -> None:
+        console.print(f"[dim]{time.monotonic() - t0:6.1f}s[/] {msg}")
 
-    from sklearn.ensemble import HistGradientBoostingClassifier
-    from sklearn.metrics import roc_auc_score
-    from sklearn.model_selection import train_test_split
+    console.rule("[bold]Mainsail demo: the closed loop")
+    say(f"home: {home} (SQLite + a local artifact folder)")
 
-    X = train.drop(columns="churned")
-    X = X.assign(plan=X["plan"].astype("category"), region=X["region"].astype("category"))
-    y = train["churned"]
-    X_tr, X_te, y_tr, y_te = train_test_split(X, y, test_size=0.25, random_state=0)
-    grid = [{"max_depth": d, "learning_rate": lr} for d in (3, 6) for lr in (0.05, 0.2)]
-    fitted: dict[str, object] = {}
-    mainsail.seed_everything(42)
-    with Progress(console=console) as progress:
-        task = progress.add_task("Training", total=len(grid))
-        for params in grid:
-            with mainsail.start_run(experiment="churn-demo", params=params) as run:
-                run.log_input(dv)
-                model = HistGradientBoostingClassifier(
-                    categorical_features="from_dtype", random_state=0, max_iter=60, **params
-                )
-                model.fit(X_tr, y_tr)
-                for i, proba in enumerate(model.staged_predict_proba(X_te)):
-                    if i % 10 == 9:
-                        run.log_metric("val_auc", roc_auc_score(y_te, proba[:, 1]), step=i + 1)
-                run.log_metric("auc", roc_auc_score(y_te, model.predict_proba(X_te)[:, 1]))
-            fitted[run.id] = model
-            progress.advance(task)
-
-    best = mainsail.search_runs(
-        "churn-demo", filter="metrics.auc > 0.5", order_by=["metrics.auc DESC"], max_results=3
+    # 1. history and v1 -------------------------------------------------------------------
+    history = make_churn(6000, seed=1, drift=0.0)
+    dv = mainsail.log_dataset(history, name="churn-live", description="labelled churn history")
+    say(f"Logged [bold]{dv.address}[/] ({dv.row_count} labelled rows)")
+    run = retrain.run(params={"dataset": "churn-live", "last_rows": 6000}, progress=True)
+    v1 = mainsail.register_model(
+        run.outputs["model"], name="churn", run=run.run_id, reference=run.outputs["reference"]
     )
+    say(f"Pipeline run {run.id[:8]} trained and registered [bold]{v1.address}[/]")
+    first = mainsail.check(
+        v1.address, run.outputs["holdout"], policy=POLICY, out_dir=out / "checks-v1", progress=False
+    )
+    say(
+        f"Release checks on v1: [bold]{first.verdict}[/] "
+        f"({sum(c.status == 'pass' for c in first.checks)}/{len(first.checks)} passed)"
+    )
+    if not first.blessed:
+        console.print(first.to_dict())
+        return 1
+    mainsail.set_alias("churn", "champion", v1.version, require_checks=True)
+    mainsail.deploy(ENDPOINT, v1.address)
+    say(f"Endpoint [bold]{ENDPOINT}[/] serves {v1.address} (@champion, blessed)")
+
+    # 2. watch and automate ---------------------------------------------------------------
+    mainsail.create_monitor(
+        ENDPOINT,
+        window="2m",
+        interval="4s",
+        checks=["drift", "quality", "performance", "operational"],
+    )
+    mainsail.create_automation(
+        {
+            "name": "churn-retrain",
+            "endpoint": ENDPOINT,
+            "model": "churn",
+            "pipeline": "mainsail.demo._flows:retrain",
+            "params": {"dataset": "churn-live", "last_rows": 3000},
+            "triggers": [{"type": "drift_alert"}],
+            "checks": {"policy": POLICY, "baseline": "@champion"},
+            "rollout": {
+                "strategy": "canary",
+                "spec": {
+                    "steps": [25, 50, 100],
+                    "interval": 4,
+                    "min_requests": 15,
+                    "threshold": 2,
+                    "max_p99_ms": 500,
+                    "min_success_rate": 0.99,
+                },
+            },
+            "cooldown": "10m",
+        }
+    )
+    say(
+        "Monitor (drift, quality, performance, operational every 4 s over 2 min) and "
+        "automation churn-retrain (drift alert → retrain → checks vs @champion → canary)"
+    )
+
+    server = Server(ENDPOINT, home, out / "server.log")
+    background = Background()
+    traffic: Traffic | None = None
+    try:
+        server.wait_ready()
+        say(f"Inference server ready at {server.url} (pid {server.proc.pid})")
+        background.start()
+        traffic = Traffic(server)
+
+        # 3. a quiet day ------------------------------------------------------------------
+        traffic.send(make_churn(1500, seed=2, drift=0.0))
+        say(f"Day 1: {traffic.sent} requests of 10 rows, labels sent back as feedback")
+        time.sleep(6)
+        _status(say, mainsail)
+
+        # 4. the world drifts -------------------------------------------------------------
+        drifted = make_churn(12000, seed=3, drift=1.0)
+        labelled = drifted.iloc[:4000]
+        mainsail.log_dataset(
+            __import__("pandas").concat([history, labelled], ignore_index=True),
+            name="churn-live",
+            description="history + newly labelled drifted rows",
+        )
+        say(
+            "Day 2: usage falls, prices rise, the plan mix shifts; 4000 newly labelled rows "
+            "logged as datasets:/churn-live/2"
+        )
+        alert = _until(lambda: _firing(mainsail), traffic, drifted.iloc[4000:], 90)
+        if alert is None:
+            say("[red]No drift alert fired; see the monitor report.[/]")
+            return 1
+        say(
+            f"[yellow]Alert[/] {alert.rule} ({alert.severity}) fired: "
+            f"{', '.join(alert.evidence.get('features', [])[:5]) or alert.evidence}"
+        )
+
+        # 5. the loop closes --------------------------------------------------------------
+        done = _until(
+            lambda: _finished(mainsail),
+            traffic,
+            drifted.iloc[4000:],
+            240,
+            on_tick=lambda: _progress(say, mainsail),
+        )
+        final = mainsail.get_rollout(ENDPOINT)
+        if done is None or final is None:
+            say("[red]The automation did not finish in time.[/]")
+            return 1
+        say(f"Rollout {final.id}: [bold]{final.state}[/] ({final.message or ''})")
+        _trail(console, mainsail)
+        champion = mainsail.get_model_version("models:/churn@champion")
+        say(
+            f"@champion is now [bold]{champion.address}[/]; clients saw "
+            f"{traffic.failed} failed of {traffic.sent} requests; variants {traffic.variants}"
+        )
+        _reports(out, mainsail)
+        say(f"Reports: {out}/monitor-report.html, {out}/checks-v1/, model cards in {out}/")
+        console.rule(
+            f"Done in {time.monotonic() - t0:.0f} s — try: .venv/bin/mainsail automation show churn-retrain"
+        )
+        return 0 if final.state == "promoted" else 1
+    finally:
+        if traffic is not None:
+            traffic.close()
+        background.stop()
+        server.stop()
+
+
+def _firing(mainsail: Any) -> Any:
+    alerts = [
+        a for a in mainsail.list_alerts(endpoint=ENDPOINT, state="firing") if "drift" in a.rule
+    ]
+    return alerts[0] if alerts else None
+
+
+def _finished(mainsail: Any) -> Any:
+    auto = mainsail.get_automation("churn-retrain")
+    if auto.in_flight or auto.state.get("last_outcome") is None:
+        return None
+    return auto.state["last_outcome"]
+
+
+def _until(cond: Any, traffic: Any, frame: Any, timeout: float, on_tick: Any = None) -> Any:
+    """Keep traffic flowing until ``cond()`` is true (or time runs out)."""
+    deadline = time.monotonic() + timeout
+    offset = 0
+    while time.monotonic() < deadline:
+        value = cond()
+        if value:
+            return value
+        chunk = frame.iloc[offset : offset + 200]
+        offset = (offset + 200) % max(len(frame) - 200, 1)
+        traffic.send(chunk, seconds=2.0)
+        if on_tick is not None:
+            on_tick()
+    return None
+
+
+_seen: set[str] = set()
+
+
+def _progress(say: Any, mainsail: Any) -> None:
+    for e in mainsail.automation_trail("churn-retrain"):
+        key = f"{e.id}"
+        if key in _seen or e.status in ("suppressed", "requested"):
+            continue
+        _seen.add(key)
+        detail = e.detail.get("summary") or e.detail.get("verdict") or e.detail.get("address") or ""
+        say(f"  automation: [cyan]{e.status}[/] {detail}")
+    r = mainsail.get_rollout(ENDPOINT)
+    if r is not None and r.strategy == "canary" and r.state == "progressing":
+        say(f"  canary step {r.step}: {r.weight:g}% of traffic")
+
+
+def _status(say: Any, mainsail: Any) -> None:
+    try:
+        result = mainsail.run_monitor(ENDPOINT)
+        say(f"Monitor: [bold]{result.status}[/]")
+    except Exception as exc:  # noqa: BLE001 - the demo goes on
+        say(f"Monitor: {exc}")
+
+
+def _trail(console: Any, mainsail: Any) -> None:
+    from mainsail.cli._output import fmt_ms, table
+
+    rows = []
+    for e in mainsail.automation_trail("churn-retrain"):
+        if e.status in ("suppressed", "requested"):
+            continue
+        links = " ".join(
+            x
+            for x in [
+                f"job {e.job_id}" if e.job_id else "",
+                f"pipeline {e.pipeline_run_id[:8]}" if e.pipeline_run_id else "",
+                f"v{e.model_version}" if e.model_version else "",
+                f"check {e.check_result_id}" if e.check_result_id else "",
+                f"rollout {e.rollout_id}" if e.rollout_id else "",
+            ]
+            if x
+        )
+        rows.append([fmt_ms(e.ts), e.trigger, e.status, links])
     table(
-        "Best runs",
-        ["run", "max_depth", "learning_rate", "auc"],
-        best[["run_id", "params.max_depth", "params.learning_rate", "metrics.auc"]]
-        .assign(run_id=lambda d: d["run_id"].str[:12])
-        .values.tolist(),
+        "Audit trail: trigger → pipeline → version → checks → rollout",
+        ["time", "trigger", "status", "links"],
+        rows,
     )
 
-    best_id = best["run_id"].iloc[0]
-    mv = mainsail.register_model(
-        fitted[best_id],
-        name="churn",
-        run=best_id,
-        input_example=X_tr.head(),
-        reference=X_tr,
-        card={"intended_use": "Rank customers by churn risk for retention offers (demo data)."},
-    )
-    mainsail.set_alias("churn", "champion", mv.version)
-    console.print(
-        f"Registered [bold]{mv.address}[/] ({mv.flavor}, {len(mv.files)} files) as @champion"
-    )
-    champion = mainsail.load_model("models:/churn@champion")
-    out_dir = Path(os.environ["MAINSAIL_HOME"]).parent
+
+def _reports(out: Path, mainsail: Any) -> None:
+    from mainsail.monitoring import write_report
     from mainsail.registry import render_html
 
-    (out_dir / "model-card.html").write_text(render_html(champion.version))
-
-    live = make_churn(2000, seed=7, drift=1.0)
-    live.loc[live.index[:25], "plan"] = "enterprise"  # a category training never saw
-    report = mainsail.validate(live, dv)
-    console.print(
-        f"Validated a drifted live batch against {dv.address}: "
-        f"{len(report.violations)} violation(s)"
-    )
-    console.print(report.summary())
-    live_X = live.drop(columns="churned").assign(
-        plan=lambda d: d["plan"].where(d["plan"] != "enterprise", "premium").astype("category"),
-        region=lambda d: d["region"].astype("category"),
-    )
-    drift = mainsail.drift(X_tr, live_X)
-    console.print(drift.summary())
-    scores = champion.predict_proba(live_X)[:, 1]
-    console.print(
-        f"Champion scored {len(live_X)} live rows; mean churn risk {scores.mean():.2f} "
-        f"(training: {champion.predict_proba(X_te)[:, 1].mean():.2f})."
-    )
-    console.print(f"Model card: {out_dir / 'model-card.html'}")
-    console.rule("Try: .venv/bin/mainsail runs list -e churn-demo")
-    return 0
+    write_report(ENDPOINT, out / "monitor-report.html")
+    for mv in mainsail.list_model_versions("churn"):
+        (out / f"model-card-v{mv.version}.html").write_text(render_html(mv))
 
 
 if __name__ == "__main__":
