@@ -27,7 +27,7 @@ def binary_case(draw):  # type: ignore[no-untyped-def]
     return y, p1, w
 
 
-@settings(max_examples=20, deadline=None)
+@settings(max_examples=12, deadline=None)
 @given(binary_case())
 def test_weighted_metrics_equal_sklearn_with_sample_weight(case) -> None:  # type: ignore[no-untyped-def]
     y, p1, w = case
@@ -166,11 +166,11 @@ def test_mcnemar_matches_scipy_on_discordant_pairs(b: int, c: int, same: int) ->
 
 
 @SETTINGS
-@given(
-    st.floats(-0.2, 0.2), st.floats(0.0, 0.1), st.floats(-0.1, 0.1), st.floats(-0.1, 0.1)
-)
+@given(st.floats(-0.2, 0.2), st.floats(0.0, 0.1), st.floats(-0.1, 0.1), st.floats(-0.1, 0.1))
 def test_decide_is_monotone_in_the_margin(delta: float, half: float, m1: float, m2: float) -> None:
-    comp = Comparison("bootstrap", "roc_auc", 0.8 + delta, 0.8, delta, delta - half, delta + half, 0.95, 500)
+    comp = Comparison(
+        "bootstrap", "roc_auc", 0.8 + delta, 0.8, delta, delta - half, delta + half, 0.95, 500
+    )
     lo, hi = sorted((m1, m2))
     # passing a stricter margin implies passing a looser one
     if decide(comp, hi).status == "pass":
