@@ -46,10 +46,34 @@ def test_worse_model_rejected_better_blessed(churn, tmp_path: Path) -> None:  # 
         "significantly worse"
         in next(c for c in worse.checks if c.name == "baseline.roc_auc").detail
     )
+    # McNemar's test on accuracy, same rows
+    mc = mainsail.check(
+        "churn/2",
+        "datasets:/churn-holdout/1",
+        baseline="1",
+        progress=False,
+        policy={"label": "churned", "baseline": {"test": "mcnemar", "margin": 0.0}},
+    )
+    acc = next(c for c in mc.checks if c.name == "baseline.accuracy")
+    assert acc.status == "pass" and "McNemar p=" in acc.detail and acc.data["p_value"] < 0.01
+    b, c = acc.data["discordant"]
+    assert b > c and mc.verdict == "blessed"
+    with pytest.raises(InvalidValueError, match="McNemar's test compares accuracy"):
+        mainsail.check(
+            "churn/2",
+            "datasets:/churn-holdout/1",
+            baseline="1",
+            progress=False,
+            policy={"label": "churned", "baseline": {"test": "mcnemar", "metric": "roc_auc"}},
+        )
     # stored, newest first, with reports in the artifact store and on disk
-    assert [r.verdict for r in mainsail.get_check_results("churn")] == ["rejected", "blessed"]
+    assert [r.verdict for r in mainsail.get_check_results("churn")] == [
+        "blessed",
+        "rejected",
+        "blessed",
+    ]
     latest = mainsail.latest_check("models:/churn/2")
-    assert isinstance(latest, CheckResult) and latest.id == good.id and latest.blessed
+    assert isinstance(latest, CheckResult) and latest.id == mc.id and latest.blessed
     assert mainsail.latest_check("churn@champion").version == 1  # type: ignore[union-attr]
     ctx = mainsail.get_context()
     stored = json.loads(ctx.artifacts.get_bytes(good.report_digest))  # type: ignore[arg-type]
