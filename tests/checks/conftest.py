@@ -25,13 +25,15 @@ def churn_frame(n: int, seed: int) -> pd.DataFrame:
     return df
 
 
-def pipeline(columns: list[str]) -> Any:
+def pipeline(columns: list[str], impute: bool = False) -> Any:
     from sklearn.compose import ColumnTransformer
+    from sklearn.impute import SimpleImputer
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-    parts: list[Any] = [("num", StandardScaler(), [c for c in columns if c != "plan"])]
+    scale: Any = make_pipeline(SimpleImputer(), StandardScaler()) if impute else StandardScaler()
+    parts: list[Any] = [("num", scale, [c for c in columns if c != "plan"])]
     if "plan" in columns:
         parts.append(("cat", OneHotEncoder(handle_unknown="ignore"), ["plan"]))
     return make_pipeline(ColumnTransformer(parts), LogisticRegression(max_iter=500))

@@ -27,7 +27,7 @@ def binary_case(draw):  # type: ignore[no-untyped-def]
     return y, p1, w
 
 
-@settings(max_examples=20, deadline=None)
+@settings(max_examples=12, deadline=None)
 @given(binary_case())
 def test_weighted_metrics_equal_sklearn_with_sample_weight(case) -> None:  # type: ignore[no-untyped-def]
     y, p1, w = case

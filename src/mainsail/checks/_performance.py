@@ -179,7 +179,11 @@ class BaselineCheck:
             status, detail = d.status, d.reason
         detail = f"vs v{context.baseline_version.version}: {detail}"
         if comp.p_value is not None:
-            detail += f"; p={comp.p_value:.3g}"
+            detail += (
+                f"; McNemar p={comp.p_value:.3g} (discordant {comp.discordant})"
+                if comp.test == "mcnemar"
+                else f"; bootstrap p(delta <= margin)={comp.p_value:.3g}"
+            )
         if not self.judged:
             detail = f"informational (no baseline section in the policy): {detail}"
         return [

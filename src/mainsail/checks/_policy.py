@@ -224,7 +224,7 @@ def load_policy(
     unknown = [k for k in raw if k not in known]
     if unknown:
         raise InvalidValueError(
-            f"Unknown check(s) in the policy: {', '.join(map(str, unknown))}. Valid checks are: "
+            f"Unknown check(s) in the policy: {', '.join(map(repr, unknown))}. Valid checks are: "
             f"{', '.join(available_checks())} (plus 'label' and 'seed')."
         )
     data: dict[str, Any] = {"custom": {}}

@@ -117,12 +117,14 @@ def decide_verdict(outcomes: list[CheckOutcome], configured: list[str]) -> tuple
     return "blessed", f"{len(passed)} judged outcome(s) passed and none failed."
 
 
-def _plan(policy: CheckPolicy, has_label: bool, has_baseline: bool, has_profile: bool) -> list[str]:
+def _plan(
+    policy: CheckPolicy, has_label: bool, has_baseline: bool, has_profile: bool, compare: bool
+) -> list[str]:
     keys = policy.configured()
     extra = []
     if has_label and "metrics" not in keys:
         extra.append("metrics")
-    if has_label and has_baseline and "baseline" not in keys:
+    if has_label and compare and "baseline" not in keys:
         extra.append("baseline")
     if has_baseline and "schema" not in keys:
         extra.append("schema")
@@ -230,6 +232,22 @@ def check(
             f"takes: {', '.join(inputs)}. Data columns: {', '.join(map(str, frame.columns))}."
         )
     candidate.prepare(frame[inputs])  # a clear signature error now rather than in every check
+    base_inputs_ok = True
+    if base_version is not None:
+        from mainsail.registry._signature import ModelSignature
+
+        base_missing = [
+            c
+            for c in ModelSignature.from_dict(base_version.signature).input_names
+            if c not in frame.columns
+        ]
+        base_inputs_ok = not base_missing
+        if base_missing and pol.baseline is not None:
+            raise InvalidValueError(
+                f"The data lacks input(s) {', '.join(map(repr, base_missing))} of the baseline "
+                f"{base_version.address}, so the two cannot be compared on the same rows. "
+                "Add those columns to the check data, or drop the baseline section."
+            )
     context = CheckContext(
         ctx=ctx,
         version=version,
@@ -248,7 +266,11 @@ def check(
         context.cache["endpoint"] = endpoint
     has_label = label is not None and version.task in ("classification", "regression")
     plan = _plan(
-        pol, has_label, base_version is not None or bool(endpoint), bool(version.reference_profile)
+        pol,
+        has_label,
+        base_version is not None or bool(endpoint),
+        bool(version.reference_profile),
+        compare=base_version is not None and base_inputs_ok,
     )
     configured = pol.configured()
     outcomes: list[CheckOutcome] = []

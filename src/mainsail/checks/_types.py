@@ -127,7 +127,8 @@ class CheckContext:
             model = self.model if which == "candidate" else self.baseline
             if model is None:
                 raise InvalidValueError("No baseline model to predict with.")
-            self.cache[key] = predict_both(model, self.X)
+            data = self.X if which == "candidate" or self.frame is None else self.frame
+            self.cache[key] = predict_both(model, data)
         out: tuple[np.ndarray, np.ndarray | None] = self.cache[key]
         return out
 

@@ -100,11 +100,20 @@ def _latest_verdict(conn: Connection, mid: int, version: int) -> str | None:
 
 
 def require_blessing(conn: Connection, name: str, alias: str, version: int, required: bool) -> None:
-    """Alias guard: with ``require_checks`` the newest CheckResult of the target must bless it."""
+    """Alias guard: a gated alias moves only to a version whose newest CheckResult blesses it."""
     if not required:
         return
     mid = _model_id(conn, name)
     if mid is None:
+        return
+    current = conn.execute(
+        sa.select(t.model_aliases.c.version, t.model_aliases.c.require_checks).where(
+            t.model_aliases.c.model_id == mid, t.model_aliases.c.alias == alias
+        )
+    ).first()
+    if current is None or not current.require_checks or current.version == version:
+        # Only an alias that already requires checks is gated: turning the gate on (or
+        # lifting it with require_checks=False) is itself an explicit, recorded decision.
         return
     verdict = _latest_verdict(conn, mid, version)
     if verdict == "blessed":
@@ -112,7 +121,7 @@ def require_blessing(conn: Connection, name: str, alias: str, version: int, requ
     found = "it has no CheckResult" if verdict is None else "its latest CheckResult is 'rejected'"
     raise ModelStateError(
         f"Alias {alias!r} of {name!r} requires a blessed CheckResult, and version {version} "
-        f"{found}. Run `mainsail check models:/{name}/{version} --data <dataset> "
+        f"does not have one: {found}. Run `mainsail check models:/{name}/{version} --data <dataset> "
         f"--policy <checks.yaml>` (or mainsail.check(...)) until it is blessed, then move the "
         f"alias; or set it with require_checks=False to lift the gate."
     )
