@@ -171,3 +171,20 @@ def test_statistics_are_well_formed(shift: float, n: int, seed: int) -> None:
             assert 0 <= c.p_value <= 1
     js = drift(ref, cur, columns=["c"], stattest="jensenshannon")["c"]
     assert 0 <= js.statistic <= 1
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    st.lists(st.floats(0, 10), min_size=2, max_size=12),
+    st.lists(st.floats(0, 10), min_size=2, max_size=12),
+)
+def test_jensenshannon_matches_scipy(a: list[float], b: list[float]) -> None:
+    from scipy.spatial.distance import jensenshannon as scipy_js
+
+    from mainsail.monitoring._tests import jensenshannon
+
+    k = min(len(a), len(b))
+    p, q = np.array(a[:k]), np.array(b[:k])
+    if p.sum() == 0 or q.sum() == 0:
+        return
+    assert jensenshannon(p, q) == pytest.approx(float(scipy_js(p, q, base=2)), abs=1e-9)
