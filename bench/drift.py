@@ -176,7 +176,9 @@ def run_child(python: str, args: list[str], timeout: float) -> dict[str, Any]:
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--quick", action="store_true", help="50k rows instead of 1M")
     ap.add_argument("--only", nargs="*", choices=["25", "100", "sketch"], help="cases to run")
     ap.add_argument("--skip-evidently", action="store_true")
@@ -208,14 +210,23 @@ def main() -> int:
         "cases": {},
     }
     failed = False
-    print(f"{'case':<14}{'tool':<10}{'seconds':>10}{'peak RSS MB':>13}  found exactly the shifted columns?")
+    print(
+        f"{'case':<14}{'tool':<10}{'seconds':>10}{'peak RSS MB':>13}  found exactly the shifted columns?"
+    )
     for case in cases:
         if case == "sketch":
             windows, per = (60, 2_000) if not a.quick else (10, 1_000)
-            r = run_child(sys.executable, ["--sketch-child", "25", str(per), str(windows), "2"], a.timeout)
+            r = run_child(
+                sys.executable, ["--sketch-child", "25", str(per), str(windows), "2"], a.timeout
+            )
             _, _, shifted = layout(25)
             ok = r.get("drifted") == sorted(shifted)
-            results["cases"]["sketch"] = {**r, "shifted": sorted(shifted), "exact": ok, "goal_s": 1.0}
+            results["cases"]["sketch"] = {
+                **r,
+                "shifted": sorted(shifted),
+                "exact": ok,
+                "goal_s": 1.0,
+            }
             if "error" in r:
                 failed = True
                 print(f"{'sketch':<14}{'mainsail':<10}  ERROR {r['error']}")
