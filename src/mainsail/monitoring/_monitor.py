@@ -207,7 +207,7 @@ def monitor_from_yaml(text: str, ctx: Context | None = None) -> list[Monitor]:
     """Create the monitors of a YAML document (one mapping, or a list under ``monitors:``)."""
     from mainsail.core._optional import import_optional
 
-    yaml = import_optional("yaml", extra="package", package="pyyaml")
+    yaml = import_optional("yaml", extra="monitor", package="pyyaml")
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
