@@ -171,3 +171,55 @@ def test_statistics_are_well_formed(shift: float, n: int, seed: int) -> None:
             assert 0 <= c.p_value <= 1
     js = drift(ref, cur, columns=["c"], stattest="jensenshannon")["c"]
     assert 0 <= js.statistic <= 1
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    st.lists(st.floats(0, 10), min_size=2, max_size=12),
+    st.lists(st.floats(0, 10), min_size=2, max_size=12),
+)
+def test_jensenshannon_matches_scipy(a: list[float], b: list[float]) -> None:
+    from scipy.spatial.distance import jensenshannon as scipy_js
+
+    from mainsail.monitoring._tests import jensenshannon
+
+    k = min(len(a), len(b))
+    p, q = np.array(a[:k]), np.array(b[:k])
+    if p.sum() == 0 or q.sum() == 0:
+        return
+    assert jensenshannon(p, q) == pytest.approx(float(scipy_js(p, q, base=2)), abs=1e-9)
+
+
+def test_recall_by_magnitude_and_no_false_alarms_at_large_n() -> None:
+    """100k rows: 30 unshifted columns, shifts below and above the detection floor."""
+    n = 100_000
+    rng_ref, rng_cur = np.random.default_rng(10), np.random.default_rng(11)
+    ref: dict[str, object] = {}
+    cur: dict[str, object] = {}
+    base = np.array(BASE_P)
+    numeric_shifts = {"n_tiny": 0.03, "n_small": 0.15, "n_mid": 0.3, "n_big": 1.0}
+    cat_shifts = {"c_tiny": 0.2, "c_mid": 0.6, "c_big": 1.0}  # JS 0.05, 0.14, 0.24
+    for i in range(20):
+        ref[f"u_num{i}"], cur[f"u_num{i}"] = rng_ref.normal(0, 1, n), rng_cur.normal(0, 1, n)
+    for i in range(10):
+        ref[f"u_cat{i}"] = rng_ref.choice(CATS, n, p=base)
+        cur[f"u_cat{i}"] = rng_cur.choice(CATS, n, p=base)
+    for name, mu in numeric_shifts.items():
+        ref[name], cur[name] = rng_ref.normal(0, 1, n), rng_cur.normal(mu, 1, n)
+    for name, m in cat_shifts.items():
+        p = base * (1 - m) + 0.2 * m
+        ref[name] = rng_ref.choice(CATS, n, p=base)
+        cur[name] = rng_cur.choice(CATS, n, p=p / p.sum())
+    report = drift(pd.DataFrame(ref), pd.DataFrame(cur))
+    drifted = set(report.drifted_columns)
+    unshifted = {c for c in ref if c.startswith("u_")}
+    real = {"n_small", "n_mid", "n_big", "c_mid", "c_big"}
+    trivial = {"n_tiny", "c_tiny"}  # below the effect-size thresholds on purpose
+    recall = len(drifted & real) / len(real)
+    false_alarm_rate = len(drifted & unshifted) / len(unshifted)
+    assert recall == 1.0, f"missed {real - drifted}"
+    assert false_alarm_rate == 0.0, f"false alarms {drifted & unshifted}"
+    assert not drifted & trivial
+    # effect sizes grow with the planted magnitude
+    effects = [report[c].effect_size for c in numeric_shifts]
+    assert effects == sorted(effects)

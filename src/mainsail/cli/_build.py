@@ -100,7 +100,7 @@ def build_prometheus_rules(
     from mainsail.core._optional import import_optional
     from mainsail.monitoring import prometheus_rules
 
-    yaml = import_optional("yaml", extra="package", package="pyyaml")
+    yaml = import_optional("yaml", extra="monitor", package="pyyaml")
     doc = prometheus_rules(drift_for=drift_for)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(yaml.safe_dump(doc, sort_keys=False))

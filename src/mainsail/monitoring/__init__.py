@@ -12,9 +12,7 @@ from mainsail.monitoring._monitor import (
     delete_monitor,
     get_monitor,
     list_monitors,
-    list_results,
     monitor_from_yaml,
-    results_frame,
     run_monitor,
 )
 from mainsail.monitoring._notifiers import (
@@ -30,6 +28,7 @@ from mainsail.monitoring._prometheus import (
 )
 from mainsail.monitoring._quality import QualityIssue, QualityReport, check_quality
 from mainsail.monitoring._report import write_report
+from mainsail.monitoring._results import list_results, results_frame
 from mainsail.monitoring._sources import load_sketches, parse_duration, read_log
 from mainsail.monitoring._tests import (
     DriftScore,

@@ -40,10 +40,13 @@ class RawColumn:
                 else values,
                 dtype="float64",
             )
-            self._values = arr[np.isfinite(arr)]
+            finite = np.isfinite(arr)
+            self._values = arr if finite.all() else arr[finite]
             self._sorted: np.ndarray | None = None
             self._counts: dict[str, int] | None = None
             self.n = int(self._values.size)
+            self._bounds: tuple[float, float] | None = None
+            self._std: float | None = None
         else:
             s = values if isinstance(values, pd.Series) else pd.Series(values)
             vc = s.value_counts(dropna=True, sort=False)
@@ -51,6 +54,8 @@ class RawColumn:
             self._values = np.empty(0)
             self._sorted = None
             self.n = int(vc.sum())
+            self._bounds = None
+            self._std = None
 
     def _sorted_values(self) -> np.ndarray:
         if self._sorted is None:
@@ -62,7 +67,7 @@ class RawColumn:
             return np.zeros(len(points))
         if self.n > 20_000:
             # Uniform-grid histogram: O(n) with no sort; exact at the grid points.
-            return _grid_cdf(self._values, points)
+            return _grid_cdf(self._values, points, self.bounds())
         return np.searchsorted(self._sorted_values(), points, side="right") / self.n
 
     def quantiles(self, qs: np.ndarray) -> np.ndarray:
@@ -73,10 +78,14 @@ class RawColumn:
     def bounds(self) -> tuple[float, float]:
         if self.n == 0:
             return (np.nan, np.nan)
-        return float(self._values.min()), float(self._values.max())
+        if self._bounds is None:
+            self._bounds = float(self._values.min()), float(self._values.max())
+        return self._bounds
 
     def std(self) -> float:
-        return float(self._values.std(ddof=1)) if self.n > 1 else 0.0
+        if self._std is None:
+            self._std = float(self._values.std(ddof=1)) if self.n > 1 else 0.0
+        return self._std
 
     def counts(self) -> dict[str, int]:
         return dict(self._counts or {})
@@ -85,18 +94,31 @@ class RawColumn:
         return self._values if self.kind == "numeric" else None
 
 
-def _grid_cdf(values: np.ndarray, points: np.ndarray) -> np.ndarray:
-    """CDF at ``points``; uses numpy's fast path when the points are evenly spaced."""
+def _grid_cdf(
+    values: np.ndarray, points: np.ndarray, bounds: tuple[float, float] | None = None
+) -> np.ndarray:
+    """CDF at ``points``; O(n) with no sort when the points are evenly spaced."""
     n = values.size
     steps = np.diff(points)
     if len(points) > 2 and np.allclose(steps, steps[0], rtol=1e-9, atol=0):
         lo, hi = float(points[0]), float(points[-1])
-        hist, _ = np.histogram(values, bins=len(points) - 1, range=(lo, hi))
-        below = int(np.count_nonzero(values < lo))
+        nbins = len(points) - 1
+        if bounds is not None and lo <= bounds[0] and bounds[1] <= hi:
+            # Every value is inside the grid (the drift tests build it from both columns'
+            # bounds): bin indices by one multiply and a bincount, ~3x faster than
+            # np.histogram. Bins are [a, b), the last one [a, b], as np.histogram's.
+            idx = (values - lo) * (nbins / (hi - lo))
+            bins = idx.astype(np.intp)
+            np.minimum(bins, nbins - 1, out=bins)
+            hist = np.bincount(bins, minlength=nbins)
+            below = 0
+        else:
+            hist, _ = np.histogram(values, bins=nbins, range=(lo, hi))
+            below = int(np.count_nonzero(values < lo))
         at_lo = int(np.count_nonzero(values == lo))
         cum = np.empty(len(points))
         cum[0] = below + at_lo
-        # np.histogram bins are [a, b) except the last, [a, b]: CDF(b) counts values <= b.
+        # Bins are [a, b) except the last, [a, b]: CDF(b) counts values <= b.
         inner = np.cumsum(hist)
         cum[1:] = below + inner
         cum[-1] = below + inner[-1]

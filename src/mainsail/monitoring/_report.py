@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from mainsail.data._profile import ColumnProfile, Profile
-from mainsail.monitoring._monitor import MonitorResult, evaluate_monitor, get_monitor, list_results
+from mainsail.monitoring._monitor import MonitorResult, evaluate_monitor, get_monitor
+from mainsail.monitoring._results import list_results
 from mainsail.monitoring._sources import parse_duration
 
 if TYPE_CHECKING:

@@ -80,6 +80,7 @@ def load_sketches(
     if not fs.exists(folder):
         return {}
     out: dict[str, WindowSketch] = {}
+    acc: dict[str, _Accumulator] = {}
     lo, hi = start_ms // 1000, end_ms // 1000
     for path in fs.find(folder):
         name = path.rsplit("/", 1)[-1]
@@ -94,9 +95,8 @@ def load_sketches(
             continue
         version = str(doc.get("version"))
         w = out.setdefault(version, WindowSketch(version=version))
-        prof = Profile.from_dict(doc["profile"]) if doc.get("profile") else None
-        if prof is not None:
-            w.profile = prof if w.profile is None else w.profile.merge(prof)
+        if doc.get("profile"):
+            acc.setdefault(version, _Accumulator()).add(doc["profile"])
         w.rows += int(doc.get("rows", 0))
         w.requests += int(doc.get("requests", 0))
         w.errors += int(doc.get("errors", 0))
@@ -117,7 +117,87 @@ def load_sketches(
             w.cpu_percent[replica] = float(proc["cpu_percent"])
         if "memory_rss" in proc:
             w.memory_rss[replica] = float(proc["memory_rss"])
+    for version, a in acc.items():
+        out[version].profile = a.profile()
     return out
+
+
+class _Accumulator:
+    """Merge many profile documents at once: each KLL sketch is decoded once and merged
+    into one running sketch per column, serialised once at the end (``Profile.merge``
+    re-serialises on every merge, which dominates over hundreds of windows)."""
+
+    def __init__(self) -> None:
+        self.rows = 0
+        self.cols: dict[str, dict[str, Any]] = {}
+        self.sketches: dict[str, Any] = {}
+
+    def add(self, doc: dict[str, Any]) -> None:
+        import datasketches as ds
+
+        self.rows += int(doc.get("row_count", 0))
+        for name, c in (doc.get("columns") or {}).items():
+            cur = self.cols.get(name)
+            if cur is None:
+                cur = self.cols[name] = {
+                    **c,
+                    "hist": np.asarray(c["hist"], dtype="int64") if c.get("hist") else None,
+                    "values": dict(c.get("values") or {}) if c.get("values") is not None else None,
+                }
+                cur.pop("kll", None)
+                if c.get("kll"):
+                    self.sketches[name] = ds.kll_doubles_sketch.deserialize(
+                        base64.b64decode(c["kll"])
+                    )
+                continue
+            numeric = c.get("kll") is not None or c.get("edges") is not None
+            was_numeric = name in self.sketches or cur.get("edges") is not None
+            if numeric != was_numeric:
+                raise InvalidValueError(
+                    f"Column {name!r} is numeric in some sketch windows and not in others; "
+                    "monitor a window after the change, or fix the upstream type."
+                )
+            cur["count"] = cur.get("count", 0) + c.get("count", 0)
+            cur["missing"] = cur.get("missing", 0) + c.get("missing", 0)
+            if numeric:
+                cur["sum"] = cur.get("sum", 0.0) + c.get("sum", 0.0)
+                cur["sumsq"] = cur.get("sumsq", 0.0) + c.get("sumsq", 0.0)
+                for key, fn in (("min", min), ("max", max)):
+                    if c.get(key) is not None:
+                        cur[key] = c[key] if cur.get(key) is None else fn(cur[key], c[key])
+                if c.get("hist") is not None and cur.get("hist") is not None:
+                    if cur.get("edges") != c.get("edges"):
+                        raise InvalidValueError(
+                            f"Sketch windows of {name!r} use different histogram bins; they "
+                            "must all be profiled with reference= the model's profile."
+                        )
+                    cur["hist"] = cur["hist"] + np.asarray(c["hist"], dtype="int64")
+                if c.get("kll"):
+                    sk = ds.kll_doubles_sketch.deserialize(base64.b64decode(c["kll"]))
+                    if name in self.sketches:
+                        self.sketches[name].merge(sk)
+                    else:
+                        self.sketches[name] = sk
+            else:
+                vals = cur.setdefault("values", {}) or {}
+                for k, v in (c.get("values") or {}).items():
+                    vals[k] = vals.get(k, 0) + v
+                cur["values"] = vals
+
+    def profile(self) -> Profile:
+        from mainsail.data._profile import ColumnProfile, _cap
+
+        cols = {}
+        for name, c in self.cols.items():
+            d = dict(c)
+            if d.get("hist") is not None:
+                d["hist"] = [int(x) for x in d["hist"]]
+            if name in self.sketches:
+                d["kll"] = base64.b64encode(self.sketches[name].serialize()).decode()
+            if d.get("values") is not None:
+                d["values"] = _cap(d["values"])
+            cols[name] = ColumnProfile.model_validate(d)
+        return Profile(row_count=self.rows, columns=cols)
 
 
 def _dates(start_ms: int, end_ms: int) -> list[str]:

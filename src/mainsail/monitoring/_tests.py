@@ -62,6 +62,17 @@ def _probs(ref: ColumnData, cur: ColumnData) -> tuple[np.ndarray, np.ndarray]:
     return p / max(p.sum(), 1), q / max(q.sum(), 1)
 
 
+def jensenshannon(p: np.ndarray, q: np.ndarray) -> float:
+    """Jensen-Shannon distance, base 2 (scipy's, without importing scipy.spatial: ~1 s)."""
+    p = np.asarray(p, dtype="float64") / np.sum(p)
+    q = np.asarray(q, dtype="float64") / np.sum(q)
+    m = (p + q) / 2
+    with np.errstate(divide="ignore", invalid="ignore"):
+        kl_p = np.where(p > 0, p * np.log2(p / m), 0.0).sum()
+        kl_q = np.where(q > 0, q * np.log2(q / m), 0.0).sum()
+    return float(np.sqrt(max((kl_p + kl_q) / 2, 0.0)))
+
+
 class KS:
     """Two-sample Kolmogorov-Smirnov (exact on raw data, on the CDF grid for sketches)."""
 
@@ -110,12 +121,10 @@ class JensenShannon:
     uses_p_value = False
 
     def score(self, reference: ColumnData, current: ColumnData) -> DriftScore:
-        from scipy.spatial.distance import jensenshannon
-
         p, q = _probs(reference, current)
         if p.sum() == 0 or q.sum() == 0:
             return DriftScore(0.0, None, 0.0)
-        d = float(jensenshannon(p, q, base=2))
+        d = jensenshannon(p, q)
         return DriftScore(d, None, d)
 
 

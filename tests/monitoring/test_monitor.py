@@ -1,0 +1,159 @@
+"""Monitors end to end over real prediction logs, feedback and live sketches."""
+
+from __future__ import annotations
+
+import pytest
+
+import mainsail
+from mainsail.core import InvalidValueError, NotFoundError
+from mainsail.monitoring import (
+    MonitorController,
+    drift,
+    get_monitor,
+    list_results,
+    load_sketches,
+    monitor_from_yaml,
+    read_log,
+    results_frame,
+)
+from mainsail.monitoring._sources import inputs_of
+
+
+def test_run_monitor_on_drifted_traffic(served, ctx, make_churn) -> None:  # type: ignore[no-untyped-def]
+    served.traffic(make_churn(2000, seed=1, age_shift=10), label_every=2)
+    mainsail.create_monitor(
+        "churn",
+        window="1h",
+        rules=[
+            {"name": "age-drift", "metric": "drift.feature.age.drifted", "op": ">=", "threshold": 1}
+        ],
+    )
+    r = mainsail.run_monitor("churn")
+    assert r.status == "warning" and r.model_version == "1" and r.source == "sketches"
+    assert r.drift is not None and r.drift.drifted_columns == ["age"]
+    age = r.drift["age"]
+    assert age.test == "wasserstein" and age.effect_size > 0.5 and age.n_current == 2000
+    # performance from the labels that arrived: every other request, so coverage 1/2
+    assert r.performance is not None and r.performance.coverage == pytest.approx(0.5)
+    assert r.performance.labelled == 1000 and r.performance.metrics["accuracy"] > 0.9
+    assert r.operational is not None and r.operational.requests == 20 and r.operational.rows == 2000
+    assert r.operational.latency_ms["p99"] is not None and r.operational.replicas == 1
+    for key in (
+        "drift.share",
+        "drift.feature.age.score",
+        "quality.missing_rate.age",
+        "performance.accuracy",
+        "performance.coverage",
+        "operational.latency_p50_ms",
+    ):
+        assert key in r.scores, key
+    assert [a.rule for a in r.alerts] == ["age-drift"] and r.alerts[0].state == "firing"
+    ev = r.alerts[0].evidence
+    assert ev["features"][0]["column"] == "age" and ev["features"][0]["effect_size"] > 0.5
+    assert ev["example_rows"] and "input.age" in ev["example_rows"][0]
+    stored = list_results("churn")
+    assert len(stored) == 1 and stored[0].drift is not None and stored[0].status == "warning"
+    frame = results_frame("churn")
+    assert list(frame["status"]) == ["warning"] and frame["drift.share"].iloc[0] == pytest.approx(
+        1 / 3
+    )
+    d = r.to_dict()
+    assert d["drift"]["columns"][0]["column"] == "age"
+
+
+def test_unshifted_traffic_is_ok_and_no_traffic_is_no_data(served, ctx, make_churn) -> None:  # type: ignore[no-untyped-def]
+    mainsail.create_monitor("churn", checks=["drift", "operational"])
+    assert mainsail.run_monitor("churn").status == "no_data"
+    served.traffic(make_churn(2000, seed=5))
+    r = mainsail.run_monitor("churn")
+    assert r.status == "ok", r.summary()
+    assert r.drift is not None and r.drift.drifted_columns == [] and r.quality is None
+    assert not mainsail.list_alerts(state="firing")
+    # a window that ends before the traffic sees nothing
+    assert mainsail.run_monitor("churn", now_ms=1_000_000).status == "no_data"
+
+
+def test_sketch_and_raw_verdicts_agree(served, ctx, make_churn) -> None:  # type: ignore[no-untyped-def]
+    served.traffic(make_churn(3000, seed=2, age_shift=3, plan_p=[0.3, 0.3, 0.4]))
+    root = ctx.settings.resolved_artifact_root()
+    ref = mainsail.get_model_version("models:/churn/1").reference_profile
+    from mainsail.data import Profile
+
+    reference = Profile.from_dict(ref)
+    sketch = load_sketches(root, "churn", 0, 2**62)["1"]
+    assert sketch.rows == 3000 and sketch.profile is not None
+    raw = inputs_of(read_log(root, "predictions", "churn"))
+    cols = ["age", "income", "plan"]
+    by_sketch = drift(reference, sketch.profile, columns=cols)
+    by_raw = drift(reference, raw[cols], columns=cols)
+    assert by_sketch.drifted_columns == by_raw.drifted_columns == ["age", "plan"]
+    for c in cols:
+        assert by_sketch[c].test == by_raw[c].test
+        assert by_sketch[c].statistic == pytest.approx(by_raw[c].statistic, rel=0.1, abs=0.01)
+
+
+def test_controller_runs_due_monitors_and_persists_next_run(served, ctx, make_churn) -> None:  # type: ignore[no-untyped-def]
+    served.traffic(make_churn(500, seed=3))
+    m = mainsail.create_monitor("churn", interval="5m", checks=["drift"])
+    ctrl = MonitorController(ctx)
+    assert ctrl.name == "monitors"
+    now = int(m.next_run_at or 0) + 1
+    ctrl.tick(now)
+    after = get_monitor("churn")
+    assert after.last_run_at == now and after.next_run_at == now + 300_000
+    ctrl.tick(now + 1000)  # not due yet
+    assert len(list_results("churn")) == 1
+    ctrl.tick(now + 300_000)
+    assert len(list_results("churn")) == 2
+    mainsail.create_monitor("churn", interval="5m", checks=["drift"], enabled=False)
+    ctrl.tick(now + 10_000_000)
+    assert len(list_results("churn")) == 2
+
+
+def test_create_is_an_upsert_and_yaml(ctx) -> None:  # type: ignore[no-untyped-def]
+    a = mainsail.create_monitor("churn", window="1h")
+    b = mainsail.create_monitor("churn", window="30m", checks=["drift"])
+    assert a.id == b.id and b.spec.window == "30m" and b.spec.checks == ["drift"]
+    made = monitor_from_yaml(
+        """
+monitors:
+  - endpoint: churn
+    name: nightly
+    window: 1d
+    interval: 1h
+    checks: [drift, performance]
+    rules:
+      - {name: acc, metric: performance.accuracy, op: "<", threshold: 0.8, for_s: 600, severity: critical}
+    notifiers: [log, {type: webhook, url: "http://127.0.0.1:9/hook", format: slack}]
+"""
+    )
+    assert made[0].name == "nightly" and made[0].interval_s == 3600
+    assert made[0].spec.rules is not None and made[0].spec.rules[0].severity == "critical"
+    assert {m.name for m in mainsail.list_monitors()} == {"default", "nightly"}
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"checks": ["drift", "vibes"]}, "subset of drift, quality"),
+        ({"window": "an hour"}, "Expected a duration"),
+        (
+            {"rules": [{"name": "x", "metric": "drift.share", "op": "~", "threshold": 1}]},
+            "op must be",
+        ),
+        ({"notifiers": [{"type": "pager"}]}, "Notifier spec needs 'type'"),
+        ({"notifiers": [{"type": "webhook", "url": "ftp://x"}]}, "http(s) URL"),
+        ({"drift_share": 0}, "drift_share"),
+    ],
+)
+def test_bad_monitor_definitions(ctx, kwargs, message) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(InvalidValueError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        mainsail.create_monitor("churn", **kwargs)
+
+
+def test_unknown_monitor_lists_known_ones(ctx) -> None:  # type: ignore[no-untyped-def]
+    mainsail.create_monitor("churn")
+    with pytest.raises(NotFoundError, match="Known monitors: churn/default"):
+        mainsail.run_monitor("fraud")
+    with pytest.raises(InvalidValueError, match="Expected a monitor mapping"):
+        monitor_from_yaml("- 3\n- 4\n")

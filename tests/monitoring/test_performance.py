@@ -1,0 +1,103 @@
+"""Performance from delayed labels: the join copes with late, missing and repeated labels."""
+
+from __future__ import annotations
+
+import numpy as np
+import orjson
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from mainsail.monitoring import join_labels, performance
+
+
+def preds(n_requests: int, rows: int = 1, start: int = 0, step: int = 1000) -> pd.DataFrame:
+    out = []
+    for i in range(n_requests):
+        for r in range(rows):
+            out.append(
+                {"request_id": f"r{i}", "row": r, "ts": start + i * step, "prediction": i % 2}
+            )
+    return pd.DataFrame(out)
+
+
+def labels(ids: list[str], values: list[object], ts: int) -> pd.DataFrame:
+    return pd.DataFrame(
+        {"request_id": ids, "label": [orjson.dumps(v).decode() for v in values], "ts": ts}
+    )
+
+
+def test_missing_and_late_labels_are_reported_as_coverage() -> None:
+    p = preds(10)
+    fb = pd.concat(
+        [
+            labels(["r0", "r1", "r2"], [0, 1, 1], ts=5_000),  # on time (r2 wrong)
+            labels(["r3"], [1], ts=90_000),  # late: after the window end
+        ]
+    )
+    r = performance(p, fb, window_end_ms=10_000)
+    assert r.predictions == 10 and r.labelled == 4 and r.coverage == pytest.approx(0.4)
+    assert r.late_labels == 1
+    assert r.metrics["accuracy"] == pytest.approx(0.75)
+    assert "coverage 40.0%" in r.summary()
+
+
+def test_latest_label_wins_and_lists_label_each_row() -> None:
+    p = preds(2, rows=3)
+    fb = pd.concat(
+        [
+            labels(["r0"], [[1, 1, 1]], ts=1),
+            labels(["r0"], [[0, 0, 1]], ts=2),  # a correction arrives later
+            labels(["r1"], [1], ts=3),  # one label for every row of the request
+        ]
+    )
+    j = join_labels(p, fb)
+    assert j["label"].tolist() == [0, 0, 1, 1, 1, 1]
+    r = performance(p, fb)
+    assert r.coverage == 1.0 and r.metrics["accuracy"] == pytest.approx(5 / 6)
+
+
+def test_no_labels_yet() -> None:
+    r = performance(preds(5), pd.DataFrame())
+    assert r.labelled == 0 and r.coverage == 0 and r.metrics["accuracy"] is None
+    assert "performance.accuracy" not in r.scores()
+
+
+def test_regression_metrics_and_trend() -> None:
+    p = preds(20, step=60_000)
+    p["prediction"] = np.arange(20, dtype=float)
+    fb = labels([f"r{i}" for i in range(0, 20, 2)], [float(i) + 1 for i in range(0, 20, 2)], ts=0)
+    r = performance(p, fb, task="regression", reference={"mae": 0.5}, bucket_ms=300_000)
+    assert r.metrics["mae"] == pytest.approx(1.0) and r.metrics["rmse"] == pytest.approx(1.0)
+    assert r.scores()["performance.mae_delta"] == pytest.approx(0.5)
+    assert [t["predictions"] for t in r.trend] == [5, 5, 5, 5]
+    assert all(
+        t["coverage"] == pytest.approx(0.6) or t["coverage"] == pytest.approx(0.4) for t in r.trend
+    )
+
+
+def test_probabilities_give_auc_and_log_loss() -> None:
+    p = preds(4)
+    p["probability"] = [0.1, 0.9, 0.2, 0.8]
+    r = performance(p, labels(["r0", "r1", "r2", "r3"], [0, 1, 0, 1], ts=0))
+    assert r.metrics["roc_auc"] == 1.0 and r.metrics["log_loss"] == pytest.approx(0.164, abs=1e-3)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(st.booleans(), min_size=1, max_size=40),
+    st.lists(st.booleans(), min_size=1, max_size=40),
+)
+def test_coverage_is_the_share_of_labelled_predictions(
+    labelled: list[bool], correct: list[bool]
+) -> None:
+    n = len(labelled)
+    p = preds(n)
+    ids = [f"r{i}" for i in range(n) if labelled[i]]
+    vals = [(i % 2) if correct[i % len(correct)] else 1 - (i % 2) for i in range(n) if labelled[i]]
+    r = performance(p, labels(ids, vals, ts=0) if ids else pd.DataFrame())
+    assert r.coverage == pytest.approx(sum(labelled) / n)
+    if ids:
+        expect = np.mean([correct[i % len(correct)] for i in range(n) if labelled[i]])
+        assert r.metrics["accuracy"] == pytest.approx(expect)
