@@ -66,8 +66,12 @@ def test_sdk_round_trip_through_the_server(
     code, text, err = cli("audit", "--action", "models.set_alias", "--json")
     assert code == 0 and '"actor": "admin"' in text
     # metrics went in batches, not one request per point
-    events = [e for e in mainsail.client.get_context().store.client.json("GET", "/audit",
-              params={"action": "runs.log_metrics", "limit": 1000})]
+    events = [
+        e
+        for e in mainsail.client.get_context().store.client.json(
+            "GET", "/audit", params={"action": "runs.log_metrics", "limit": 1000}
+        )
+    ]
     assert 1 <= len(events) < 30
     mainsail.reset()
     # no secrets in the server log: the token appears once, where bootstrap printed it
