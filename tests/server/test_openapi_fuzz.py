@@ -17,7 +17,10 @@ from mainsail.security import create_user_with_token  # noqa: E402
 from mainsail.server import create_app  # noqa: E402
 from mainsail.store import ArtifactStore, Database, SqlStore  # noqa: E402
 
-_DIR = Path(tempfile.mkdtemp(prefix="mainsail-fuzz-"))
+# On tmpfs where there is one: every mutating call commits (and audits) in SQLite.
+_DIR = Path(
+    tempfile.mkdtemp(prefix="mainsail-fuzz-", dir="/dev/shm" if Path("/dev/shm").is_dir() else None)
+)
 _STORE = SqlStore(Database(f"sqlite:///{_DIR / 'mainsail.db'}"))
 _CTX = Context(Settings(home=_DIR), _STORE, ArtifactStore(str(_DIR / "artifacts")))
 _TOKEN = create_user_with_token(_STORE, "fuzzer", "admin").token

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import ssl
 from collections.abc import Iterator, Mapping, Sequence
 from typing import IO, Any, BinaryIO
 
@@ -69,7 +70,7 @@ class RestClient:
         token: str | None = None,
         client: httpx.Client | None = None,
         timeout: float = 60.0,
-        verify: bool | str = True,
+        verify: bool | ssl.SSLContext = True,
     ) -> None:
         self.url = url.rstrip("/")
         headers = {"Authorization": f"Bearer {token}"} if token else {}
