@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import atexit
+import shutil
 import tempfile
 import uuid
 from pathlib import Path
@@ -21,6 +23,7 @@ from mainsail.store import ArtifactStore, Database, SqlStore  # noqa: E402
 _DIR = Path(
     tempfile.mkdtemp(prefix="mainsail-fuzz-", dir="/dev/shm" if Path("/dev/shm").is_dir() else None)
 )
+atexit.register(shutil.rmtree, _DIR, True)
 _STORE = SqlStore(Database(f"sqlite:///{_DIR / 'mainsail.db'}"))
 _CTX = Context(Settings(home=_DIR), _STORE, ArtifactStore(str(_DIR / "artifacts")))
 _TOKEN = create_user_with_token(_STORE, "fuzzer", "admin").token

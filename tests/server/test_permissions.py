@@ -264,6 +264,13 @@ def test_roles_are_scoped_per_project(
     assert "needs the developer role on project 'proj'" in denied.json()["error"]
     assert client.get(f"/api/v1/runs/{seed['run']}").status_code == 403  # no viewer role there
     assert client.get("/api/v1/runs/" + "a" * 32).status_code == 200
+    # listings show only what the caller may see
+    assert [e["name"] for e in client.get("/api/v1/experiments").json()] == ["churn-1"]
+    assert [r["id"] for r in client.get("/api/v1/runs").json()] == ["a" * 32]
+    assert client.get("/api/v1/runs", params={"experiment": "proj"}).status_code == 403
+    assert client.get("/api/v1/models").json() == []
+    assert client.get("/api/v1/datasets").json() == []
+    assert client.get("/api/v1/users").status_code == 403
 
 
 def test_audit_records_before_and_after(

@@ -122,6 +122,13 @@ class RestStore:
     def close(self) -> None:
         self.client.close()
 
+    @property
+    def db(self) -> Any:
+        raise MainsailError(
+            f"This needs direct access to the metadata database, and the store is the server "
+            f"at {self.url}. Run it on the server host (without MAINSAIL_TRACKING_URI)."
+        )
+
     # -- experiments and runs --------------------------------------------------------------
     def get_or_create_experiment(self, name: str) -> int:
         return int(self.client.json("POST", "/experiments", json={"name": name})["id"])
