@@ -105,7 +105,7 @@ async def _project(fn: ProjectFn | None, request: Request, store: SqlStore) -> s
     return await run_in_threadpool(fn, request, store)  # type: ignore[arg-type]
 
 
-def _denied(principal: Principal, role: str, project: str | None) -> PermissionDeniedError:
+def denied(principal: Principal, role: str, project: str | None) -> PermissionDeniedError:
     where = f"project {project!r}" if project is not None else "any project"
     have = principal.role_in(project)
     return PermissionDeniedError(
@@ -122,7 +122,7 @@ def reader(project: ProjectFn | None = None, role: str = "viewer") -> Any:
         principal = await principal_of(request, scope="read")
         proj = await _project(project, request, state(request).ctx.store)
         if not principal.may(role, proj):
-            raise _denied(principal, role, proj)
+            raise denied(principal, role, proj)
         return principal
 
     return Depends(dependency)
@@ -143,7 +143,7 @@ def permit(action: str, role: str, project: ProjectFn | None = None) -> Any:
             audit.principal = await principal_of(request)
             proj = await _project(project, request, st.ctx.store)
             if not audit.principal.may(role, proj):
-                raise _denied(audit.principal, role, proj)
+                raise denied(audit.principal, role, proj)
             yield audit
         except MainsailError as exc:
             status = exc.status

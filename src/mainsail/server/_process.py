@@ -71,7 +71,7 @@ class ServerProcess:
             if self.proc.poll() is not None:
                 raise StoreUnavailableError(f"mainsail server exited early:\n{self.output()}")
             try:
-                if httpx.get(f"{self.url}/healthz", timeout=1.0).status_code == 200:
+                if httpx.get(f"{self.url}/healthz", timeout=1.0, verify=False).status_code == 200:
                     return self
             except httpx.TransportError:
                 pass

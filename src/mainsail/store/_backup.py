@@ -47,7 +47,9 @@ def write_backup(db: Database, artifacts: ArtifactStore, out: Path) -> dict[str,
         revision = db.current_revision()
     blobs = [{"digest": d, "size": artifacts.size(d)} for d in sorted(artifacts.iter_digests())]
     meta = {"format": FORMAT, "schema_revision": revision, "created_at": now_ms(), "tables": tables}
-    _atomic_write(out / "metadata.json", orjson.dumps(meta, default=str))
+    _atomic_write(
+        out / "metadata.json", orjson.dumps(meta, default=str, option=orjson.OPT_NON_STR_KEYS)
+    )
     _atomic_write(
         out / "artifacts.json",
         orjson.dumps({"root": artifacts.root_url, "blobs": blobs}, option=orjson.OPT_INDENT_2),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import ssl
 from collections.abc import Iterator, Mapping, Sequence
 from typing import IO, Any, BinaryIO
 
@@ -69,7 +70,7 @@ class RestClient:
         token: str | None = None,
         client: httpx.Client | None = None,
         timeout: float = 60.0,
-        verify: bool | str = True,
+        verify: bool | ssl.SSLContext = True,
     ) -> None:
         self.url = url.rstrip("/")
         headers = {"Authorization": f"Bearer {token}"} if token else {}
@@ -120,6 +121,13 @@ class RestStore:
 
     def close(self) -> None:
         self.client.close()
+
+    @property
+    def db(self) -> Any:
+        raise MainsailError(
+            f"This needs direct access to the metadata database, and the store is the server "
+            f"at {self.url}. Run it on the server host (without MAINSAIL_TRACKING_URI)."
+        )
 
     # -- experiments and runs --------------------------------------------------------------
     def get_or_create_experiment(self, name: str) -> int:

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Path, Request
 from pydantic import Field
 
 from mainsail.core._schemas import DatasetVersion
+from mainsail.security._roles import Principal
 from mainsail.server._auth import Audit, from_path, permit, reader
 from mainsail.server.routers._common import Body, store
 
@@ -42,8 +43,8 @@ class DatasetSummary(Body):
 
 
 @router.get("/datasets", response_model=list[DatasetSummary])
-def list_datasets(request: Request, _: Any = reader()) -> Any:
-    return store(request).list_datasets()
+def list_datasets(request: Request, principal: Principal = reader()) -> Any:
+    return [d for d in store(request).list_datasets() if principal.role_in(d["name"])]
 
 
 @router.post("/datasets/{name}/versions", response_model=CreatedVersion)

@@ -9,6 +9,7 @@ from pydantic import Field
 
 from mainsail.core._errors import ModelNotFoundError
 from mainsail.core._registry_schemas import Alias, AliasChange, ModelVersion, RegisteredModel
+from mainsail.security._roles import Principal
 from mainsail.server._auth import Audit, from_path, permit, reader
 from mainsail.server.routers._common import Body, store
 
@@ -61,8 +62,8 @@ def _actor(request: Request, audit: Audit, given: str | None) -> str | None:
 
 
 @router.get("/models", response_model=list[RegisteredModel])
-def list_models(request: Request, _: Any = reader()) -> Any:
-    return store(request).list_models()
+def list_models(request: Request, principal: Principal = reader()) -> Any:
+    return [m for m in store(request).list_models() if principal.role_in(m.name)]
 
 
 @router.post("/models/{name}/versions", status_code=201, response_model=ModelVersion)

@@ -9,7 +9,8 @@ from pydantic import Field
 
 from mainsail.core._errors import InvalidValueError
 from mainsail.core._schemas import Experiment, MetricPoint, Run
-from mainsail.server._auth import Audit, from_body, permit, reader, run_project
+from mainsail.security._roles import Principal
+from mainsail.server._auth import Audit, denied, from_body, permit, reader, run_project
 from mainsail.server.routers._common import Body, Int64, Name, store
 
 router = APIRouter(tags=["tracking"])
@@ -109,8 +110,8 @@ def _scalars(values: dict[str, Any], what: str) -> dict[str, Any]:
 
 
 @router.get("/experiments", response_model=list[Experiment])
-def list_experiments(request: Request, _: Any = reader()) -> Any:
-    return store(request).list_experiments()
+def list_experiments(request: Request, principal: Principal = reader()) -> Any:
+    return [e for e in store(request).list_experiments() if principal.role_in(e.name)]
 
 
 @router.post("/experiments", response_model=ExperimentId)
@@ -162,16 +163,20 @@ def search_runs(
     filter: Annotated[str | None, Query(max_length=10000)] = None,
     order_by: Annotated[list[str] | None, Query()] = None,
     max_results: Annotated[int | None, Query(ge=0, le=100000)] = 1000,
-    _: Any = reader(),
+    principal: Principal = reader(),
 ) -> Any:
     from mainsail.tracking._filter import parse_filter, parse_order_by
 
-    return store(request).search_runs(
+    for name in experiment or ():
+        if not principal.may("viewer", name):
+            raise denied(principal, "viewer", name)
+    runs = store(request).search_runs(
         experiment or None,
         parse_filter(filter),
         parse_order_by(list(order_by or [])),
         max_results,
     )
+    return [r for r in runs if principal.role_in(r.experiment)]
 
 
 @router.post("/runs/reap", response_model=Reaped)
