@@ -57,6 +57,15 @@ _EXPORTS: dict[str, str] = {
     "PythonModel": "mainsail.runtimes",
     # monitoring
     "drift": "mainsail.monitoring",
+    # pipelines
+    "step": "mainsail.pipelines",
+    "pipeline": "mainsail.pipelines",
+    "run_pipeline": "mainsail.pipelines",
+    "get_pipeline_run": "mainsail.pipelines",
+    "list_pipeline_runs": "mainsail.pipelines",
+    "why_rerun": "mainsail.pipelines",
+    "PipelineRun": "mainsail.pipelines",
+    "StepRun": "mainsail.pipelines",
     # core
     "MainsailError": "mainsail.core",
     "Settings": "mainsail.core",
@@ -107,6 +116,16 @@ if TYPE_CHECKING:
     from mainsail.core import MainsailError, Settings  # noqa: F401
     from mainsail.core._schemas import DatasetVersion, Run  # noqa: F401
     from mainsail.monitoring import drift  # noqa: F401
+    from mainsail.pipelines import (  # noqa: F401  # pipelines
+        PipelineRun,
+        StepRun,
+        get_pipeline_run,
+        list_pipeline_runs,
+        pipeline,
+        run_pipeline,
+        step,
+        why_rerun,
+    )
     from mainsail.runtimes import PythonModel  # noqa: F401
 
 

@@ -28,6 +28,10 @@ def _register() -> None:
     app.add_typer(_build.build, name="build")
     app.add_typer(_controllers.controllers, name="controllers")
     _ops.register(app)
+    from mainsail.cli import _pipelines
+
+    app.add_typer(_pipelines.pipelines, name="pipeline")
+    app.command("worker")(_pipelines.worker)
     from mainsail.cli._serve import serve
 
     app.command("serve")(serve)

@@ -131,3 +131,33 @@ class SignatureMismatchError(InvalidValueError):
 
 class UnsupportedModelError(InvalidValueError):
     headline = "Unsupported model"
+
+
+# -- pipelines and jobs ------------------------------------------------------------------
+class PipelineDefinitionError(InvalidValueError):
+    headline = "Invalid pipeline"
+
+
+class UnknownExecutorError(InvalidValueError):
+    headline = "Unknown executor"
+
+
+class PipelineRunNotFoundError(NotFoundError):
+    headline = "Unknown pipeline run"
+
+
+class StepOutputError(InvalidValueError):
+    headline = "Step output cannot be stored"
+
+
+class PipelineFailedError(MainsailError):
+    headline = "Pipeline failed"
+    status = 500
+
+
+class JobNotFoundError(NotFoundError):
+    headline = "Unknown job"
+
+
+class UnknownJobKindError(InvalidValueError):
+    headline = "Unknown job kind"
