@@ -249,3 +249,27 @@ def test_cache_rows_record_components(ctx, flow: ModuleType) -> None:  # type: i
     comps = {r.step: r.components for r in rows}
     assert comps["load"]["params"] == {"n": 3}
     assert comps["transform"]["inputs"] == {"df": pr.step("load").outputs["output"]}
+
+
+def test_a_module_constant_the_step_reads_is_part_of_its_code(ctx, project) -> None:  # type: ignore[no-untyped-def]
+    src = """
+        import mainsail
+
+        THRESHOLD = 0.5
+        UNUSED = 1
+
+        @mainsail.step
+        def cut(x: float) -> bool:
+            return x > THRESHOLD
+
+        @mainsail.pipeline
+        def p(x: float = 0.7):
+            return cut(x)
+        """
+    assert project("consts", src).p.run(progress=False).outputs == {"output": True}
+    pr = project("consts", src.replace("UNUSED = 1", "UNUSED = 2")).p.run(progress=False)
+    assert pr.step("cut").status == "cached"
+    pr = project("consts", src.replace("THRESHOLD = 0.5", "THRESHOLD = 0.9")).p.run(progress=False)
+    assert pr.step("cut").status == "succeeded"
+    assert pr.step("cut").reason[0].startswith("code changed: consts.THRESHOLD (")
+    assert pr.outputs == {"output": False}

@@ -62,6 +62,13 @@ class Settings(BaseSettings):
     capture_packages: bool = Field(
         default=True, description="Record installed package versions with each run."
     )
+    ray_address: str | None = Field(
+        default=None,
+        description=(
+            "Ray cluster for the 'ray' pipeline executor (e.g. 'ray://head:10001' or 'auto'). "
+            "Unset: a local 2-CPU cluster is started for each pipeline run."
+        ),
+    )
 
     def resolved_home(self) -> Path:
         return Path(os.path.expanduser(str(self.home))).absolute()

@@ -91,8 +91,19 @@ class Worker:
     def run(self, max_jobs: int | None = None, until_idle: bool = False) -> int:
         """Process jobs; returns how many were processed (done or failed)."""
         done = 0
+        errors = 0
         while not self._stop.is_set() and (max_jobs is None or done < max_jobs):
-            job = self.run_one()
+            try:
+                job = self.run_one()
+            except Exception:  # a database outage: keep trying, slower and slower
+                if until_idle:
+                    raise
+                errors += 1
+                wait = min(self.poll_s * 2**errors, 30.0)
+                log.exception("claiming a job failed; retrying in %.1f s", wait)
+                self._stop.wait(wait)
+                continue
+            errors = 0
             if job is not None:
                 done += 1
                 continue

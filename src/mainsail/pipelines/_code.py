@@ -75,6 +75,16 @@ def _source(obj: Any) -> str:
         return repr(code.co_code) if code is not None else repr(obj)
 
 
+_CONSTANTS = (int, float, str, bytes, bool, tuple, list, dict)  # not sets: their repr order varies
+
+
+def _small(value: Any) -> bool:
+    try:
+        return len(repr(value)) <= 100_000
+    except Exception:  # noqa: BLE001 - an odd repr: leave it out
+        return False
+
+
 def _names(code: types.CodeType) -> set[str]:
     names = set(code.co_names)
     for const in code.co_consts:
@@ -134,6 +144,12 @@ def code_components(fn: Any) -> tuple[dict[str, str], dict[str, str]]:
             mod = _module_of(target)
             if mod is home and (inspect.isfunction(target) or inspect.isclass(target)):
                 visit_obj(target, getattr(target, "__qualname__", name))
+            elif isinstance(value, _CONSTANTS) and _small(value):
+                # a module-level constant the step reads (THRESHOLD = 0.5) is code too
+                key = f"{fn.__module__}.{name}"
+                hashes[key] = _sha(repr(value))
+                if home_file:
+                    files[key] = home_file
             elif mod is not None and mod is not home and is_local(mod):
                 modules.add(mod)
 

@@ -74,7 +74,7 @@ class RayExecutor:
                 f"Valid options: {', '.join(_OPTIONS)}."
             )
         self.ray = import_optional("ray", extra="ray")
-        address = options.get("address") or os.environ.get("MAINSAIL_RAY_ADDRESS")
+        address = options.get("address") or ctx.settings.ray_address
         self._started = False
         if not self.ray.is_initialized():
             kwargs: dict[str, Any] = {
