@@ -273,3 +273,39 @@ def test_a_module_constant_the_step_reads_is_part_of_its_code(ctx, project) -> N
     assert pr.step("cut").status == "succeeded"
     assert pr.step("cut").reason[0].startswith("code changed: consts.THRESHOLD (")
     assert pr.outputs == {"output": False}
+
+
+def test_a_run_interrupted_mid_step_leaves_an_uncommitted_entry(ctx, project) -> None:  # type: ignore[no-untyped-def]
+    import mainsail
+
+    src = """
+        import mainsail
+
+        @mainsail.step
+        def first() -> int:
+            return 1
+
+        @mainsail.step
+        def second(x: int) -> int:
+            if INTERRUPT:
+                raise KeyboardInterrupt
+            return x + 1
+
+        INTERRUPT = True
+
+        @mainsail.pipeline
+        def p():
+            return second(first())
+        """
+    with pytest.raises(KeyboardInterrupt):
+        project("interrupted", src).p.run(progress=False)
+    (pr,) = mainsail.list_pipeline_runs("p")
+    assert pr.status == "failed" and "KeyboardInterrupt" in (pr.error or "")
+    assert {s.step: s.status for s in pr.steps} == {"first": "succeeded", "second": "failed"}
+    assert mainsail.get_run(pr.run_id).status == "killed"
+    assert ctx.store.get_cache_entry(pr.step("second").cache_key)["committed"] is False
+    again = project("interrupted", src.replace("INTERRUPT = True", "INTERRUPT = False")).p.run(
+        progress=False
+    )
+    assert again.step("first").status == "cached"
+    assert again.outputs == {"output": 2}

@@ -100,7 +100,13 @@ class RayExecutor:
 
     def wait(self, handles: list[Any]) -> list[tuple[Any, TaskResult]]:
         done, _ = self.ray.wait(handles, num_returns=1)
-        return [(h, self.ray.get(h)) for h in done]
+        out = []
+        for h in done:
+            try:
+                out.append((h, self.ray.get(h)))
+            except Exception as exc:  # noqa: BLE001 - the worker died, or the task never ran
+                out.append((h, TaskResult(node=-1, ok=False, error=f"Ray task failed: {exc}")))
+        return out
 
     def close(self) -> None:
         if self._started:

@@ -105,8 +105,11 @@ def _advance(bar: Any, node: Node, status: str) -> None:
 
 
 class _Driver:
-    def __init__(self, ctx: Context, pipeline: Pipeline, graph: Graph, prid: str, cache: bool):
+    def __init__(
+        self, ctx: Context, pipeline: Pipeline, graph: Graph, prid: str, run_id: str, cache: bool
+    ):
         self.ctx = ctx
+        self.run_id = run_id
         self.pipeline = pipeline
         self.graph = graph
         self.prid = prid
@@ -204,6 +207,7 @@ class _Driver:
                 started_at=now,
                 finished_at=now,
             )
+            self._record_artifacts(node, entry["outputs"])
             return None
         reason = self.reason(node, comps, entry)
         self.ctx.store.begin_cache_entry(key, node.step.name, comps, self.prid)
@@ -220,7 +224,7 @@ class _Driver:
         return task
 
     # -- results ---------------------------------------------------------------------------
-    def finish(self, node: Node, result: TaskResult, run: Any) -> None:
+    def finish(self, node: Node, result: TaskResult) -> None:
         srid = self.step_run_ids[node.index]
         if result.ok:
             self.ctx.store.commit_cache_entry(self.keys[node.index], result.outputs)
@@ -233,10 +237,7 @@ class _Driver:
                 started_at=result.started_at,
                 finished_at=result.finished_at,
             )
-            for out, meta in result.outputs.items():
-                self.ctx.store.add_artifact(
-                    run.id, f"steps/{node.name}/{out}", meta["digest"], meta["size"], "file"
-                )
+            self._record_artifacts(node, result.outputs)
         else:
             self.status[node.index] = "failed"
             self.errors.append(f"step {node.name!r} failed: {result.error}")
@@ -248,6 +249,21 @@ class _Driver:
                 started_at=result.started_at,
                 finished_at=result.finished_at,
             )
+
+    def _record_artifacts(self, node: Node, outputs: dict[str, dict[str, Any]]) -> None:
+        for out, meta in outputs.items():
+            self.ctx.store.add_artifact(
+                self.run_id, f"steps/{node.name}/{out}", meta["digest"], meta["size"], "file"
+            )
+
+    def abort(self, error: str) -> None:
+        """Mark steps still in flight failed (the driver itself was interrupted)."""
+        for index, status in self.status.items():
+            if status == "running":
+                self.status[index] = "failed"
+                self.ctx.store.update_step_run(
+                    self.step_run_ids[index], status="failed", error=error, finished_at=now_ms()
+                )
 
     def skip(self, node: Node, why: str) -> None:
         self.status[node.index] = "skipped"
@@ -335,13 +351,14 @@ def execute(
         tags["mainsail.trigger"] = orjson.dumps(dict(trigger), default=str).decode()
     run = start_run(ctx, experiment or "pipelines", pipeline.name, params=bound, tags=tags)
     ctx.store.create_pipeline_run(prid, pipeline.name, run.id, bound, executor, trigger)
-    driver = _Driver(ctx, pipeline, graph, prid, cache)
+    driver = _Driver(ctx, pipeline, graph, prid, run.id, cache)
     error: str | None = None
     try:
         with _bar(progress, len(graph.nodes), pipeline.name) as bar:
-            _drive(driver, ex, run, bar)
+            _drive(driver, ex, bar)
     except BaseException as exc:
         error = f"{type(exc).__name__}: {exc}"
+        driver.abort(f"pipeline run interrupted: {error}")
         ctx.store.finish_pipeline_run(prid, "failed", {}, error)
         run.end("killed" if isinstance(exc, KeyboardInterrupt) else "failed")
         raise
@@ -360,7 +377,7 @@ def execute(
     return load_pipeline_run(ctx, prid)
 
 
-def _drive(driver: _Driver, ex: Any, run: Any, bar: Any) -> None:
+def _drive(driver: _Driver, ex: Any, bar: Any) -> None:
     graph = driver.graph
     pending = {n.index for n in graph.nodes}
     handles: dict[Any, Node] = {}
@@ -377,8 +394,8 @@ def _drive(driver: _Driver, ex: Any, run: Any, bar: Any) -> None:
                 if task is None:
                     _advance(bar, node, "cached")
                 else:
-                    handles[ex.submit(task)] = node
                     driver.status[node.index] = "running"
+                    handles[ex.submit(task)] = node
             else:
                 continue
             pending.discard(node.index)
@@ -386,7 +403,7 @@ def _drive(driver: _Driver, ex: Any, run: Any, bar: Any) -> None:
         if handles:
             for handle, result in wait_one(ex, list(handles)):
                 node = handles.pop(handle)
-                driver.finish(node, result, run)
+                driver.finish(node, result)
                 _advance(bar, node, driver.status[node.index])
         elif pending and not progressed:  # pragma: no cover - refs always point backwards
             raise PipelineDefinitionError("The pipeline graph has a cycle.")
