@@ -80,6 +80,15 @@ _EXPORTS: dict[str, str] = {
     "automation_trail": "mainsail.automation",
     "trigger_automation": "mainsail.automation",
     "approve_automation": "mainsail.automation",
+    # pipelines
+    "step": "mainsail.pipelines",
+    "pipeline": "mainsail.pipelines",
+    "run_pipeline": "mainsail.pipelines",
+    "get_pipeline_run": "mainsail.pipelines",
+    "list_pipeline_runs": "mainsail.pipelines",
+    "why_rerun": "mainsail.pipelines",
+    "PipelineRun": "mainsail.pipelines",
+    "StepRun": "mainsail.pipelines",
     # core
     "MainsailError": "mainsail.core",
     "Settings": "mainsail.core",
@@ -158,6 +167,16 @@ if TYPE_CHECKING:
         list_monitors,
         resolve_alert,
         run_monitor,
+    from mainsail.monitoring import drift  # noqa: F401
+    from mainsail.pipelines import (  # noqa: F401  # pipelines
+        PipelineRun,
+        StepRun,
+        get_pipeline_run,
+        list_pipeline_runs,
+        pipeline,
+        run_pipeline,
+        step,
+        why_rerun,
     )
     from mainsail.runtimes import PythonModel  # noqa: F401
 

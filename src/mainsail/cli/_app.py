@@ -38,6 +38,10 @@ def _register() -> None:
     app.add_typer(_monitor.monitor, name="monitor")
     app.add_typer(_monitor.alerts, name="alerts")
     _ops.register(app)
+    from mainsail.cli import _pipelines
+
+    app.add_typer(_pipelines.pipelines, name="pipeline")
+    app.command("worker")(_pipelines.worker)
     from mainsail.cli._serve import serve
 
     app.command("serve")(serve)

@@ -165,3 +165,33 @@ class PayloadTooLargeError(MainsailError):
 class ServerError(MainsailError):
     headline = "Server error"
     status = 502
+
+
+# -- pipelines and jobs ------------------------------------------------------------------
+class PipelineDefinitionError(InvalidValueError):
+    headline = "Invalid pipeline"
+
+
+class UnknownExecutorError(InvalidValueError):
+    headline = "Unknown executor"
+
+
+class PipelineRunNotFoundError(NotFoundError):
+    headline = "Unknown pipeline run"
+
+
+class StepOutputError(InvalidValueError):
+    headline = "Step output cannot be stored"
+
+
+class PipelineFailedError(MainsailError):
+    headline = "Pipeline failed"
+    status = 500
+
+
+class JobNotFoundError(NotFoundError):
+    headline = "Unknown job"
+
+
+class UnknownJobKindError(InvalidValueError):
+    headline = "Unknown job kind"

@@ -66,6 +66,12 @@ class Settings(BaseSettings):
     token: SecretStr | None = Field(
         default=None,
         description="Bearer token for the Mainsail server at tracking_uri (never logged).",
+    ray_address: str | None = Field(
+        default=None,
+        description=(
+            "Ray cluster for the 'ray' pipeline executor (e.g. 'ray://head:10001' or 'auto'). "
+            "Unset: a local 2-CPU cluster is started for each pipeline run."
+        ),
     )
 
     def resolved_home(self) -> Path:

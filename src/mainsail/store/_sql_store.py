@@ -36,6 +36,7 @@ from mainsail.store._db import Database
 from mainsail.store._sql_automation import AutomationStoreMixin
 from mainsail.store._sql_checks import CheckStoreMixin
 from mainsail.store._sql_filter import compile_filter, order_column
+from mainsail.store._sql_pipelines import PipelineStoreMixin
 from mainsail.store._sql_registry import RegistryStoreMixin
 from mainsail.store._sql_security import SecurityStoreMixin
 from mainsail.store._upsert import insert_ignore, upsert
@@ -54,7 +55,13 @@ def _check_key(key: Any, what: str) -> str:
     return key
 
 
-class SqlStore(RegistryStoreMixin, AutomationStoreMixin, CheckStoreMixin, SecurityStoreMixin):
+class SqlStore(
+    RegistryStoreMixin,
+    AutomationStoreMixin,
+    CheckStoreMixin,
+    SecurityStoreMixin,
+    PipelineStoreMixin,
+):
     """Metadata store on SQLAlchemy; the embedded default and the server's backend.
 
     Examples

@@ -424,6 +424,7 @@ jobs = sa.Table(
     sa.Column("claimed_by", sa.String(256)),
     sa.Column("claimed_at", sa.BigInteger),
     sa.Column("heartbeat_at", sa.BigInteger),
+    sa.Column("lease_expires_at", sa.BigInteger),  # a running job past this is reaped
     sa.Column("result", sa.JSON),
     sa.Column("error", sa.Text),
     sa.Column("created_at", sa.BigInteger, nullable=False),

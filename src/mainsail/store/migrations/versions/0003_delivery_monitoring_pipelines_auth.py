@@ -100,6 +100,7 @@ def upgrade() -> None:
         sa.Column("claimed_by", sa.String(length=256), nullable=True),
         sa.Column("claimed_at", sa.BigInteger(), nullable=True),
         sa.Column("heartbeat_at", sa.BigInteger(), nullable=True),
+        sa.Column("lease_expires_at", sa.BigInteger(), nullable=True),
         sa.Column("result", sa.JSON(), nullable=True),
         sa.Column("error", sa.Text(), nullable=True),
         sa.Column("created_at", sa.BigInteger(), nullable=False),
