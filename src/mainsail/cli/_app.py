@@ -31,6 +31,11 @@ def _register() -> None:
     from mainsail.cli._serve import serve
 
     app.command("serve")(serve)
+    from mainsail.cli import _deploy  # progressive delivery
+
+    app.command("deploy")(_deploy.deploy)
+    app.add_typer(_deploy.rollout, name="rollout")
+    app.add_typer(_deploy.endpoints, name="endpoints")
 
 
 def main(argv: list[str] | None = None) -> None:

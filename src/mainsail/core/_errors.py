@@ -131,3 +131,12 @@ class SignatureMismatchError(InvalidValueError):
 
 class UnsupportedModelError(InvalidValueError):
     headline = "Unsupported model"
+
+
+# -- progressive delivery (rollout) ----------------------------------------------------------
+class EndpointNotFoundError(NotFoundError):
+    headline = "Unknown endpoint"
+
+
+class RolloutStateError(ConflictError):
+    headline = "Rollout state"

@@ -35,6 +35,7 @@ from mainsail.store import _tables as t
 from mainsail.store._db import Database
 from mainsail.store._sql_filter import compile_filter, order_column
 from mainsail.store._sql_registry import RegistryStoreMixin
+from mainsail.store._sql_rollout import RolloutStoreMixin
 from mainsail.store._upsert import insert_ignore, upsert
 
 MetricRow = tuple[str, float, int, int]  # key, value, step, ts
@@ -51,7 +52,7 @@ def _check_key(key: Any, what: str) -> str:
     return key
 
 
-class SqlStore(RegistryStoreMixin):
+class SqlStore(RegistryStoreMixin, RolloutStoreMixin):
     """Metadata store on SQLAlchemy; the embedded default and the server's backend.
 
     Examples
