@@ -29,7 +29,9 @@ CANARY = {
 
 
 def _serves(version: int, timeout: float = 10.0) -> None:
-    wait_for(lambda: [v.version for v in mainsail.get_endpoint("churn").variants] == [version], timeout)
+    wait_for(
+        lambda: [v.version for v in mainsail.get_endpoint("churn").variants] == [version], timeout
+    )
 
 
 def _canary(load: Load, version: int) -> Any:
@@ -108,8 +110,10 @@ def test_blue_green_switch_and_rollback_lose_nothing(stable, endpoint_server, co
         conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
         smoke: list[Reply] = []
         wait_for(
-            lambda: send(conn, X.iloc[0].tolist(), {"x-mainsail-variant": "preview"}, smoke).variant
-            == "preview",
+            lambda: (
+                send(conn, X.iloc[0].tolist(), {"x-mainsail-variant": "preview"}, smoke).variant
+                == "preview"
+            ),
             10,
         )
         conn.close()
@@ -130,7 +134,7 @@ def test_blue_green_switch_and_rollback_lose_nothing(stable, endpoint_server, co
     assert all(r.status == 200 for r in load.replies)
     assert all(r.predictions == [expected[r.row]] for r in load.replies)
     versions = [r.version for r in load.replies]
-    assert versions[0] == "1" and "2" in versions[:switched + 20] and versions[-1] == "1"
+    assert versions[0] == "1" and "2" in versions[: switched + 20] and versions[-1] == "1"
     assert load.count("preview") == 0
 
 
@@ -154,7 +158,7 @@ def _ab_then_shadow(conn: http.client.HTTPConnection, X: pd.DataFrame, expected:
     row = X.iloc[0].tolist()
     wait_for(lambda: send(conn, row, {}, []).variant in ("a", "b"), 10)
     seen: list[Reply] = []
-    for rnd in range(3):
+    for _ in range(3):
         for k in range(40):
             send(conn, X.iloc[k].tolist(), {"x-mainsail-key": f"user-{k}"}, seen)
     arms: dict[str, set[str]] = {}

@@ -142,8 +142,10 @@ class VariantStats:
         window_s: float = 10.0,
         flush_s: float = 2.0,
         replica: str | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.endpoint = endpoint
+        self.clock = clock
         self.sink = sink
         self.window_ms = max(int(window_s * 1000), 100)
         self.flush_s = flush_s
@@ -156,7 +158,7 @@ class VariantStats:
         self.flush_errors = 0
 
     def _acc(self, variant: str, version: str) -> _Acc:
-        window = int(time.time() * 1000) // self.window_ms * self.window_ms
+        window = int(self.clock() * 1000) // self.window_ms * self.window_ms
         key = (variant, version, window)
         acc = self._accs.get(key)
         if acc is None:
@@ -227,7 +229,7 @@ class VariantStats:
     # -- background --------------------------------------------------------------------------
     def rows(self) -> list[dict[str, Any]]:
         """Fold pending samples and build the rows of every open window (and forget old ones)."""
-        now = int(time.time() * 1000)
+        now = int(self.clock() * 1000)
         current = now // self.window_ms * self.window_ms
         with self._lock:
             items = list(self._accs.items())
