@@ -89,6 +89,23 @@ _EXPORTS: dict[str, str] = {
     "why_rerun": "mainsail.pipelines",
     "PipelineRun": "mainsail.pipelines",
     "StepRun": "mainsail.pipelines",
+    # progressive delivery (rollout)
+    "deploy": "mainsail.rollout",
+    "get_endpoint": "mainsail.rollout",
+    "list_endpoints": "mainsail.rollout",
+    "get_rollout": "mainsail.rollout",
+    "list_rollouts": "mainsail.rollout",
+    "promote": "mainsail.rollout",
+    "pause": "mainsail.rollout",
+    "resume": "mainsail.rollout",
+    "abort": "mainsail.rollout",
+    "rollback": "mainsail.rollout",
+    "ab_report": "mainsail.rollout",
+    "shadow_report": "mainsail.rollout",
+    "declare_winner": "mainsail.rollout",
+    "Rollout": "mainsail.rollout",
+    "RolloutSpec": "mainsail.rollout",
+    "Endpoint": "mainsail.rollout",
     # core
     "MainsailError": "mainsail.core",
     "Settings": "mainsail.core",
@@ -177,6 +194,25 @@ if TYPE_CHECKING:
         run_pipeline,
         step,
         why_rerun,
+
+    # progressive delivery (rollout)
+    from mainsail.rollout import (  # noqa: F401
+        Endpoint,
+        Rollout,
+        RolloutSpec,
+        ab_report,
+        abort,
+        declare_winner,
+        deploy,
+        get_endpoint,
+        get_rollout,
+        list_endpoints,
+        list_rollouts,
+        pause,
+        promote,
+        resume,
+        rollback,
+        shadow_report,
     )
     from mainsail.runtimes import PythonModel  # noqa: F401
 

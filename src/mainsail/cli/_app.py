@@ -54,6 +54,11 @@ def _register() -> None:
     app.add_typer(_server.db, name="db")
     app.command("backup")(_server.backup)
     app.command("restore")(_server.restore)
+    from mainsail.cli import _deploy  # progressive delivery
+
+    app.command("deploy")(_deploy.deploy)
+    app.add_typer(_deploy.rollout, name="rollout")
+    app.add_typer(_deploy.endpoints, name="endpoints")
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -13,7 +13,12 @@ def serve(
         str | None, typer.Argument(help="Model address, e.g. models:/churn@champion.")
     ] = None,
     endpoint: Annotated[
-        str | None, typer.Option("--endpoint", help="Endpoint name clients call (V2 model name).")
+        str | None,
+        typer.Option(
+            "--endpoint",
+            help="Endpoint name clients call (V2 model name). Without a model address: serve "
+            "the endpoint's current revision from the store, following its rollouts.",
+        ),
     ] = None,
     model_dir: Annotated[
         str | None, typer.Option("--model-dir", help="Serve a model package folder (no store).")
@@ -25,6 +30,9 @@ def serve(
     max_wait_ms: Annotated[float, typer.Option(help="Longest a batch waits to fill.")] = 2.0,
     no_log: Annotated[bool, typer.Option("--no-log", help="Do not log predictions.")] = False,
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "warning",
+    poll: Annotated[
+        float | None, typer.Option("--poll", help="Endpoint mode: seconds between revision reads.")
+    ] = None,
 ) -> None:
     """Serve a model over the Open Inference Protocol (V2) and MLflow's /invocations."""
     from mainsail.core._errors import InvalidValueError
@@ -33,10 +41,16 @@ def serve(
     for module in ("starlette", "uvicorn", "prometheus_client"):
         import_optional(module, extra="serve")
 
-    if not model and not model_dir:
+    if not model and not model_dir and not endpoint:
         raise InvalidValueError(
-            "Expected a model address (mainsail serve models:/churn@champion) or --model-dir. Got neither."
+            "Expected a model address (mainsail serve models:/churn@champion), --model-dir, or "
+            "--endpoint NAME (serve an endpoint's revisions). Got none of them."
         )
+    if endpoint and not model and not model_dir:
+        from mainsail.client import get_context
+
+        if get_context().store.get_revision(endpoint) is None:
+            get_context().store.get_endpoint_record(endpoint)  # unknown: lists the endpoints
     if model:
         from mainsail.client import get_model_version
 
@@ -49,6 +63,8 @@ def serve(
         "MAINSAIL_SERVE_MAX_WAIT_MS": str(max_wait_ms),
         "MAINSAIL_SERVE_LOG_PREDICTIONS": "false" if no_log else "true",
     }
+    if poll is not None:
+        env["MAINSAIL_SERVE_ENDPOINT_POLL_S"] = str(poll)
     for k, v in env.items():
         if v:
             os.environ[k] = v
@@ -56,5 +72,7 @@ def serve(
             os.environ.pop(k, None)
     from mainsail.serving._server import run
 
-    typer.echo(f"Serving {model or model_dir} on http://{host}:{port} ({workers} worker(s))")
+    typer.echo(
+        f"Serving {model or model_dir or 'endpoint ' + str(endpoint)} on http://{host}:{port} ({workers} worker(s))"
+    )
     run(host=host, port=port, workers=workers, log_level=log_level)

@@ -195,3 +195,12 @@ class JobNotFoundError(NotFoundError):
 
 class UnknownJobKindError(InvalidValueError):
     headline = "Unknown job kind"
+
+
+# -- progressive delivery (rollout) ----------------------------------------------------------
+class EndpointNotFoundError(NotFoundError):
+    headline = "Unknown endpoint"
+
+
+class RolloutStateError(ConflictError):
+    headline = "Rollout state"

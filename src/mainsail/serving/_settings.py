@@ -44,3 +44,15 @@ class ServeSettings(BaseSettings):
     reload_interval_s: float = Field(
         default=5.0, description="How often an alias is re-resolved for hot swap (0: never)."
     )
+    endpoint_poll_s: float = Field(
+        default=1.0, description="Endpoint mode: how often the current revision is read."
+    )
+    stats_window_s: float = Field(
+        default=10.0, description="Endpoint mode: length of a serving-stats window."
+    )
+    stats_flush_s: float = Field(
+        default=2.0, description="Endpoint mode: seconds between serving-stats flushes."
+    )
+    shadow_max_in_flight: int = Field(
+        default=64, description="Shadow copies in flight before new ones are dropped."
+    )

@@ -38,6 +38,7 @@ from mainsail.store._sql_checks import CheckStoreMixin
 from mainsail.store._sql_filter import compile_filter, order_column
 from mainsail.store._sql_pipelines import PipelineStoreMixin
 from mainsail.store._sql_registry import RegistryStoreMixin
+from mainsail.store._sql_rollout import RolloutStoreMixin
 from mainsail.store._sql_security import SecurityStoreMixin
 from mainsail.store._upsert import insert_ignore, upsert
 
@@ -61,6 +62,7 @@ class SqlStore(
     CheckStoreMixin,
     SecurityStoreMixin,
     PipelineStoreMixin,
+    RolloutStoreMixin,
 ):
     """Metadata store on SQLAlchemy; the embedded default and the server's backend.
 

@@ -1,0 +1,496 @@
+"""The rollout state machine, persisted in ``rollouts`` and advanced by the controller.
+
+pending -> progressing(step) -> promoted | rolled_back | aborted, with paused beside
+progressing. Every transition is one write transaction that also appends the endpoint
+revision it needs, and only applies if the row is still in the state it was read in, so
+the SDK, the CLI and a (restarted) leader can act on the same rollout safely.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from mainsail.core._errors import RolloutStateError
+from mainsail.core._ids import now_ms
+from mainsail.rollout._alerts import raise_rollout_alert, resolve_rollout_alert
+from mainsail.rollout._analysis import check_dicts, feedback_accuracy, run_checks, summarize
+from mainsail.rollout._strategies import Strategy, get_strategy
+from mainsail.rollout._types import ACTIVE_STATES, CheckResult, Rollout, RolloutSpec, Variant
+from mainsail.rollout._webhooks import call_webhook
+from mainsail.serving._variant_stats import MergedStats, merge_rows
+
+if TYPE_CHECKING:
+    from mainsail.client._context import Context
+
+log = logging.getLogger("mainsail.rollout")
+_MAX_ANALYSIS = 200
+_MAX_WINDOW_MS = 300_000
+
+
+@dataclass
+class Plan:
+    """A rollout row decoded: its strategy, spec and the two model versions involved."""
+
+    record: dict[str, Any]
+    strategy: Strategy
+    spec: RolloutSpec
+    stable: Variant
+    target: Variant
+
+    @classmethod
+    def of(cls, record: dict[str, Any]) -> Plan:
+        doc = record["spec"]
+        return cls(
+            record,
+            get_strategy(record["strategy"]),
+            RolloutSpec(**doc.get("spec", {})),
+            Variant(**doc["stable"]),
+            Variant(**doc["target"]),
+        )
+
+    @property
+    def endpoint(self) -> str:
+        return str(self.record["endpoint"])
+
+    def interval_ms(self, step: int) -> int:
+        if self.strategy.name == "blue_green" and step == 1 and self.spec.post_promotion_interval:
+            return int(self.spec.post_promotion_interval * 1000)
+        return int(self.spec.interval * 1000)
+
+    def weight(self) -> float:
+        r = self.record
+        steps = self.strategy.steps(self.spec)
+        if r["state"] == "promoted":
+            return 100.0
+        if r["state"] in ("rolled_back", "aborted") or r["to_revision"] is None or not steps:
+            return 0.0
+        return float(steps[min(int(r["step"]), len(steps) - 1)])
+
+    def revision_strategy(self, step: int) -> dict[str, Any]:
+        s = self.spec
+        return {
+            "name": self.strategy.name,
+            "rollout": self.record["id"],
+            "step": step,
+            "rollback_window": s.rollback_window,
+            "key_header": s.key_header,
+            "key_field": s.key_field,
+            "sample": s.sample,
+        }
+
+    def payload(self, kind: str, **extra: Any) -> dict[str, Any]:
+        r = self.record
+        return {
+            "name": self.endpoint,
+            "rollout": r["id"],
+            "strategy": self.strategy.name,
+            "phase": kind,
+            "step": r["step"],
+            "weight": self.weight(),
+            "metadata": {"stable": self.stable.address, "target": self.target.address},
+            **extra,
+        }
+
+
+def to_rollout(record: dict[str, Any]) -> Rollout:
+    try:
+        weight = Plan.of(record).weight()
+    except Exception:  # noqa: BLE001 - a rollout row from a plugin no longer registered
+        weight = 0.0
+    return Rollout(
+        id=record["id"],
+        endpoint=record["endpoint"],
+        strategy=record["strategy"],
+        state=record["state"],
+        step=record["step"],
+        weight=weight,
+        failed_checks=record["failed_checks"],
+        analysis=list(record["analysis"] or []),
+        message=record["message"],
+        source=record["source"],
+        spec=record["spec"],
+        from_revision=record["from_revision"],
+        to_revision=record["to_revision"],
+        next_at=record["next_at"],
+        created_at=record["created_at"],
+        updated_at=record["updated_at"],
+        finished_at=record.get("finished_at"),
+    )
+
+
+class RolloutController:
+    """Advance every active rollout when its step is due; the leader runs it.
+
+    Examples
+    --------
+    >>> from mainsail.controllers import ControllerManager
+    >>> manager = ControllerManager(names=["rollouts"]).start()  # doctest: +SKIP
+    """
+
+    name = "rollouts"
+
+    def __init__(self, ctx: Context, interval_s: float = 0.5) -> None:
+        self.ctx = ctx
+        self.interval_s = interval_s
+
+    @property
+    def store(self) -> Any:
+        return self.ctx.store
+
+    # -- the loop ----------------------------------------------------------------------------
+    def tick(self, now_ms: int) -> None:
+        for record in self.store.list_rollout_records(states=["pending", "progressing"]):
+            try:
+                self.advance(record, now_ms)
+            except Exception:  # noqa: BLE001 - one broken rollout must not stop the others
+                log.exception(
+                    "rollout %s of %s failed to advance", record["id"], record["endpoint"]
+                )
+
+    def advance(self, record: dict[str, Any], now: int) -> None:
+        plan = Plan.of(record)
+        if record["state"] == "pending":
+            self._start(plan, now)
+            return
+        if record["state"] != "progressing" or (record["next_at"] or 0) > now:
+            return
+        spec, strategy, step = plan.spec, plan.strategy, int(record["step"])
+        target, baseline = strategy.analyzed(step)
+        step_start = (record["next_at"] or now) - plan.interval_ms(step)
+        checks = self.analyse(plan, step, step_start)
+        verdict = summarize(checks)
+        weight = plan.weight()
+        if not strategy.automatic:
+            self._commit(plan, now, entry=self._entry(step, weight, now, checks, "observe"),
+                         next_at=now + plan.interval_ms(step))  # fmt: skip
+            return
+        if spec.rollback:
+            res = call_webhook(
+                spec.rollback, "rollback", plan.payload("rollback"), spec.webhook_timeout
+            )
+            if res.ok:
+                self._roll_back(plan, now, f"Rolled back: the rollback webhook answered {res.status}.",
+                                checks, automatic=True)  # fmt: skip
+                return
+        if verdict == "fail":
+            failed = int(record["failed_checks"]) + 1
+            bad = ", ".join(f"{c.name}={_fmt(c.value)} (threshold {_fmt(c.threshold)})"
+                            for c in checks if c.status == "fail")  # fmt: skip
+            if failed >= spec.threshold:
+                self._roll_back(plan, now, f"Rolled back after {failed} failed analyses: {bad}.",
+                                checks, automatic=True, failed=failed)  # fmt: skip
+                return
+            self._commit(plan, now, entry=self._entry(step, weight, now, checks, "failed"),
+                         failed_checks=failed, next_at=now + plan.interval_ms(step),
+                         message=f"Step {step}: failed {bad} ({failed}/{spec.threshold}).")  # fmt: skip
+            return
+        if verdict == "inconclusive" and not strategy.tolerate_inconclusive:
+            few = ", ".join(f"{c.name} ({c.message})" for c in checks if c.status == "inconclusive")
+            self._commit(plan, now, entry=self._entry(step, weight, now, checks, "hold"),
+                         next_at=now + plan.interval_ms(step),
+                         message=f"Step {step} at {weight:g}%: waiting for data: {few}.")  # fmt: skip
+            return
+        nxt = step + 1
+        steps = strategy.steps(spec)
+        if nxt == strategy.confirm_before(spec) and spec.confirm_promotion:
+            res = call_webhook(spec.confirm_promotion, "confirm_promotion",
+                               plan.payload("confirm_promotion"), spec.webhook_timeout)  # fmt: skip
+            if not res.ok:
+                self._commit(plan, now, entry=self._entry(step, weight, now, checks, "hold"),
+                             next_at=now + plan.interval_ms(step),
+                             message=f"Waiting for promotion to be confirmed: {res.message}.")  # fmt: skip
+                return
+        if nxt < len(steps):
+            variants = strategy.variants(plan.stable, plan.target, spec, nxt)
+            self._commit(plan, now, variants=variants, revision_step=nxt,
+                         entry=self._entry(step, weight, now, checks, "advance"), step=nxt,
+                         next_at=now + plan.interval_ms(nxt),
+                         message=f"Step {nxt}: {plan.target.address} at {steps[nxt]:g}%.")  # fmt: skip
+            return
+        self._promote(plan, now, checks, entry_outcome="promote")
+
+    def analyse(self, plan: Plan, step: int, since_ms: int) -> list[CheckResult]:
+        target, baseline = plan.strategy.analyzed(step)
+        stats = self.variant_stats(plan, step, since_ms)
+        accuracy = None
+        if plan.spec.min_accuracy_delta is not None and baseline:
+            accuracy = feedback_accuracy(self.ctx, plan.endpoint, since_ms, [target, baseline])
+        return run_checks(stats, target, baseline, plan.spec, accuracy)
+
+    def variant_stats(self, plan: Plan, step: int, since_ms: int) -> dict[str, MergedStats]:
+        """Stats of each variant at ``step`` (its own model version only), since ``since_ms``."""
+        versions = {
+            v.name: str(v.version)
+            for v in plan.strategy.variants(plan.stable, plan.target, plan.spec, step)
+        }
+        rows = [
+            r
+            for r in self.store.read_serving_stats(plan.endpoint, since_ms - _MAX_WINDOW_MS)
+            if r["window_start"] + int(r["data"].get("window_ms", 0)) > since_ms
+            and versions.get(r["variant"]) == str(r["model_version"])
+        ]
+        return merge_rows(rows)
+
+    # -- transitions -------------------------------------------------------------------------
+    def _entry(
+        self, step: int, weight: float, now: int, checks: list[CheckResult], outcome: str
+    ) -> dict[str, Any]:
+        return {
+            "step": step,
+            "weight": weight,
+            "ts": now,
+            "checks": check_dicts(checks),
+            "outcome": outcome,
+        }
+
+    def _commit(
+        self,
+        plan: Plan,
+        now: int,
+        variants: list[Variant] | None = None,
+        reason: str | None = None,
+        revision_step: int | None = None,
+        entry: dict[str, Any] | None = None,
+        actor: str = "rollout-controller",
+        **fields: Any,
+    ) -> bool:
+        r = plan.record
+        if entry is not None:
+            fields["analysis"] = (list(r["analysis"] or []) + [entry])[-_MAX_ANALYSIS:]
+        if fields.get("state") in ("promoted", "rolled_back", "aborted"):
+            fields["finished_at"] = now
+        try:
+            with self.store.db.write() as conn:
+                self._write(plan, conn, variants, reason, revision_step, actor, fields)
+        except _Moved:
+            return False  # someone else moved it first; the transaction (and revision) is undone
+        return True
+
+    def _write(
+        self,
+        plan: Plan,
+        conn: Any,
+        variants: list[Variant] | None,
+        reason: str | None,
+        revision_step: int | None,
+        actor: str,
+        fields: dict[str, Any],
+    ) -> None:
+        r = plan.record
+        if variants is not None:
+            step = revision_step if revision_step is not None else int(r["step"])
+            fields["to_revision"] = self.store.add_endpoint_revision(
+                plan.endpoint,
+                [v.model_dump() for v in variants],
+                plan.revision_strategy(step),
+                reason or f"rollout {r['id']} ({plan.strategy.name}) step {step}",
+                actor,
+                conn=conn,
+            )
+        ok = self.store.update_rollout(
+            r["id"],
+            conn,
+            expect={"state": r["state"], "step": r["step"], "updated_at": r["updated_at"]},
+            **fields,
+        )
+        if not ok:
+            raise _Moved
+
+    def _start(self, plan: Plan, now: int) -> None:
+        spec, r = plan.spec, plan.record
+        if spec.pre_rollout:
+            res = call_webhook(spec.pre_rollout, "pre_rollout", plan.payload("pre_rollout"),
+                               spec.webhook_timeout)  # fmt: skip
+            if not res.ok:
+                failed = int(r["failed_checks"]) + 1
+                check = CheckResult(name="pre_rollout", status="fail", message=res.message)
+                if failed >= spec.threshold:
+                    self._roll_back(plan, now, f"Not started: {res.message}.", [check],
+                                    automatic=True, failed=failed)  # fmt: skip
+                else:
+                    self._commit(plan, now, entry=self._entry(0, 0.0, now, [check], "webhook"),
+                                 failed_checks=failed,
+                                 message=f"Pre-rollout webhook failed ({failed}/{spec.threshold}): "
+                                 f"{res.message}.")  # fmt: skip
+                return
+        steps = plan.strategy.steps(spec)
+        variants = plan.strategy.variants(plan.stable, plan.target, spec, 0)
+        self._commit(plan, now, variants=variants, revision_step=0, state="progressing", step=0,
+                     next_at=now + plan.interval_ms(0),
+                     message=f"Step 0: {plan.target.address} at {steps[0]:g}%.")  # fmt: skip
+
+    def _promote(
+        self,
+        plan: Plan,
+        now: int,
+        checks: list[CheckResult] | None = None,
+        entry_outcome: str = "promote",
+        variants: list[Variant] | None = None,
+        message: str | None = None,
+        actor: str = "rollout-controller",
+    ) -> bool:
+        r = plan.record
+        final = variants or plan.strategy.final(plan.stable, plan.target, plan.spec)
+        current = self.store.get_revision(plan.endpoint)
+        same = current is not None and [Variant(**v) for v in current["variants"]] == final
+        ok = self._commit(
+            plan,
+            now,
+            variants=None if same else final,
+            reason=f"rollout {r['id']} promoted",
+            entry=self._entry(int(r["step"]), plan.weight(), now, checks or [], entry_outcome),
+            actor=actor,
+            state="promoted",
+            message=message or f"Promoted {plan.target.address} to 100% of {plan.endpoint}.",
+        )
+        if ok:
+            resolve_rollout_alert(self.ctx, plan.endpoint)
+            self._post(plan, "promoted")
+        return ok
+
+    def _roll_back(
+        self,
+        plan: Plan,
+        now: int,
+        message: str,
+        checks: list[CheckResult],
+        automatic: bool,
+        failed: int | None = None,
+        state: str = "rolled_back",
+        actor: str = "rollout-controller",
+    ) -> bool:
+        r = plan.record
+        variants = None
+        if r["to_revision"] is not None and r["from_revision"] is not None:
+            prev = self.store.get_revision(plan.endpoint, r["from_revision"])
+            variants = [Variant(**v) for v in prev["variants"]] if prev else None
+        fields: dict[str, Any] = {"state": state, "message": message}
+        if failed is not None:
+            fields["failed_checks"] = failed
+        ok = self._commit(
+            plan,
+            now,
+            variants=variants,
+            reason=f"rollout {r['id']} {state.replace('_', ' ')}",
+            entry=self._entry(int(r["step"]), plan.weight(), now, checks, state),
+            actor=actor,
+            **fields,
+        )
+        if ok and automatic:
+            raise_rollout_alert(
+                self.ctx,
+                plan.endpoint,
+                {
+                    "rollout": r["id"],
+                    "strategy": plan.strategy.name,
+                    "target": plan.target.address,
+                    "stable": plan.stable.address,
+                    "message": message,
+                    "failed_checks": [c.model_dump() for c in checks if c.status == "fail"],
+                },
+                value=float(failed) if failed is not None else None,
+            )
+        if ok:
+            self._post(plan, state)
+        return ok
+
+    def _post(self, plan: Plan, outcome: str) -> None:
+        if plan.spec.post_rollout:
+            res = call_webhook(plan.spec.post_rollout, "post_rollout",
+                               plan.payload("post_rollout", outcome=outcome),
+                               plan.spec.webhook_timeout)  # fmt: skip
+            if not res.ok:
+                log.warning("post-rollout webhook of %s: %s", plan.endpoint, res.message)
+
+    # -- manual control (the SDK and CLI call these) -----------------------------------------
+    def _active(self, endpoint: str) -> Plan:
+        record = self.store.get_rollout_record(endpoint)
+        if record is None or record["state"] not in ACTIVE_STATES:
+            state = record["state"] if record else "none"
+            raise RolloutStateError(
+                f"Endpoint {endpoint!r} has no active rollout (the latest is {state}). "
+                "Start one with mainsail deploy ENDPOINT MODEL --strategy canary."
+            )
+        return Plan.of(record)
+
+    def promote(self, endpoint: str, actor: str = "user") -> Rollout:
+        plan = self._active(endpoint)
+        if plan.strategy.name == "ab":
+            plan.strategy.final(plan.stable, plan.target, plan.spec)  # raises with the hint
+        self._retry(lambda p: self._promote(p, now_ms(), entry_outcome="manual promote",
+                                            message="Promoted by hand.", actor=actor),
+                    endpoint)  # fmt: skip
+        return self._latest(endpoint)
+
+    def declare_winner(self, endpoint: str, arm: str, actor: str = "user") -> Rollout:
+        plan = self._active(endpoint)
+        if plan.strategy.name != "ab":
+            raise RolloutStateError(
+                f"The active rollout of {endpoint!r} is {plan.strategy.name}, not an A/B test. "
+                "Use mainsail rollout promote instead."
+            )
+        arms = {"a": plan.stable, "b": plan.target}
+        if arm not in arms:
+            raise RolloutStateError(f"Unknown arm {arm!r}. Valid arms are: a, b.")
+        winner = arms[arm]
+        final = [Variant(name="stable", model=winner.model, version=winner.version, weight=100)]
+        self._retry(lambda p: self._promote(p, now_ms(), entry_outcome=f"winner {arm}",
+                                            variants=final, actor=actor,
+                                            message=f"Arm {arm} ({winner.address}) declared the winner."),
+                    endpoint)  # fmt: skip
+        return self._latest(endpoint)
+
+    def pause(self, endpoint: str) -> Rollout:
+        def do(p: Plan) -> bool:
+            if p.record["state"] == "paused":
+                return True
+            return self._commit(p, now_ms(), state="paused", message="Paused by hand.")
+
+        self._retry(do, endpoint)
+        return self._latest(endpoint)
+
+    def resume(self, endpoint: str) -> Rollout:
+        def do(p: Plan) -> bool:
+            if p.record["state"] != "paused":
+                return True
+            state = "progressing" if p.record["to_revision"] is not None else "pending"
+            return self._commit(p, now_ms(), state=state, message="Resumed.",
+                                next_at=now_ms() + p.interval_ms(int(p.record["step"])))  # fmt: skip
+
+        self._retry(do, endpoint)
+        return self._latest(endpoint)
+
+    def abort(self, endpoint: str, actor: str = "user") -> Rollout:
+        self._retry(lambda p: self._roll_back(p, now_ms(), "Aborted by hand; traffic back to stable.",
+                                              [], automatic=False, state="aborted", actor=actor),
+                    endpoint)  # fmt: skip
+        return self._latest(endpoint)
+
+    def roll_back(self, endpoint: str, actor: str = "user") -> Rollout:
+        self._retry(lambda p: self._roll_back(p, now_ms(), "Rolled back by hand.", [],
+                                              automatic=False, actor=actor),
+                    endpoint)  # fmt: skip
+        return self._latest(endpoint)
+
+    def _retry(self, action: Any, endpoint: str, attempts: int = 5) -> None:
+        for _ in range(attempts):
+            if action(self._active(endpoint)):
+                return
+        raise RolloutStateError(
+            f"The rollout of {endpoint!r} kept changing under us; try again."
+        )  # pragma: no cover
+
+    def _latest(self, endpoint: str) -> Rollout:
+        record = self.store.get_rollout_record(endpoint)
+        assert record is not None
+        return to_rollout(record)
+
+
+class _Moved(Exception):
+    """The rollout row changed between read and write."""
+
+
+def _fmt(v: float | None) -> str:
+    return "-" if v is None else f"{v:.4g}"

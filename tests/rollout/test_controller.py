@@ -1,0 +1,264 @@
+"""The rollout state machine: analysis verdicts, webhooks, stale writers, restarts."""
+
+from __future__ import annotations
+
+import http.server
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+import orjson
+import pytest
+import sqlalchemy as sa
+
+import mainsail
+from mainsail.rollout import RolloutController
+from mainsail.serving._variant_stats import VariantStats
+from mainsail.store import _tables as t
+
+from .conftest import make_frame, wait_for
+
+SPEC = {"steps": [10, 50], "interval": 60, "min_requests": 5, "max_p99_ms": 100, "threshold": 2}
+
+
+@pytest.fixture
+def two_versions(ctx) -> None:  # type: ignore[no-untyped-def]
+    from sklearn.linear_model import LogisticRegression
+
+    X = make_frame(200)
+    model = LogisticRegression().fit(X, (X["f0"] > 0).astype(int))
+    for _ in range(3):
+        mainsail.register_model(model, name="churn", input_example=X.head())
+    mainsail.deploy("churn", "models:/churn/1")
+
+
+def traffic(
+    ctx: Any, variant: str, version: str, n: int = 20, status: int = 200, ms: float = 5.0
+) -> None:  # type: ignore[no-untyped-def]
+    """Serving stats as a data-plane replica writes them, in the current step's window."""
+    r = mainsail.get_rollout("churn")
+    at = (r.next_at or 0) / 1000 - 1 if r is not None and r.next_at else time.time()
+    stats = VariantStats(
+        "churn", ctx.store.write_serving_stats, window_s=1, replica=variant, clock=lambda: at
+    )
+    for i in range(n):
+        stats.record(variant, version, status, ms, np.array([i % 2]))
+    stats.flush()
+
+
+def due(ctx: Any) -> int:
+    r = mainsail.get_rollout("churn")
+    assert r is not None and r.next_at is not None
+    return r.next_at
+
+
+def test_canary_steps_on_passing_analyses(two_versions, ctx) -> None:  # type: ignore[no-untyped-def]
+    ctl = RolloutController(ctx)
+    r = mainsail.deploy("churn", "models:/churn/2", strategy="canary", spec=SPEC)
+    assert (r.state, r.step, r.weight, r.from_revision, r.to_revision) == (
+        "progressing",
+        0,
+        10,
+        1,
+        2,
+    )
+    ctl.tick(due(ctx) - 1)  # not due yet: nothing happens
+    assert mainsail.get_rollout("churn").step == 0  # type: ignore[union-attr]
+    traffic(ctx, "stable", "1")
+    traffic(ctx, "canary", "2")
+    ctl.tick(due(ctx))
+    r = mainsail.get_rollout("churn")
+    assert r is not None and (r.step, r.weight) == (1, 50)
+    assert [(v.name, v.weight) for v in mainsail.get_endpoint("churn").variants] == [
+        ("stable", 50),
+        ("canary", 50),
+    ]
+    traffic(ctx, "canary", "2")  # step 1's own traffic
+    ctl.tick(due(ctx))
+    r = mainsail.get_rollout("churn")
+    assert r is not None and r.state == "promoted" and r.weight == 100
+    assert [a["outcome"] for a in r.analysis] == ["advance", "promote"]
+    checks = r.analysis[0]["checks"]
+    assert {c["name"]: c["status"] for c in checks} == {
+        "success_rate": "pass",
+        "p99_latency_ms": "pass",
+    }
+    assert checks[0]["samples"] == 20
+    ep = mainsail.get_endpoint("churn")
+    assert ep.revision == 4 and [(v.version, v.role) for v in ep.variants] == [(2, "stable")]
+
+
+def test_too_few_requests_hold_the_step(two_versions, ctx) -> None:  # type: ignore[no-untyped-def]
+    ctl = RolloutController(ctx)
+    mainsail.deploy("churn", "models:/churn/2", strategy="canary", spec=SPEC)
+    traffic(ctx, "canary", "2", n=3)
+    ctl.tick(due(ctx))
+    r = mainsail.get_rollout("churn")
+    assert r is not None and r.state == "progressing" and r.step == 0 and r.failed_checks == 0
+    assert r.analysis[-1]["outcome"] == "hold"
+    assert {c["status"] for c in r.analysis[-1]["checks"]} == {"inconclusive"}
+    assert "waiting for data" in (r.message or "")
+
+
+def test_failed_analyses_roll_back_and_alert(two_versions, ctx) -> None:  # type: ignore[no-untyped-def]
+    ctl = RolloutController(ctx)
+    mainsail.deploy("churn", "models:/churn/2", strategy="canary", spec=SPEC)
+    traffic(ctx, "canary", "2", ms=400.0)
+    ctl.tick(due(ctx))
+    r = mainsail.get_rollout("churn")
+    assert r is not None and r.state == "progressing" and r.failed_checks == 1
+    traffic(ctx, "canary", "2", ms=400.0)
+    ctl.tick(due(ctx))
+    r = mainsail.get_rollout("churn")
+    assert r is not None and r.state == "rolled_back" and r.failed_checks == 2
+    assert "p99_latency_ms" in (r.message or "")
+    assert [(v.version, v.weight) for v in mainsail.get_endpoint("churn").variants] == [(1, 100)]
+    with ctx.store.db.read() as conn:
+        alert = conn.execute(sa.select(t.alerts)).one()
+    assert alert.fingerprint == "rollout:churn" and alert.evidence["rollout"] == r.id
+    # a later successful rollout resolves it
+    mainsail.deploy("churn", "models:/churn/3", strategy="canary", spec={**SPEC, "steps": [50]})
+    traffic(ctx, "canary", "3")
+    ctl.tick(due(ctx))
+    assert mainsail.get_rollout("churn").state == "promoted"  # type: ignore[union-attr]
+    with ctx.store.db.read() as conn:
+        assert conn.execute(sa.select(t.alerts.c.state)).scalar_one() == "resolved"
+
+
+def test_a_stale_writer_changes_nothing(two_versions, ctx) -> None:  # type: ignore[no-untyped-def]
+    mainsail.deploy("churn", "models:/churn/2", strategy="canary", spec=SPEC)
+    stale = ctx.store.get_rollout_record("churn")
+    mainsail.pause("churn")
+    traffic(ctx, "canary", "2")
+    RolloutController(ctx).advance({**stale, "next_at": 0}, stale["next_at"])
+    assert mainsail.get_rollout("churn").state == "paused"  # type: ignore[union-attr]
+    assert mainsail.get_endpoint("churn").revision == 2  # no revision from the stale write
+    r = mainsail.resume("churn")
+    assert r.state == "progressing"
+
+
+class Hooks:
+    """A local webhook receiver whose answer code per hook type can be changed."""
+
+    def __init__(self) -> None:
+        self.codes: dict[str, int] = {}
+        self.calls: list[dict[str, Any]] = []
+        hooks = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 - http.server's name
+                body = orjson.loads(self.rfile.read(int(self.headers["content-length"])))
+                hooks.calls.append(body)
+                self.send_response(hooks.codes.get(body["type"], 200))
+                self.send_header("content-length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def hooks() -> Iterator[Hooks]:
+    h = Hooks()
+    yield h
+    h.close()
+
+
+def test_webhooks_gate_like_flagger(two_versions, ctx, hooks) -> None:  # type: ignore[no-untyped-def]
+    ctl = RolloutController(ctx)
+    spec = {**SPEC, "steps": [50], "threshold": 3}
+    spec["webhooks"] = {k: hooks.url for k in ("pre-rollout", "confirm-promotion", "post-rollout")}
+    hooks.codes["pre_rollout"] = 500
+    r = mainsail.deploy("churn", "models:/churn/2", strategy="canary", spec=spec)
+    assert r.state == "pending" and r.failed_checks == 1 and "Pre-rollout" in (r.message or "")
+    assert mainsail.get_endpoint("churn").revision == 1  # no traffic moved
+    hooks.codes["pre_rollout"] = 200
+    ctl.tick(0)
+    assert mainsail.get_rollout("churn").state == "progressing"  # type: ignore[union-attr]
+    traffic(ctx, "canary", "2")
+    hooks.codes["confirm_promotion"] = 403
+    ctl.tick(due(ctx))
+    r = mainsail.get_rollout("churn")
+    assert r is not None and r.state == "progressing" and r.failed_checks == 1  # held, not failed
+    assert "confirmed" in (r.message or "")
+    traffic(ctx, "canary", "2")
+    hooks.codes["confirm_promotion"] = 200
+    ctl.tick(due(ctx))
+    assert mainsail.get_rollout("churn").state == "promoted"  # type: ignore[union-attr]
+    kinds = [c["type"] for c in hooks.calls]
+    assert kinds == [
+        "pre_rollout",
+        "pre_rollout",
+        "confirm_promotion",
+        "confirm_promotion",
+        "post_rollout",
+    ]
+    assert hooks.calls[-1]["outcome"] == "promoted" and hooks.calls[-1]["name"] == "churn"
+    assert hooks.calls[-1]["metadata"]["target"] == "models:/churn/2"
+
+
+def test_a_2xx_rollback_webhook_rolls_back(two_versions, ctx, hooks) -> None:  # type: ignore[no-untyped-def]
+    mainsail.deploy(
+        "churn", "models:/churn/2", strategy="canary", spec={**SPEC, "rollback": hooks.url}
+    )
+    RolloutController(ctx).tick(due(ctx))
+    r = mainsail.get_rollout("churn")
+    assert r is not None and r.state == "rolled_back" and "webhook" in (r.message or "")
+
+
+def test_a_restarted_controller_resumes(two_versions, ctx, home) -> None:  # type: ignore[no-untyped-def]
+    spec = {"steps": [10, 40, 70, 100], "interval": 1, "min_success_rate": None}
+    mainsail.deploy("churn", "models:/churn/2", strategy="canary", spec=spec)
+    env = {**os.environ, "MAINSAIL_HOME": str(home)}
+    cmd = [
+        sys.executable,
+        "-m",
+        "mainsail",
+        "controllers",
+        "run",
+        "--only",
+        "rollouts",
+        "--poll",
+        "0.2",
+    ]
+
+    def start() -> subprocess.Popen[str]:
+        return subprocess.Popen(
+            cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, text=True
+        )
+
+    proc = start()
+    try:
+        wait_for(lambda: mainsail.get_rollout("churn").step >= 1, 60)  # type: ignore[union-attr]
+        proc.send_signal(signal.SIGKILL)  # no goodbye: the leader lock dies with the process
+        proc.wait(10)
+        r = mainsail.get_rollout("churn")
+        assert r is not None and r.state == "progressing"
+        stopped_at = r.step
+        time.sleep(1.5)
+        assert mainsail.get_rollout("churn").step == stopped_at  # type: ignore[union-attr]
+        proc = start()
+        done = wait_for(
+            lambda: (r := mainsail.get_rollout("churn")) and r.state == "promoted" and r, 60
+        )
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(20)
+    assert [a["weight"] for a in done.analysis] == [10, 40, 70, 100]
+    assert [v.version for v in mainsail.get_endpoint("churn").variants] == [2]
