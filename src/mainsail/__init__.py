@@ -184,7 +184,7 @@ if TYPE_CHECKING:
         list_monitors,
         resolve_alert,
         run_monitor,
-    from mainsail.monitoring import drift  # noqa: F401
+    )
     from mainsail.pipelines import (  # noqa: F401  # pipelines
         PipelineRun,
         StepRun,
@@ -194,6 +194,7 @@ if TYPE_CHECKING:
         run_pipeline,
         step,
         why_rerun,
+    )
 
     # progressive delivery (rollout)
     from mainsail.rollout import (  # noqa: F401

@@ -54,7 +54,7 @@ def start_retraining(
     now: int,
 ) -> int:
     """Enqueue the retraining job and mark it in flight (the caller persists ``state``)."""
-    from mainsail import jobs
+    import mainsail.jobs as jobs
 
     job_id = jobs.enqueue(
         RETRAIN_JOB,
@@ -188,7 +188,7 @@ class AutomationController:
         self, row: dict[str, Any], spec: AutomationSpec, state: dict[str, Any], now: int
     ) -> None:
         """Move work in flight along: job finished → rollout watched → outcome recorded."""
-        from mainsail import jobs
+        import mainsail.jobs as jobs
 
         flight = state.get("in_flight")
         if not flight:

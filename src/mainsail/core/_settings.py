@@ -66,6 +66,7 @@ class Settings(BaseSettings):
     token: SecretStr | None = Field(
         default=None,
         description="Bearer token for the Mainsail server at tracking_uri (never logged).",
+    )
     ray_address: str | None = Field(
         default=None,
         description=(

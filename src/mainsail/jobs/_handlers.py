@@ -15,6 +15,7 @@ Handler = Callable[[dict[str, Any], "Job"], Any]
 
 HANDLERS: dict[str, str | Handler] = {
     "pipeline": "mainsail.jobs._handlers:run_pipeline_job",
+    "automation.retrain": "mainsail.automation._retrain:handle",
 }
 
 
