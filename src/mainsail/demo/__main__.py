@@ -27,7 +27,7 @@ POLICY: dict[str, Any] = {
         "out_of_range": 0.05,
         "max_drop": 0.1,
     },
-    "budgets": {"p99_ms": 200, "size_mb": 50},
+    "budgets": {"size_mb": 50, "load_memory_mb": 500},
     "schema": True,
 }
 
@@ -41,6 +41,11 @@ def main() -> int:
     out.mkdir(parents=True)
     home = out / ".mainsail"
     os.environ["MAINSAIL_HOME"] = str(home)
+    # The server, the worker and this process share the cores: one native thread each
+    # keeps OpenMP from spinning against itself.
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(1)
 
     import mainsail
     from mainsail.demo._data import make_churn
@@ -145,10 +150,11 @@ def main() -> int:
         if alert is None:
             say("[red]No drift alert fired; see the monitor report.[/]")
             return 1
-        say(
-            f"[yellow]Alert[/] {alert.rule} ({alert.severity}) fired: "
-            f"{', '.join(alert.evidence.get('features', [])[:5]) or alert.evidence}"
+        feats = ", ".join(
+            f"{f['column']} ({f['test']} {f['effect_size']:.2f})"
+            for f in alert.evidence.get("features", [])[:5]
         )
+        say(f"[yellow]Alert[/] {alert.rule} ({alert.severity}) fired on {feats}")
 
         # 5. the loop closes --------------------------------------------------------------
         done = _until(
@@ -225,7 +231,15 @@ def _progress(say: Any, mainsail: Any) -> None:
         say(f"  automation: [cyan]{e.status}[/] {detail}")
     r = mainsail.get_rollout(ENDPOINT)
     if r is not None and r.strategy == "canary" and r.state == "progressing":
-        say(f"  canary step {r.step}: {r.weight:g}% of traffic")
+        key = f"rollout:{r.id}:{r.step}"
+        if key not in _seen:
+            _seen.add(key)
+            checks = ", ".join(
+                f"{a['name']} {a['status']}"
+                for a in (r.analysis or [])[-4:]
+                if isinstance(a, dict) and "name" in a
+            )
+            say(f"  canary step {r.step + 1}: {r.weight:g}% of traffic {checks}")
 
 
 def _status(say: Any, mainsail: Any) -> None:
