@@ -95,7 +95,11 @@ def handle(payload: dict[str, Any], job: Any) -> dict[str, Any]:
         progress=False,
     )
     if run.status != "succeeded":
-        event("failed", {"stage": "pipeline", "status": run.status}, pipeline_run_id=run.id)
+        event(
+            "failed",
+            {"stage": "pipeline", "status": run.status, "error": run.error},
+            pipeline_run_id=run.id,
+        )
         return {"status": "failed", "stage": "pipeline", "pipeline_run_id": run.id}
     outputs = _outputs(run.outputs)
     mv = register_output(spec, outputs, run.run_id)

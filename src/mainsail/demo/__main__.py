@@ -231,15 +231,14 @@ def _progress(say: Any, mainsail: Any) -> None:
         say(f"  automation: [cyan]{e.status}[/] {detail}")
     r = mainsail.get_rollout(ENDPOINT)
     if r is not None and r.strategy == "canary" and r.state == "progressing":
-        key = f"rollout:{r.id}:{r.step}"
+        last = (r.analysis or [{}])[-1]
+        key = f"rollout:{r.id}:{r.step}:{last.get('outcome')}"
         if key not in _seen:
             _seen.add(key)
             checks = ", ".join(
-                f"{a['name']} {a['status']}"
-                for a in (r.analysis or [])[-4:]
-                if isinstance(a, dict) and "name" in a
+                f"{c['name']} {c['status']} (n={c.get('samples')})" for c in last.get("checks", [])
             )
-            say(f"  canary step {r.step + 1}: {r.weight:g}% of traffic {checks}")
+            say(f"  canary at {r.weight:g}%: {last.get('outcome', 'starting')} — {checks}")
 
 
 def _status(say: Any, mainsail: Any) -> None:
