@@ -86,3 +86,9 @@ def test_durations_scale_by_unit(value: float, unit: str) -> None:
 def test_bad_durations(bad: object) -> None:
     with pytest.raises(ValueError):
         parse_duration(bad)
+
+
+def test_the_shipped_example_is_valid() -> None:
+    example = Path(__file__).parents[2] / "examples" / "automation" / "churn-retrain.yaml"
+    spec = parse_spec(example)
+    assert spec.rollout.strategy == "canary" and spec.cooldown == 6 * 3600

@@ -92,6 +92,11 @@ class AutomationController:
         self.interval_s = interval_s
 
     def tick(self, now_ms_: int) -> None:
+        # The scheduler's housekeeping: jobs whose worker died are re-queued or failed, so
+        # nothing an automation waits for stays stuck.
+        import mainsail.jobs as jobs
+
+        jobs.reap_stale_jobs(self.ctx)
         # The controller is the only writer of an automation's state; the SDK and CLI ask
         # for a manual run or an approval by appending a "requested" event.
         for row in self.ctx.store.list_automation_rows(enabled_only=True):

@@ -87,8 +87,9 @@ def main() -> int:
     # 2. watch and automate ---------------------------------------------------------------
     mainsail.create_monitor(
         ENDPOINT,
-        window="2m",
+        window="1m",
         interval="4s",
+        drift_share=0.3,
         checks=["drift", "quality", "performance", "operational"],
     )
     mainsail.create_automation(
@@ -115,7 +116,7 @@ def main() -> int:
         }
     )
     say(
-        "Monitor (drift, quality, performance, operational every 4 s over 2 min) and "
+        "Monitor (drift, quality, performance, operational every 4 s over 1 min) and "
         "automation churn-retrain (drift alert → retrain → checks vs @champion → canary)"
     )
 
@@ -146,7 +147,13 @@ def main() -> int:
             "Day 2: usage falls, prices rise, the plan mix shifts; 4000 newly labelled rows "
             "logged as datasets:/churn-live/2"
         )
-        alert = _until(lambda: _firing(mainsail), traffic, drifted.iloc[4000:], 90)
+        alert = _until(
+            lambda: _firing(mainsail),
+            traffic,
+            drifted.iloc[4000:],
+            150,
+            on_tick=lambda: _monitor_progress(say),
+        )
         if alert is None:
             say("[red]No drift alert fired; see the monitor report.[/]")
             return 1
@@ -239,6 +246,21 @@ def _progress(say: Any, mainsail: Any) -> None:
                 f"{c['name']} {c['status']} (n={c.get('samples')})" for c in last.get("checks", [])
             )
             say(f"  canary at {r.weight:g}%: {last.get('outcome', 'starting')} — {checks}")
+
+
+def _monitor_progress(say: Any) -> None:
+    from mainsail.monitoring import list_results
+
+    results = list_results(ENDPOINT, limit=1)
+    if not results or f"monitor:{results[0].ts}" in _seen:
+        return
+    r = results[0]
+    _seen.add(f"monitor:{r.ts}")
+    share = r.scores.get("drift.share")
+    say(
+        f"  monitor: {r.status}, share of drifted features "
+        f"{share if share is None else f'{share:.2f}'}"
+    )
 
 
 def _status(say: Any, mainsail: Any) -> None:

@@ -1,0 +1,40 @@
+"""``make demo`` end to end: the whole loop with a real server process, on generated data."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(900)
+def test_the_demo_closes_the_loop(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MAINSAIL_")}
+    proc = subprocess.run(
+        [sys.executable, "-m", "mainsail.demo"],
+        cwd=tmp_path,
+        env={**env, "COLUMNS": "120"},
+        capture_output=True,
+        text=True,
+        timeout=840,
+    )
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out[-4000:]
+    assert "Release checks on v1: blessed" in out
+    assert "Alert" in out and "fired on" in out
+    assert "promoted" in out
+    assert "@champion is now models:/churn/2" in out
+    assert "clients saw 0 failed" in out
+    demo = tmp_path / "demo-out"
+    for name in (
+        "monitor-report.html",
+        "monitor-report.json",
+        "model-card-v1.html",
+        "model-card-v2.html",
+    ):
+        assert (demo / name).stat().st_size > 0, name
+    assert any((demo / "checks-v1").iterdir())
