@@ -62,7 +62,9 @@ def diff_components(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]
         elif k not in ni:
             out.append(f"input {k} removed")
         elif oi[k] != ni[k]:
-            out.append(f"input {k} digest changed from {oi[k][:12]} to {ni[k][:12]}")
+            src = new.get("sources", {}).get(k)
+            via = f" (output {src})" if src else ""
+            out.append(f"input {k} digest changed from {oi[k][:12]} to {ni[k][:12]}{via}")
     if old.get("outputs") != new.get("outputs"):
         out.append(f"outputs changed from {old.get('outputs')} to {new.get('outputs')}")
     if old.get("format") != new.get("format"):
@@ -149,8 +151,10 @@ class _Driver:
             "inputs": {k: m["digest"] for k, m in inputs.items()},
             "outputs": list(node.step.outputs),
             "format": CACHE_FORMAT,
+            "sources": {k: v["from"] for k, v in lineage.items() if "from" in v},
         }
-        keyed = {k: v for k, v in comps.items() if k != "files"}  # paths do not matter
+        # where code lives and which step an input came from do not change the result
+        keyed = {k: v for k, v in comps.items() if k not in ("files", "sources")}
         task = StepTask(
             node=node.index,
             step_name=node.name,
