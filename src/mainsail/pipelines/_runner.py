@@ -352,7 +352,7 @@ def execute(
     if pipeline.reference:
         tags["mainsail.pipeline_ref"] = pipeline.reference
     if trigger:
-        tags["mainsail.trigger"] = orjson.dumps(dict(trigger), default=str).decode()
+        tags["mainsail.trigger"] = orjson.dumps(dict(trigger), default=str).decode()[:5000]
     run = start_run(ctx, experiment or "pipelines", pipeline.name, params=bound, tags=tags)
     ctx.store.create_pipeline_run(prid, pipeline.name, run.id, bound, executor, trigger)
     driver = _Driver(ctx, pipeline, graph, prid, run.id, cache)
