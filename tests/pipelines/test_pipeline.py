@@ -272,11 +272,17 @@ def test_definition_errors_are_clear(ctx, project) -> None:  # type: ignore[no-u
 
 
 def test_run_pipeline_by_reference(ctx, train) -> None:  # type: ignore[no-untyped-def]
+    import datetime as dt
+
     import mainsail
     from mainsail.core import MainsailError
 
-    pr = mainsail.run_pipeline("trainmod:training", params={"rows": 60}, progress=False)
+    trigger = {"at": dt.date(2024, 1, 2), "obj": object}
+    pr = mainsail.run_pipeline(
+        "trainmod:training", params={"rows": 60}, trigger=trigger, progress=False
+    )
     assert pr.status == "succeeded"
+    assert pr.trigger == {"at": "2024-01-02", "obj": "<class 'object'>"}
     assert mainsail.get_run(pr.run_id).tags["mainsail.pipeline_ref"] == "trainmod:training"
     with pytest.raises(MainsailError, match="Pipelines in that module: training"):
         mainsail.run_pipeline("trainmod:fit")

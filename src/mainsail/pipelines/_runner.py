@@ -341,6 +341,8 @@ def execute(
                 f"Parameter {k!r} is {type(v).__name__}. Pass a dataset address or a path "
                 "and load it in a step."
             )
+    if trigger is not None:  # stored as JSON: anything else becomes its string form
+        trigger = orjson.loads(orjson.dumps(dict(trigger), default=str))
     graph = pipeline.build(bound)
     ex = make_executor(executor, ctx, executor_options)
     prid = new_id()
