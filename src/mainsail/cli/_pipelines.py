@@ -186,12 +186,19 @@ def runs(
 @pipelines.command("show")
 def show(
     run_id: Annotated[str, typer.Argument(help="Pipeline run id (or a unique prefix).")],
+    html: Annotated[
+        str | None, typer.Option("--html", help="Also write an HTML report to this file.")
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Show a pipeline run: steps, cache keys, outputs and why each step ran."""
     from mainsail.pipelines import get_pipeline_run
 
     pr = get_pipeline_run(run_id)
+    if html:
+        from mainsail.pipelines._report import write_html
+
+        console.print(f"Report: {write_html(pr, html)}", highlight=False, soft_wrap=True)
     if as_json:
         print_json(_pr_dict(pr))
     else:
