@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import textwrap
 from pathlib import Path
 
@@ -58,6 +59,14 @@ def test_pipeline_job_runs_the_pipeline(ctx, pipeline_module: str, cli) -> None:
     assert pr.trigger == {"kind": "drift", "job_id": ok, "attempt": 1}
     failed = jobs.get_job(bad)
     assert failed.status == "failed" and "400 is too large" in (failed.error or "")
+    code, out, _ = cli("jobs", "list", "--json", "--status", "failed")
+    assert code == 0 and [j["id"] for j in json.loads(out)] == [bad]
+    code, out, _ = cli("jobs", "list")
+    assert code == 0 and "Jobs" in out
+    code, out, _ = cli("jobs", "show", str(ok))
+    assert code == 0 and json.loads(out)["result"]["pipeline_run_id"] == pr.id
+    code, _, err = cli("jobs", "show", "999")
+    assert code == 1 and "No job with id 999" in err
 
 
 def test_worker_cli_checks_handlers(ctx, cli) -> None:  # type: ignore[no-untyped-def]

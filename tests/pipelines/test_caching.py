@@ -74,6 +74,7 @@ def test_param_change_reruns_only_the_affected_steps(flow: ModuleType) -> None:
     # summarise's code and params did not change; its input did
     (why,) = pr.step("summarise").reason
     assert why.startswith("input df digest changed from ")
+    assert why.endswith(" (output transform.output)")
     assert pr.outputs["summary"]["sum"] == 60.0
 
 

@@ -272,11 +272,17 @@ def test_definition_errors_are_clear(ctx, project) -> None:  # type: ignore[no-u
 
 
 def test_run_pipeline_by_reference(ctx, train) -> None:  # type: ignore[no-untyped-def]
+    import datetime as dt
+
     import mainsail
     from mainsail.core import MainsailError
 
-    pr = mainsail.run_pipeline("trainmod:training", params={"rows": 60}, progress=False)
+    trigger = {"at": dt.date(2024, 1, 2), "obj": object}
+    pr = mainsail.run_pipeline(
+        "trainmod:training", params={"rows": 60}, trigger=trigger, progress=False
+    )
     assert pr.status == "succeeded"
+    assert pr.trigger == {"at": "2024-01-02", "obj": "<class 'object'>"}
     assert mainsail.get_run(pr.run_id).tags["mainsail.pipeline_ref"] == "trainmod:training"
     with pytest.raises(MainsailError, match="Pipelines in that module: training"):
         mainsail.run_pipeline("trainmod:fit")
@@ -309,7 +315,7 @@ def test_a_literal_object_passed_to_a_step_is_stored_as_an_input(ctx, project) -
     assert mod.p.run(progress=False).step("count").status == "cached"
 
 
-def test_cli_run_runs_show(ctx, train, cli) -> None:  # type: ignore[no-untyped-def]
+def test_cli_run_runs_show(ctx, train, cli, tmp_path) -> None:  # type: ignore[no-untyped-def]
     import json
 
     code, out, err = cli(
@@ -331,8 +337,12 @@ def test_cli_run_runs_show(ctx, train, cli) -> None:  # type: ignore[no-untyped-
     assert code == 0 and "Pipeline runs" in out
     code, out, _ = cli("pipeline", "runs", "--json", "--pipeline", "train-churn")
     assert [r["status"] for r in json.loads(out)] == ["succeeded"] * 3
-    code, out, _ = cli("pipeline", "show", data["id"][:10])
+    report = tmp_path / "report.html"
+    code, out, _ = cli("pipeline", "show", data["id"][:10], "--html", str(report))
     assert code == 0 and "cached from" in out and "evaluate" in out
+    page = report.read_text()
+    assert "<h1>train-churn" in page and "reused outputs of run" in page
+    assert "rows = <code>100</code>" in page and "<script" not in page
     code, _, err = cli("pipeline", "show", "ffffffffff")
     assert code == 1 and "No pipeline run with id 'ffffffffff'" in err
     code, _, err = cli("pipeline", "run", "trainmod:training", "--param", "rows")

@@ -42,6 +42,7 @@ def _register() -> None:
 
     app.add_typer(_pipelines.pipelines, name="pipeline")
     app.command("worker")(_pipelines.worker)
+    app.add_typer(_pipelines.jobs_app, name="jobs")
     from mainsail.cli._serve import serve
 
     app.command("serve")(serve)

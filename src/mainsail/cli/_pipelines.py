@@ -186,12 +186,19 @@ def runs(
 @pipelines.command("show")
 def show(
     run_id: Annotated[str, typer.Argument(help="Pipeline run id (or a unique prefix).")],
+    html: Annotated[
+        str | None, typer.Option("--html", help="Also write an HTML report to this file.")
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Show a pipeline run: steps, cache keys, outputs and why each step ran."""
     from mainsail.pipelines import get_pipeline_run
 
     pr = get_pipeline_run(run_id)
+    if html:
+        from mainsail.pipelines._report import write_html
+
+        console.print(f"Report: {write_html(pr, html)}", highlight=False, soft_wrap=True)
     if as_json:
         print_json(_pr_dict(pr))
     else:
@@ -269,3 +276,53 @@ def worker(
     except KeyboardInterrupt:
         n = w.processed
     console.print(f"Worker {w.worker_id} processed {n} job(s).", highlight=False)
+
+
+jobs_app = typer.Typer(help="The job queue: list and inspect jobs.", no_args_is_help=True)
+
+
+@jobs_app.command("list")
+def jobs_list(
+    status: Annotated[
+        str | None, typer.Option("--status", help="queued, running, done or failed.")
+    ] = None,
+    queue: Annotated[str | None, typer.Option("--queue", "-q", help="Only this queue.")] = None,
+    limit: Annotated[int, typer.Option("--max", "-n", help="At most this many.")] = 50,
+    as_json: JsonOpt = False,
+) -> None:
+    """List jobs, newest first."""
+    from dataclasses import asdict
+
+    from mainsail.jobs import list_jobs
+
+    found = list_jobs(status=status, queue=queue, limit=limit)
+    if as_json:
+        print_json([asdict(j) for j in found])
+        return
+    table(
+        "Jobs",
+        ["id", "kind", "queue", "status", "attempts", "created", "worker", "error"],
+        [
+            (
+                j.id,
+                j.kind,
+                j.queue,
+                j.status,
+                f"{j.attempts}/{j.max_attempts}",
+                fmt_ms(j.created_at),
+                j.claimed_by,
+                (j.error or "").strip().splitlines()[-1][:80] if j.error else None,
+            )
+            for j in found
+        ],
+    )
+
+
+@jobs_app.command("show")
+def jobs_show(job_id: Annotated[int, typer.Argument(help="Job id.")]) -> None:
+    """Show one job with its payload, result and last error (JSON)."""
+    from dataclasses import asdict
+
+    from mainsail.jobs import get_job
+
+    print_json(asdict(get_job(job_id)))

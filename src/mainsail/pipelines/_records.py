@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mainsail.core._errors import PipelineFailedError
@@ -120,6 +122,12 @@ class PipelineRun:
         if self.created_at is None or self.finished_at is None:
             return None
         return (self.finished_at - self.created_at) / 1000
+
+    def to_html(self, path: str | os.PathLike[str]) -> Path:
+        """Write an HTML report of this run (steps, reasons, inputs, outputs)."""
+        from mainsail.pipelines._report import write_html
+
+        return write_html(self, path)
 
     def raise_for_status(self) -> PipelineRun:
         """Raise :class:`PipelineFailedError` if the run failed; else return it."""

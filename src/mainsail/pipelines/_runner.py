@@ -62,7 +62,9 @@ def diff_components(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]
         elif k not in ni:
             out.append(f"input {k} removed")
         elif oi[k] != ni[k]:
-            out.append(f"input {k} digest changed from {oi[k][:12]} to {ni[k][:12]}")
+            src = new.get("sources", {}).get(k)
+            via = f" (output {src})" if src else ""
+            out.append(f"input {k} digest changed from {oi[k][:12]} to {ni[k][:12]}{via}")
     if old.get("outputs") != new.get("outputs"):
         out.append(f"outputs changed from {old.get('outputs')} to {new.get('outputs')}")
     if old.get("format") != new.get("format"):
@@ -149,8 +151,10 @@ class _Driver:
             "inputs": {k: m["digest"] for k, m in inputs.items()},
             "outputs": list(node.step.outputs),
             "format": CACHE_FORMAT,
+            "sources": {k: v["from"] for k, v in lineage.items() if "from" in v},
         }
-        keyed = {k: v for k, v in comps.items() if k != "files"}  # paths do not matter
+        # where code lives and which step an input came from do not change the result
+        keyed = {k: v for k, v in comps.items() if k not in ("files", "sources")}
         task = StepTask(
             node=node.index,
             step_name=node.name,
@@ -337,6 +341,8 @@ def execute(
                 f"Parameter {k!r} is {type(v).__name__}. Pass a dataset address or a path "
                 "and load it in a step."
             )
+    if trigger is not None:  # stored as JSON: anything else becomes its string form
+        trigger = orjson.loads(orjson.dumps(dict(trigger), default=str))
     graph = pipeline.build(bound)
     ex = make_executor(executor, ctx, executor_options)
     prid = new_id()
@@ -348,7 +354,7 @@ def execute(
     if pipeline.reference:
         tags["mainsail.pipeline_ref"] = pipeline.reference
     if trigger:
-        tags["mainsail.trigger"] = orjson.dumps(dict(trigger), default=str).decode()
+        tags["mainsail.trigger"] = orjson.dumps(dict(trigger), default=str).decode()[:5000]
     run = start_run(ctx, experiment or "pipelines", pipeline.name, params=bound, tags=tags)
     ctx.store.create_pipeline_run(prid, pipeline.name, run.id, bound, executor, trigger)
     driver = _Driver(ctx, pipeline, graph, prid, run.id, cache)

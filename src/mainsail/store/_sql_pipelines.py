@@ -128,19 +128,6 @@ class PipelineStoreMixin:
         with self.db.read() as conn:
             return [_row(r) for r in conn.execute(q)]
 
-    def previous_step_run_row(self, step: str, before_id: int) -> dict[str, Any] | None:
-        """The latest run of ``step`` that ran or was cached before step run ``before_id``."""
-        c = t.step_runs.c
-        q = (
-            sa.select(t.step_runs)
-            .where(c.step == step, c.id < before_id, c.status.in_(("succeeded", "cached")))
-            .order_by(c.id.desc())
-            .limit(1)
-        )
-        with self.db.read() as conn:
-            row = conn.execute(q).first()
-        return _row(row) if row is not None else None
-
     def step_runs_producing(self, digest: str) -> list[dict[str, Any]]:
         """Step runs that wrote (or reused) an output with this digest, oldest first."""
         c = t.step_runs.c
