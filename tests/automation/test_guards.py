@@ -198,3 +198,32 @@ def test_a_failing_pipeline_is_recorded_and_clears_the_flight(world: Any) -> Non
 def test_unknown_automation_is_a_clear_error(world: Any) -> None:
     with pytest.raises(mainsail.MainsailError, match="Known automations"):
         mainsail.get_automation("nope")
+
+
+def test_a_retried_job_does_not_register_or_deploy_twice(world: Any) -> None:
+    from mainsail.automation._retrain import handle
+
+    _automation()
+    controller = AutomationController(world)
+    _fire_alert(world)
+    _cycle(world, controller)
+    job = jobs.get_job(mainsail.automation_trail("retrain")[0].job_id)
+    again = handle(job.payload, job)  # as if the worker died after deploying
+    assert again["status"] == "deployed"
+    assert again["rollout_id"] == job.result["rollout_id"]
+    assert [v.version for v in mainsail.list_model_versions("churn")] == [1, 2]
+
+
+def test_the_automation_leaves_audit_events(world: Any) -> None:
+    _automation()
+    controller = AutomationController(world)
+    _fire_alert(world)
+    _cycle(world, controller)
+    events = world.store.list_audit_events()
+    actions = {(e.actor, e.action) for e in events}
+    assert {
+        ("automation:retrain", "automations.trigger"),
+        ("automation:retrain", "models.register"),
+        ("automation:retrain", "rollouts.start"),
+        ("automation:retrain", "models.set_alias"),
+    } <= actions

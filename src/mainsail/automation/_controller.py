@@ -64,6 +64,12 @@ def start_retraining(
         max_attempts=spec.max_attempts,
     )
     state["in_flight"] = {"job_id": job_id, "since": now, "trigger": firing}
+    ctx.store.add_audit_event(
+        f"automation:{spec.name}",
+        "automations.trigger",
+        f"automations/{spec.name}",
+        after={"job": job_id, "trigger": firing.get("summary")},
+    )
     state["awaiting_approval"] = None
     ctx.store.add_automation_event(
         row["id"],
@@ -221,6 +227,12 @@ class AutomationController:
         version = result.get("model_version")
         if rollout.state == "promoted" and spec.promote_alias and version is not None:
             mainsail.set_alias(spec.model, spec.promote_alias, int(version))
+            self.ctx.store.add_audit_event(
+                f"automation:{spec.name}",
+                "models.set_alias",
+                f"models/{spec.model}@{spec.promote_alias}",
+                after={"version": int(version)},
+            )
         event(
             row["id"],
             trig,

@@ -80,9 +80,22 @@ def handle(payload: dict[str, Any], job: Any) -> dict[str, Any]:
     spec = parse_spec(row["spec"])
     trigger = payload.get("trigger") or {"type": "manual"}
     kind = trigger.get("type", "manual")
+    actor = f"automation:{spec.name}"
 
     def event(status: str, detail: dict[str, Any] | None = None, **links: Any) -> None:
         store.add_automation_event(row["id"], kind, status, detail or {}, job_id=job.id, **links)
+
+    # A retried job (its worker died) resumes from what the earlier attempt recorded, so a
+    # crash never registers or deploys the same retraining twice.
+    done = {
+        e["status"]: e
+        for e in store.automation_events(row["id"], limit=1000)
+        if e["job_id"] == job.id
+    }
+    if "rollout_started" in done:
+        e = done["rollout_started"]
+        keys = ("rollout_id", "pipeline_run_id", "model_version", "check_result_id")
+        return {"status": "deployed", **{k: e[k] for k in keys}}
 
     event(
         "pipeline_started", {"pipeline": spec.pipeline, "attempt": getattr(job, "attempts", None)}
@@ -102,8 +115,20 @@ def handle(payload: dict[str, Any], job: Any) -> dict[str, Any]:
         )
         return {"status": "failed", "stage": "pipeline", "pipeline_run_id": run.id}
     outputs = _outputs(run.outputs)
-    mv = register_output(spec, outputs, run.run_id)
-    event("registered", {"address": mv.address}, pipeline_run_id=run.id, model_version=mv.version)
+    registered = done.get("registered")
+    if registered is not None and registered["model_version"] is not None:
+        mv = mainsail.get_model_version(f"models:/{spec.model}/{registered['model_version']}")
+    else:
+        mv = register_output(spec, outputs, run.run_id)
+        store.add_audit_event(
+            actor,
+            "models.register",
+            f"models/{mv.name}/{mv.version}",
+            after={"pipeline_run": run.id, "run_id": run.run_id},
+        )
+        event(
+            "registered", {"address": mv.address}, pipeline_run_id=run.id, model_version=mv.version
+        )
 
     data = spec.checks.data or outputs.get("holdout")
     if data is None:
@@ -137,8 +162,19 @@ def handle(payload: dict[str, Any], job: Any) -> dict[str, Any]:
         mv.address,
         strategy=spec.rollout.strategy,
         spec=spec.rollout.spec,
-        source=f"automation:{spec.name}",
+        source=actor,
         reason=f"automation {spec.name}: {trigger.get('summary', kind)}",
+    )
+    store.add_audit_event(
+        actor,
+        "rollouts.start",
+        f"endpoints/{spec.endpoint}",
+        after={
+            "rollout": rollout.id,
+            "model": mv.address,
+            "strategy": spec.rollout.strategy,
+            "check_result": result.id,
+        },
     )
     event("rollout_started", {"strategy": spec.rollout.strategy}, rollout_id=rollout.id, **links)
     return {"status": "deployed", "rollout_id": rollout.id, **links}
