@@ -131,9 +131,13 @@ class RolloutController:
 
     name = "rollouts"
 
-    def __init__(self, ctx: Context, interval_s: float = 0.5) -> None:
+    def __init__(
+        self, ctx: Context, interval_s: float = 0.5, stats_retention_s: float = 7 * 86400
+    ) -> None:
         self.ctx = ctx
         self.interval_s = interval_s
+        self.stats_retention_s = stats_retention_s
+        self._pruned_at = 0
 
     @property
     def store(self) -> Any:
@@ -141,6 +145,9 @@ class RolloutController:
 
     # -- the loop ----------------------------------------------------------------------------
     def tick(self, now_ms: int) -> None:
+        if now_ms - self._pruned_at > 600_000:  # old serving stats go every ten minutes
+            self._pruned_at = now_ms
+            self.store.delete_serving_stats(now_ms - int(self.stats_retention_s * 1000))
         for record in self.store.list_rollout_records(states=["pending", "progressing"]):
             try:
                 self.advance(record, now_ms)

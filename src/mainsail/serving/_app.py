@@ -187,14 +187,15 @@ class DataPlane:
                 for route in self.router.routes:
                     if route.role != "shadow" and route.model.version == version:
                         return route.model  # type: ignore[no-any-return]
-            served = (
-                sorted({r.model.version for r in self.router.routes if r.role != "shadow"})
-                if self.router is not None
-                else [model.version]
-            )
+            if self.router is None:
+                raise NotFoundError(
+                    f"Model {name!r} has no version {version!r} here. "
+                    f"Served version: {model.version}."
+                )
+            served = sorted({r.model.version for r in self.router.routes if r.role != "shadow"})
             raise NotFoundError(
                 f"Model {name!r} has no version {version!r} here. "
-                f"Served version(s): {', '.join(served)}."
+                f"Served versions: {', '.join(served)}."
             )
         return model
 

@@ -87,9 +87,15 @@ class _Acc:
             self.lat_sum += float(lat.sum())
             self.lat_sq += float((lat * lat).sum())
             self.lat_pending = []
-        for arr in self.pred_pending:
-            fold_predictions(self, arr)
-        self.pred_pending = []
+        if self.pred_pending:
+            pending, self.pred_pending = self.pred_pending, []
+            flat = [a.reshape(len(a), -1)[:, 0] if a.ndim > 1 else a for a in pending]
+            kinds = {a.dtype.kind for a in flat}
+            if len(kinds) == 1:
+                fold_predictions(self, np.concatenate(flat))  # one pass, not one per request
+            else:
+                for arr in flat:
+                    fold_predictions(self, arr)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -124,8 +130,10 @@ def fold_predictions(acc: Any, arr: np.ndarray) -> None:
         acc.pred_kll.update(arr.astype("float64"))
         return
     counts = acc.pred_counts if acc.pred_counts is not None else {}
-    values, n = np.unique(arr.astype(str), return_counts=True)
-    for v, c in zip(values.tolist(), n.tolist(), strict=True):
+    # unique on the raw values (fast for ints and bools), names as strings afterwards
+    raw = arr if arr.dtype.kind in "iub" else arr.astype(str)
+    values, n = np.unique(raw, return_counts=True)
+    for v, c in zip([str(x) for x in values.tolist()], n.tolist(), strict=True):
         if v not in counts and len(counts) >= _MAX_CATEGORIES:
             v = "__other__"
         counts[v] = counts.get(v, 0) + int(c)

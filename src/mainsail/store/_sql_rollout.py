@@ -238,7 +238,7 @@ class RolloutStoreMixin:
 
     # -- serving stats -----------------------------------------------------------------------
     def write_serving_stats(self, rows: Sequence[dict[str, Any]]) -> None:
-        """Upsert one row per (endpoint, variant, replica, window_start)."""
+        """Upsert one row per (endpoint, variant, replica, window_start, model_version)."""
         if not rows:
             return
         with self.db.write() as conn:
@@ -246,8 +246,8 @@ class RolloutStoreMixin:
                 conn,
                 t.serving_stats,
                 list(rows),
-                keys=["endpoint", "variant", "replica", "window_start"],
-                update=["model_version", "data", "updated_at"],
+                keys=["endpoint", "variant", "replica", "window_start", "model_version"],
+                update=["data", "updated_at"],
             )
 
     def read_serving_stats(

@@ -294,7 +294,8 @@ serving_stats = sa.Table(
     sa.Column("variant", sa.String(64), primary_key=True),
     sa.Column("replica", sa.String(128), primary_key=True),
     sa.Column("window_start", sa.BigInteger, primary_key=True),
-    sa.Column("model_version", sa.String(64), nullable=False),
+    # in the key: a variant name (stable) changes model version at a switch, mid-window
+    sa.Column("model_version", sa.String(64), primary_key=True),
     sa.Column("data", sa.JSON, nullable=False),
     sa.Column("updated_at", sa.BigInteger, nullable=False),
     sa.Index("ix_serving_stats_endpoint_window", "endpoint", "window_start"),

@@ -135,7 +135,7 @@ def upgrade() -> None:
         sa.Column("model_version", sa.String(length=64), nullable=False),
         sa.Column("data", sa.JSON(), nullable=False),
         sa.Column("updated_at", sa.BigInteger(), nullable=False),
-        sa.PrimaryKeyConstraint("endpoint", "variant", "replica", "window_start"),
+        sa.PrimaryKeyConstraint("endpoint", "variant", "replica", "window_start", "model_version"),
     )
     with op.batch_alter_table("serving_stats", schema=None) as batch_op:
         batch_op.create_index(

@@ -1,0 +1,59 @@
+"""mainsail deploy / rollout / endpoints, run in process."""
+
+from __future__ import annotations
+
+import orjson
+
+import mainsail
+
+from .test_api import _register
+
+
+def test_deploy_status_and_control(ctx, cli, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    _register(3)
+    code, out, err = cli("deploy", "churn", "models:/churn/1")
+    assert code == 0 and "promoted" in out, err
+    spec = tmp_path / "canary.yaml"
+    spec.write_text("strategy: canary\nsteps: [5, 25, 50, 100]\ninterval: 30\nmax_p99_ms: 80\n")
+    code, out, err = cli("deploy", "churn", "models:/churn/2", "-f", str(spec))
+    assert code == 0 and "canary rollout" in out and "progressing" in out, err
+    code, out, _ = cli("rollout", "status", "churn")
+    assert code == 0 and "canary" in out and "5.0%" in out and "95.0%" in out
+    code, out, _ = cli("rollout", "status", "churn", "--json")
+    doc = orjson.loads(out)
+    assert doc["rollout"]["weight"] == 5 and doc["rollout"]["spec"]["spec"]["max_p99_ms"] == 80
+    assert cli("rollout", "pause", "churn")[1].count("paused") == 1
+    assert "progressing" in cli("rollout", "resume", "churn")[1]
+    assert "promoted" in cli("rollout", "promote", "churn")[1]
+    code, out, _ = cli("endpoints", "history", "churn")
+    assert code == 0 and "revisions" in out
+    code, out, _ = cli("endpoints", "history", "churn", "--json")
+    assert orjson.loads(out)[-1]["reason"] == "rollout 2 promoted"
+    code, out, _ = cli("endpoints", "list", "--json")
+    assert orjson.loads(out)[0]["variants"][0]["version"] == 2
+    code, out, _ = cli("rollout", "rollback", "churn")
+    assert code == 0 and "rolled_back" in out
+    assert mainsail.get_endpoint("churn").variants[0].version == 1
+    code, out, _ = cli(
+        "deploy", "churn", "models:/churn/3", "--strategy", "ab", "--weights", "50,50"
+    )
+    assert code == 0
+    code, out, _ = cli("rollout", "report", "churn", "--json")
+    assert code == 0 and orjson.loads(out)["arms"] == ["a", "b"]
+    assert "promoted" in cli("rollout", "promote", "churn", "--winner", "b")[1]
+
+
+def test_cli_errors_are_clear(ctx, cli, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    _register(1)
+    code, _, err = cli("deploy", "churn", "models:/churn/1", "--strategy", "nope")
+    assert code == 1 and "Valid strategies are" in err
+    code, _, err = cli("deploy", "churn", "models:/churn/1", "--steps", "5,x")
+    assert code == 1 and "comma-separated numbers" in err
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("- 1\n- 2\n")
+    code, _, err = cli("deploy", "churn", "models:/churn/1", "-f", str(bad))
+    assert code == 1 and "mapping of rollout fields" in err
+    code, _, err = cli("rollout", "status", "nope")
+    assert code == 1 and "No endpoint named 'nope'" in err
+    code, _, err = cli("rollout", "report", "nope")
+    assert code == 1
