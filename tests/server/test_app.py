@@ -52,6 +52,8 @@ def test_request_size_limits(server_ctx: Context, tokens: dict[str, str]) -> Non
                 yield b"y" * 10_000
 
         assert c.post("/api/v1/artifacts", content=chunks()).status_code == 413
+        ev = server_ctx.store.list_audit_events(action="artifacts.upload")[0]
+        assert ev.status == 413  # refused uploads are audited with their real status
     assert server_ctx.artifacts.size  # the store is still usable
 
 

@@ -16,9 +16,10 @@ from mainsail.core._errors import AuthenticationError, StoreUnavailableError
 from mainsail.server._process import ServerProcess
 
 
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[tuple[ServerProcess, str]]:
-    with ServerProcess(tmp_path / "srv", "--bootstrap-admin", "--no-controllers") as srv:
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ServerProcess, str]]:
+    home = tmp_path_factory.mktemp("remote") / "srv"
+    with ServerProcess(home, "--bootstrap-admin", "--no-controllers") as srv:
         match = re.search(r"^ms_\S+$", srv.output(), re.M)
         assert match is not None, srv.output()
         yield srv, match.group(0)

@@ -6,6 +6,8 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from mainsail.core._errors import PayloadTooLargeError
+
 if TYPE_CHECKING:
     from mainsail.server._app import ServerState
 
@@ -27,8 +29,8 @@ async def _send_json(send: Any, status: int, body: dict[str, Any]) -> None:
     await send({"type": "http.response.body", "body": data})
 
 
-class _TooLarge(Exception):
-    pass
+class _TooLarge(PayloadTooLargeError):
+    """Raised from ``receive`` mid-stream; routes render it (413) and audit it."""
 
 
 class BodySizeLimit:
@@ -68,7 +70,7 @@ class BodySizeLimit:
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > limit:
-                    raise _TooLarge
+                    raise _TooLarge(str(_too_large(limit, seen)["error"]))
             return message
 
         async def tracking_send(message: Any) -> None:
