@@ -85,8 +85,17 @@ def server(
     max_request_mb: Annotated[float, typer.Option(help="Largest JSON request body.")] = 32.0,
     max_upload_mb: Annotated[float, typer.Option(help="Largest artifact upload.")] = 10240.0,
     log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "info",
+    endpoint: Annotated[
+        str | None,
+        typer.Option(
+            "--endpoint",
+            help="Also serve this endpoint's inference routes (/v2, /invocations) in this "
+            "process, following its rollouts.",
+        ),
+    ] = None,
 ) -> None:
-    """Run the Mainsail server: the /api/v1 control plane, health and the controllers."""
+    """Run the Mainsail server: the /api/v1 control plane, health, the controllers and,
+    with --endpoint, the data plane: one command runs the whole platform."""
     import uvicorn
 
     from mainsail.client._context import build_context
@@ -109,8 +118,16 @@ def server(
         issued = create_user_with_token(ctx.store, "admin", "admin", created_by="bootstrap")
         _audit_local(ctx, "users.create", "users/admin", after={"roles": {"*": "admin"}})
         _show_token(issued.token, issued.info.model_dump())
+    inference = None
+    if endpoint:
+        from mainsail.serving._app import create_app as create_data_plane
+        from mainsail.serving._settings import ServeSettings
+
+        ctx.store.get_endpoint_record(endpoint)  # unknown: a clear error listing endpoints
+        inference = create_data_plane(ServeSettings(endpoint=endpoint))
     app = create_app(
         ctx,
+        inference=inference,
         auth=not no_auth,
         controllers=controllers,
         cors_origins=cors_origin or (),

@@ -66,6 +66,7 @@ def create_app(
     cors_origins: Sequence[str] = (),
     max_request_mb: float = 32.0,
     max_upload_mb: float = 10240.0,
+    inference: Any = None,
 ) -> FastAPI:
     """Build the Mainsail server app over a SQL-backed context.
 
@@ -81,6 +82,10 @@ def create_app(
         Origins allowed by CORS; empty (the default) turns CORS off.
     max_request_mb, max_upload_mb : float
         Largest JSON request body, and largest artifact upload.
+    inference : ASGI app, optional
+        The data plane (``mainsail.serving._app.create_app``) to host in the same process:
+        mounted after the API routes, its lifespan (model loading, batchers, log flushing)
+        run inside the server's.
 
     Examples
     --------
@@ -108,7 +113,11 @@ def create_app(
             st.controllers = ControllerManager(ctx, names=names)
             st.controllers.start()
         try:
-            yield
+            if inference is not None:
+                async with inference.router.lifespan_context(inference):
+                    yield
+            else:
+                yield
         finally:
             if st.controllers is not None:
                 st.controllers.stop()
@@ -133,6 +142,8 @@ def create_app(
         max_bytes=int(max_request_mb * 1024 * 1024),
         streaming_paths={f"{API_PREFIX}/artifacts": st.max_upload_bytes},
     )
+    if inference is not None:
+        mount_inference(app, inference)
     if cors_origins:
         from fastapi.middleware.cors import CORSMiddleware
 

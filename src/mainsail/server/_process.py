@@ -69,7 +69,9 @@ class ServerProcess:
         deadline = time.monotonic() + self.timeout_s
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise StoreUnavailableError(f"mainsail server exited early:\n{self.output()}")
+                output = self.output()
+                self._log.close()
+                raise StoreUnavailableError(f"mainsail server exited early:\n{output}")
             try:
                 if httpx.get(f"{self.url}/healthz", timeout=1.0, verify=False).status_code == 200:
                     return self
