@@ -185,6 +185,18 @@ def test_schema_check_against_the_baseline(churn, frames, fitted) -> None:  # ty
     assert r.verdict == "rejected"
     with pytest.raises(InvalidValueError, match="endpoint 'web'.*--baseline"):
         mainsail.check("churn/3", data, endpoint="web", policy={"schema": True}, progress=False)
+    # Once the endpoint exists, its stable variant's signature is the one to keep accepting.
+    mainsail.deploy("web", "models:/churn/1")
+    r = mainsail.check(
+        "churn/3",
+        data,
+        endpoint="web",
+        policy={"label": "churned", "schema": True, "metrics": {"accuracy": 0.5}},
+        progress=False,
+    )
+    schema = next(c for c in r.checks if c.name == "schema")
+    assert schema.status == "fail" and "new required input 'tenure'" in schema.detail
+    assert "web" in schema.detail
 
 
 def test_custom_check_registered_by_name(churn) -> None:  # type: ignore[no-untyped-def]

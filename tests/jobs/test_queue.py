@@ -100,7 +100,9 @@ def test_unknown_kind_fails_at_once_with_the_known_kinds(jctx) -> None:  # type:
     assert jobs.Worker(retry_delay_s=0).run(until_idle=True) == 1
     job = jobs.get_job(job_id)
     assert (job.status, job.attempts) == ("failed", 1)
-    assert "No handler for job kind 'mystery'. Known kinds: automation.retrain, pipeline" in (job.error or "")
+    assert "No handler for job kind 'mystery'. Known kinds: automation.retrain, pipeline" in (
+        job.error or ""
+    )
 
 
 def test_future_jobs_wait(jctx) -> None:  # type: ignore[no-untyped-def]
