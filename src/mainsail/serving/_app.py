@@ -287,6 +287,9 @@ def _error(
         status, reason, body = 500, "internal", {"error": f"Internal error: {type(exc).__name__}"}
     plane.metrics.errors.labels(*labels, reason).inc()
     plane.metrics.requests.labels(*labels, protocol, str(status)).inc()
+    if status >= 500 and plane.sketches is not None:
+        # Server-side failures count in the monitor's error rate (4xx are the client's).
+        plane.sketches.record_error(labels[1])
     headers = {"x-request-id": rid}
     if status == 503:
         headers["retry-after"] = "1"
