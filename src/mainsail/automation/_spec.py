@@ -22,38 +22,13 @@ An automation is declared per endpoint, in YAML or Python::
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from mainsail.core._errors import AutomationSpecError
-
-_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, "w": 604800.0}
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)?\s*$")
-
-
-def parse_duration(value: Any) -> float:
-    """Seconds from ``30``, ``"30s"``, ``"5m"``, ``"6h"``, ``"1d"``.
-
-    Examples
-    --------
-    >>> parse_duration("90m")
-    5400.0
-    """
-    if isinstance(value, bool):
-        raise ValueError(f"Expected a duration such as 30, '30s', '5m' or '6h'. Got {value!r}.")
-    if isinstance(value, int | float):
-        if value < 0:
-            raise ValueError(f"Durations must not be negative. Got {value!r}.")
-        return float(value)
-    match = _DURATION.match(str(value))
-    if not match:
-        raise ValueError(
-            f"Expected a duration such as 30, '30s', '5m', '6h' or '1d'. Got {value!r}."
-        )
-    return float(match.group(1)) * _UNITS[match.group(2) or "s"]
+from mainsail.core._durations import parse_duration
+from mainsail.core._errors import AutomationSpecError, InvalidValueError
 
 
 class _Strict(BaseModel):
@@ -145,7 +120,10 @@ class AutomationSpec(_Strict):
     @field_validator("cooldown", "settle", mode="before")
     @classmethod
     def _duration(cls, v: Any) -> float:
-        return parse_duration(v)
+        try:
+            return parse_duration(v, allow_zero=True)
+        except InvalidValueError as exc:
+            raise ValueError(exc.message) from None
 
     @field_validator("pipeline")
     @classmethod

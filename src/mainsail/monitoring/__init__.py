@@ -1,5 +1,6 @@
 """Monitoring: drift, data quality, performance with delayed labels, operations, alerts."""
 
+from mainsail.core._durations import parse_duration
 from mainsail.monitoring._alerts import Alert, AlertRule, default_rules
 from mainsail.monitoring._api import list_alerts, resolve_alert
 from mainsail.monitoring._controller import MonitorController
@@ -29,7 +30,7 @@ from mainsail.monitoring._prometheus import (
 from mainsail.monitoring._quality import QualityIssue, QualityReport, check_quality
 from mainsail.monitoring._report import write_report
 from mainsail.monitoring._results import list_results, results_frame
-from mainsail.monitoring._sources import load_sketches, parse_duration, read_log
+from mainsail.monitoring._sources import load_sketches, read_log
 from mainsail.monitoring._tests import (
     DriftScore,
     DriftTest,

@@ -17,6 +17,7 @@ import pandas as pd
 import sqlalchemy as sa
 from pydantic import BaseModel, Field, field_validator
 
+from mainsail.core._durations import parse_duration
 from mainsail.core._errors import InvalidValueError, MainsailError, NotFoundError
 from mainsail.core._ids import now_ms as _now
 from mainsail.data._profile import Profile
@@ -33,7 +34,7 @@ from mainsail.monitoring._notifiers import global_hooks, notify, validate_spec
 from mainsail.monitoring._operational import OperationalReport, from_log, from_sketches
 from mainsail.monitoring._performance import PerformanceReport, performance
 from mainsail.monitoring._quality import QualityReport, check_quality
-from mainsail.monitoring._sources import inputs_of, load_sketches, parse_duration, read_log
+from mainsail.monitoring._sources import inputs_of, load_sketches, read_log
 from mainsail.store import _tables as T
 
 if TYPE_CHECKING:

@@ -13,10 +13,10 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from mainsail.core._durations import parse_duration
 from mainsail.data._profile import ColumnProfile, Profile
 from mainsail.monitoring._monitor import MonitorResult, evaluate_monitor, get_monitor
 from mainsail.monitoring._results import list_results
-from mainsail.monitoring._sources import parse_duration
 
 if TYPE_CHECKING:
     from mainsail.client._context import Context

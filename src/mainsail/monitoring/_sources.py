@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,29 +19,6 @@ import pandas as pd
 
 from mainsail.core._errors import InvalidValueError
 from mainsail.data._profile import Profile
-
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
-
-
-def parse_duration(text: str | float | int) -> float:
-    """Seconds in ``"30s"``, ``"5m"``, ``"1h"``, ``"7d"``, ``"2w"`` (a bare number is seconds).
-
-    Examples
-    --------
-    >>> parse_duration("5m"), parse_duration("1h"), parse_duration(90)
-    (300.0, 3600.0, 90.0)
-    """
-    if isinstance(text, int | float) and not isinstance(text, bool):
-        if text <= 0:
-            raise InvalidValueError(f"A duration must be positive. Got {text}.")
-        return float(text)
-    m = _DURATION.match(str(text))
-    if m is None or float(m.group(1)) <= 0:
-        raise InvalidValueError(
-            f"Expected a duration such as '30s', '5m', '1h', '7d' or '2w'. Got {text!r}."
-        )
-    return float(m.group(1)) * _UNITS[m.group(2)]
 
 
 @dataclass
