@@ -72,3 +72,13 @@ def test_unknown_endpoint_is_a_clear_error(deployed: Path) -> None:
         ServerProcess(deployed, "--endpoint", "nope", timeout_s=60),
     ):
         pass
+
+
+def test_sdk_calls_the_rest_store_does_not_proxy_say_so() -> None:
+    from mainsail.core import MainsailError
+    from mainsail.store._rest_store import RestClient, RestStore
+
+    store = RestStore(RestClient("http://127.0.0.1:9"))
+    with pytest.raises(MainsailError, match="not available through the REST store.*api/v1"):
+        store.get_revision("churn")
+    store.close()

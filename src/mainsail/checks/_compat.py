@@ -19,8 +19,7 @@ ENDPOINT_SIGNATURES: list[Callable[[Any, str], ModelSignature | None]] = []
 def stored_endpoint_signature(ctx: Any, endpoint: str) -> ModelSignature | None:
     """The signature of the stable variant in the endpoint's current revision (the store's
     endpoints; ``None`` when the endpoint does not exist)."""
-    get_revision = getattr(ctx.store, "get_revision", None)
-    revision = get_revision(endpoint) if get_revision is not None else None
+    revision = ctx.store.get_revision(endpoint)
     if not revision:
         return None
     variants = revision.get("variants") or []

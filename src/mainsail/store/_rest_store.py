@@ -129,6 +129,19 @@ class RestStore:
             f"at {self.url}. Run it on the server host (without MAINSAIL_TRACKING_URI)."
         )
 
+    def __getattr__(self, name: str) -> Any:
+        # Domains whose SDK calls are not proxied yet (endpoints, rollouts, monitors, checks,
+        # pipelines, jobs, automations): say so instead of an AttributeError.
+        if name.startswith("_"):
+            raise AttributeError(name)
+        raise MainsailError(
+            f"'{name}' is not available through the REST store yet: the store is the server "
+            f"at {self.url}. Call the server's /api/v1 routes for endpoints, rollouts, "
+            "monitors, alerts, checks, pipelines, jobs and automations (see "
+            f"{self.url}/api/v1/docs), or run this on the server host without "
+            "MAINSAIL_TRACKING_URI."
+        )
+
     # -- experiments and runs --------------------------------------------------------------
     def get_or_create_experiment(self, name: str) -> int:
         return int(self.client.json("POST", "/experiments", json={"name": name})["id"])
