@@ -161,3 +161,27 @@ def test_schedule_fires_once_per_slot_and_collapses_missed_slots(ctx: Any) -> No
         dt.datetime(2026, 1, 1, 5, 0, tzinfo=dt.UTC).timestamp() * 1000
     )
     assert ev(ctx, trig, auto, state, late + 60_000, 0) is None
+
+
+def test_the_controller_persists_nested_trigger_marks(ctx: Any) -> None:
+    """A second evaluation of the same alert is remembered (state is deep-copied)."""
+    from mainsail.automation import AutomationController, create_automation
+
+    create_automation(
+        {
+            "name": "a",
+            "endpoint": "churn",
+            "model": "churn",
+            "pipeline": "x:y",
+            "triggers": [{"type": "drift_alert"}],
+            "require_approval": True,
+        }
+    )
+    controller = AutomationController(ctx)
+    _alert(ctx, updated=1000)
+    controller.tick(10_000)  # awaits approval; seen = 1000
+    with ctx.store.db.write() as conn:
+        conn.execute(t.alerts.update().values(updated_at=2000))
+    controller.tick(11_000)  # suppressed (awaiting approval); seen = 2000 must persist
+    state = mainsail.get_automation("a").state
+    assert state["seen"]["0"] == 2000

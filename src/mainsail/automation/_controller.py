@@ -16,6 +16,7 @@ check result → rollout → outcome.
 
 from __future__ import annotations
 
+import copy
 import logging
 from typing import TYPE_CHECKING, Any
 
@@ -106,7 +107,8 @@ class AutomationController:
         # The controller is the only writer of an automation's state; the SDK and CLI ask
         # for a manual run or an approval by appending a "requested" event.
         for row in self.ctx.store.list_automation_rows(enabled_only=True):
-            state = dict(row["state"] or {})
+            # A deep copy: trigger marks patch nested dicts, and the change must show.
+            state = copy.deepcopy(row["state"] or {})
             try:
                 self._one(row, state, now_ms_)
             except Exception:  # noqa: BLE001 - one broken automation must not stop the rest
