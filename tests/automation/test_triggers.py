@@ -182,6 +182,10 @@ def test_the_controller_persists_nested_trigger_marks(ctx: Any) -> None:
     controller.tick(10_000)  # awaits approval; seen = 1000
     with ctx.store.db.write() as conn:
         conn.execute(t.alerts.update().values(updated_at=2000))
-    controller.tick(11_000)  # suppressed (awaiting approval); seen = 2000 must persist
+    controller.tick(11_000)  # suppressed (awaiting approval); seen = 2000
+    with ctx.store.db.write() as conn:
+        conn.execute(t.alerts.update().values(updated_at=3000))
+    controller.tick(12_000)  # only nested values change now; they must persist too
     state = mainsail.get_automation("a").state
-    assert state["seen"]["0"] == 2000
+    assert state["seen"]["0"] == 3000
+    assert state["suppressed"]["awaiting_approval"].endswith(":3000")
