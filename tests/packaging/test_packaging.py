@@ -111,6 +111,18 @@ def test_docker_context(numeric, ctx, tmp_path: Path) -> None:  # type: ignore[n
         parse_dockerfile("FROM x\nBOGUS y\n")
 
 
+def _deserialize(api, text, kind):  # type: ignore[no-untyped-def]
+    """kubernetes >= 37 takes the text; earlier clients take a response with ``.data``."""
+    try:
+        return api.deserialize(text, kind, "application/json")
+    except TypeError:
+
+        class _Response:
+            data = text
+
+        return api.deserialize(_Response(), kind)
+
+
 def test_k8s_manifests_parse_with_the_kubernetes_models(numeric, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     from kubernetes.client import ApiClient
 
@@ -128,10 +140,7 @@ def test_k8s_manifests_parse_with_the_kubernetes_models(numeric, tmp_path: Path)
 
     api = ApiClient()
     types = ["V1Deployment", "V1Service", "V2HorizontalPodAutoscaler", "V1PodDisruptionBudget"]
-    objs = [
-        api.deserialize(json.dumps(d), t, "application/json")
-        for d, t in zip(docs, types, strict=True)
-    ]
+    objs = [_deserialize(api, json.dumps(d), t) for d, t in zip(docs, types, strict=True)]
     dep, svc, hpa, pdb = objs
     container = dep.spec.template.spec.containers[0]
     assert container.readiness_probe.http_get.path == "/v2/health/ready"
