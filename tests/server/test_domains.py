@@ -331,3 +331,57 @@ def test_pipeline_runs_and_jobs(
         0
     ]
     assert ev.target == f"jobs/{r.json()['id']}" and ev.after["kind"] == "pipeline"
+
+
+def test_a_real_server_process_deploys_monitors_and_checks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``mainsail server`` over its own store: the SDK context is the server's (no rebinding)."""
+    import re
+
+    import httpx
+
+    import mainsail
+    from mainsail.server._process import ServerProcess
+
+    from ._domains import frame
+
+    with ServerProcess(tmp_path / "srv", "--bootstrap-admin", "--no-controllers") as srv:
+        match = re.search(r"^ms_\S+$", srv.output(), re.M)
+        assert match is not None, srv.output()
+        token = match.group(0)
+        monkeypatch.setenv("MAINSAIL_TRACKING_URI", srv.url)
+        monkeypatch.setenv("MAINSAIL_TOKEN", token)
+        monkeypatch.setenv("MAINSAIL_HOME", str(tmp_path / "client"))
+        mainsail.reset()
+        try:  # register through the REST store, as a team member would
+            from sklearn.linear_model import LogisticRegression
+
+            df = frame(200)
+            X = df[["a", "b", "c"]]
+            mainsail.register_model(
+                LogisticRegression().fit(X, df["y"]), name="clf", input_example=X.head()
+            )
+            mainsail.log_dataset(frame(150, 3), name="clf-holdout")
+        finally:
+            mainsail.reset()
+        with httpx.Client(
+            base_url=f"{srv.url}{API}", headers={"Authorization": f"Bearer {token}"}, timeout=60
+        ) as c:
+            r = c.post("/endpoints/clf/deploy", json={"model": "models:/clf/1"})
+            assert r.status_code == 201, r.text
+            assert r.json()["source"] == "api:admin"
+            assert c.get("/endpoints/clf").json()["variants"][0]["version"] == 1
+            assert c.put("/monitors/clf/default", json={"window": "1h"}).status_code == 200
+            assert c.post("/monitors/clf/default/run").json()["status"] == "no_data"
+            check = c.post(
+                "/models/clf/versions/1/checks",
+                json={"data": "datasets:/clf-holdout/1", "policy": POLICY},
+            )
+            assert check.status_code == 201, check.text
+            assert check.json()["verdict"] == "blessed"
+            assert c.get("/models/clf/versions/1/checks").json()[0]["id"] == check.json()["id"]
+            assert c.post("/jobs", json={"kind": "pipeline"}).status_code == 201
+            actions = {e["action"] for e in c.get("/audit", params={"limit": 100}).json()}
+            assert {"endpoints.deploy", "monitors.put", "checks.run", "jobs.enqueue"} <= actions
+        assert srv.output().count(token) == 1  # never logged
