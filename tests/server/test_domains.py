@@ -154,6 +154,8 @@ def test_monitor_lifecycle(server_ctx: Context, client_for: Callable[..., TestCl
         == 422
     )
     assert c.put(f"{API}/monitors/churn/x", json={"drift_share": 2}).status_code == 422
+    bad = c.put(f"{API}/monitors/churn/x", json={"tests": {"a": "vibes"}})
+    assert bad.status_code == 422 and "Valid tests are" in bad.json()["error"]
     assert client_for("developer").put(f"{API}/monitors/churn/y", json={}).status_code == 403
     assert c.delete(f"{API}/monitors/churn/default").status_code == 204
     assert c.get(f"{API}/monitors/churn/default").status_code == 404

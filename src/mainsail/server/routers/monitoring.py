@@ -96,6 +96,11 @@ def put_monitor(
     audit.target = f"monitors/{endpoint}/{name}"
     check_name(endpoint, "Endpoint")
     check_name(name, "Monitor")
+    from mainsail.monitoring import get_test
+
+    for test in [body.stattest, *body.tests.values()]:
+        if test is not None:
+            get_test(test)  # an unknown drift test: 422 listing the valid ones
     before = _existing(request, endpoint, name)
     audit.before = _spec(before) if before is not None else None
     m = create_monitor(endpoint, name=name, ctx=context(request), **body.model_dump())
