@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import sys
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -387,3 +388,37 @@ def test_a_real_server_process_deploys_monitors_and_checks(
             actions = {e["action"] for e in c.get("/audit", params={"limit": 100}).json()}
             assert {"endpoints.deploy", "monitors.put", "checks.run", "jobs.enqueue"} <= actions
         assert srv.output().count(token) == 1  # never logged
+
+
+def test_bound_swaps_the_sdk_context_for_a_call_and_restores_it(server_ctx: Context) -> None:
+    from mainsail.client import _context as sdk
+    from mainsail.server.routers._sdk import _lock, install
+
+    saved = sdk._context
+    try:
+        sdk._context = None
+        with bound(server_ctx) as ctx:
+            assert sdk.get_context() is ctx is server_ctx
+        assert sdk._context is None
+
+        def free() -> bool:  # is the lock free, seen from another thread?
+            out: list[bool] = []
+
+            def probe() -> None:
+                got = _lock.acquire(blocking=False)
+                out.append(got)
+                if got:
+                    _lock.release()
+
+            t = threading.Thread(target=probe)
+            t.start()
+            t.join()
+            return out[0]
+
+        with bound(server_ctx):
+            assert not free()  # another context: calls are serialised
+        install(server_ctx)
+        with bound(server_ctx):  # already the SDK context: no lock taken
+            assert free() and sdk.get_context() is server_ctx
+    finally:
+        sdk._context = saved

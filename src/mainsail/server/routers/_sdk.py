@@ -1,10 +1,10 @@
 """Run SDK functions (which call ``get_context()``) against the server's own context.
 
-The domain packages (rollout, checks, automation) read the process-wide SDK context. A
-server built with ``create_app()`` and no context uses that same context, so binding is a
-no-op there. A server built over another context (tests, embedding) binds it for the
-duration of a call; those calls are serialised by a lock so no other request sees a
-half-swapped context.
+The domain packages (rollout, checks, automation) read the process-wide SDK context.
+``mainsail server`` installs its context as that one (:func:`install`), and a server built
+with ``create_app()`` and no context uses it already, so binding is a no-op there. A server
+built over another context (tests, embedding) binds it for the duration of a call; those
+calls are serialised by a lock so no other request sees a half-swapped context.
 """
 
 from __future__ import annotations
@@ -20,6 +20,14 @@ if TYPE_CHECKING:
     from mainsail.client._context import Context
 
 _lock = threading.RLock()
+
+
+def install(ctx: Context) -> None:
+    """Make ``ctx`` the process-wide SDK context (routes and controllers share one store)."""
+    from mainsail.client import _context as sdk
+
+    with sdk._lock:
+        sdk._context = ctx
 
 
 @contextlib.contextmanager
