@@ -133,7 +133,6 @@ def steer_rollout(
     from mainsail.rollout._controller import RolloutController
 
     audit.target = f"endpoints/{name}"
-    audit.extra["action"] = action
     store(request).get_endpoint_record(name, history=False)  # 404 for an unknown endpoint
     audit.before = _rollout_state(request, name)
     ctl = RolloutController(context(request))
