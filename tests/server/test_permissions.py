@@ -19,6 +19,8 @@ from mainsail.security import ROLES, rank
 from mainsail.server import create_app
 from mainsail.server._auth import is_permitted_route
 
+from ._domains import POLICY, automation_spec, seed_domains
+
 MUTATING = {"POST", "PUT", "PATCH", "DELETE"}
 D = "d" * 64
 
@@ -48,6 +50,21 @@ REQUIRED_ROLE = {
     "users.set_role": "admin",
     "tokens.create": "admin",
     "tokens.revoke": "admin",
+    # delivery, monitoring, checks, automation, jobs
+    "endpoints.deploy": "deployer",
+    "endpoints.rollout": "deployer",
+    "endpoints.declare_winner": "deployer",
+    "monitors.put": "deployer",
+    "monitors.delete": "deployer",
+    "monitors.run": "developer",
+    "alerts.resolve": "deployer",
+    "checks.run": "developer",
+    "automations.put": "deployer",
+    "automations.run": "deployer",
+    "automations.approve": "deployer",
+    "automations.enable": "deployer",
+    "automations.disable": "deployer",
+    "jobs.enqueue": "developer",
 }
 
 MODEL = dict(
@@ -80,7 +97,7 @@ def _seed(ctx: Context) -> dict[str, Any]:
         s.create_model_version("proj", **SEED_MODEL)
     s.set_alias("proj", "champion", 1, "seed")
     s.create_user("someone")
-    return {"run": run_id, "dv": dv.id}
+    return {"run": run_id, "dv": dv.id, **seed_domains(ctx)}
 
 
 def _examples(seed: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:
@@ -157,6 +174,44 @@ def _examples(seed: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:
         },
         ("POST", "/api/v1/tokens"): {"json": {"user": "someone"}},
         ("DELETE", "/api/v1/tokens/{token_id}"): {"path": {"token_id": 1}},
+        ("POST", "/api/v1/endpoints/{name}/deploy"): {
+            "path": {"name": "ep"},
+            "json": {"model": "models:/clf/2", "reason": "matrix"},
+        },
+        ("POST", "/api/v1/endpoints/{name}/rollout/{action}"): {
+            "path": {"name": "ep-canary", "action": "promote"}
+        },
+        ("POST", "/api/v1/endpoints/{name}/winner"): {
+            "path": {"name": "ep-ab"},
+            "json": {"arm": "b"},
+        },
+        ("PUT", "/api/v1/monitors/{endpoint}/{name}"): {
+            "path": {"endpoint": "ep", "name": "latency"},
+            "json": {"checks": ["operational"], "window": "30m"},
+        },
+        ("DELETE", "/api/v1/monitors/{endpoint}/{name}"): {
+            "path": {"endpoint": "ep", "name": "default"}
+        },
+        ("POST", "/api/v1/monitors/{endpoint}/{name}/run"): {
+            "path": {"endpoint": "ep", "name": "default"}
+        },
+        ("POST", "/api/v1/alerts/{alert_id}/resolve"): {"path": {"alert_id": seed.get("alert", 1)}},
+        ("POST", "/api/v1/models/{name}/versions/{version}/checks"): {
+            "path": {"name": "clf", "version": 2},
+            "json": {"data": "datasets:/clf-holdout/1", "policy": POLICY},
+        },
+        ("PUT", "/api/v1/automations/{name}"): {
+            "path": {"name": "auto-2"},
+            "json": automation_spec("auto-2"),
+        },
+        ("POST", "/api/v1/automations/{name}/run"): {
+            "path": {"name": "auto"},
+            "json": {"reason": "matrix"},
+        },
+        ("POST", "/api/v1/automations/{name}/approve"): {"path": {"name": "auto"}},
+        ("POST", "/api/v1/automations/{name}/disable"): {"path": {"name": "auto"}},
+        ("POST", "/api/v1/automations/{name}/enable"): {"path": {"name": "auto"}},
+        ("POST", "/api/v1/jobs"): {"json": {"kind": "pipeline", "payload": {"pipeline": "x:y"}}},
     }
 
 

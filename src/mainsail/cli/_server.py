@@ -109,6 +109,9 @@ def server(
         )
     settings = get_settings().model_copy(update={"tracking_uri": None})
     ctx = build_context(settings)  # the server always sits on the SQL store
+    from mainsail.server.routers._sdk import install
+
+    install(ctx)  # SDK calls in routes and controllers use the server's store
     logging.basicConfig(
         level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
     )

@@ -5,8 +5,34 @@ guard reads with ``reader(project)`` and mutations with ``permit(action, role, p
 and append the module to ``ALL``.
 """
 
-from mainsail.server.routers import artifacts, datasets, health, models, security, tracking
+from mainsail.server.routers import (
+    artifacts,
+    automation,
+    checks,
+    datasets,
+    endpoints,
+    health,
+    models,
+    monitoring,
+    pipelines,
+    security,
+    tracking,
+)
 
 ALL = [health, tracking, datasets, models, artifacts, security]
+ALL += [endpoints, monitoring, checks, automation, pipelines]
 
-__all__ = ["ALL", "artifacts", "datasets", "health", "models", "security", "tracking"]
+__all__ = [
+    "ALL",
+    "artifacts",
+    "automation",
+    "checks",
+    "datasets",
+    "endpoints",
+    "health",
+    "models",
+    "monitoring",
+    "pipelines",
+    "security",
+    "tracking",
+]

@@ -1,0 +1,219 @@
+"""Monitors, their results, alerts, and the Prometheus text of the monitoring gauges.
+
+The project of a monitor or an alert is its endpoint. Creating, changing and deleting a
+monitor and resolving an alert need the deployer role; running a monitor now, developer.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+import sqlalchemy as sa
+from fastapi import APIRouter, Path, Query, Request
+from fastapi.responses import Response
+from pydantic import Field
+
+from mainsail.core._errors import NotFoundError
+from mainsail.monitoring._alerts import Alert
+from mainsail.monitoring._monitor import Monitor, MonitorResult
+from mainsail.security._roles import Principal
+from mainsail.server._auth import Audit, from_path, global_scope, permit, reader
+from mainsail.server.routers._common import Body, context, store
+from mainsail.store._sql_store import SqlStore
+
+router = APIRouter(tags=["monitoring"])
+
+EndpointName = Annotated[str, Path(min_length=1, max_length=250)]
+MonitorName = Annotated[str, Path(min_length=1, max_length=200)]
+Duration = Annotated[str, Field(min_length=1, max_length=32)]
+AlertId = Annotated[int, Path(ge=1, le=2**63 - 1)]
+
+
+class MonitorIn(Body):
+    """The fields of ``mainsail.create_monitor`` (endpoint and name come from the path)."""
+
+    checks: Annotated[list[str], Field(min_length=1, max_length=8)] | None = None
+    window: Duration = "1h"
+    interval: Duration = "5m"
+    rules: Annotated[list[dict[str, Any]], Field(max_length=100)] | None = None
+    notifiers: Annotated[list[str | dict[str, Any]], Field(max_length=50)] | None = None
+    model: Annotated[str, Field(min_length=1, max_length=250)] | None = None
+    drift_share: Annotated[float, Field(gt=0, le=1)] = 0.5
+    stattest: Annotated[str, Field(min_length=1, max_length=64)] | None = None
+    tests: dict[str, str] = Field(default_factory=dict)
+    columns: Annotated[list[str], Field(max_length=10000)] | None = None
+    enabled: bool = True
+
+
+def _spec(m: Monitor) -> dict[str, Any]:
+    return m.spec.model_dump(mode="json")
+
+
+def _existing(request: Request, endpoint: str, name: str) -> Monitor | None:
+    from mainsail.monitoring import get_monitor
+
+    try:
+        return get_monitor(endpoint, name, ctx=context(request))
+    except NotFoundError:
+        return None
+
+
+@router.get("/monitors", response_model=list[Monitor])
+def list_monitors(
+    request: Request,
+    endpoint: Annotated[str | None, Query(min_length=1, max_length=250)] = None,
+    principal: Principal = reader(),
+) -> Any:
+    from mainsail.monitoring import list_monitors as _list
+
+    return [m for m in _list(endpoint, ctx=context(request)) if principal.role_in(m.endpoint)]
+
+
+@router.get("/monitors/{endpoint}/{name}", response_model=Monitor)
+def get_monitor(
+    request: Request,
+    endpoint: EndpointName,
+    name: MonitorName,
+    _: Any = reader(from_path("endpoint")),
+) -> Any:
+    from mainsail.monitoring import get_monitor as _get
+
+    return _get(endpoint, name, ctx=context(request))
+
+
+@router.put("/monitors/{endpoint}/{name}", response_model=Monitor)
+def put_monitor(
+    request: Request,
+    endpoint: EndpointName,
+    name: MonitorName,
+    body: MonitorIn,
+    audit: Audit = permit("monitors.put", "deployer", from_path("endpoint")),
+) -> Any:
+    """Create the monitor, or replace its definition."""
+    from mainsail.core._uris import check_name
+    from mainsail.monitoring import create_monitor
+
+    audit.target = f"monitors/{endpoint}/{name}"
+    check_name(endpoint, "Endpoint")
+    check_name(name, "Monitor")
+    from mainsail.monitoring import get_test
+
+    for test in [body.stattest, *body.tests.values()]:
+        if test is not None:
+            get_test(test)  # an unknown drift test: 422 listing the valid ones
+    before = _existing(request, endpoint, name)
+    audit.before = _spec(before) if before is not None else None
+    m = create_monitor(endpoint, name=name, ctx=context(request), **body.model_dump())
+    audit.after = _spec(m)
+    return m
+
+
+@router.delete("/monitors/{endpoint}/{name}", status_code=204)
+def delete_monitor(
+    request: Request,
+    endpoint: EndpointName,
+    name: MonitorName,
+    audit: Audit = permit("monitors.delete", "deployer", from_path("endpoint")),
+) -> None:
+    from mainsail.monitoring import delete_monitor as _delete
+
+    audit.target = f"monitors/{endpoint}/{name}"
+    before = _existing(request, endpoint, name)
+    if before is None:
+        raise NotFoundError(
+            f"No monitor {name!r} on endpoint {endpoint!r}. List them with GET /api/v1/monitors."
+        )
+    audit.before = _spec(before)
+    _delete(endpoint, name, ctx=context(request))
+
+
+@router.post("/monitors/{endpoint}/{name}/run", response_model=MonitorResult)
+def run_monitor(
+    request: Request,
+    endpoint: EndpointName,
+    name: MonitorName,
+    window: Annotated[str | None, Query(min_length=1, max_length=32)] = None,
+    audit: Audit = permit("monitors.run", "developer", from_path("endpoint")),
+) -> Any:
+    """Evaluate the monitor now (``window`` overrides its window, e.g. ``24h``)."""
+    from mainsail.monitoring import run_monitor as _run
+
+    audit.target = f"monitors/{endpoint}/{name}"
+    result = _run(endpoint, name=name, window=window, ctx=context(request))
+    audit.after = {"result": result.id, "status": result.status, "alerts": len(result.alerts)}
+    return result
+
+
+@router.get("/monitors/{endpoint}/{name}/results", response_model=list[MonitorResult])
+def list_results(
+    request: Request,
+    endpoint: EndpointName,
+    name: MonitorName,
+    limit: Annotated[int, Query(ge=1, le=10000)] = 100,
+    since_ms: Annotated[int | None, Query(ge=0, le=2**63 - 1)] = None,
+    _: Any = reader(from_path("endpoint")),
+) -> Any:
+    """Stored results, oldest first (the latest ``limit``)."""
+    from mainsail.monitoring import list_results as _list
+
+    return _list(endpoint, name, limit=limit, since_ms=since_ms, ctx=context(request))
+
+
+@router.get("/alerts", response_model=list[Alert])
+def list_alerts(
+    request: Request,
+    endpoint: Annotated[str | None, Query(min_length=1, max_length=250)] = None,
+    state: Literal["pending", "firing", "resolved"] | None = None,
+    principal: Principal = reader(),
+) -> Any:
+    """Alerts, newest first; only those of endpoints the caller may see."""
+    from mainsail.monitoring import list_alerts as _list
+
+    found = _list(endpoint, state, ctx=context(request))
+    return [a for a in found if principal.role_in(a.endpoint or "*")]
+
+
+def alert_project(request: Request, s: SqlStore) -> str | None:
+    """The project of an alert is its endpoint (``*`` for an alert without one)."""
+    from mainsail.store import _tables as t
+
+    try:
+        alert_id = int(request.path_params["alert_id"])
+    except (KeyError, ValueError):
+        return None
+    with s.db.read() as conn:
+        row = conn.execute(
+            sa.select(t.alerts.c.id, t.alerts.c.endpoint).where(t.alerts.c.id == alert_id)
+        ).first()
+    if row is None:
+        return None
+    return str(row.endpoint) if row.endpoint is not None else "*"
+
+
+@router.post("/alerts/{alert_id}/resolve", response_model=Alert)
+def resolve_alert(
+    request: Request,
+    alert_id: AlertId,
+    audit: Audit = permit("alerts.resolve", "deployer", alert_project),
+) -> Any:
+    """Resolve an alert by hand (it opens again if its condition still holds)."""
+    from mainsail.monitoring._alerts import get_alert_in, resolve_alert_in
+
+    audit.target = f"alerts/{alert_id}"
+    db = store(request).db
+    audit.before = {"state": get_alert_in(db, alert_id).state}
+    alert = resolve_alert_in(db, alert_id)
+    audit.after = {"state": alert.state}
+    return alert
+
+
+@router.get(
+    "/metrics/monitoring",
+    response_class=Response,
+    responses={200: {"content": {"text/plain": {}}}},
+)
+def monitoring_metrics(request: Request, _: Any = reader(global_scope)) -> Response:
+    """The Prometheus text exposition of every monitor's latest scores and open alerts."""
+    from mainsail.monitoring import render_prometheus
+
+    return Response(render_prometheus(context(request)), media_type="text/plain; version=0.0.4")
