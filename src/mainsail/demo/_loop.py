@@ -157,9 +157,8 @@ class Background:
     """The controllers (leader) and one job worker, in threads of this process."""
 
     def __init__(self) -> None:
-        from mainsail.jobs import Worker
-
         from mainsail.controllers import ControllerManager
+        from mainsail.jobs import Worker
 
         self.manager = ControllerManager(names=["rollouts", "monitors", "automations"], poll_s=0.25)
         self.worker = Worker(queues=["default"], poll_s=0.25)
