@@ -6,6 +6,7 @@ import os
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -106,3 +107,47 @@ def cli(capsys: pytest.CaptureFixture[str]) -> Callable[..., tuple[int, str, str
         return code, out, err
 
     return run
+
+
+# -- the team server: an app over a fresh SQLite store, one token per role -------------------
+@pytest.fixture
+def server_ctx(tmp_path: Path) -> Iterator[Any]:
+    from mainsail.client._context import Context
+    from mainsail.core._settings import Settings
+    from mainsail.store import ArtifactStore, Database, SqlStore
+
+    store = SqlStore(Database(f"sqlite:///{tmp_path / 'srv' / 'mainsail.db'}"))
+    yield Context(Settings(home=tmp_path / "srv"), store, ArtifactStore(str(tmp_path / "art")))
+    store.db.dispose()
+
+
+@pytest.fixture
+def tokens(server_ctx: Any) -> dict[str, str]:
+    """role -> token of a user holding that role on every project."""
+    from mainsail.security import ROLES, create_user_with_token
+
+    return {
+        role: create_user_with_token(server_ctx.store, f"{role}-user", role).token for role in ROLES
+    }
+
+
+@pytest.fixture
+def client_for(server_ctx: Any, tokens: dict[str, str]) -> Iterator[Callable[..., Any]]:
+    from fastapi.testclient import TestClient
+
+    from mainsail.server import create_app
+
+    app = create_app(server_ctx, auth=True)
+    opened: list[Any] = []
+
+    def make(role: str | None = None, token: str | None = None) -> Any:
+        c = TestClient(app, raise_server_exceptions=False)
+        tok = token or (tokens[role] if role else None)
+        if tok:
+            c.headers["Authorization"] = f"Bearer {tok}"
+        opened.append(c)
+        return c
+
+    yield make
+    for c in opened:
+        c.close()
