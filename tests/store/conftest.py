@@ -1,7 +1,8 @@
 """Store backends for the contract suites: SQL (SQLite, PostgreSQL) and REST over a server.
 
-``rest-sqlite`` runs the REST store against the app in process (ASGI transport, auth on);
-``rest-process`` against a real ``mainsail server`` child process on 127.0.0.1.
+``rest-sqlite`` and ``rest-postgres`` run the REST store against the app in process (ASGI
+transport, auth on) over each SQL backend; ``rest-process`` against a real ``mainsail server``
+child process on 127.0.0.1.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Any
 
 import pytest
 
-BACKENDS = ["sqlite", "postgres", "rest-sqlite"]
+BACKENDS = ["sqlite", "postgres", "rest-sqlite", "rest-postgres"]
 # A real server process costs seconds to start, so it runs a representative subset.
 REAL_PROCESS_TESTS = {
     "test_run_round_trip",
