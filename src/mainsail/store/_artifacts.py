@@ -137,8 +137,12 @@ class ArtifactStore:
     def exists(self, digest: str) -> bool:
         return bool(self.fs.exists(self._blob_path(digest)))
 
-    def _read_plain(self, digest: str) -> Iterator[bytes]:
-        """Yield a blob's plaintext; the digest is checked once the last chunk is read."""
+    def _read_plain(self, digest: str, via: str | None = None) -> Iterator[bytes]:
+        """Yield a blob's plaintext; the digest is checked once the last chunk is read.
+
+        ``via`` names the folder manifest the blob is read through (the REST store sends it
+        so the server can check project access; local reads ignore it).
+        """
         from mainsail.store._crypto import is_encrypted
 
         h = hashlib.sha256()
@@ -167,14 +171,14 @@ class ArtifactStore:
     def get_bytes(self, digest: str) -> bytes:
         return b"".join(self._read_plain(digest))
 
-    def get_file(self, digest: str, dest: str | os.PathLike[str]) -> Path:
+    def get_file(self, digest: str, dest: str | os.PathLike[str], via: str | None = None) -> Path:
         """Copy a blob to ``dest`` (verified; the file appears only once complete)."""
         dest = Path(dest)
         dest.parent.mkdir(parents=True, exist_ok=True)
         tmp = dest.with_name(dest.name + ".part")
         try:
             with open(tmp, "wb") as out:
-                for chunk in self._read_plain(digest):
+                for chunk in self._read_plain(digest, via):
                     out.write(chunk)
         except BaseException:
             tmp.unlink(missing_ok=True)
@@ -195,7 +199,7 @@ class ArtifactStore:
     def get_dir(self, digest: str, dest: str | os.PathLike[str]) -> Path:
         dest = Path(dest)
         for rel, entry in self.read_manifest(digest).items():
-            self.get_file(entry["digest"], dest / rel)
+            self.get_file(entry["digest"], dest / rel, via=digest)
         return dest
 
     def iter_digests(self) -> Iterator[str]:

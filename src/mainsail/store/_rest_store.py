@@ -377,12 +377,15 @@ class RestArtifactStore(ArtifactStore):
             )["digest"]
         )
 
-    def _read_plain(self, digest: str) -> Iterator[bytes]:
+    def _read_plain(self, digest: str, via: str | None = None) -> Iterator[bytes]:
         from mainsail.store._artifacts import _check_digest
 
         _check_digest(digest)
+        if via is not None:
+            _check_digest(via)
         h = hashlib.sha256()
-        with self.client.http.stream("GET", f"{_API}/artifacts/{digest}") as resp:
+        params = {"via": via} if via is not None else None
+        with self.client.http.stream("GET", f"{_API}/artifacts/{digest}", params=params) as resp:
             if resp.status_code >= 400:
                 resp.read()
                 raise _error_from(resp)
