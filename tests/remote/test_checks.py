@@ -113,9 +113,7 @@ class Always:
         return [CheckOutcome(name="always", kind="always", status="pass", threshold=0)]
 
 
-def test_a_custom_check_runs_here_even_on_a_registered_dataset(
-    sdk_mode: str, unique: str
-) -> None:
+def test_a_custom_check_runs_here_even_on_a_registered_dataset(sdk_mode: str, unique: str) -> None:
     name, data, _ = setup_models(unique)
     register_check("always", Always)
     try:
