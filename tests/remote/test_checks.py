@@ -135,6 +135,8 @@ def test_bad_input_gets_the_same_error_in_both_modes(sdk_mode: str, unique: str)
             mainsail.check(f"{name}/2", where, policy={**POLICY, "label": "churned"})
         with pytest.raises(InvalidValueError, match="is models:/.*/2 itself"):
             mainsail.check(f"{name}/2", where, policy=POLICY, baseline="2")
+        with pytest.raises(InvalidValueError, match="Cannot find the signature endpoint 'nope"):
+            mainsail.check(f"{name}/2", where, policy=POLICY, endpoint=f"nope-{unique}")
     with pytest.raises(InvalidValueError, match="Unknown check"):
         mainsail.check(f"{name}/2", data, policy={"nonsense": 1})
     with pytest.raises(NotFoundError):
