@@ -178,7 +178,6 @@ def test_the_server_refuses_a_recorded_result_that_breaks_the_rules(
 def test_a_viewer_cannot_record_a_result(remote: Any, unique: str) -> None:
     from mainsail.store._rest_store import RestClient
 
-    name, _, holdout = setup_models(unique)
     api = server(mainsail.get_context())
     assert api is not None
     user = f"viewer-{unique}"
@@ -186,7 +185,7 @@ def test_a_viewer_cannot_record_a_result(remote: Any, unique: str) -> None:
     viewer = RestClient(remote.url, token=token)
     try:
         with pytest.raises(PermissionDeniedError):
-            viewer.json("POST", f"/models/{name}/versions/2/checks/record", json={})
+            viewer.json("POST", f"/models/m-{unique}/versions/2/checks/record", json={})
     finally:
         viewer.close()
 
