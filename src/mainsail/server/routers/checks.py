@@ -187,6 +187,8 @@ def check_project(request: Request, s: SqlStore) -> str | None:
         rid = int(request.path_params["result_id"])
     except (KeyError, ValueError):
         return None
+    if not 1 <= rid < 2**63:  # runs before path validation: the 422 comes next
+        return None
     with s.db.read() as conn:
         return conn.execute(  # type: ignore[no-any-return]
             sa.select(t.models.c.name)
