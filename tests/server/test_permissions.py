@@ -59,6 +59,7 @@ REQUIRED_ROLE = {
     "monitors.run": "developer",
     "alerts.resolve": "deployer",
     "checks.run": "developer",
+    "checks.record": "developer",
     "automations.put": "deployer",
     "automations.run": "deployer",
     "automations.approve": "deployer",
@@ -199,6 +200,17 @@ def _examples(seed: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:
         ("POST", "/api/v1/models/{name}/versions/{version}/checks"): {
             "path": {"name": "clf", "version": 2},
             "json": {"data": "datasets:/clf-holdout/1", "policy": POLICY},
+        },
+        ("POST", "/api/v1/models/{name}/versions/{version}/checks/record"): {
+            "path": {"name": "clf", "version": 2},
+            "json": {
+                "verdict": "blessed",
+                "data_ref": "dataframe sha256:0123456789abcdef",
+                "policy": POLICY,
+                "checks": [
+                    {"name": "accuracy", "kind": "metrics", "status": "pass", "threshold": 0.6}
+                ],
+            },
         },
         ("PUT", "/api/v1/automations/{name}"): {
             "path": {"name": "auto-2"},

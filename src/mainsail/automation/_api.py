@@ -1,13 +1,22 @@
-"""SDK functions for automations: declare, inspect, run by hand, approve."""
+"""SDK functions for automations: declare, inspect, run by hand, approve.
+
+Against a server (``MAINSAIL_TRACKING_URI``) each function calls the server's
+``/api/v1/automations`` routes, which need the deployer role on the automation's endpoint
+to change anything and audit every change; they return the same objects.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict
 
 from mainsail.automation._spec import AutomationSpec, parse_spec
+from mainsail.core._errors import AutomationNotFoundError, InvalidValueError
+
+if TYPE_CHECKING:
+    from mainsail.store._rest_store import RestClient
 
 
 class Automation(BaseModel):
@@ -53,6 +62,24 @@ def _store() -> Any:
     return get_context().store
 
 
+def _server() -> RestClient | None:
+    from mainsail.client._context import get_context
+    from mainsail.client._remote import server
+
+    return server(get_context())
+
+
+def _path(name: str, tail: str = "") -> str:
+    from mainsail.client._remote import seg
+
+    if not isinstance(name, str) or not name:
+        raise AutomationNotFoundError(
+            f"Expected an automation name (a non-empty string). Got {name!r}. List them with "
+            "mainsail.list_automations()."
+        )
+    return f"/automations/{seg(name)}{tail}"
+
+
 def _from_row(row: dict[str, Any]) -> Automation:
     return Automation(**{**row, "spec": parse_spec(row["spec"]), "state": row["state"] or {}})
 
@@ -69,20 +96,33 @@ def create_automation(spec: AutomationSpec | dict[str, Any] | str | Path) -> Aut
     ...     "checks": {"policy": "checks.yaml"}, "cooldown": "6h"})
     """
     parsed = parse_spec(spec)
+    if (api := _server()) is not None:
+        body = parsed.model_dump(mode="json")
+        return Automation.model_validate(api.json("PUT", _path(parsed.name), json=body))
     store = _store()
     store.put_automation(parsed.name, parsed.endpoint, parsed.model_dump(mode="json"))
     return get_automation(parsed.name)
 
 
 def get_automation(name: str) -> Automation:
+    """An automation by name (:class:`AutomationNotFoundError` if there is none)."""
+    if (api := _server()) is not None:
+        return Automation.model_validate(api.json("GET", _path(name)))
     return _from_row(_store().get_automation_row(name))
 
 
 def list_automations() -> list[Automation]:
+    """Every automation (against a server: those on endpoints the caller may read)."""
+    if (api := _server()) is not None:
+        return [Automation.model_validate(a) for a in api.json("GET", "/automations")]
     return [_from_row(r) for r in _store().list_automation_rows()]
 
 
 def set_automation_enabled(name: str, enabled: bool) -> Automation:
+    """Switch an automation on or off; returns it."""
+    if (api := _server()) is not None:
+        tail = "/enable" if enabled else "/disable"
+        return Automation.model_validate(api.json("POST", _path(name, tail)))
     store = _store()
     row = store.get_automation_row(name)
     store.update_automation(row["id"], enabled=enabled)
@@ -91,6 +131,11 @@ def set_automation_enabled(name: str, enabled: bool) -> Automation:
 
 def automation_trail(name: str, limit: int = 200) -> list[AutomationEvent]:
     """The automation's events, oldest first: what fired, what ran, what it produced."""
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 10000:
+        raise InvalidValueError(f"limit must be an integer in 1..10000. Got {limit!r}.")
+    if (api := _server()) is not None:
+        data = api.json("GET", _path(name, "/events"), params={"limit": limit})
+        return [AutomationEvent.model_validate(e) for e in data]
     store = _store()
     row = store.get_automation_row(name)
     return [AutomationEvent(**e) for e in store.automation_events(row["id"], limit=limit)]
@@ -104,10 +149,19 @@ def _request(name: str, kind: str, detail: dict[str, Any]) -> int:
 
 def trigger_automation(name: str, reason: str | None = None, actor: str | None = None) -> int:
     """Ask the controller to retrain now (the in-flight guard still applies; the cooldown
-    does not: a person asked). Returns the request's event id."""
+    does not: a person asked). Returns the request's event id.
+
+    Against a server the actor is the caller's user (``actor`` is ignored there)."""
+    if (api := _server()) is not None:
+        event = api.json("POST", _path(name, "/run"), json={"reason": reason})
+        return int(event["id"])
     return _request(name, "manual", {"reason": reason or "manual run", "actor": actor})
 
 
 def approve_automation(name: str, actor: str | None = None) -> int:
-    """Approve the firing that waits for approval; the controller starts it on its next tick."""
+    """Approve the firing that waits for approval; the controller starts it on its next tick.
+
+    Against a server the approver is the caller's user (``actor`` is ignored there)."""
+    if (api := _server()) is not None:
+        return int(api.json("POST", _path(name, "/approve"))["id"])
     return _request(name, "approval", {"actor": actor})

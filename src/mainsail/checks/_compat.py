@@ -18,11 +18,22 @@ ENDPOINT_SIGNATURES: list[Callable[[Any, str], ModelSignature | None]] = []
 
 def stored_endpoint_signature(ctx: Any, endpoint: str) -> ModelSignature | None:
     """The signature of the stable variant in the endpoint's current revision (the store's
-    endpoints; ``None`` when the endpoint does not exist)."""
-    revision = ctx.store.get_revision(endpoint)
-    if not revision:
-        return None
-    variants = revision.get("variants") or []
+    endpoints, or the server's when the SDK talks to one; ``None`` when the endpoint does
+    not exist)."""
+    from mainsail.client._remote import seg, server
+
+    if (api := server(ctx)) is not None:
+        from mainsail.core._errors import EndpointNotFoundError
+
+        try:
+            variants = api.json("GET", f"/endpoints/{seg(endpoint)}")["variants"]
+        except EndpointNotFoundError:
+            return None
+    else:
+        revision = ctx.store.get_revision(endpoint)
+        if not revision:
+            return None
+        variants = revision.get("variants") or []
     stable = next((v for v in variants if v.get("role") == "stable"), None)
     if stable is None:
         return None

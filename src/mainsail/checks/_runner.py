@@ -75,6 +75,19 @@ def _resolve_baseline(
     return base
 
 
+def dataset_ref(data: Any) -> str | None:
+    """The registered dataset ``data`` names (``datasets:/...``), or ``None`` for a
+    DataFrame or a table file: the same reading :func:`_load_data` makes."""
+    if not isinstance(data, str | os.PathLike):
+        return None
+    text = str(data)
+    if text.startswith("datasets:/"):
+        return text
+    if Path(text).suffix.lower() in (".parquet", ".pq", ".csv", ".json", ".jsonl"):
+        return None
+    return f"datasets:/{text}"
+
+
 def _load_data(ctx: Context, data: Any) -> tuple[pd.DataFrame, str]:
     import pandas as pd
 
@@ -83,12 +96,10 @@ def _load_data(ctx: Context, data: Any) -> tuple[pd.DataFrame, str]:
     if isinstance(data, pd.DataFrame):
         return data.reset_index(drop=True), f"dataframe sha256:{content_digest(data)[:16]}"
     if isinstance(data, str | os.PathLike):
-        text = str(data)
-        if text.startswith("datasets:/"):
-            return load_dataset(ctx, text), text
-        if Path(text).suffix.lower() in (".parquet", ".pq", ".csv", ".json", ".jsonl"):
-            return read_table(text), str(Path(text).absolute())
-        return load_dataset(ctx, f"datasets:/{text}"), f"datasets:/{text}"
+        ref = dataset_ref(data)
+        if ref is not None:
+            return load_dataset(ctx, ref), ref
+        return read_table(str(data)), str(Path(data).absolute())
     raise InvalidValueError(
         "Expected data as a dataset address ('datasets:/churn-holdout/2'), a file path or a "
         f"pandas DataFrame. Got {type(data).__name__}."
@@ -191,6 +202,19 @@ def check(
     progress : show a Rich progress bar.
     endpoint : compare the signature with what this endpoint serves today.
 
+    Notes
+    -----
+    Against a server (``MAINSAIL_TRACKING_URI``), the check runs **on the server** when the
+    data is a registered dataset and every check in the policy is built in: the client
+    sends the policy as JSON (a policy file is read here; the server never reads files a
+    caller names) and the server loads the model and the data itself. Otherwise (a
+    DataFrame or a local file, or a custom check registered in this process) the checks
+    run **here**, with the model and the data read through the server, and the result is
+    recorded on the server, which re-derives the verdict from the outcomes, marks the
+    result ``summary["computed_by"] == "client"`` and audits it as ``checks.record``.
+    ``progress`` only shows for a local run. A server-side run compares only with versions
+    of the same model (``baseline``).
+
     Examples
     --------
     >>> import mainsail
@@ -201,12 +225,28 @@ def check(
     'blessed'
     """
     from mainsail.client._context import get_context
+    from mainsail.client._remote import seg, server
     from mainsail.registry._registry import _actor, load_model, resolve_version
 
     ctx = get_context()
     started = time.perf_counter()
     pol = load_policy(policy)
     version = resolve_version(ctx, model_address(model))
+    api = server(ctx)
+    ref = dataset_ref(data)
+    if api is not None and ref is not None and not pol.custom:
+        body = {
+            "data": ref,
+            "baseline": baseline,
+            "policy": pol.to_dict(),
+            "label": label,
+            "endpoint": endpoint,
+        }
+        path = f"/models/{seg(version.name)}/versions/{version.version}/checks"
+        result = CheckResult.model_validate(api.json("POST", path, json=body))
+        if out_dir is not None:
+            write_reports(result, out_dir)
+        return result
     frame, data_ref = _load_data(ctx, data)
     label = label or pol.label
     if label is not None and label not in frame.columns:
@@ -311,19 +351,23 @@ def check(
     )
     report = orjson.dumps(result.to_dict(), option=orjson.OPT_INDENT_2 | orjson.OPT_SERIALIZE_NUMPY)
     html = result.html().encode()
-    row = ctx.store.create_check_result(
-        version.name,
-        version.version,
-        verdict=verdict,
-        baseline_version=result.baseline_version,
-        data_ref=data_ref,
-        policy=result.policy,
-        checks=[o.model_dump(mode="json") for o in outcomes],
-        summary=_json_safe(summary),
-        report_digest=ctx.artifacts.put_bytes(report),
-        html_digest=ctx.artifacts.put_bytes(html),
-        created_by=result.created_by,
-    )
+    fields: dict[str, Any] = {
+        "verdict": verdict,
+        "baseline_version": result.baseline_version,
+        "data_ref": data_ref,
+        "policy": result.policy,
+        "checks": [o.model_dump(mode="json") for o in outcomes],
+        "summary": _json_safe(summary),
+        "report_digest": ctx.artifacts.put_bytes(report),
+        "html_digest": ctx.artifacts.put_bytes(html),
+    }
+    if api is not None:  # the server records it as its caller's, computed by the client
+        path = f"/models/{seg(version.name)}/versions/{version.version}/checks/record"
+        row = api.json("POST", path, json=fields)
+    else:
+        row = ctx.store.create_check_result(
+            version.name, version.version, created_by=result.created_by, **fields
+        )
     result = from_row(row)
     if out_dir is not None:
         write_reports(result, out_dir)
@@ -420,15 +464,25 @@ def get_check_results(model_address_: str) -> list[CheckResult]:
     ['blessed', 'rejected']
     """
     from mainsail.client._context import get_context
+    from mainsail.client._remote import seg, server
     from mainsail.core._uris import parse_address
     from mainsail.registry._registry import resolve_version
 
     ctx = get_context()
+    api = server(ctx)
     addr = parse_address(model_address(model_address_), kind="models")
     if addr.version is None and addr.alias is None:
+        if api is not None:
+            return [
+                CheckResult.model_validate(r)
+                for r in api.json("GET", f"/models/{seg(addr.name)}/checks")
+            ]
         rows = ctx.store.list_check_results(addr.name)
     else:
         v = resolve_version(ctx, str(addr))
+        if api is not None:
+            path = f"/models/{seg(v.name)}/versions/{v.version}/checks"
+            return [CheckResult.model_validate(r) for r in api.json("GET", path)]
         rows = ctx.store.list_check_results(v.name, v.version)
     return [from_row(r) for r in rows]
 

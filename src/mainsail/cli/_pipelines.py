@@ -254,6 +254,7 @@ def worker(
     """Claim jobs from the database queue and run them (one worker per SQLite store)."""
     from mainsail.core._errors import InvalidValueError
     from mainsail.jobs import Worker
+    from mainsail.jobs._queue import needs_database
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     handlers: dict[str, Any] = {}
@@ -269,6 +270,7 @@ def worker(
         handlers=handlers,
         retry_delay_s=retry_delay,
     )
+    needs_database(w.ctx, "A worker")  # say so before announcing anything
     signal.signal(signal.SIGTERM, lambda *_: w.stop())
     console.print(f"Worker {w.worker_id} serving {', '.join(w.queues)}", highlight=False)
     try:

@@ -6,21 +6,28 @@ Jobs live in the ``jobs`` table, so they survive restarts of every process. A jo
 ``max_attempts``; a running job whose lease ran out (its worker crashed or was killed)
 is re-queued by :func:`reap_stale_jobs` — run by every worker and by the scheduler — or
 marked failed when it has no attempts left. No job stays running forever.
+
+Against a server (``MAINSAIL_TRACKING_URI``), :func:`enqueue`, :func:`get_job` and
+:func:`list_jobs` call its ``/api/v1/jobs`` routes (enqueuing needs the developer role on
+every project: a job runs code on the workers). Workers and the reaper need the database:
+run ``mainsail worker`` on a host that has it.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from mainsail.core._errors import InvalidValueError, JobNotFoundError
+from mainsail.core._errors import ConfigurationError, InvalidValueError, JobNotFoundError
 from mainsail.core._ids import now_ms
 
 if TYPE_CHECKING:
     from mainsail.client._context import Context
+    from mainsail.store._rest_store import RestClient
 
 
 @dataclass(frozen=True)
@@ -50,12 +57,34 @@ class Job:
         return cls(**{k: row[k] for k in cls.__dataclass_fields__})
 
 
+STATUSES = ("queued", "running", "done", "failed")
+# the same rule as the server's POST /jobs, so a name works in both modes
+_NAME = re.compile(r"[A-Za-z0-9_.:\-]{1,64}")
+_CHARS = "letters, digits and _ . : -"
+
+
 def _ctx(ctx: Context | None) -> Context:
     if ctx is not None:
         return ctx
     from mainsail.client._context import get_context
 
     return get_context()
+
+
+def _server(ctx: Context | None) -> RestClient | None:
+    from mainsail.client._remote import server
+
+    return server(_ctx(ctx))
+
+
+def needs_database(ctx: Context, what: str) -> None:
+    """Refuse ``what`` (a worker, the reaper) when the store is a server, saying where to run it."""
+    if ctx.is_remote:
+        raise ConfigurationError(
+            f"{what} needs the metadata database, and the store is the server at "
+            f"{ctx.settings.tracking_uri}. Run it on a host that reaches the database: "
+            "unset MAINSAIL_TRACKING_URI and set MAINSAIL_DATABASE_URL (the server's)."
+        )
 
 
 def enqueue(
@@ -85,13 +114,14 @@ def enqueue(
     ...                       dedupe_key="retrain:churn")  # doctest: +SKIP
     1
     """
-    if not isinstance(kind, str) or not kind or len(kind) > 64:
+    if not isinstance(kind, str) or not _NAME.fullmatch(kind):
         raise InvalidValueError(
-            f"A job kind is a non-empty string of at most 64 characters. Got {kind!r}."
+            f"A job kind is a non-empty string of at most 64 characters ({_CHARS}). Got {kind!r}."
         )
-    if not isinstance(queue, str) or not queue or len(queue) > 64:
+    if not isinstance(queue, str) or not _NAME.fullmatch(queue):
         raise InvalidValueError(
-            f"A queue name is a non-empty string of at most 64 characters. Got {queue!r}."
+            f"A queue name is a non-empty string of at most 64 characters ({_CHARS}). "
+            f"Got {queue!r}."
         )
     if not isinstance(payload, Mapping):
         raise InvalidValueError(f"A job payload is a dict. Got {type(payload).__name__}.")
@@ -101,12 +131,38 @@ def enqueue(
         raise InvalidValueError(
             f"A job payload must be JSON data (it is stored in the database): {exc}."
         ) from None
-    if not isinstance(max_attempts, int) or isinstance(max_attempts, bool) or max_attempts < 1:
-        raise InvalidValueError(f"max_attempts must be an integer >= 1. Got {max_attempts!r}.")
-    if dedupe_key is not None and (not isinstance(dedupe_key, str) or len(dedupe_key) > 256):
+    if (
+        not isinstance(max_attempts, int)
+        or isinstance(max_attempts, bool)
+        or not 1 <= max_attempts <= 100
+    ):
         raise InvalidValueError(
-            f"A dedupe_key is a string of at most 256 characters. Got {dedupe_key!r}."
+            f"max_attempts must be an integer >= 1 (at most 100). Got {max_attempts!r}."
         )
+    if dedupe_key is not None and (
+        not isinstance(dedupe_key, str) or not 1 <= len(dedupe_key) <= 256
+    ):
+        raise InvalidValueError(
+            f"A dedupe_key is a non-empty string of at most 256 characters. Got {dedupe_key!r}."
+        )
+    if run_after_ms is not None and (
+        not isinstance(run_after_ms, int)
+        or isinstance(run_after_ms, bool)
+        or not 0 <= run_after_ms <= 2**62
+    ):
+        raise InvalidValueError(
+            f"run_after_ms is a time in ms since the epoch (an integer >= 0). Got {run_after_ms!r}."
+        )
+    if (api := _server(ctx)) is not None:
+        body = {
+            "kind": kind,
+            "payload": data,
+            "queue": queue,
+            "dedupe_key": dedupe_key,
+            "max_attempts": max_attempts,
+            "run_after_ms": run_after_ms,
+        }
+        return int(api.json("POST", "/jobs", json=body)["id"])
     job_id, _ = _ctx(ctx).store.enqueue_job(
         queue, kind, data, dedupe_key, max_attempts, run_after_ms or now_ms()
     )
@@ -115,11 +171,16 @@ def enqueue(
 
 def get_job(job_id: int, ctx: Context | None = None) -> Job:
     """A job by id."""
-    row = _ctx(ctx).store.get_job_row(int(job_id))
+    missing = JobNotFoundError(
+        f"No job with id {job_id!r}. List jobs with mainsail.jobs.list_jobs()."
+    )
+    if isinstance(job_id, bool) or not isinstance(job_id, int) or not 1 <= job_id < 2**63:
+        raise missing
+    if (api := _server(ctx)) is not None:
+        return Job(**api.json("GET", f"/jobs/{job_id}"))
+    row = _ctx(ctx).store.get_job_row(job_id)
     if row is None:
-        raise JobNotFoundError(
-            f"No job with id {job_id}. List jobs with mainsail.jobs.list_jobs()."
-        )
+        raise missing
     return Job.from_row(row)
 
 
@@ -131,10 +192,20 @@ def list_jobs(
     ctx: Context | None = None,
 ) -> list[Job]:
     """Jobs, newest first, optionally filtered by status (queued|running|done|failed)."""
+    if status is not None and status not in STATUSES:
+        raise InvalidValueError(f"Job status must be one of {', '.join(STATUSES)}. Got {status!r}.")
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 1000:
+        raise InvalidValueError(f"limit must be an integer in 1..1000. Got {limit!r}.")
+    if (api := _server(ctx)) is not None:
+        params = {"status": status, "queue": queue, "kind": kind, "limit": limit}
+        data = api.json("GET", "/jobs", params={k: v for k, v in params.items() if v is not None})
+        return [Job(**j) for j in data]
     rows = _ctx(ctx).store.list_job_rows(status, queue, kind, limit)
     return [Job.from_row(r) for r in rows]
 
 
 def reap_stale_jobs(ctx: Context | None = None) -> list[dict[str, Any]]:
     """Re-queue or fail running jobs whose worker stopped heartbeating; returns them."""
-    return _ctx(ctx).store.reap_stale_jobs()
+    c = _ctx(ctx)
+    needs_database(c, "Reaping stale jobs")
+    return c.store.reap_stale_jobs()

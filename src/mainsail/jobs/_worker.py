@@ -8,6 +8,9 @@ While a job runs, a heartbeat thread extends its lease every ``lease_s / 3`` sec
 the worker dies, the lease runs out and the next :func:`reap_stale_jobs` (every worker
 runs it, and so does the scheduler) re-queues the job for another worker — or fails it
 if it has used up ``max_attempts``.
+
+A worker claims jobs in the database, so it refuses to start when the SDK points at a
+server (``MAINSAIL_TRACKING_URI``): run it where the database is reachable.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ import orjson
 from mainsail.core._errors import InvalidValueError, MainsailError, UnknownJobKindError
 from mainsail.core._ids import hostname
 from mainsail.jobs._handlers import Handler, resolve_handler
-from mainsail.jobs._queue import Job
+from mainsail.jobs._queue import Job, needs_database
 
 if TYPE_CHECKING:
     from mainsail.client._context import Context
@@ -90,6 +93,7 @@ class Worker:
     # -- the loop --------------------------------------------------------------------------
     def run(self, max_jobs: int | None = None, until_idle: bool = False) -> int:
         """Process jobs; returns how many were processed (done or failed)."""
+        needs_database(self.ctx, "A worker")  # before the loop, which retries outages
         done = 0
         errors = 0
         while not self._stop.is_set() and (max_jobs is None or done < max_jobs):
@@ -131,6 +135,7 @@ class Worker:
 
     def run_one(self) -> Job | None:
         """Claim one due job and run it; None if there was none."""
+        needs_database(self.ctx, "A worker")
         self._maybe_reap()
         row = self.ctx.store.claim_job(self.queues, self.worker_id, self._lease_ms)
         if row is None:

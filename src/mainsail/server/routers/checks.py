@@ -3,20 +3,26 @@
 The project is the model name; running checks needs the developer role. Data must be a
 registered dataset (``datasets:/name/version``) and the policy a JSON object: the server
 never reads files a caller names.
+
+A client that ran the checks itself (on a DataFrame or a file of its own, or with a custom
+check the server does not have) records its result with ``POST .../checks/record``: the
+server re-derives the verdict from the outcomes and the policy, refuses a result that does
+not follow the verdict rule, and marks it as computed by the client, recorded by the
+caller (in the result and in the audit event).
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Path, Request
 from pydantic import Field
 
-from mainsail.checks._types import CheckResult
+from mainsail.checks._types import CheckOutcome, CheckResult
 from mainsail.core._errors import InvalidValueError, NotFoundError
 from mainsail.server._auth import Audit, from_path, permit, reader
-from mainsail.server.routers._common import Body, store
+from mainsail.server.routers._common import Body, context, store
 from mainsail.server.routers._sdk import sdk
 from mainsail.store._sql_store import SqlStore
 
@@ -32,6 +38,31 @@ class CheckIn(Body):
     baseline: Annotated[str, Field(min_length=1, max_length=500)] | None = None
     policy: dict[str, Any] = Field(default_factory=dict)
     label: Annotated[str, Field(min_length=1, max_length=250)] | None = None
+    endpoint: Annotated[str, Field(min_length=1, max_length=250)] | None = None
+
+
+Digest = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
+
+
+class CheckRecordIn(Body):
+    """A result the client computed: what ``mainsail.check`` would store."""
+
+    verdict: Literal["blessed", "rejected"]
+    baseline_version: Annotated[int, Field(ge=1, le=2**31 - 1)] | None = None
+    data_ref: Annotated[str, Field(min_length=1, max_length=1000)]
+    policy: dict[str, Any] = Field(default_factory=dict)
+    checks: Annotated[list[CheckOutcome], Field(max_length=10000)]
+    summary: dict[str, Any] = Field(default_factory=dict)
+    report_digest: Digest | None = None
+    html_digest: Digest | None = None
+
+
+@router.get("/models/{name}/checks", response_model=list[CheckResult])
+def list_model_checks(request: Request, name: ModelName, _: Any = reader(from_path("name"))) -> Any:
+    """Check results of every version of the model, newest first."""
+    from mainsail.checks._runner import from_row
+
+    return [from_row(r) for r in store(request).list_check_results(name)]
 
 
 @router.get("/models/{name}/versions/{version}/checks", response_model=list[CheckResult])
@@ -78,9 +109,74 @@ def run_checks(
             baseline=body.baseline,
             policy=body.policy,
             progress=False,
+            endpoint=body.endpoint,
         )
     audit.after = {"id": result.id, "verdict": result.verdict}
     return result
+
+
+@router.post(
+    "/models/{name}/versions/{version}/checks/record", status_code=201, response_model=CheckResult
+)
+def record_checks(
+    request: Request,
+    name: ModelName,
+    version: VersionNo,
+    body: CheckRecordIn,
+    audit: Audit = permit("checks.record", "developer", from_path("name")),
+) -> Any:
+    """Record a result the client computed; the verdict must follow from its outcomes."""
+    from mainsail.checks._policy import CheckPolicy
+    from mainsail.checks._runner import decide_verdict, from_row
+
+    audit.target = f"models/{name}/{version}"
+    s = store(request)
+    s.get_model_version(name, version)  # 404 for an unknown version
+    if body.baseline_version is not None:
+        if body.baseline_version == version:
+            raise InvalidValueError(
+                f"The baseline version {version} is the checked version itself. Record the "
+                "version the checks compared with, or none."
+            )
+        s.get_model_version(name, body.baseline_version)
+    try:
+        configured = CheckPolicy.model_validate(body.policy).configured()
+    except ValueError as exc:
+        raise InvalidValueError(
+            f"The policy of the recorded result is not a release-check policy: {exc}. Send "
+            "what CheckPolicy.to_dict() gives."
+        ) from None
+    verdict, reason = decide_verdict(body.checks, configured)
+    if verdict != body.verdict:
+        raise InvalidValueError(
+            f"The recorded verdict is {body.verdict!r} but its outcomes and policy give "
+            f"{verdict!r} ({reason}) Record the verdict mainsail.check derives."
+        )
+    artifacts = context(request).artifacts
+    for key in ("report_digest", "html_digest"):
+        digest = getattr(body, key)
+        if digest is not None and not artifacts.exists(digest):
+            raise InvalidValueError(
+                f"{key} {digest[:12]}... is not in the artifact store. Upload the report "
+                "first (POST /api/v1/artifacts), then record the result."
+            )
+    summary = {**body.summary, "reason": reason, "computed_by": "client"}
+    audit.before = {"data": body.data_ref, "computed_by": "client"}
+    row = s.create_check_result(
+        name,
+        version,
+        verdict=verdict,
+        baseline_version=body.baseline_version,
+        data_ref=body.data_ref,
+        policy=body.policy,
+        checks=[o.model_dump(mode="json") for o in body.checks],
+        summary=summary,
+        report_digest=body.report_digest,
+        html_digest=body.html_digest,
+        created_by=audit.actor,
+    )
+    audit.after = {"id": row["id"], "verdict": verdict, "computed_by": "client"}
+    return from_row(row)
 
 
 def check_project(request: Request, s: SqlStore) -> str | None:
@@ -90,6 +186,8 @@ def check_project(request: Request, s: SqlStore) -> str | None:
     try:
         rid = int(request.path_params["result_id"])
     except (KeyError, ValueError):
+        return None
+    if not 1 <= rid < 2**63:  # runs before path validation: the 422 comes next
         return None
     with s.db.read() as conn:
         return conn.execute(  # type: ignore[no-any-return]

@@ -1,0 +1,93 @@
+"""The job queue behaves the same embedded and against a server; workers need the database."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+import mainsail
+from mainsail import jobs
+from mainsail.client._remote import server
+from mainsail.core._errors import ConfigurationError, InvalidValueError, JobNotFoundError
+
+
+def test_enqueue_inspect_and_list(sdk_mode: str, unique: str) -> None:
+    q = f"q-{unique}"
+    a = jobs.enqueue("echo", {"n": 1, "tags": ["x"]}, queue=q, max_attempts=2)
+    b = jobs.enqueue("echo", {"n": 2}, queue=q, dedupe_key=f"k-{unique}", run_after_ms=1)
+    assert jobs.enqueue("echo", {"n": 3}, queue=q, dedupe_key=f"k-{unique}") == b  # reused
+    job = jobs.get_job(a)
+    assert (job.kind, job.queue, job.payload, job.status) == (
+        "echo",
+        q,
+        {"n": 1, "tags": ["x"]},
+        "queued",
+    )
+    assert (job.attempts, job.max_attempts, job.claimed_by) == (0, 2, None)
+    assert jobs.get_job(b).run_after == 1 and jobs.get_job(b).dedupe_key == f"k-{unique}"
+    assert [j.id for j in jobs.list_jobs(queue=q)] == [b, a]
+    assert [j.id for j in jobs.list_jobs(queue=q, limit=1)] == [b]
+    assert jobs.list_jobs(status="done", queue=q) == []
+    assert jobs.list_jobs(queue=q, kind="other") == []
+    if sdk_mode == "remote":
+        api = server(mainsail.get_context())
+        assert api is not None
+        events = api.json("GET", "/audit", params={"action": "jobs.enqueue", "target": f"jobs/{a}"})
+        assert events[0]["after"]["queue"] == q and events[0]["actor"] == "admin"
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "match"),
+    [
+        (lambda: jobs.enqueue("", {}), InvalidValueError, "A job kind is a non-empty string"),
+        (lambda: jobs.enqueue("a b", {}), InvalidValueError, "letters, digits and _ . : -"),
+        (lambda: jobs.enqueue("k", {}, queue="x" * 65), InvalidValueError, "queue name"),
+        (lambda: jobs.enqueue("k", [1]), InvalidValueError, "A job payload is a dict"),  # type: ignore[arg-type]
+        (lambda: jobs.enqueue("k", {"t": object()}), InvalidValueError, "must be JSON data"),
+        (lambda: jobs.enqueue("k", {}, max_attempts=0), InvalidValueError, "max_attempts"),
+        (lambda: jobs.enqueue("k", {}, max_attempts=101), InvalidValueError, "at most 100"),
+        (lambda: jobs.enqueue("k", {}, dedupe_key=""), InvalidValueError, "dedupe_key"),
+        (lambda: jobs.enqueue("k", {}, run_after_ms=-1), InvalidValueError, "run_after_ms"),
+        (lambda: jobs.get_job(2**40), JobNotFoundError, "No job with id"),
+        (lambda: jobs.get_job(0), JobNotFoundError, "No job with id 0"),
+        (lambda: jobs.list_jobs(status="lost"), InvalidValueError, "must be one of queued"),
+        (lambda: jobs.list_jobs(limit=0), InvalidValueError, "limit must be an integer"),
+    ],
+)
+def test_bad_input_gets_the_same_error_in_both_modes(
+    sdk_mode: str, call: Callable[[], Any], error: type[Exception], match: str
+) -> None:
+    with pytest.raises(error, match=match):
+        call()
+
+
+def test_a_worker_needs_the_database(remote: Any, unique: str) -> None:
+    jobs.enqueue("echo", {}, queue=f"w-{unique}")
+    for call in (
+        lambda: jobs.run_worker([f"w-{unique}"], until_idle=True),
+        lambda: jobs.Worker([f"w-{unique}"]).run(),  # not retried as an outage forever
+        lambda: jobs.Worker([f"w-{unique}"]).run_one(),
+        lambda: jobs.reap_stale_jobs(),
+    ):
+        with pytest.raises(ConfigurationError, match="needs the metadata database"):
+            call()
+    assert jobs.list_jobs(queue=f"w-{unique}")[0].status == "queued"  # nothing was claimed
+
+
+def test_cli(sdk_mode: str, unique: str, cli: Callable[..., tuple[int, str, str]]) -> None:
+    q = f"c-{unique}"
+    job_id = jobs.enqueue("echo", {"hello": "world"}, queue=q)
+    code, out, err = cli("jobs", "list", "-q", q, "--json")
+    assert code == 0, err
+    assert [j["id"] for j in json.loads(out)] == [job_id]
+    code, out, err = cli("jobs", "show", str(job_id))
+    assert code == 0, err
+    assert json.loads(out)["payload"] == {"hello": "world"}
+    code, _, err = cli("jobs", "list", "--status", "lost")
+    assert code == 1 and "must be one of queued" in err
+    if sdk_mode == "remote":
+        code, _, err = cli("worker", "--once", "-q", q)
+        assert code == 1 and "needs the metadata database" in err
