@@ -118,6 +118,8 @@ def test_run_rerun_from_cache_and_explain(
     assert code == 0 and "param factor changed from 1.0 to 2.0" in out
     code, out, _ = cli("pipeline", "show", third.id[:10])
     assert code == 0 and third.id in out and "cached from" in out
+    code, out, _ = cli("pipeline", "runs", "--pipeline", "flow", "--json")
+    assert code == 0 and third.id in out and first.id in out
     # remote: nothing was written to a local store
     assert (tmp_path / "home").exists() is (sdk_mode == "embedded")
 

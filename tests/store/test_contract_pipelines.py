@@ -101,6 +101,8 @@ def test_unknown_ids_are_clear_errors(store: SqlStore) -> None:
     assert store.step_run_rows(uuid.uuid4().hex) == []
     with pytest.raises(NotFoundError, match="No step run with id 987654"):
         store.update_step_run(987654, status="failed")
+    with pytest.raises(NotFoundError, match="No step run with id 987654"):
+        store.update_step_run(987654)  # nothing to change still checks the id
     with pytest.raises(NotFoundError, match="No step cache entry with key"):
         store.commit_cache_entry("4" * 64, {"output": _meta(D2)})
     with pytest.raises(NotFoundError, match="No step cache entry"):
@@ -112,6 +114,7 @@ def test_step_runs_round_trip(store: SqlStore) -> None:
     a = _step(store, prid, "load")
     b = _step(store, prid, "train", cache_key="", status="skipped", reason=["upstream"])
     store.update_step_run(a, status="succeeded", outputs={"output": _meta(D2)}, finished_at=20)
+    store.update_step_run(b)  # nothing to change: a no-op
     rows = store.step_run_rows(prid)
     assert [(r["id"], r["step"], r["status"]) for r in rows] == [
         (a, "load", "succeeded"),

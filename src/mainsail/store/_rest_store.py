@@ -137,7 +137,7 @@ class RestStore:
         raise MainsailError(
             f"'{name}' is not available through the REST store yet: the store is the server "
             f"at {self.url}. Call the server's /api/v1 routes for endpoints, rollouts, "
-            "monitors, alerts, checks, pipelines, jobs and automations (see "
+            "monitors, alerts, checks, jobs and automations (see "
             f"{self.url}/api/v1/docs), or run this on the server host without "
             "MAINSAIL_TRACKING_URI."
         )

@@ -126,11 +126,15 @@ class PipelineStoreMixin:
             return int(res.inserted_primary_key[0])  # type: ignore[index]
 
     def update_step_run(self, step_run_id: int, **fields: Any) -> None:
+        c = t.step_runs.c
         with self.db.write() as conn:
-            res = conn.execute(
-                t.step_runs.update().where(t.step_runs.c.id == step_run_id).values(**fields)
-            )
-            if not res.rowcount:
+            if fields:
+                found = conn.execute(
+                    t.step_runs.update().where(c.id == step_run_id).values(**fields)
+                ).rowcount
+            else:  # nothing to change: still say whether the step run exists
+                found = conn.execute(sa.select(c.id).where(c.id == step_run_id)).first() is not None
+            if not found:
                 raise NotFoundError(
                     f"No step run with id {step_run_id}. Step run ids come from add_step_run; "
                     "list a pipeline run's steps with 'mainsail pipeline show RUN_ID'."
