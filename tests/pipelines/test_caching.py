@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from types import ModuleType
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -310,3 +311,27 @@ def test_a_run_interrupted_mid_step_leaves_an_uncommitted_entry(ctx, project) ->
     )
     assert again.step("first").status == "cached"
     assert again.outputs == {"output": 2}
+
+
+def test_a_step_claimed_by_a_running_run_waits_then_takes_over(ctx, flow: ModuleType) -> None:  # type: ignore[no-untyped-def]
+    import threading
+    import time
+
+    from mainsail.core._ids import new_id
+
+    first = flow.flow.run(progress=False)
+    key = first.step("load").cache_key
+    other = new_id()  # another client's run claims load's key and is still running
+    ctx.store.create_pipeline_run(other, "flow", None, {}, "inprocess")
+    assert ctx.store.begin_cache_entry(key, "load", {}, other, replace_committed=True)
+    done: list[Any] = []
+    th = threading.Thread(target=lambda: done.append(flow.flow.run(progress=False)))
+    th.start()
+    time.sleep(0.4)
+    assert th.is_alive() and not done  # waiting on the claim, not running load
+    ctx.store.finish_pipeline_run(other, "failed", {}, "killed")  # it died without committing
+    th.join(30)
+    (pr,) = done
+    assert statuses(pr) == {"load": "succeeded", "transform": "cached", "summarise": "cached"}
+    assert pr.step("load").reason[0].startswith("cache entry not committed")
+    assert ctx.store.get_cache_entry(key)["pipeline_run_id"] == pr.id

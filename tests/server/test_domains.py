@@ -313,7 +313,8 @@ def test_pipeline_runs_and_jobs(
     assert {w["step"] for w in why} == {"load", "total"}
     assert any("n" in " ".join(w["changes"] + w["reason"]) for w in why)
     assert c.get(f"{API}/pipeline-runs/{'0' * 32}").status_code == 404
-    assert c.get(f"{API}/pipeline-runs/not-hex").status_code == 422
+    bad = c.get(f"{API}/pipeline-runs/not-hex")  # the same clear 404 as embedded
+    assert (bad.status_code, bad.json()["type"]) == (404, "PipelineRunNotFoundError")
 
     dev = client_for("developer")
     job = {"kind": "pipeline", "payload": {"pipeline": "srvflow:flow"}, "dedupe_key": "k"}

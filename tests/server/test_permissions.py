@@ -66,6 +66,14 @@ REQUIRED_ROLE = {
     "automations.enable": "deployer",
     "automations.disable": "deployer",
     "jobs.enqueue": "developer",
+    # pipelines run by a client against the server record their runs and cache here
+    "pipelines.create_run": "developer",
+    "pipelines.finish_run": "developer",
+    "pipelines.add_step": "developer",
+    "pipelines.update_step": "developer",
+    "pipelines.claim_cache": "developer",
+    "pipelines.commit_cache": "developer",
+    "pipelines.invalidate_cache": "developer",
 }
 
 MODEL = dict(
@@ -98,7 +106,14 @@ def _seed(ctx: Context) -> dict[str, Any]:
         s.create_model_version("proj", **SEED_MODEL)
     s.set_alias("proj", "champion", 1, "seed")
     s.create_user("someone")
-    return {"run": run_id, "dv": dv.id, **seed_domains(ctx)}
+    prid = uuid.uuid4().hex
+    s.create_pipeline_run(prid, "flow", run_id, {}, "inprocess")
+    step_run = s.add_step_run(
+        pipeline_run_id=prid, step="load", cache_key=D, status="running", inputs={}, outputs={}
+    )
+    s.begin_cache_entry(D, "load", {}, prid)
+    pipes = {"pipeline_run": prid, "step_run": step_run}
+    return {"run": run_id, "dv": dv.id, **pipes, **seed_domains(ctx)}
 
 
 def _examples(seed: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:
@@ -224,6 +239,30 @@ def _examples(seed: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:
         ("POST", "/api/v1/automations/{name}/disable"): {"path": {"name": "auto"}},
         ("POST", "/api/v1/automations/{name}/enable"): {"path": {"name": "auto"}},
         ("POST", "/api/v1/jobs"): {"json": {"kind": "pipeline", "payload": {"pipeline": "x:y"}}},
+        ("POST", "/api/v1/pipeline-runs"): {
+            "json": {"id": new_run, "pipeline": "flow", "executor": "inprocess"}
+        },
+        ("POST", "/api/v1/pipeline-runs/{run_id}/finish"): {
+            "path": {"run_id": seed.get("pipeline_run", "p")},
+            "json": {"status": "succeeded"},
+        },
+        ("POST", "/api/v1/pipeline-runs/{run_id}/step-runs"): {
+            "path": {"run_id": seed.get("pipeline_run", "p")},
+            "json": {"step": "train", "cache_key": "", "status": "skipped"},
+        },
+        ("PATCH", "/api/v1/step-runs/{step_run_id}"): {
+            "path": {"step_run_id": seed.get("step_run", 1)},
+            "json": {"status": "succeeded", "finished_at": 1},
+        },
+        ("POST", "/api/v1/step-cache/{key}/claim"): {
+            "path": {"key": D},
+            "json": {"step": "load", "components": {}, "pipeline_run_id": new_run},
+        },
+        ("POST", "/api/v1/step-cache/{key}/commit"): {
+            "path": {"key": D},
+            "json": {"outputs": {"output": {"digest": D, "format": "json", "size": 1}}},
+        },
+        ("POST", "/api/v1/step-cache/{key}/invalidate"): {"path": {"key": D}},
     }
 
 

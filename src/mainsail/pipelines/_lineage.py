@@ -5,11 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-import sqlalchemy as sa
-
-from mainsail.pipelines._records import StepRun, load_pipeline_run
+from mainsail.pipelines._records import load_pipeline_run
 from mainsail.pipelines._runner import diff_components
-from mainsail.store import _tables as t
 
 if TYPE_CHECKING:
     from mainsail.client._context import Context
@@ -41,25 +38,6 @@ class RerunExplanation:
         return self.reason or ["no recorded reason"]
 
 
-def _previous(ctx: Context, sr: StepRun, pipeline: str) -> dict[str, Any] | None:
-    s, p = t.step_runs.c, t.pipeline_runs.c
-    q = (
-        sa.select(t.step_runs)
-        .join(t.pipeline_runs, p.id == s.pipeline_run_id)
-        .where(
-            p.pipeline == pipeline,
-            s.step == sr.step,
-            s.id < sr.id,
-            s.status.in_(("succeeded", "cached", "failed")),
-        )
-        .order_by(s.id.desc())
-        .limit(1)
-    )
-    with ctx.store.db.read() as conn:
-        row = conn.execute(q).first()
-    return dict(row._mapping) if row is not None else None
-
-
 def why_rerun(
     ctx: Context, pipeline_run_id: str, step: str | None = None
 ) -> list[RerunExplanation]:
@@ -87,7 +65,7 @@ def why_rerun(
         if sr.status == "cached":
             out.append(RerunExplanation(sr.step, sr.status, sr.reason, (sr.cached_from or "")[:12]))
             continue
-        prev = _previous(ctx, sr, pr.pipeline) if sr.cache_key else None
+        prev = ctx.store.previous_step_run(pr.pipeline, sr.step, sr.id) if sr.cache_key else None
         changes: list[str] = []
         compared = None
         if prev is not None:

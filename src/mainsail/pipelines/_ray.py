@@ -73,6 +73,13 @@ class RayExecutor:
                 f"The ray executor has no option(s) {', '.join(unknown)}. "
                 f"Valid options: {', '.join(_OPTIONS)}."
             )
+        if ctx.is_remote:  # Ray tasks rebuild the artifact store from a root they can open
+            raise UnknownExecutorError(
+                "The ray executor reads and writes artifacts directly (S3 or a shared folder), "
+                f"and this client's store is the server at {ctx.artifacts.root_url}. Run the "
+                "pipeline with executor='inprocess' here, or run it on a host that reaches the "
+                "store directly (without MAINSAIL_TRACKING_URI)."
+            )
         self.ray = import_optional("ray", extra="ray")
         address = options.get("address") or ctx.settings.ray_address
         self._started = False

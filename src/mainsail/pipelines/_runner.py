@@ -4,19 +4,26 @@ A step's cache key is the SHA-256 of its components: its name, code (see
 :mod:`~mainsail.pipelines._code`), JSON parameters, input artifact digests and output
 names. Outputs are reused only from an entry whose ``committed`` flag is set, which
 happens after every output is written; a run killed mid-way leaves an uncommitted entry.
+
+Before running a step the driver claims its key (``begin_cache_entry``). When another
+pipeline run, in this process or another client of the same store, holds a live claim,
+the step waits for that run to commit and then reuses its outputs, so two runs racing on
+one key never both compute it; if the holder finishes without committing, the waiter
+claims the key and runs the step itself.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from mainsail.core._errors import PipelineDefinitionError
+from mainsail.core._errors import PipelineDefinitionError, PipelineRunNotFoundError
 from mainsail.core._ids import new_id, now_ms
 from mainsail.pipelines._code import code_components
 from mainsail.pipelines._executors import StepTask, TaskResult, make_executor, wait_one
@@ -28,6 +35,7 @@ if TYPE_CHECKING:
     from mainsail.client._context import Context
 
 CACHE_FORMAT = 1
+_POLL_S = (0.05, 1.0)  # while waiting on another run's claim: first and longest poll
 
 
 def cache_key(components: Mapping[str, Any]) -> str:
@@ -120,6 +128,8 @@ class _Driver:
         self.status: dict[int, str] = {}
         self.step_run_ids: dict[int, int] = {}
         self.keys: dict[int, str] = {}
+        self.owned: set[int] = set()  # nodes whose cache key this run claimed
+        self.waiting: dict[int, dict[str, Any]] = {}  # node -> entry claimed by another run
         self.errors: list[str] = []
         from mainsail.client._context import _key
 
@@ -184,19 +194,44 @@ class _Driver:
         diffs = diff_components(prev["components"], comps)
         return diffs or ["no cache entry"]
 
+    def held_elsewhere(self, entry: dict[str, Any] | None) -> bool:
+        """True while ``entry`` is another pipeline run's live, uncommitted claim."""
+        from mainsail.store._sql_pipelines import CLAIM_STALE_MS
+
+        if entry is None or entry["committed"]:
+            return False
+        holder = entry["pipeline_run_id"]
+        if (
+            holder is None
+            or holder == self.prid
+            or now_ms() - entry["created_at"] >= CLAIM_STALE_MS
+        ):
+            return False
+        try:
+            return self.ctx.store.get_pipeline_run_row(holder)["status"] == "running"
+        except PipelineRunNotFoundError:
+            return False
+
     def plan(self, node: Node) -> StepTask | None:
-        """Record a cached step and return None, or return the task to run."""
+        """Record a cached step and return None, or return the task to run.
+
+        Returns None too, with the node in ``waiting``, while another run holds the claim.
+        """
         comps, lineage, task = self.components(node)
         key = comps.pop("key")
         self.keys[node.index] = key
         entry = self.ctx.store.get_cache_entry(key)
+        if node.index in self.waiting and self.held_elsewhere(entry):
+            return None  # reads only while waiting; the claim below is a write
         usable = (
             entry is not None
             and entry["committed"]
             and all(self.ctx.artifacts.exists(m["digest"]) for m in entry["outputs"].values())
         )
         now = now_ms()
-        if self.cache and node.step.cache and usable and entry is not None:
+        caching = self.cache and node.step.cache
+        if caching and usable and entry is not None:
+            self.waiting.pop(node.index, None)
             self.metas[node.index] = entry["outputs"]
             self.status[node.index] = "cached"
             self.step_run_ids[node.index] = self.ctx.store.add_step_run(
@@ -214,7 +249,17 @@ class _Driver:
             self._record_artifacts(node, entry["outputs"])
             return None
         reason = self.reason(node, comps, entry)
-        self.ctx.store.begin_cache_entry(key, node.step.name, comps, self.prid)
+        # replace a committed entry only if this run saw it and cannot (or may not) use it
+        replace = not caching or (entry is not None and bool(entry["committed"]))
+        claimed = self.ctx.store.begin_cache_entry(
+            key, node.step.name, comps, self.prid, replace_committed=replace
+        )
+        if not claimed and caching:
+            self.waiting[node.index] = self.ctx.store.get_cache_entry(key) or {}
+            return None
+        self.waiting.pop(node.index, None)
+        if claimed:
+            self.owned.add(node.index)
         self.step_run_ids[node.index] = self.ctx.store.add_step_run(
             pipeline_run_id=self.prid,
             step=node.name,
@@ -231,7 +276,8 @@ class _Driver:
     def finish(self, node: Node, result: TaskResult) -> None:
         srid = self.step_run_ids[node.index]
         if result.ok:
-            self.ctx.store.commit_cache_entry(self.keys[node.index], result.outputs)
+            if node.index in self.owned:  # an uncached rerun beside a live claim commits nothing
+                self.ctx.store.commit_cache_entry(self.keys[node.index], result.outputs)
             self.metas[node.index] = result.outputs
             self.status[node.index] = "succeeded"
             self.ctx.store.update_step_run(
@@ -387,6 +433,7 @@ def _drive(driver: _Driver, ex: Any, bar: Any) -> None:
     graph = driver.graph
     pending = {n.index for n in graph.nodes}
     handles: dict[Any, Node] = {}
+    poll = _POLL_S[0]
     while pending or handles:
         progressed = False
         for node in [graph.nodes[i] for i in sorted(pending)]:
@@ -397,6 +444,8 @@ def _drive(driver: _Driver, ex: Any, bar: Any) -> None:
                 _advance(bar, node, "skipped")
             elif all(driver.status.get(d) in ("succeeded", "cached") for d in deps):
                 task = driver.plan(node)
+                if node.index in driver.waiting:
+                    continue  # another run holds the claim: look again later
                 if task is None:
                     _advance(bar, node, "cached")
                 else:
@@ -411,8 +460,13 @@ def _drive(driver: _Driver, ex: Any, bar: Any) -> None:
                 node = handles.pop(handle)
                 driver.finish(node, result)
                 _advance(bar, node, driver.status[node.index])
-        elif pending and not progressed:  # pragma: no cover - refs always point backwards
-            raise PipelineDefinitionError("The pipeline graph has a cycle.")
+        elif pending and not progressed:
+            if not driver.waiting:  # pragma: no cover - refs always point backwards
+                raise PipelineDefinitionError("The pipeline graph has a cycle.")
+            time.sleep(poll)
+            poll = min(poll * 2, _POLL_S[1])
+            continue
+        poll = _POLL_S[0]
 
 
 def resolve_pipeline(ref: str | Pipeline) -> Pipeline:

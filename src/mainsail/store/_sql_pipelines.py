@@ -11,12 +11,13 @@ supported setup (more work, but they only take turns).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from mainsail.core._errors import InvalidValueError, PipelineRunNotFoundError
+from mainsail.core._errors import InvalidValueError, NotFoundError, PipelineRunNotFoundError
 from mainsail.core._ids import now_ms
 from mainsail.store import _tables as t
 from mainsail.store._upsert import upsert
@@ -26,6 +27,9 @@ if TYPE_CHECKING:
 
 JOB_STATUSES = ("queued", "running", "done", "failed")
 _ACTIVE = ("queued", "running")
+CLAIM_STALE_MS = 6 * 3600 * 1000
+"""A cache claim this old is taken over even if its pipeline run still says running."""
+_PREFIX = re.compile(r"[0-9a-f]{6,31}")
 
 
 def _row(r: Any) -> dict[str, Any]:
@@ -69,33 +73,31 @@ class PipelineStoreMixin:
         outputs: Mapping[str, Any],
         error: str | None = None,
     ) -> None:
+        if status not in ("succeeded", "failed"):
+            raise InvalidValueError(
+                f"A pipeline run finishes as succeeded or failed. Got {status!r}."
+            )
         with self.db.write() as conn:
-            conn.execute(
+            res = conn.execute(
                 t.pipeline_runs.update()
                 .where(t.pipeline_runs.c.id == pipeline_run_id)
                 .values(status=status, outputs=dict(outputs), error=error, finished_at=now_ms())
             )
+            if not res.rowcount:
+                raise _no_pipeline_run(conn, pipeline_run_id)
 
     def get_pipeline_run_row(self, pipeline_run_id: str) -> dict[str, Any]:
         """A pipeline run by id, or by a unique prefix of at least 6 characters."""
         c = t.pipeline_runs.c
         with self.db.read() as conn:
             row = conn.execute(sa.select(t.pipeline_runs).where(c.id == pipeline_run_id)).first()
-            if row is None and len(pipeline_run_id) >= 6:
+            if row is None and _PREFIX.fullmatch(pipeline_run_id):
                 rows = conn.execute(
                     sa.select(t.pipeline_runs).where(c.id.like(f"{pipeline_run_id}%")).limit(2)
                 ).all()
                 row = rows[0] if len(rows) == 1 else None
             if row is None:
-                recent = conn.execute(
-                    sa.select(c.id).order_by(c.created_at.desc()).limit(5)
-                ).scalars()
-                raise PipelineRunNotFoundError(
-                    f"No pipeline run with id {pipeline_run_id!r} (ids are 32 hex digits; a "
-                    "unique prefix of 6 or more works). Most recent: "
-                    + (", ".join(r[:12] for r in recent) or "none yet")
-                    + ". List them with 'mainsail pipeline runs'."
-                )
+                raise _no_pipeline_run(conn, pipeline_run_id)
             return _row(row)
 
     def list_pipeline_run_rows(
@@ -112,15 +114,31 @@ class PipelineStoreMixin:
 
     # -- step runs -------------------------------------------------------------------------
     def add_step_run(self, **fields: Any) -> int:
+        """Insert a step run of ``fields["pipeline_run_id"]``; returns its id."""
+        prid = fields.get("pipeline_run_id")
         with self.db.write() as conn:
+            found = conn.execute(
+                sa.select(t.pipeline_runs.c.id).where(t.pipeline_runs.c.id == prid)
+            ).first()
+            if found is None:
+                raise _no_pipeline_run(conn, str(prid))
             res = conn.execute(t.step_runs.insert().values(**fields))
             return int(res.inserted_primary_key[0])  # type: ignore[index]
 
     def update_step_run(self, step_run_id: int, **fields: Any) -> None:
+        c = t.step_runs.c
         with self.db.write() as conn:
-            conn.execute(
-                t.step_runs.update().where(t.step_runs.c.id == step_run_id).values(**fields)
-            )
+            if fields:
+                found = conn.execute(
+                    t.step_runs.update().where(c.id == step_run_id).values(**fields)
+                ).rowcount
+            else:  # nothing to change: still say whether the step run exists
+                found = conn.execute(sa.select(c.id).where(c.id == step_run_id)).first() is not None
+            if not found:
+                raise NotFoundError(
+                    f"No step run with id {step_run_id}. Step run ids come from add_step_run; "
+                    "list a pipeline run's steps with 'mainsail pipeline show RUN_ID'."
+                )
 
     def step_run_rows(self, pipeline_run_id: str) -> list[dict[str, Any]]:
         c = t.step_runs.c
@@ -140,6 +158,28 @@ class PipelineStoreMixin:
         with self.db.read() as conn:
             return [_row(r) for r in conn.execute(q)]
 
+    def previous_step_run(self, pipeline: str, step: str, before_id: int) -> dict[str, Any] | None:
+        """The last finished run of ``step`` in ``pipeline`` older than step run ``before_id``.
+
+        Succeeded, cached and failed step runs count; skipped and running ones do not.
+        """
+        s, p = t.step_runs.c, t.pipeline_runs.c
+        q = (
+            sa.select(t.step_runs)
+            .join(t.pipeline_runs, p.id == s.pipeline_run_id)
+            .where(
+                p.pipeline == pipeline,
+                s.step == step,
+                s.id < before_id,
+                s.status.in_(("succeeded", "cached", "failed")),
+            )
+            .order_by(s.id.desc())
+            .limit(1)
+        )
+        with self.db.read() as conn:
+            row = conn.execute(q).first()
+        return _row(row) if row is not None else None
+
     # -- step cache ------------------------------------------------------------------------
     def get_cache_entry(self, cache_key: str) -> dict[str, Any] | None:
         with self.db.read() as conn:
@@ -156,10 +196,51 @@ class PipelineStoreMixin:
         return _row(row) if row is not None else None
 
     def begin_cache_entry(
-        self, cache_key: str, step: str, components: Mapping[str, Any], pipeline_run_id: str
-    ) -> None:
-        """Record that outputs for ``cache_key`` are being written: not committed yet."""
+        self,
+        cache_key: str,
+        step: str,
+        components: Mapping[str, Any],
+        pipeline_run_id: str,
+        replace_committed: bool = False,
+        stale_after_ms: int = CLAIM_STALE_MS,
+    ) -> bool:
+        """Claim ``cache_key`` for ``pipeline_run_id``: it will write the outputs.
+
+        Returns True when the caller holds the claim (an uncommitted entry now names its
+        pipeline run), False when it must not run the step: another pipeline run that is
+        still running holds a live claim, or the entry was committed meanwhile and
+        ``replace_committed`` is False (then the caller reuses it). A claim whose pipeline
+        run has finished, or older than ``stale_after_ms``, is taken over. The check and the
+        write are one transaction (SQLite's write lock; a per-key advisory lock on
+        PostgreSQL), so of two racing callers exactly one gets the claim.
+        """
+        c = t.step_cache.c
+        now = now_ms()
         with self.db.write() as conn:
+            if conn.dialect.name == "postgresql":
+                conn.execute(
+                    sa.text("SELECT pg_advisory_xact_lock(hashtext(:k))"),
+                    {"k": f"mainsail-step-cache:{cache_key}"},
+                )
+            row = conn.execute(
+                sa.select(c.committed, c.pipeline_run_id, c.created_at).where(
+                    c.cache_key == cache_key
+                )
+            ).first()
+            if row is not None:
+                if row.committed and not replace_committed:
+                    return False
+                holder = row.pipeline_run_id
+                if (
+                    not row.committed
+                    and holder not in (None, pipeline_run_id)
+                    and now - row.created_at < stale_after_ms
+                ):
+                    status = conn.execute(
+                        sa.select(t.pipeline_runs.c.status).where(t.pipeline_runs.c.id == holder)
+                    ).scalar()
+                    if status == "running":
+                        return False
             upsert(
                 conn,
                 t.step_cache,
@@ -171,29 +252,35 @@ class PipelineStoreMixin:
                         "outputs": {},
                         "committed": False,
                         "pipeline_run_id": pipeline_run_id,
-                        "created_at": now_ms(),
+                        "created_at": now,
                     }
                 ],
                 keys=["cache_key"],
                 update=["components", "outputs", "committed", "pipeline_run_id", "created_at"],
             )
+            return True
 
     def commit_cache_entry(self, cache_key: str, outputs: Mapping[str, Any]) -> None:
         """Every output is written: the entry may now be reused."""
         with self.db.write() as conn:
-            conn.execute(
+            res = conn.execute(
                 t.step_cache.update()
                 .where(t.step_cache.c.cache_key == cache_key)
                 .values(outputs=dict(outputs), committed=True)
             )
+            if not res.rowcount:
+                raise _no_cache_entry(cache_key)
 
     def invalidate_cache_entry(self, cache_key: str) -> None:
+        """Mark the entry not reusable (the next run of its step runs it again)."""
         with self.db.write() as conn:
-            conn.execute(
+            res = conn.execute(
                 t.step_cache.update()
                 .where(t.step_cache.c.cache_key == cache_key)
                 .values(committed=False)
             )
+            if not res.rowcount:
+                raise _no_cache_entry(cache_key)
 
     # -- jobs ------------------------------------------------------------------------------
     def enqueue_job(
@@ -387,3 +474,21 @@ class PipelineStoreMixin:
             q = q.where(c.kind == kind)
         with self.db.read() as conn:
             return [_row(r) for r in conn.execute(q)]
+
+
+def _no_pipeline_run(conn: Any, pipeline_run_id: str) -> PipelineRunNotFoundError:
+    c = t.pipeline_runs.c
+    recent = conn.execute(sa.select(c.id).order_by(c.created_at.desc()).limit(5)).scalars()
+    return PipelineRunNotFoundError(
+        f"No pipeline run with id {pipeline_run_id!r} (ids are 32 hex digits; a "
+        "unique prefix of 6 or more works). Most recent: "
+        + (", ".join(r[:12] for r in recent) or "none yet")
+        + ". List them with 'mainsail pipeline runs'."
+    )
+
+
+def _no_cache_entry(cache_key: str) -> NotFoundError:
+    return NotFoundError(
+        f"No step cache entry with key {cache_key!r}. Claim it first with "
+        "begin_cache_entry; keys are the 64 hex digits shown by 'mainsail pipeline show'."
+    )
