@@ -21,6 +21,7 @@ from mainsail.client._remote import seg, server
 from mainsail.core._durations import parse_duration
 from mainsail.core._errors import InvalidValueError, MainsailError, NotFoundError
 from mainsail.core._ids import now_ms as _now
+from mainsail.core._uris import check_name
 from mainsail.data._profile import Profile
 from mainsail.data._schema import Schema
 from mainsail.monitoring._alerts import (
@@ -36,6 +37,7 @@ from mainsail.monitoring._operational import OperationalReport, from_log, from_s
 from mainsail.monitoring._performance import PerformanceReport, performance
 from mainsail.monitoring._quality import QualityReport, check_quality
 from mainsail.monitoring._sources import inputs_of, load_sketches, read_log
+from mainsail.monitoring._tests import get_test
 from mainsail.store import _tables as T
 
 if TYPE_CHECKING:
@@ -183,9 +185,6 @@ def create_monitor(
     >>> import mainsail
     >>> m = mainsail.create_monitor("churn", window="1h", interval="5m")  # doctest: +SKIP
     """
-    from mainsail.core._uris import check_name
-    from mainsail.monitoring._tests import get_test
-
     check_name(endpoint, "Endpoint")
     check_name(name, "Monitor")
     try:
