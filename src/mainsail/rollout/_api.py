@@ -113,6 +113,9 @@ def deploy(
     blue-green, A/B or shadow rollout starts from the current stable variant and the
     rollout controller moves it on.
 
+    Against a server (``MAINSAIL_TRACKING_URI``) the server deploys, and records the
+    rollout's ``source`` as ``api:<user>`` (the audit log has who did it).
+
     Examples
     --------
     >>> import mainsail
