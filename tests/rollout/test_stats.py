@@ -92,6 +92,12 @@ def test_sample_size_matches_the_textbook() -> None:
     assert min_sample_size_means(1.0, 0.5) == 63
 
 
+def test_sample_size_at_a_bound_looks_the_other_way() -> None:
+    # an arm at 100 % success has no room above it: this divided by zero before
+    assert min_sample_size_proportions(1.0, 0.1) == min_sample_size_proportions(0.9, 0.1) == 74
+    assert min_sample_size_proportions(0.0, -0.1) == min_sample_size_proportions(0.1, -0.1)
+
+
 vectors = st.lists(st.integers(0, 1000), min_size=1, max_size=20)
 
 

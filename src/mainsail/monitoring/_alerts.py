@@ -165,13 +165,19 @@ def _alert(row: Any) -> Alert:
     return Alert.model_validate(dict(row._mapping))
 
 
-def list_alerts_in(
-    db: Any, endpoint: str | None = None, state: str | None = None, limit: int = 1000
-) -> list[Alert]:
+def check_state(state: str | None) -> str | None:
+    """``state`` if it is an alert state (or ``None``), else a clear error."""
     if state is not None and state not in ("pending", "firing", "resolved"):
         raise InvalidValueError(
             f"Unknown alert state {state!r}. Valid states are: pending, firing, resolved."
         )
+    return state
+
+
+def list_alerts_in(
+    db: Any, endpoint: str | None = None, state: str | None = None, limit: int = 1000
+) -> list[Alert]:
+    check_state(state)
     q = sa.select(T.alerts).order_by(T.alerts.c.id.desc()).limit(limit)
     if endpoint is not None:
         q = q.where(T.alerts.c.endpoint == endpoint)

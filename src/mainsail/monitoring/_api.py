@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from mainsail.monitoring._alerts import Alert, list_alerts_in, resolve_alert_in
+from mainsail.client._remote import server
+from mainsail.monitoring._alerts import Alert, check_state, list_alerts_in, resolve_alert_in
 
 if TYPE_CHECKING:
     from mainsail.client._context import Context
@@ -29,9 +30,17 @@ def list_alerts(
     >>> [a.rule for a in mainsail.list_alerts(state="firing")]  # doctest: +SKIP
     ['drift']
     """
-    return list_alerts_in(_ctx(ctx).store.db, endpoint, state)
+    ctx = _ctx(ctx)
+    if (api := server(ctx)) is not None:
+        check_state(state)
+        params = {k: v for k, v in (("endpoint", endpoint), ("state", state)) if v is not None}
+        return [Alert.model_validate(a) for a in api.json("GET", "/alerts", params=params)]
+    return list_alerts_in(ctx.store.db, endpoint, state)
 
 
 def resolve_alert(alert_id: int, ctx: Context | None = None) -> Alert:
     """Mark an alert resolved by hand (it opens again if its condition still holds)."""
-    return resolve_alert_in(_ctx(ctx).store.db, int(alert_id))
+    ctx = _ctx(ctx)
+    if (api := server(ctx)) is not None:
+        return Alert.model_validate(api.json("POST", f"/alerts/{int(alert_id)}/resolve"))
+    return resolve_alert_in(ctx.store.db, int(alert_id))

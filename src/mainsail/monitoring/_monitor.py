@@ -17,9 +17,11 @@ import pandas as pd
 import sqlalchemy as sa
 from pydantic import BaseModel, Field, field_validator
 
+from mainsail.client._remote import seg, server
 from mainsail.core._durations import parse_duration
 from mainsail.core._errors import InvalidValueError, MainsailError, NotFoundError
 from mainsail.core._ids import now_ms as _now
+from mainsail.core._uris import check_name
 from mainsail.data._profile import Profile
 from mainsail.data._schema import Schema
 from mainsail.monitoring._alerts import (
@@ -35,6 +37,7 @@ from mainsail.monitoring._operational import OperationalReport, from_log, from_s
 from mainsail.monitoring._performance import PerformanceReport, performance
 from mainsail.monitoring._quality import QualityReport, check_quality
 from mainsail.monitoring._sources import inputs_of, load_sketches, read_log
+from mainsail.monitoring._tests import get_test
 from mainsail.store import _tables as T
 
 if TYPE_CHECKING:
@@ -136,6 +139,11 @@ def _ctx(ctx: Context | None) -> Context:
     return get_context()
 
 
+def _path(endpoint: str, name: str, *rest: str) -> str:
+    """The API path of a monitor (``/monitors/ENDPOINT/NAME/...``)."""
+    return "/".join(["/monitors", seg(endpoint), seg(name), *rest])
+
+
 def _monitor(row: Any) -> Monitor:
     d = dict(row._mapping)
     d["spec"] = MonitorSpec.model_validate(d["spec"])
@@ -177,6 +185,8 @@ def create_monitor(
     >>> import mainsail
     >>> m = mainsail.create_monitor("churn", window="1h", interval="5m")  # doctest: +SKIP
     """
+    check_name(endpoint, "Endpoint")
+    check_name(name, "Monitor")
     try:
         spec = MonitorSpec(
             endpoint=endpoint,
@@ -201,7 +211,14 @@ def create_monitor(
         raise InvalidValueError(f"drift_share must be in (0, 1]. Got {drift_share}.")
     for n in spec.notifiers:
         validate_spec(n)
-    return save_monitor(_ctx(ctx), spec)
+    for test in [spec.stattest, *spec.tests.values()]:
+        if test is not None:
+            get_test(test)  # an unknown drift test: the error lists the valid ones
+    ctx = _ctx(ctx)
+    if (api := server(ctx)) is not None:
+        body = spec.model_dump(mode="json", exclude={"endpoint", "name"})
+        return Monitor.model_validate(api.json("PUT", _path(endpoint, name), json=body))
+    return save_monitor(ctx, spec)
 
 
 def monitor_from_yaml(text: str, ctx: Context | None = None) -> list[Monitor]:
@@ -255,7 +272,10 @@ def save_monitor(ctx: Context, spec: MonitorSpec) -> Monitor:
 
 
 def get_monitor(endpoint: str, name: str = "default", ctx: Context | None = None) -> Monitor:
+    """The monitor ``name`` of ``endpoint``; :class:`NotFoundError` lists the known ones."""
     ctx = _ctx(ctx)
+    if (api := server(ctx)) is not None:
+        return Monitor.model_validate(api.json("GET", _path(endpoint, name)))
     with ctx.store.db.read() as conn:
         row = conn.execute(
             sa.select(T.monitors).where(
@@ -273,7 +293,18 @@ def get_monitor(endpoint: str, name: str = "default", ctx: Context | None = None
 
 
 def list_monitors(endpoint: str | None = None, ctx: Context | None = None) -> list[Monitor]:
+    """Monitors (of one endpoint, or all), by endpoint and name.
+
+    Examples
+    --------
+    >>> import mainsail
+    >>> [m.name for m in mainsail.list_monitors("churn")]  # doctest: +SKIP
+    ['default']
+    """
     ctx = _ctx(ctx)
+    if (api := server(ctx)) is not None:
+        params = {"endpoint": endpoint} if endpoint is not None else {}
+        return [Monitor.model_validate(m) for m in api.json("GET", "/monitors", params=params)]
     q = sa.select(T.monitors).order_by(T.monitors.c.endpoint, T.monitors.c.name)
     if endpoint is not None:
         q = q.where(T.monitors.c.endpoint == endpoint)
@@ -282,7 +313,11 @@ def list_monitors(endpoint: str | None = None, ctx: Context | None = None) -> li
 
 
 def delete_monitor(endpoint: str, name: str = "default", ctx: Context | None = None) -> None:
+    """Delete a monitor and its stored results."""
     ctx = _ctx(ctx)
+    if (api := server(ctx)) is not None:
+        api.json("DELETE", _path(endpoint, name))
+        return
     m = get_monitor(endpoint, name, ctx=ctx)
     with ctx.store.db.write() as conn:
         conn.execute(sa.delete(T.monitor_results).where(T.monitor_results.c.monitor_id == m.id))
@@ -511,6 +546,14 @@ def run_monitor(
     ('ok', 0.0)
     """
     ctx = _ctx(ctx)
+    if (api := server(ctx)) is not None:  # live sketches and logs are on the server
+        params: dict[str, str | int] = {}
+        if window is not None:
+            params["window"] = window
+        if now_ms is not None:
+            params["now_ms"] = int(now_ms)
+        doc = api.json("POST", _path(endpoint, name, "run"), params=params)
+        return MonitorResult.model_validate(doc)
     monitor = get_monitor(endpoint, name, ctx=ctx)
     return execute(ctx, monitor, parse_duration(window) if window else None, now_ms)
 

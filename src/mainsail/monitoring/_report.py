@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from mainsail.client._remote import seg, server
 from mainsail.core._durations import parse_duration
 from mainsail.data._profile import ColumnProfile, Profile
 from mainsail.monitoring._monitor import MonitorResult, evaluate_monitor, get_monitor
@@ -331,7 +332,11 @@ def write_report(
         from mainsail.client._context import get_context
 
         ctx = get_context()
-    doc = build_report(ctx, endpoint, name, window)
+    if (api := server(ctx)) is not None:  # evaluated on the server, drawn here
+        params = {"window": window} if window is not None else {}
+        doc = api.json("GET", f"/monitors/{seg(endpoint)}/{seg(name)}/report", params=params)
+    else:
+        doc = build_report(ctx, endpoint, name, window)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     json_path = (

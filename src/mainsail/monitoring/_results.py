@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING
 import pandas as pd
 import sqlalchemy as sa
 
-from mainsail.monitoring._monitor import MonitorResult, _ctx, get_monitor
+from mainsail.client._remote import server
+from mainsail.monitoring._monitor import MonitorResult, _ctx, _path, get_monitor
 from mainsail.store import _tables as T
 
 if TYPE_CHECKING:
@@ -23,6 +24,10 @@ def list_results(
 ) -> list[MonitorResult]:
     """Stored results, oldest first (the latest ``limit``)."""
     ctx = _ctx(ctx)
+    if (api := server(ctx)) is not None:
+        params = {"limit": limit, **({"since_ms": since_ms} if since_ms is not None else {})}
+        docs = api.json("GET", _path(endpoint, name, "results"), params=params)
+        return [MonitorResult.model_validate(d) for d in docs]
     m = get_monitor(endpoint, name, ctx=ctx)
     q = (
         sa.select(T.monitor_results.c.id, T.monitor_results.c.result)
@@ -45,6 +50,13 @@ def results_frame(
 ) -> pd.DataFrame:
     """The scores of stored results as a time series (one row per run)."""
     ctx = _ctx(ctx)
+    if server(ctx) is not None:
+        return pd.DataFrame(
+            [
+                {"ts": r.ts, "status": r.status, "model_version": r.model_version, **r.scores}
+                for r in list_results(endpoint, name, limit=limit, ctx=ctx)
+            ]
+        )
     m = get_monitor(endpoint, name, ctx=ctx)
     q = (
         sa.select(

@@ -1,16 +1,23 @@
-"""SDK facade for progressive delivery: deploy, inspect and steer rollouts, A/B and shadow reports."""
+"""SDK facade for progressive delivery: deploy, inspect and steer rollouts, A/B and shadow reports.
+
+Embedded, these functions work on the local store. With ``MAINSAIL_TRACKING_URI`` set they
+call the server's ``/api/v1/endpoints`` routes (which validate, authorise and audit) and
+build the same objects from the JSON, so callers cannot tell the two apart.
+"""
 
 from __future__ import annotations
 
 import getpass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
 from mainsail.client._context import Context, get_context
+from mainsail.client._remote import seg, server
 from mainsail.core._errors import (
     EndpointNotFoundError,
     InvalidValueError,
+    NotFoundError,
     RolloutStateError,
 )
 from mainsail.core._ids import now_ms
@@ -27,6 +34,9 @@ from mainsail.rollout._types import (
     ShadowReport,
     Variant,
 )
+
+if TYPE_CHECKING:
+    from mainsail.store._rest_store import RestClient
 
 
 def _actor() -> str | None:
@@ -70,6 +80,24 @@ def _ctx() -> Context:
     return get_context()
 
 
+def _at(endpoint: str, *rest: str | int) -> str:
+    """The API path of an endpoint (``/endpoints/NAME/...``)."""
+    return "/".join(["/endpoints", seg(endpoint), *(str(r) for r in rest)])
+
+
+def _steer(api: RestClient, endpoint: str, action: str) -> Rollout:
+    return Rollout.model_validate(api.json("POST", _at(endpoint, "rollout", action)))
+
+
+def _check_limit(limit: int) -> int:
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 1000:
+        raise InvalidValueError(
+            f"limit must be a whole number from 1 to 1000. Got {limit!r}. "
+            "Pass e.g. limit=50 (the default)."
+        )
+    return limit
+
+
 def deploy(
     endpoint: str,
     model: str,
@@ -84,6 +112,9 @@ def deploy(
     The first deploy to a new endpoint creates it (directly). Otherwise a canary,
     blue-green, A/B or shadow rollout starts from the current stable variant and the
     rollout controller moves it on.
+
+    Against a server (``MAINSAIL_TRACKING_URI``) the server deploys, and records the
+    rollout's ``source`` as ``api:<user>`` (the audit log has who did it).
 
     Examples
     --------
@@ -101,6 +132,14 @@ def deploy(
     check_name(endpoint, "Endpoint")
     name = normalize_strategy(strategy)
     parsed = parse_spec(spec)
+    if (api := server(ctx)) is not None:  # the server records the source as api:<user>
+        body = {
+            "model": model,
+            "strategy": name,
+            "spec": parsed.model_dump(mode="json", exclude_defaults=True),
+            "reason": reason,
+        }
+        return Rollout.model_validate(api.json("POST", _at(endpoint, "deploy"), json=body))
     mv = resolve_version(ctx, model)
     target = Variant(name="stable", model=mv.name, version=mv.version, weight=100, role="stable")
     store = ctx.store
@@ -170,7 +209,10 @@ def get_endpoint(name: str) -> Endpoint:
     >>> [v.weight for v in mainsail.get_endpoint("churn").variants]  # doctest: +SKIP
     [100.0]
     """
-    rec = _ctx().store.get_endpoint_record(name)
+    ctx = _ctx()
+    if (api := server(ctx)) is not None:
+        return Endpoint.model_validate(api.json("GET", _at(name)))
+    rec = ctx.store.get_endpoint_record(name)
     history = [Revision(**r) for r in rec["history"]]
     current = next((r for r in history if r.revision == rec["revision"]), None)
     return Endpoint(
@@ -184,8 +226,19 @@ def get_endpoint(name: str) -> Endpoint:
 
 
 def list_endpoints() -> list[Endpoint]:
+    """Every endpoint with its current variants (no history), by name.
+
+    Examples
+    --------
+    >>> import mainsail
+    >>> [e.name for e in mainsail.list_endpoints()]  # doctest: +SKIP
+    ['churn']
+    """
+    ctx = _ctx()
+    if (api := server(ctx)) is not None:
+        return [Endpoint.model_validate(e) for e in api.json("GET", "/endpoints")]
     out = []
-    for r in _ctx().store.list_endpoint_records():
+    for r in ctx.store.list_endpoint_records():
         variants = [Variant(**v) for v in r["variants"]]
         out.append(
             Endpoint(
@@ -201,37 +254,86 @@ def list_endpoints() -> list[Endpoint]:
 
 
 def get_rollout(endpoint: str, id: int | None = None) -> Rollout | None:  # noqa: A002
-    """The endpoint's latest rollout (or the one with ``id``); ``None`` if there is none."""
-    record = _ctx().store.get_rollout_record(endpoint, id)
+    """The endpoint's latest rollout (or the one with ``id``); ``None`` if there is none.
+
+    An unknown endpoint raises :class:`EndpointNotFoundError`.
+    """
+    ctx = _ctx()
+    if (api := server(ctx)) is not None:
+        if id is None:
+            latest = api.json("GET", _at(endpoint, "rollouts"), params={"limit": 1})
+            return Rollout.model_validate(latest[0]) if latest else None
+        if not 1 <= int(id) < 2**63:  # no such id; still an error for an unknown endpoint
+            api.json("GET", _at(endpoint, "rollouts"), params={"limit": 1})
+            return None
+        try:
+            return Rollout.model_validate(api.json("GET", _at(endpoint, "rollouts", int(id))))
+        except EndpointNotFoundError:
+            raise
+        except NotFoundError:  # the endpoint exists, the rollout does not
+            return None
+    record = ctx.store.get_rollout_record(endpoint, id)
     return to_rollout(record) if record is not None else None
 
 
 def list_rollouts(endpoint: str | None = None, limit: int = 50) -> list[Rollout]:
-    return [to_rollout(r) for r in _ctx().store.list_rollout_records(endpoint, limit=limit)]
+    """Rollouts, newest first: of one endpoint, or of every endpoint (``endpoint=None``).
+
+    Examples
+    --------
+    >>> import mainsail
+    >>> [(r.strategy, r.state) for r in mainsail.list_rollouts("churn", limit=2)]  # doctest: +SKIP
+    [('canary', 'promoted'), ('direct', 'promoted')]
+    """
+    ctx = _ctx()
+    _check_limit(limit)
+    if (api := server(ctx)) is not None:
+        path = _at(endpoint, "rollouts") if endpoint is not None else "/rollouts"
+        return [Rollout.model_validate(r) for r in api.json("GET", path, params={"limit": limit})]
+    found = [to_rollout(r) for r in ctx.store.list_rollout_records(endpoint, limit=limit)]
+    if not found and endpoint is not None:
+        ctx.store.get_endpoint_record(endpoint, history=False)  # an unknown endpoint: say so
+    return found
 
 
 def promote(endpoint: str) -> Rollout:
     """Skip the remaining steps: the rollout's target becomes the stable variant now."""
-    return RolloutController(_ctx()).promote(endpoint, _actor() or "user")
+    ctx = _ctx()
+    if (api := server(ctx)) is not None:
+        return _steer(api, endpoint, "promote")
+    return RolloutController(ctx).promote(endpoint, _actor() or "user")
 
 
 def pause(endpoint: str) -> Rollout:
     """Hold the active rollout at its current weights until :func:`resume`."""
-    return RolloutController(_ctx()).pause(endpoint)
+    ctx = _ctx()
+    if (api := server(ctx)) is not None:
+        return _steer(api, endpoint, "pause")
+    return RolloutController(ctx).pause(endpoint)
 
 
 def resume(endpoint: str) -> Rollout:
-    return RolloutController(_ctx()).resume(endpoint)
+    """Continue a paused rollout from the step it was held at."""
+    ctx = _ctx()
+    if (api := server(ctx)) is not None:
+        return _steer(api, endpoint, "resume")
+    return RolloutController(ctx).resume(endpoint)
 
 
 def abort(endpoint: str) -> Rollout:
     """Stop the active rollout; all traffic returns to the stable variant."""
-    return RolloutController(_ctx()).abort(endpoint, _actor() or "user")
+    ctx = _ctx()
+    if (api := server(ctx)) is not None:
+        return _steer(api, endpoint, "abort")
+    return RolloutController(ctx).abort(endpoint, _actor() or "user")
 
 
 def declare_winner(endpoint: str, arm: str) -> Rollout:
     """End an A/B test: arm ``a`` (the old stable) or ``b`` becomes the stable variant."""
-    return RolloutController(_ctx()).declare_winner(endpoint, arm, _actor() or "user")
+    ctx = _ctx()
+    if (api := server(ctx)) is not None:
+        return Rollout.model_validate(api.json("POST", _at(endpoint, "winner"), json={"arm": arm}))
+    return RolloutController(ctx).declare_winner(endpoint, arm, _actor() or "user")
 
 
 def rollback(endpoint: str) -> Rollout:
@@ -247,6 +349,8 @@ def rollback(endpoint: str) -> Rollout:
     'rolled_back'
     """
     ctx = _ctx()
+    if (api := server(ctx)) is not None:
+        return _steer(api, endpoint, "rollback")
     store = ctx.store
     record = store.get_rollout_record(endpoint)
     if record is not None and record["state"] in ACTIVE_STATES:
@@ -287,7 +391,9 @@ def rollback(endpoint: str) -> Rollout:
 
 # -- reports -------------------------------------------------------------------------------
 def _latest_of(endpoint: str, strategy: str) -> Plan:
-    for r in _ctx().store.list_rollout_records(endpoint, limit=50):
+    store = _ctx().store
+    store.get_endpoint_record(endpoint, history=False)  # an unknown endpoint: say so
+    for r in store.list_rollout_records(endpoint, limit=50):
         if r["strategy"] == strategy:
             return Plan.of(r)
     raise RolloutStateError(
@@ -310,8 +416,21 @@ def ab_report(endpoint: str, alpha: float = 0.05, mde: float | None = None) -> A
         welch_ttest,
     )
 
+    if isinstance(alpha, bool) or not isinstance(alpha, int | float) or not 0 < alpha < 1:
+        raise InvalidValueError(f"alpha must be between 0 and 1 (e.g. 0.05). Got {alpha!r}.")
+    if mde is not None and (
+        isinstance(mde, bool) or not isinstance(mde, int | float) or not 0 < mde <= 1e12
+    ):
+        raise InvalidValueError(
+            f"mde (the smallest difference worth detecting) must be a positive number. "
+            f"Got {mde!r}. Leave it out to use the observed difference."
+        )
+    ctx = _ctx()
+    if (api := server(ctx)) is not None:
+        params: dict[str, float] = {"alpha": alpha, **({"mde": mde} if mde is not None else {})}
+        return ABReport.model_validate(api.json("GET", _at(endpoint, "ab-report"), params=params))
     plan = _latest_of(endpoint, "ab")
-    ctl = RolloutController(_ctx())
+    ctl = RolloutController(ctx)
     stats = ctl.variant_stats(plan, 0, int(plan.record["created_at"]))
     a, b = stats.get("a"), stats.get("b")
     comps: list[Comparison] = []
@@ -359,8 +478,11 @@ def shadow_report(endpoint: str) -> ShadowReport:
     from mainsail.rollout._stats import js_divergence
     from mainsail.serving._variant_stats import MergedStats, prediction_bins
 
+    ctx = _ctx()
+    if (api := server(ctx)) is not None:
+        return ShadowReport.model_validate(api.json("GET", _at(endpoint, "shadow-report")))
     plan = _latest_of(endpoint, "shadow")
-    stats = RolloutController(_ctx()).variant_stats(plan, 0, int(plan.record["created_at"]))
+    stats = RolloutController(ctx).variant_stats(plan, 0, int(plan.record["created_at"]))
     st, sh = stats.get("stable") or MergedStats(), stats.get("shadow") or MergedStats()
     div = None
     if st.pred_rows and sh.pred_rows:

@@ -109,7 +109,10 @@ def min_sample_size_proportions(
     """
     if mde == 0:
         raise ValueError("the minimum detectable effect must be non-zero")
-    p_b = min(max(p_base + mde, 1e-9), 1 - 1e-9)
+    p_b = p_base + mde
+    if not 0 <= p_b <= 1:  # no room above a rate of 1 (or below 0): the change the other way
+        p_b = p_base - mde
+    p_b = min(max(p_b, 1e-9), 1 - 1e-9)
     p_a = min(max(p_base, 1e-9), 1 - 1e-9)
     za, zb = _norm_ppf(1 - alpha / 2), _norm_ppf(power)
     p_bar = (p_a + p_b) / 2

@@ -20,6 +20,7 @@ from mainsail.server.routers._sdk import sdk
 router = APIRouter(tags=["endpoints"])
 
 EndpointName = Annotated[str, Path(min_length=1, max_length=250)]
+RolloutId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 Action = Literal["promote", "pause", "resume", "abort", "rollback"]
 
 
@@ -77,6 +78,19 @@ def list_rollouts(
         return _list(name, limit=limit)
 
 
+@router.get("/rollouts", response_model=list[Rollout])
+def list_all_rollouts(
+    request: Request,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 50,
+    principal: Principal = reader(),
+) -> Any:
+    """Rollouts of every endpoint the caller may see, newest first."""
+    from mainsail.rollout import list_rollouts as _list
+
+    with sdk(request):
+        return [r for r in _list(None, limit=limit) if principal.role_in(r.endpoint)]
+
+
 @router.get("/endpoints/{name}/rollouts/latest", response_model=Rollout)
 def latest_rollout(request: Request, name: EndpointName, _: Any = reader(from_path("name"))) -> Any:
     from mainsail.rollout import get_rollout
@@ -87,6 +101,25 @@ def latest_rollout(request: Request, name: EndpointName, _: Any = reader(from_pa
         raise NotFoundError(
             f"Endpoint {name!r} has no rollout yet. Deploy a model first: "
             f"POST /api/v1/endpoints/{name}/deploy."
+        )
+    return found
+
+
+@router.get("/endpoints/{name}/rollouts/{rollout_id}", response_model=Rollout)
+def get_rollout(
+    request: Request,
+    name: EndpointName,
+    rollout_id: RolloutId,
+    _: Any = reader(from_path("name")),
+) -> Any:
+    from mainsail.rollout import get_rollout as _get
+
+    with sdk(request):
+        found = _get(name, rollout_id)  # an unknown endpoint: EndpointNotFoundError
+    if found is None:
+        raise NotFoundError(
+            f"Endpoint {name!r} has no rollout {rollout_id}. List them with "
+            f"GET /api/v1/endpoints/{name}/rollouts or: mainsail rollout status {name}."
         )
     return found
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
+import orjson
 import sqlalchemy as sa
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
@@ -133,13 +134,17 @@ def run_monitor(
     endpoint: EndpointName,
     name: MonitorName,
     window: Annotated[str | None, Query(min_length=1, max_length=32)] = None,
+    now_ms: Annotated[int | None, Query(ge=0, le=2**63 - 1)] = None,
     audit: Audit = permit("monitors.run", "developer", from_path("endpoint")),
 ) -> Any:
-    """Evaluate the monitor now (``window`` overrides its window, e.g. ``24h``)."""
+    """Evaluate the monitor now (``window`` overrides its window, e.g. ``24h``).
+
+    ``now_ms`` evaluates the window ending then instead (a backfill).
+    """
     from mainsail.monitoring import run_monitor as _run
 
     audit.target = f"monitors/{endpoint}/{name}"
-    result = _run(endpoint, name=name, window=window, ctx=context(request))
+    result = _run(endpoint, name=name, window=window, now_ms=now_ms, ctx=context(request))
     audit.after = {"result": result.id, "status": result.status, "alerts": len(result.alerts)}
     return result
 
@@ -157,6 +162,31 @@ def list_results(
     from mainsail.monitoring import list_results as _list
 
     return _list(endpoint, name, limit=limit, since_ms=since_ms, ctx=context(request))
+
+
+@router.get(
+    "/monitors/{endpoint}/{name}/report",
+    response_class=Response,
+    responses={200: {"content": {"application/json": {}}}},
+)
+def monitor_report(
+    request: Request,
+    endpoint: EndpointName,
+    name: MonitorName,
+    window: Annotated[str | None, Query(min_length=1, max_length=32)] = None,
+    history: Annotated[int, Query(ge=1, le=10000)] = 200,
+    _: Any = reader(from_path("endpoint")),
+) -> Response:
+    """The monitor evaluated now (not stored), its distributions and its stored history.
+
+    The JSON that ``mainsail monitor report`` draws as HTML on the client.
+    """
+    from mainsail.monitoring._report import build_report
+
+    doc = build_report(context(request), endpoint, name, window, history=history)
+    return Response(
+        orjson.dumps(doc, option=orjson.OPT_SERIALIZE_NUMPY), media_type="application/json"
+    )
 
 
 @router.get("/alerts", response_model=list[Alert])
