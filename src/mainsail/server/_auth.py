@@ -161,7 +161,9 @@ def permit(action: str, role: str, project: ProjectFn | None = None) -> Any:
             await run_in_threadpool(_write_event, st, request, audit, status)
 
     dependency.__mainsail_permit__ = (action, role)  # type: ignore[attr-defined]
-    return Depends(dependency)
+    # scope="function": the event is written before the response is sent, so a caller's next
+    # request already sees it (blob ownership is read from upload events).
+    return Depends(dependency, scope="function")
 
 
 def _route_status(request: Request) -> int:
