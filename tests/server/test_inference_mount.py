@@ -79,6 +79,6 @@ def test_sdk_calls_the_rest_store_does_not_proxy_say_so() -> None:
     from mainsail.store._rest_store import RestClient, RestStore
 
     store = RestStore(RestClient("http://127.0.0.1:9"))
-    with pytest.raises(MainsailError, match="not available through the REST store.*api/v1"):
+    with pytest.raises(MainsailError, match="needs the metadata database.*api/v1/docs"):
         store.get_revision("churn")
     store.close()

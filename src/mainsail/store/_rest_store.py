@@ -130,16 +130,16 @@ class RestStore:
         )
 
     def __getattr__(self, name: str) -> Any:
-        # Domains whose SDK calls are not proxied yet (endpoints, rollouts, monitors, checks,
-        # jobs, automations): say so instead of an AttributeError.
+        # The domain SDKs (delivery, monitoring, checks, automation, jobs) call the server's
+        # routes instead of store methods (mainsail.client._remote); pipelines and tracking
+        # use the methods below. What is left needs the database itself: say so instead of
+        # an AttributeError.
         if name.startswith("_"):
             raise AttributeError(name)
         raise MainsailError(
-            f"'{name}' is not available through the REST store yet: the store is the server "
-            f"at {self.url}. Call the server's /api/v1 routes for endpoints, rollouts, "
-            "monitors, alerts, checks, jobs and automations (see "
-            f"{self.url}/api/v1/docs), or run this on the server host without "
-            "MAINSAIL_TRACKING_URI."
+            f"'{name}' needs the metadata database and the store is the server at "
+            f"{self.url}: it runs on the server host (without MAINSAIL_TRACKING_URI). "
+            f"The server's routes are listed at {self.url}/api/v1/docs."
         )
 
     # -- experiments and runs --------------------------------------------------------------
