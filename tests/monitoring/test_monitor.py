@@ -42,6 +42,9 @@ def test_run_monitor_on_drifted_traffic(served, ctx, make_churn) -> None:  # typ
     # performance from the labels that arrived: every other request, so coverage 1/2
     assert r.performance is not None and r.performance.coverage == pytest.approx(0.5)
     assert r.performance.labelled == 1000 and r.performance.metrics["accuracy"] > 0.9
+    # The log carries the positive-class probability, so ranking and calibration are scored.
+    assert r.performance.metrics["roc_auc"] > 0.95
+    assert 0 < (r.performance.metrics["log_loss"] or 0) < 0.3
     assert r.operational is not None and r.operational.requests == 20 and r.operational.rows == 2000
     assert r.operational.latency_ms["p99"] is not None and r.operational.replicas == 1
     for key in (
