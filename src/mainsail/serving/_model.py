@@ -72,8 +72,13 @@ class ServedModel:
         runtime = self.loaded.runtime
         preds = np.asarray(runtime.predict(frame))
         proba = None
-        if (want_proba or self.logs_probability) and runtime.has_proba:
+        if want_proba and runtime.has_proba:
             proba = np.asarray(runtime.predict_proba(frame))
+        elif self.logs_probability:
+            try:
+                proba = np.asarray(runtime.predict_proba(frame))
+            except Exception:  # noqa: BLE001 - only for the log: never costs the prediction
+                proba = None
         return preds, proba
 
     def _on_batch(
