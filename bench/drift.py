@@ -1,11 +1,21 @@
-"""Drift detection: Mainsail vs Evidently (DataDriftPreset) on the same generated data.
+"""Drift detection: Mainsail vs Evidently (DataDriftPreset) on the same Parquet files.
 
-Each case runs once per tool in a fresh subprocess (Mainsail in this interpreter, Evidently
-in ``.bench-venvs/evidently``). The child generates the reference and current frames from a
-fixed seed (untimed), times one drift check, and prints one JSON line with the seconds, the
-drifted columns and its peak RSS; the parent also reads the child's peak RSS from
-``getrusage(RUSAGE_CHILDREN)``. A last case times a drift check over a window of stored
-live sketches (60 one-minute windows x 2 replicas, the files ``LiveSketches`` writes).
+Each case's reference and current tables are generated once from fixed seeds (in a writer
+subprocess, untimed) and written to Parquet files that every tool then reads, so both get
+the same data with the same dtypes. Each tool then runs in a fresh subprocess (Mainsail in
+this interpreter, Evidently in ``.bench-venvs/evidently``), times one drift check, and
+prints one JSON line with the seconds, the drifted columns and its peak RSS (the process's
+own high-water mark, ``VmHWM``):
+
+- ``mainsail`` (streamed): ``drift(ref_path, cur_path)`` reads the files one column at a
+  time, so the tables are never whole in memory; reading is inside the timing.
+- ``mainsail`` (frames): ``pd.read_parquet`` both files (untimed), then ``drift(ref, cur)``.
+- ``evidently``: ``pd.read_parquet`` both files (it needs pandas frames) and the report,
+  both timed; the load time is recorded apart, so its report-only time compares with
+  Mainsail's frames path.
+
+A last case times a drift check over a window of stored live sketches (60 one-minute
+windows x 2 replicas, the files ``LiveSketches`` writes).
 
     .venv/bin/python bench/drift.py            # 1M x 25 and 1M x 100 (Evidently: minutes, GBs)
     .venv/bin/python bench/drift.py --quick    # 50k rows
@@ -66,6 +76,15 @@ def _rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def _hwm_mb() -> float:
+    """This process's peak RSS since exec (``VmHWM``; ``ru_maxrss`` may carry the parent's)."""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return _rss_mb()
+
+
 def _current_rss_mb() -> float:
     with open("/proc/self/statm") as f:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
@@ -98,16 +117,40 @@ class _Sampler:
         }
 
 
-def child(tool: str, n: int, n_cols: int) -> dict[str, Any]:
+def data_files(folder: Path, n: int, n_cols: int) -> tuple[Path, Path]:
+    return folder / f"ref-{n}x{n_cols}.parquet", folder / f"cur-{n}x{n_cols}.parquet"
+
+
+def write_child(n: int, n_cols: int, folder: str) -> dict[str, Any]:
+    """Generate a case's two tables and write them to Parquet (once; reused if present)."""
+    ref_path, cur_path = data_files(Path(folder), n, n_cols)
+    t = time.perf_counter()
+    for path, seed, shift in ((ref_path, 1, False), (cur_path, 2, True)):
+        if not path.exists():
+            tmp = path.with_suffix(".tmp")
+            make(n, n_cols, seed, shift).to_parquet(tmp, index=False)
+            os.replace(tmp, path)
+    return {
+        "seconds": time.perf_counter() - t,
+        "bytes": ref_path.stat().st_size + cur_path.stat().st_size,
+    }
+
+
+def child(tool: str, mode: str, n: int, n_cols: int, folder: str) -> dict[str, Any]:
+    import pandas as pd
+
     numeric, categorical, _ = layout(n_cols)
-    ref, cur = make(n, n_cols, 1, False), make(n, n_cols, 2, True)
-    before = _rss_mb()
+    ref_path, cur_path = data_files(Path(folder), n, n_cols)
+    load_seconds = None
     if tool == "mainsail":
         from mainsail.monitoring import drift
 
+        if mode == "frames":
+            ref, cur = pd.read_parquet(ref_path), pd.read_parquet(cur_path)
+        before = _hwm_mb()
         sampler = _Sampler()
         t = time.perf_counter()
-        report = drift(ref, cur)
+        report = drift(ref, cur) if mode == "frames" else drift(ref_path, cur_path)
         seconds = time.perf_counter() - t
         drifted = report.drifted_columns
         tests = sorted({c.test for c in report.columns})
@@ -116,8 +159,11 @@ def child(tool: str, n: int, n_cols: int) -> dict[str, Any]:
         from evidently.presets import DataDriftPreset
 
         dd = DataDefinition(numerical_columns=numeric, categorical_columns=categorical)
+        before = _hwm_mb()
         sampler = _Sampler()
         t = time.perf_counter()
+        ref, cur = pd.read_parquet(ref_path), pd.read_parquet(cur_path)
+        load_seconds = time.perf_counter() - t
         snap = Report([DataDriftPreset()]).run(
             current_data=Dataset.from_pandas(cur, data_definition=dd),
             reference_data=Dataset.from_pandas(ref, data_definition=dd),
@@ -138,10 +184,12 @@ def child(tool: str, n: int, n_cols: int) -> dict[str, Any]:
     return {
         **mem,
         "seconds": seconds,
+        "load_seconds": load_seconds,
         "drifted": sorted(drifted),
         "tests": tests,
         "rss_before_mb": before,
-        "peak_rss_mb": _rss_mb(),
+        "peak_rss_mb": _hwm_mb(),
+        "ru_maxrss_mb": _rss_mb(),
     }
 
 
@@ -183,12 +231,11 @@ def sketch_child(n_cols: int, rows_per_window: int, windows: int, replicas: int)
         "files": windows * replicas,
         "rows": merged["1"].rows,
         "drifted": sorted(report.drifted_columns),
-        "peak_rss_mb": _rss_mb(),
+        "peak_rss_mb": _hwm_mb(),
     }
 
 
 def run_child(python: str, args: list[str], timeout: float) -> dict[str, Any]:
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     t = time.perf_counter()
     try:
         proc = subprocess.run(
@@ -200,14 +247,28 @@ def run_child(python: str, args: list[str], timeout: float) -> dict[str, Any]:
         )
     except subprocess.TimeoutExpired:
         return {"error": f"timed out after {timeout:.0f} s"}
-    wall = time.perf_counter() - t
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     if proc.returncode != 0:
         return {"error": (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["failed"]}
     out: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
-    out["wall_seconds"] = wall
-    # RUSAGE_CHILDREN is the max over children so far: only trust it when it grew.
-    out["child_maxrss_mb"] = peak / 1024 if peak > before else out.get("peak_rss_mb")
+    out["wall_seconds"] = time.perf_counter() - t
+    return out
+
+
+def _case_row(r: dict[str, Any], shifted: list[str]) -> dict[str, Any]:
+    r["exact"] = r["drifted"] == sorted(shifted)
+    r["missed"] = sorted(set(shifted) - set(r["drifted"]))
+    r["false_alarms"] = sorted(set(r["drifted"]) - set(shifted))
+    return r
+
+
+def _ratios(m: dict[str, Any], e: dict[str, Any], e_seconds: float) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "speedup": e_seconds / m["seconds"],
+        "memory_ratio": m["peak_rss_mb"] / e["peak_rss_mb"],
+    }
+    if m.get("call_added_mb") is not None and e.get("call_added_mb"):
+        out["added_memory_ratio"] = m["call_added_mb"] / e["call_added_mb"]
+    out["goals_met"] = out["speedup"] >= 30 and out["memory_ratio"] <= 0.2 and m["exact"]
     return out
 
 
@@ -220,11 +281,23 @@ def main() -> int:
     ap.add_argument("--skip-evidently", action="store_true")
     ap.add_argument("--timeout", type=float, default=900, help="seconds per child")
     ap.add_argument("--out", default=str(HERE / "out" / "drift.json"))
-    ap.add_argument("--child", nargs=3, metavar=("TOOL", "ROWS", "COLS"), help=argparse.SUPPRESS)
+    ap.add_argument(
+        "--data-dir",
+        default=str(HERE / "out" / "drift-data"),
+        help="where the generated Parquet files go (kept and reused; delete to regenerate)",
+    )
+    ap.add_argument("--child", nargs=5, help=argparse.SUPPRESS)
+    ap.add_argument("--write-child", nargs=3, help=argparse.SUPPRESS)
     ap.add_argument("--sketch-child", nargs=4, type=int, help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.child:
-        print(json.dumps(child(a.child[0], int(a.child[1]), int(a.child[2]))))
+        tool, mode, rows, cols, folder = a.child
+        print(json.dumps(child(tool, mode, int(rows), int(cols), folder)))
+        return 0
+    if a.write_child:
+        print(
+            json.dumps(write_child(int(a.write_child[0]), int(a.write_child[1]), a.write_child[2]))
+        )
         return 0
     if a.sketch_child:
         print(json.dumps(sketch_child(*a.sketch_child)))
@@ -240,14 +313,19 @@ def main() -> int:
         evidently_py = str(ensure_venv("evidently"))
         version = installed_version("evidently", "evidently")
     results: dict[str, Any] = {
-        "machine": {"python": platform.python_version(), "cpus": os.cpu_count()},
+        "machine": {
+            "python": platform.python_version(),
+            "cpus": os.cpu_count(),
+            "load_average_at_start": list(os.getloadavg()),
+        },
         "evidently_version": version,
         "rows": n,
         "cases": {},
     }
     failed = False
     print(
-        f"{'case':<14}{'tool':<10}{'seconds':>10}{'peak RSS MB':>13}  found exactly the shifted columns?"
+        f"{'case':<14}{'tool':<20}{'seconds':>10}{'peak RSS MB':>13}{'added MB':>10}"
+        "  found exactly the shifted columns?"
     )
     for case in cases:
         if case == "sketch":
@@ -265,44 +343,61 @@ def main() -> int:
             }
             if "error" in r:
                 failed = True
-                print(f"{'sketch':<14}{'mainsail':<10}  ERROR {r['error']}")
+                print(f"{'sketch':<14}{'mainsail':<20}  ERROR {r['error']}")
                 continue
             print(
-                f"{'sketch window':<14}{'mainsail':<10}{r['seconds']:>10.3f}{r['child_maxrss_mb']:>13.0f}  "
+                f"{'sketch window':<14}{'mainsail':<20}{r['seconds']:>10.3f}"
+                f"{r['peak_rss_mb']:>13.0f}{'':>10}  "
                 f"{ok} ({r['files']} files, {r['rows']} rows; goal < 1 s: {r['seconds'] < 1})"
             )
             continue
         cols = int(case)
         _, _, shifted = layout(cols)
-        row: dict[str, Any] = {"shifted": sorted(shifted)}
-        for tool, py in (("mainsail", sys.executable), ("evidently", evidently_py)):
+        label = f"{n // 1000}k x {cols}"
+        folder = Path(a.data_dir)
+        folder.mkdir(parents=True, exist_ok=True)
+        w = run_child(sys.executable, ["--write-child", str(n), str(cols), str(folder)], a.timeout)
+        if "error" in w:
+            failed = True
+            print(f"{label:<14}{'(writing data)':<20}  ERROR {w['error']}")
+            continue
+        row: dict[str, Any] = {"shifted": sorted(shifted), "parquet_bytes": w["bytes"]}
+        runs = [
+            ("mainsail", "parquet", sys.executable),
+            ("mainsail", "frames", sys.executable),
+            ("evidently", "parquet", evidently_py),
+        ]
+        for tool, mode, py in runs:
             if py is None:
                 continue
-            r = run_child(py, ["--child", tool, str(n), str(cols)], a.timeout)
+            key = tool if tool == "evidently" else f"mainsail_{mode}"
+            name = "evidently" if tool == "evidently" else f"mainsail ({mode})"
+            r = run_child(py, ["--child", tool, mode, str(n), str(cols), str(folder)], a.timeout)
             if "error" in r:
                 failed = True
-                print(f"{n}x{cols:<8}{tool:<10}  ERROR {r['error']}")
-                row[tool] = r
+                print(f"{label:<14}{name:<20}  ERROR {r['error']}")
+                row[key] = r
                 continue
-            r["exact"] = r["drifted"] == sorted(shifted)
-            r["missed"] = sorted(set(shifted) - set(r["drifted"]))
-            r["false_alarms"] = sorted(set(r["drifted"]) - set(shifted))
-            row[tool] = r
+            row[key] = _case_row(r, shifted)
             print(
-                f"{f'{n // 1000}k x {cols}':<14}{tool:<10}{r['seconds']:>10.2f}"
-                f"{r['child_maxrss_mb']:>13.0f}{r.get('call_added_mb', float('nan')):>10.0f}  "
+                f"{label:<14}{name:<20}{r['seconds']:>10.2f}"
+                f"{r['peak_rss_mb']:>13.0f}{r.get('call_added_mb', float('nan')):>10.0f}  "
                 f"{r['exact']} (missed {r['missed'] or '-'}, false alarms {r['false_alarms'] or '-'})"
             )
-        m, e = row.get("mainsail", {}), row.get("evidently", {})
-        if "seconds" in m and "seconds" in e:
-            row["speedup"] = e["seconds"] / m["seconds"]
-            row["memory_ratio"] = m["child_maxrss_mb"] / e["child_maxrss_mb"]
-            if m.get("call_added_mb") is not None and e.get("call_added_mb"):
-                row["added_memory_ratio"] = m["call_added_mb"] / e["call_added_mb"]
-            row["goals_met"] = row["speedup"] >= 30 and row["memory_ratio"] <= 0.2 and m["exact"]
+        e = row.get("evidently", {})
+        for mode in ("parquet", "frames"):
+            m = row.get(f"mainsail_{mode}", {})
+            if "seconds" not in m or "seconds" not in e:
+                continue
+            # Streamed: both read the files inside the timing. Frames: both time the check
+            # on frames already in memory (Evidently's load time taken out).
+            e_seconds = e["seconds"] if mode == "parquet" else e["seconds"] - e["load_seconds"]
+            ratio = _ratios(m, e, e_seconds)
+            row[f"ratio_{mode}"] = ratio
             print(
-                f"{'':<14}{'ratio':<10}{row['speedup']:>9.1f}x{row['memory_ratio']:>12.2f}x  "
-                f"(goals: >= 30x faster, <= 0.2x memory, exact -> {row['goals_met']})"
+                f"{'':<14}{f'ratio ({mode})':<20}{ratio['speedup']:>9.1f}x"
+                f"{ratio['memory_ratio']:>12.2f}x{'':>10}  "
+                f"(goals: >= 30x faster, <= 0.2x peak RSS, exact -> {ratio['goals_met']})"
             )
         results["cases"][case] = row
     out = Path(a.out)

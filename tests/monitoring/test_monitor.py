@@ -33,9 +33,18 @@ def test_run_monitor_on_drifted_traffic(served, ctx, make_churn) -> None:  # typ
     assert r.drift is not None and r.drift.drifted_columns == ["age"]
     age = r.drift["age"]
     assert age.test == "wasserstein" and age.effect_size > 0.5 and age.n_current == 2000
+    # Older customers churn more: the model's outputs shift too, against its outputs on the
+    # reference (profiled at registration), and are reported apart from the features.
+    pred = r.drift.prediction
+    assert pred is not None and pred.column == "prediction" and pred.is_prediction
+    assert pred.drifted and pred.n_current == 2000 and pred.n_reference == 3000
+    assert r.scores["drift.prediction.drifted"] == 1.0
     # performance from the labels that arrived: every other request, so coverage 1/2
     assert r.performance is not None and r.performance.coverage == pytest.approx(0.5)
     assert r.performance.labelled == 1000 and r.performance.metrics["accuracy"] > 0.9
+    # The log carries the positive-class probability, so ranking and calibration are scored.
+    assert r.performance.metrics["roc_auc"] > 0.95
+    assert 0 < (r.performance.metrics["log_loss"] or 0) < 0.3
     assert r.operational is not None and r.operational.requests == 20 and r.operational.rows == 2000
     assert r.operational.latency_ms["p99"] is not None and r.operational.replicas == 1
     for key in (
@@ -68,6 +77,8 @@ def test_unshifted_traffic_is_ok_and_no_traffic_is_no_data(served, ctx, make_chu
     r = mainsail.run_monitor("churn")
     assert r.status == "ok", r.summary()
     assert r.drift is not None and r.drift.drifted_columns == [] and r.quality is None
+    assert r.drift.prediction is not None and not r.drift.prediction.drifted
+    assert r.scores["drift.prediction.drifted"] == 0.0
     assert not mainsail.list_alerts(state="firing")
     # a window that ends before the traffic sees nothing
     assert mainsail.run_monitor("churn", now_ms=1_000_000).status == "no_data"

@@ -84,6 +84,29 @@ def test_probabilities_give_auc_and_log_loss() -> None:
     assert r.metrics["roc_auc"] == 1.0 and r.metrics["log_loss"] == pytest.approx(0.164, abs=1e-3)
 
 
+def test_rows_without_a_probability_are_left_out_of_auc_and_log_loss() -> None:
+    p = preds(6)
+    p["probability"] = [0.1, 0.9, 0.2, 0.8, np.nan, np.nan]  # the last two: another variant
+    r = performance(p, labels([f"r{i}" for i in range(6)], [0, 1, 0, 1, 1, 0], ts=0))
+    assert r.metrics["roc_auc"] == 1.0 and r.metrics["log_loss"] == pytest.approx(0.164, abs=1e-3)
+    p["probability"] = np.nan
+    r = performance(p, labels([f"r{i}" for i in range(6)], [0, 1, 0, 1, 1, 0], ts=0))
+    assert r.metrics["roc_auc"] is None and r.metrics["accuracy"] is not None
+
+
+def test_log_rows_keep_probabilities_when_some_batches_have_none(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from mainsail.serving._predlog import SegmentWriter, read_segments
+
+    w = SegmentWriter(str(tmp_path), "predictions", "ep")
+    meta = {"endpoint": "ep", "ts": np.array([1, 2]), "request_id": np.array(["a", "a"])}
+    frame = pd.DataFrame({"x": [1.0, 2.0]})
+    w.append(frame, np.array([0, 1]), **meta)  # a variant without predict_proba
+    w.append(frame, np.array([1, 1]), **meta, probability=np.array([0.7, 0.9]))
+    assert w.flush() == 4
+    logged = read_segments(str(tmp_path), "predictions", "ep")
+    assert sorted(logged["probability"].fillna(-1).tolist()) == [-1, -1, 0.7, 0.9]
+
+
 @settings(max_examples=40, deadline=None)
 @given(
     st.lists(st.booleans(), min_size=1, max_size=40),

@@ -22,7 +22,8 @@ def test_report_is_standalone_html_plus_json(served, ctx, make_churn, tmp_path) 
     for part in ("Drift", "Distributions", "Data quality", "Performance", "Over time", "age"):
         assert part in html
     doc = json.loads(json_path.read_text())
-    assert set(doc["distributions"]) == {"age", "income", "plan"}
+    # The model's outputs are profiled too (reference: its predictions on the training data).
+    assert set(doc["distributions"]) == {"age", "income", "plan", "prediction"}
     age = doc["distributions"]["age"]
     assert age["kind"] == "numeric" and len(age["reference"]) == len(age["current"])
     assert abs(sum(age["reference"]) - 1) < 1e-9

@@ -57,6 +57,14 @@ class RawColumn:
             self._bounds = None
             self._std = None
 
+    @classmethod
+    def from_counts(cls, counts: dict[str, int]) -> RawColumn:
+        """A categorical column known by its value counts (missing values left out)."""
+        col = cls(np.empty(0, dtype=object), "categorical")
+        col._counts = dict(counts)
+        col.n = int(sum(counts.values()))
+        return col
+
     def _sorted_values(self) -> np.ndarray:
         if self._sorted is None:
             self._sorted = np.sort(self._values)

@@ -1,7 +1,7 @@
 """The drift engine: per-column tests, false-discovery control, dataset drift.
 
-``drift(reference, current)`` accepts DataFrames or :class:`~mainsail.data.Profile`
-sketches on either side. Each column gets a test chosen by its kind and the sample
+``drift(reference, current)`` accepts DataFrames, :class:`~mainsail.data.Profile`
+sketches, or Parquet paths / Arrow datasets (read one column at a time) on either side. Each column gets a test chosen by its kind and the sample
 sizes (or named explicitly). Tests with p-values are corrected across columns with
 Benjamini-Hochberg, and a column only drifts when its effect size also clears a floor,
 so huge samples do not flag trivial shifts.
@@ -9,6 +9,7 @@ so huge samples do not flag trivial shifts.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -20,6 +21,7 @@ from mainsail.core._errors import InvalidValueError
 from mainsail.data._profile import Profile
 from mainsail.data._schema import column_kind
 from mainsail.monitoring._columns import ColumnData, RawColumn, SketchColumn, numeric_kind
+from mainsail.monitoring._parquet import ColumnSource, is_table_like
 from mainsail.monitoring._tests import choose_test, get_test
 
 #: Effect-size floors for tests judged by p-value (distance tests use their threshold).
@@ -97,28 +99,52 @@ class DriftReport(BaseModel):
         return self.summary()
 
 
-def _column(source: pd.DataFrame | Profile, name: str, kind: str) -> ColumnData:
+#: What either side of :func:`drift` may be.
+DriftInput = pd.DataFrame | Profile | ColumnSource | str | os.PathLike[str] | Any
+_Side = pd.DataFrame | Profile | ColumnSource
+
+
+def _side(data: Any, which: str) -> _Side:
+    if isinstance(data, pd.DataFrame | Profile | ColumnSource):
+        return data
+    if is_table_like(data):
+        return ColumnSource(data)
+    raise InvalidValueError(
+        f"Expected {which} to be a DataFrame, a Profile, a Parquet path or a pyarrow "
+        f"Dataset/Table. Got {type(data).__name__}."
+    )
+
+
+def _column(source: _Side, name: str, kind: str) -> ColumnData:
     if isinstance(source, Profile):
         return SketchColumn(source.columns[name], kind)
+    if isinstance(source, ColumnSource):
+        return source.column(name, kind)
     return RawColumn(source[name], kind)
 
 
-def _kind_of(source: pd.DataFrame | Profile, name: str) -> str:
+def _kind_of(source: _Side, name: str) -> str:
     if isinstance(source, Profile):
         return numeric_kind(source.columns[name].dtype)
+    if isinstance(source, ColumnSource):
+        return source.kind_of(name)
     s = source[name]
     if pd.api.types.is_bool_dtype(s.dtype):
         return "categorical"
     return numeric_kind(column_kind(name, s))
 
 
-def _names(source: pd.DataFrame | Profile) -> list[str]:
-    return list(source.columns) if isinstance(source, Profile) else [str(c) for c in source.columns]
+def _names(source: _Side) -> list[str]:
+    if isinstance(source, ColumnSource):
+        return list(source.names)
+    if isinstance(source, Profile):
+        return list(source.columns)
+    return [str(c) for c in source.columns]
 
 
 def drift(
-    reference: pd.DataFrame | Profile,
-    current: pd.DataFrame | Profile,
+    reference: DriftInput,
+    current: DriftInput,
     columns: Sequence[str] | None = None,
     tests: Mapping[str, str] | None = None,
     stattest: str | None = None,
@@ -132,9 +158,11 @@ def drift(
 
     Parameters
     ----------
-    reference, current : DataFrame or Profile
-        Raw frames or mergeable profiles (e.g. a model version's reference profile and
-        live sketches merged over a window). Sides may differ.
+    reference, current : DataFrame, Profile, Parquet path or pyarrow Dataset/Table
+        Raw frames, mergeable profiles (e.g. a model version's reference profile and
+        live sketches merged over a window), or Parquet files (a file or a folder of them)
+        and Arrow data, which are read one column at a time so the whole table is never in
+        memory; their verdicts are those of the same data as DataFrames. Sides may differ.
     columns : columns to test (default: every column the reference has).
     tests : per-column test names, e.g. ``{"age": "psi"}``.
     stattest : one test name for every column (overridden by ``tests``).
@@ -154,6 +182,7 @@ def drift(
     """
     if not 0 < drift_share <= 1:
         raise InvalidValueError(f"drift_share must be in (0, 1]. Got {drift_share}.")
+    reference, current = _side(reference, "reference"), _side(current, "current")
     ref_names, cur_names = _names(reference), _names(current)
     wanted = list(columns) if columns is not None else ref_names
     unknown = [c for c in wanted if c not in ref_names]
@@ -183,6 +212,8 @@ def drift(
                 f"{', '.join(test.kinds)} columns."
             )
         score = test.score(ref_col, cur_col)
+        n_ref, n_cur = ref_col.n, cur_col.n
+        del ref_col, cur_col  # a streamed side holds one column at a time
         threshold = thresholds.get(test_name, test.threshold)
         results.append(
             ColumnDrift(
@@ -194,8 +225,8 @@ def drift(
                 effect_size=_finite(score.effect_size),
                 threshold=threshold,
                 effect_floor=floors.get(test_name) if test.uses_p_value else None,
-                n_reference=ref_col.n,
-                n_current=cur_col.n,
+                n_reference=n_ref,
+                n_current=n_cur,
                 drifted=False,
                 is_prediction=name == prediction_column,
             )

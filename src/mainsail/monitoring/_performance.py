@@ -146,11 +146,16 @@ def compute_metrics(
         "roc_auc": None,
         "log_loss": None,
     }
-    if proba is not None and len(set(yt)) == 2:
+    if proba is not None:
         p = proba[:, -1] if proba.ndim == 2 else proba
-        truth = (yt == pos).astype(int)
-        out["roc_auc"] = float(skm.roc_auc_score(truth, p))
-        out["log_loss"] = float(skm.log_loss(truth, np.clip(p, 1e-15, 1 - 1e-15), labels=[0, 1]))
+        # Rows logged without a probability (NaN: e.g. a variant without predict_proba).
+        has_p = np.isfinite(p)
+        p, truth = p[has_p], (yt[has_p] == pos).astype(int)
+        if len(set(truth)) == 2:
+            out["roc_auc"] = float(skm.roc_auc_score(truth, p))
+            out["log_loss"] = float(
+                skm.log_loss(truth, np.clip(p, 1e-15, 1 - 1e-15), labels=[0, 1])
+            )
     return out
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import getpass
 import hashlib
 import importlib.metadata as md
+import logging
 import os
 import platform
 import shutil
@@ -34,6 +35,8 @@ from mainsail.runtimes import detect_flavor, feature_importance, get_runtime_cla
 
 if TYPE_CHECKING:
     from mainsail.client._context import Context
+
+_log = logging.getLogger(__name__)
 
 MANIFEST = "mainsail-model.json"
 FORMAT_VERSION = 1
@@ -68,6 +71,34 @@ def _run_lineage(
         run.flush()
     stored = ctx.store.get_run(run_id)
     return run_id, dict(stored.metrics), [i.address for i in stored.inputs], stored.git_commit
+
+
+#: Rows of ``reference=`` the model predicts on at registration, for its prediction profile.
+PREDICTION_SAMPLE = 50_000
+
+
+def _reference_predictions(runtime: Any, frame: pd.DataFrame) -> pd.Series | None:
+    """The model's outputs on (a sample of) the reference: the baseline of prediction drift.
+
+    A model that cannot take the reference's missing values predicts on its complete rows.
+    ``None`` when it cannot predict on those either (the version then has no prediction
+    baseline and monitors report no prediction drift), and for multi-output models, whose
+    predictions live sketches do not profile either.
+    """
+    if len(frame) > PREDICTION_SAMPLE:
+        frame = frame.sample(PREDICTION_SAMPLE, random_state=0)
+    preds = None
+    for rows in (frame, frame.dropna()):
+        if rows.empty:
+            break
+        try:
+            preds = np.asarray(runtime.predict(rows.reset_index(drop=True)))
+            break
+        except Exception as exc:  # noqa: BLE001 - any model error: no baseline, say why
+            _log.warning("No prediction baseline on %d reference rows: %s", len(rows), exc)
+    if preds is None or preds.ndim != 1:
+        return None
+    return pd.Series(preds, name="prediction")
 
 
 def register_model(
@@ -123,6 +154,11 @@ def register_model(
                 f"The saved {flavor} model could not predict on the input example: {exc}. "
                 "Check that input_example has the columns and dtypes the model was fitted on."
             ) from exc
+        ref_preds = (
+            _reference_predictions(runtime, schema_frame)
+            if reference is not None and "prediction" not in columns
+            else None
+        )
         runtime.unload()
         task = meta.get("task", "other")
         classes = meta.get("classes")
@@ -148,6 +184,9 @@ def register_model(
         digest, size = ctx.artifacts.put_dir(folder)
     files = {path: entry["digest"] for path, entry in ctx.artifacts.read_manifest(digest).items()}
     profile = profile_frame(schema_frame)
+    if ref_preds is not None:
+        # The baseline of prediction drift: monitors compare live predictions with it.
+        profile.columns["prediction"] = profile_frame(ref_preds.to_frame()).columns["prediction"]
     card_data = dict(card or {})
     if importance:
         card_data.setdefault("feature_importance", importance)

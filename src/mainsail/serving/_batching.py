@@ -97,7 +97,8 @@ class Batcher:
         max_wait_ms: float = 2.0,
         max_queue: int = 2048,
         timeout_s: float = 10.0,
-        on_batch: Callable[[list[_Item], pd.DataFrame, np.ndarray, float], None] | None = None,
+        on_batch: Callable[[list[_Item], pd.DataFrame, np.ndarray, float, np.ndarray | None], None]
+        | None = None,
         predict_threads: int = 1,
     ) -> None:
         self._predict = predict
@@ -246,5 +247,5 @@ class Batcher:
         elapsed = time.perf_counter() - started
         self.latency.observe(len(frame), elapsed)
         if self._on_batch is not None:
-            self._on_batch(items, frame, preds, elapsed)
+            self._on_batch(items, frame, preds, elapsed, proba)
         return preds, proba, elapsed, started

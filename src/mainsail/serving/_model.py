@@ -52,6 +52,20 @@ class ServedModel:
     def labels(self) -> tuple[str, str, str]:
         return (self.endpoint, self.version, self.variant)
 
+    @property
+    def logs_probability(self) -> bool:
+        """Whether logged rows carry the positive-class probability (binary classifiers).
+
+        With it, monitors score ROC-AUC and log-loss from labels that arrive later.
+        """
+        v = self.loaded.version
+        return (
+            self.log is not None
+            and v.task == "classification"
+            and len(v.classes or []) == 2
+            and self.loaded.has_proba
+        )
+
     def _predict(
         self, frame: pd.DataFrame, want_proba: bool
     ) -> tuple[np.ndarray, np.ndarray | None]:
@@ -60,12 +74,26 @@ class ServedModel:
         proba = None
         if want_proba and runtime.has_proba:
             proba = np.asarray(runtime.predict_proba(frame))
+        elif self.logs_probability:
+            try:
+                proba = np.asarray(runtime.predict_proba(frame))
+            except Exception:  # noqa: BLE001 - only for the log: never costs the prediction
+                proba = None
         return preds, proba
 
     def _on_batch(
-        self, items: list[_Item], frame: pd.DataFrame, preds: np.ndarray, elapsed: float
+        self,
+        items: list[_Item],
+        frame: pd.DataFrame,
+        preds: np.ndarray,
+        elapsed: float,
+        proba: np.ndarray | None = None,
     ) -> None:
         assert self.log is not None
+        extra: dict[str, Any] = {}
+        if self.logs_probability and proba is not None and proba.ndim == 2 and proba.shape[1] == 2:
+            # Column 1 is the last of the model's classes, the one metrics count as positive.
+            extra["probability"] = np.asarray(proba[:, 1], dtype="float64")
         now = time.perf_counter()
         rows = [i.rows for i in items]
         ids = np.repeat(np.array([i.meta.get("request_id", "") for i in items], dtype=object), rows)
@@ -81,6 +109,7 @@ class ServedModel:
             model_version=self.version,
             variant=self.variant,
             latency_ms=latency,
+            **extra,
         )
 
     def warm(self) -> None:

@@ -141,8 +141,17 @@ def _rows(chunks: list[_Chunk]) -> pd.DataFrame:
     lengths = np.array([len(c.frame) for c in chunks])
     total = int(lengths.sum())
     cols: dict[str, Any] = {}
-    for key in chunks[0].meta:
+    keys = dict.fromkeys(k for c in chunks for k in c.meta)  # in first-seen order
+    for key in keys:
         values = [c.meta.get(key) for c in chunks]
+        if any(isinstance(v, np.ndarray | list) for v in values) and all(
+            v is None or isinstance(v, np.ndarray | list) for v in values
+        ):
+            # A per-row column some batches lack (e.g. a variant without probabilities).
+            values = [
+                np.full(len(c.frame), np.nan) if v is None else v
+                for c, v in zip(chunks, values, strict=True)
+            ]
         if all(isinstance(v, np.ndarray | list) for v in values):
             cols[key] = np.concatenate([np.asarray(v) for v in values])
         else:

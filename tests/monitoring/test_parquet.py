@@ -1,0 +1,133 @@
+"""drift() on Parquet files and Arrow data: same verdicts as frames, one column at a time."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.dataset as pads
+import pyarrow.parquet as pq
+import pytest
+
+from mainsail.core import InvalidValueError, UnsupportedColumnTypeError
+from mainsail.data import profile_frame
+from mainsail.monitoring import drift
+from mainsail.monitoring._parquet import ColumnSource
+
+CATS = list("abcde")
+BASE_P = [0.4, 0.25, 0.15, 0.12, 0.08]
+SHIFTED = {"num0": 0.5, "num1": 0.3, "cat0": 0.8, "flag": 0.15}
+
+
+def planted(n: int, seed: int, shifts: dict[str, float]) -> pd.DataFrame:
+    """4 numeric, 2 categorical and 1 boolean column; ``shifts`` moves chosen ones."""
+    rng = np.random.default_rng(seed)
+    data: dict[str, object] = {}
+    for i in range(4):
+        data[f"num{i}"] = rng.normal(shifts.get(f"num{i}", 0.0), 1.0, n)
+    for i in range(2):
+        m = shifts.get(f"cat{i}", 0.0)
+        p = np.array(BASE_P) * (1 - m) + np.full(5, 0.2) * m
+        data[f"cat{i}"] = rng.choice(CATS, n, p=p / p.sum())
+    data["flag"] = rng.random(n) < 0.3 + shifts.get("flag", 0.0)
+    return pd.DataFrame(data)
+
+
+def _frames_with_gaps(n: int, seed: int, shifts: dict[str, float]) -> pd.DataFrame:
+    """The planted columns plus the awkward ones: nulls, ints, a categorical dtype."""
+    df = planted(n, seed, shifts)
+    rng = np.random.default_rng(seed + 7)
+    df.loc[rng.random(n) < 0.05, "num3"] = np.nan
+    df["count"] = pd.array(rng.poisson(3 + shifts.get("count", 0), n), dtype="Int64")
+    df.loc[rng.random(n) < 0.03, "count"] = pd.NA
+    plan = pd.Categorical(rng.choice(["x", "y"], n), categories=["x", "y", "never"])
+    df["plan"] = plan
+    df["note"] = pd.Series(rng.choice(["p", "q", "r"], n), dtype=object)
+    df.loc[rng.random(n) < 0.1, "note"] = None
+    return df
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    folder = tmp_path_factory.mktemp("drift-parquet")
+    ref_p, cur_p = folder / "ref.parquet", folder / "cur.parquet"
+    _frames_with_gaps(12_000, 0, {}).to_parquet(ref_p, index=False, row_group_size=5_000)
+    _frames_with_gaps(12_000, 1, {**SHIFTED, "count": 1.0}).to_parquet(cur_p, index=False)
+    return ref_p, cur_p
+
+
+P_VALUE_TESTS = {
+    **{f"num{i}": "ks" for i in range(4)},
+    **{c: "chisquare" for c in ("cat0", "cat1", "plan", "note")},
+    "count": "ks",
+    "flag": "z",
+}
+
+
+@pytest.mark.parametrize(
+    "options",
+    [{}, {"stattest": "psi"}, {"stattest": "jensenshannon"}, {"tests": P_VALUE_TESTS}],
+    ids=["default", "psi", "jensenshannon", "p-value tests"],
+)
+def test_parquet_verdicts_equal_the_frame_path(
+    files: tuple[Path, Path], options: dict[str, object]
+) -> None:
+    ref_p, cur_p = files
+    ref, cur = pd.read_parquet(ref_p), pd.read_parquet(cur_p)
+    streamed = drift(ref_p, cur_p, **options)  # type: ignore[arg-type]
+    in_memory = drift(ref, cur, **options)  # type: ignore[arg-type]
+    assert streamed.model_dump() == in_memory.model_dump()
+    assert {"num0", "cat0"} <= set(streamed.drifted_columns)  # the strong shifts, any test
+    if not options:
+        assert set(streamed.drifted_columns) == set(SHIFTED) | {"count"}
+        assert streamed["num3"].n_reference < 12_000  # NaNs left out, as on frames
+
+
+def test_sides_may_mix_paths_frames_profiles_and_arrow(files: tuple[Path, Path]) -> None:
+    ref_p, cur_p = files
+    ref, cur = pd.read_parquet(ref_p), pd.read_parquet(cur_p)
+    expected = drift(ref, cur).model_dump()
+    assert drift(str(ref_p), cur).model_dump() == expected
+    assert drift(ref, pq.read_table(cur_p)).model_dump() == expected
+    assert drift(pads.dataset(ref_p), pads.dataset(cur_p)).model_dump() == expected
+    # A folder of files is one table.
+    folder = cur_p.parent / "cur-parts"
+    folder.mkdir(exist_ok=True)
+    for i, start in enumerate(range(0, len(cur), 4_000)):
+        cur.iloc[start : start + 4_000].to_parquet(folder / f"part-{i}.parquet", index=False)
+    assert drift(ref_p, folder).model_dump() == expected
+    # Against a stored profile, the file side answers as the frame side does.
+    profile = profile_frame(ref)
+    assert drift(profile, cur_p).model_dump() == drift(profile, cur).model_dump()
+
+
+def test_streaming_reads_one_column_at_a_time(files: tuple[Path, Path]) -> None:
+    src = ColumnSource(files[0])
+    reads: list[str] = []
+    original = src._read
+
+    def spy(name: str) -> pa.ChunkedArray:
+        reads.append(name)
+        return original(name)
+
+    src._read = spy  # type: ignore[method-assign]
+    drift(src, files[1], columns=["num0", "cat0"])
+    assert reads == ["num0", "cat0"]
+
+
+def test_bad_paths_and_types_get_clear_errors(tmp_path: Path) -> None:
+    with pytest.raises(InvalidValueError, match="Found no file at"):
+        drift(tmp_path / "nope.parquet", tmp_path / "nope.parquet")
+    text = tmp_path / "data.parquet"
+    text.write_text("not parquet")
+    with pytest.raises(InvalidValueError, match="Could not read .* as Parquet"):
+        drift(text, text)
+    with pytest.raises(InvalidValueError, match="Got int"):
+        drift(3, pd.DataFrame({"x": [1.0]}))
+    nested = tmp_path / "nested.parquet"
+    pq.write_table(pa.table({"x": [1.0, 2.0], "tags": [[1], [2, 3]]}), nested)
+    with pytest.raises(UnsupportedColumnTypeError, match="'tags' has Arrow type"):
+        drift(nested, nested)
+    assert drift(nested, nested, columns=["x"]).drifted_columns == []
