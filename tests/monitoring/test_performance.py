@@ -84,6 +84,15 @@ def test_probabilities_give_auc_and_log_loss() -> None:
     assert r.metrics["roc_auc"] == 1.0 and r.metrics["log_loss"] == pytest.approx(0.164, abs=1e-3)
 
 
+def test_numeric_labels_pick_the_last_class_as_numbers_do() -> None:
+    # a classifier trained on labels 2 and 10 logs P(10): 10 is its last class, not "2"
+    p = preds(4)
+    p["prediction"] = [2, 10, 2, 10]
+    p["probability"] = [0.1, 0.9, 0.2, 0.8]
+    r = performance(p, labels(["r0", "r1", "r2", "r3"], [2, 10, 2, 10], ts=0))
+    assert r.metrics["roc_auc"] == 1.0 and r.metrics["log_loss"] == pytest.approx(0.164, abs=1e-3)
+
+
 def test_rows_without_a_probability_are_left_out_of_auc_and_log_loss() -> None:
     p = preds(6)
     p["probability"] = [0.1, 0.9, 0.2, 0.8, np.nan, np.nan]  # the last two: another variant

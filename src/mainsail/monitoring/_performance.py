@@ -112,6 +112,13 @@ def _cls(v: Any) -> str:
     return str(v.item() if isinstance(v, np.generic) else v)
 
 
+def _class_order(labels: set[str]) -> list[str]:
+    try:
+        return sorted(labels, key=float)
+    except ValueError:
+        return sorted(labels)
+
+
 def compute_metrics(
     y: np.ndarray, pred: np.ndarray, task: str, proba: np.ndarray | None = None
 ) -> dict[str, float | None]:
@@ -131,7 +138,9 @@ def compute_metrics(
         }
     yt = np.array([_cls(v) for v in y])
     yp = np.array([_cls(v) for v in pred])
-    classes = sorted(set(yt) | set(yp))
+    # The model's last class is the one whose probability is logged; estimators order
+    # classes like np.unique, so numeric labels sort as numbers (2 before 10), not as text.
+    classes = _class_order(set(yt) | set(yp))
     binary = len(classes) <= 2
     avg = "binary" if binary and len(classes) == 2 else "macro"
     pos = classes[-1]
