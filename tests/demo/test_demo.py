@@ -1,4 +1,4 @@
-"""``make demo`` end to end: the whole loop with a real server process, on generated data."""
+"""``make demo`` end to end (``--quick``: shorter waits): the whole loop, a real server process."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ import pytest
 def test_the_demo_closes_the_loop(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("MAINSAIL_")}
     proc = subprocess.run(
-        [sys.executable, "-m", "mainsail.demo"],
+        [sys.executable, "-m", "mainsail.demo", "--quick"],
         cwd=tmp_path,
         env={**env, "COLUMNS": "120"},
         capture_output=True,
