@@ -58,10 +58,15 @@ def main(argv: list[str] | None = None) -> int:
     home = out / ".mainsail"
     os.environ["MAINSAIL_HOME"] = str(home)
     # The server, the worker and this process share the cores: one native thread each
-    # keeps OpenMP from spinning against itself.
+    # keeps OpenMP from spinning against itself. The variables must be set before OpenMP
+    # and BLAS load (numpy and scikit-learn are not imported yet): they also reach the
+    # server process and the job worker's thread, which threadpool_limits alone misses.
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(var, "1")
     from threadpoolctl import threadpool_limits
 
-    threadpool_limits(1)
+    threads = os.environ["OMP_NUM_THREADS"]
+    threadpool_limits(int(threads) if threads.isdigit() else None)  # anything loaded already
 
     import mainsail
     from mainsail.demo._data import make_churn
