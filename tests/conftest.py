@@ -15,6 +15,32 @@ PG_ADMIN_URL = os.environ.get(
 )
 
 
+NATIVE_THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _one_native_thread() -> Iterator[None]:
+    """One OpenMP/BLAS thread here and in every process a test starts (servers, workers).
+
+    The suite runs a test process, server processes and client threads on a couple of
+    cores; OpenMP teams spin-wait against each other there (a 30-iteration histogram GBM
+    fit took 3-4 s with 2 threads and 0.45 s with 1 on a loaded 2-core machine).
+    Set OMP_NUM_THREADS (etc.) yourself to run with more.
+    """
+    from threadpoolctl import threadpool_limits
+
+    saved = {k: os.environ.get(k) for k in NATIVE_THREAD_VARS}
+    for k in NATIVE_THREAD_VARS:
+        os.environ.setdefault(k, "1")
+    with threadpool_limits(limits=int(os.environ["OMP_NUM_THREADS"])):
+        yield
+    for k, v in saved.items():
+        if v is None:
+            os.environ.pop(k, None)
+        else:
+            os.environ[k] = v
+
+
 @pytest.fixture(autouse=True)
 def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
     """No test reads the developer's MAINSAIL_* settings or writes to ./.mainsail."""

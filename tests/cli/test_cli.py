@@ -95,3 +95,17 @@ def test_console_script_runs(tmp_path: Path) -> None:
     )
     assert out.returncode == 0, out.stderr
     assert "store reachable" in out.stdout
+
+
+def test_repeated_calls_register_the_commands_once(cli) -> None:  # type: ignore[no-untyped-def]
+    """``main()`` runs many times in one process; the command tree must not grow each time."""
+    from mainsail.cli._app import app
+
+    cli("doctor")
+    groups, commands = len(app.registered_groups), len(app.registered_commands)
+    for _ in range(3):
+        code, out, _ = cli("doctor")
+        assert code == 0 and "store reachable" in out
+    assert (len(app.registered_groups), len(app.registered_commands)) == (groups, commands)
+    names = [g.name for g in app.registered_groups]
+    assert len(names) == len(set(names)), f"sub-commands registered twice: {names}"

@@ -1,4 +1,4 @@
-"""``make demo`` end to end: the whole loop with a real server process, on generated data."""
+"""``make demo`` end to end (``--quick``: shorter waits): the whole loop, a real server process."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ import pytest
 def test_the_demo_closes_the_loop(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("MAINSAIL_")}
     proc = subprocess.run(
-        [sys.executable, "-m", "mainsail.demo"],
+        [sys.executable, "-m", "mainsail.demo", "--quick"],
         cwd=tmp_path,
         env={**env, "COLUMNS": "120"},
         capture_output=True,
@@ -38,3 +38,15 @@ def test_the_demo_closes_the_loop(tmp_path: Path) -> None:
     ):
         assert (demo / name).stat().st_size > 0, name
     assert any((demo / "checks-v1").iterdir())
+
+
+def test_the_demo_refuses_unknown_arguments(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from mainsail.demo.__main__ import main
+
+    monkeypatch.chdir(tmp_path)
+    assert main(["--quick", "--fast"]) == 2
+    err = capsys.readouterr().err
+    assert "Unknown argument(s) ['--fast']" in err and "only --quick" in err
+    assert not (tmp_path / "demo-out").exists()  # nothing started

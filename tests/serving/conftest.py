@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -25,8 +26,9 @@ def make_frame(n: int, seed: int = 0) -> pd.DataFrame:
     return pd.DataFrame(rng.normal(size=(n, 20)), columns=FEATURES)
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def trained() -> tuple[Any, pd.DataFrame]:
+    """A fitted model and its frame, shared read-only by every test (fitting is deterministic)."""
     from sklearn.ensemble import HistGradientBoostingClassifier
 
     X = make_frame(1000)
@@ -34,12 +36,42 @@ def trained() -> tuple[Any, pd.DataFrame]:
     return HistGradientBoostingClassifier(max_iter=30, random_state=0).fit(X, y), X
 
 
-@pytest.fixture
-def registered(ctx, trained):  # type: ignore[no-untyped-def]
+@pytest.fixture(scope="session")
+def _registered_home(
+    trained: tuple[Any, pd.DataFrame], tmp_path_factory: pytest.TempPathFactory
+) -> Path:
+    """A home with churn v1 registered as @champion, built once (registration costs seconds)."""
     model, X = trained
-    mainsail.register_model(model, name="churn", input_example=X.head(), reference=X)
-    mainsail.set_alias("churn", "champion", 1)
-    return model, X
+    home = tmp_path_factory.mktemp("serving-registered") / "home"
+    with pytest.MonkeyPatch.context() as mp:
+        for key in [k for k in os.environ if k.startswith("MAINSAIL_")]:
+            if key != "MAINSAIL_TEST_PG_URL":
+                mp.delenv(key)
+        try:
+            mainsail.configure(home=str(home))
+            mainsail.register_model(model, name="churn", input_example=X.head(), reference=X)
+            mainsail.set_alias("churn", "champion", 1)
+        finally:
+            mainsail.reset()
+    return home
+
+
+@pytest.fixture
+def registered(
+    _registered_home: Path,
+    trained: tuple[Any, pd.DataFrame],
+    home: Path,
+    request: pytest.FixtureRequest,
+) -> tuple[Any, pd.DataFrame]:
+    """churn v1 @champion in this test's own home (a copy), and the SDK configured there."""
+    if home.exists():
+        raise RuntimeError(
+            f"registered copies a prepared home into {home}, but it exists already; "
+            "request `registered` before `ctx` in the test's arguments."
+        )
+    shutil.copytree(_registered_home, home)
+    request.getfixturevalue("ctx")
+    return trained
 
 
 def free_port() -> int:

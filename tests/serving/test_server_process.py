@@ -1,18 +1,30 @@
-"""What only a real server process on 127.0.0.1 shows: keep-alive, hot swap, SIGTERM drain."""
+"""What only a real server process on 127.0.0.1 shows: keep-alive, hot swap, SIGTERM drain.
+
+Starting a server costs seconds on a busy machine: the read-only tests share one
+two-worker server (``shared``); hot swap and SIGTERM change or stop theirs, so they start
+their own.
+"""
 
 from __future__ import annotations
 
 import http.client
-import statistics
+import os
+import shutil
 import threading
 import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import orjson
 import pandas as pd
+import pytest
 
 import mainsail
 from mainsail.serving import read_segments
+
+from .conftest import ServerProcess
 
 FEATURES = [f"f{i}" for i in range(20)]
 
@@ -21,26 +33,54 @@ def _body(rows: pd.DataFrame) -> bytes:
     return orjson.dumps({"instances": rows.to_numpy().tolist()})
 
 
-def test_keep_alive_with_several_workers(registered, server_factory) -> None:  # type: ignore[no-untyped-def]
-    model, X = registered
-    server = server_factory("models:/churn@champion", "--workers", "2")
-    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
-    body = _body(X.head(1))
+@pytest.fixture(scope="module")
+def shared(
+    _registered_home: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ServerProcess]:
+    """``mainsail serve models:/churn@champion --workers 2`` on a copy of the registered home.
+
+    Its tests only read: none moves the alias or stops the server.
+    """
+    home = tmp_path_factory.mktemp("serving-shared") / "home"
+    shutil.copytree(_registered_home, home)
+    with pytest.MonkeyPatch.context() as mp:  # module setup runs before _isolated_env
+        for key in [k for k in os.environ if k.startswith("MAINSAIL_")]:
+            mp.delenv(key)
+        server = ServerProcess(home, ["models:/churn@champion", "--workers", "2"])
+    yield server
+    server.stop()
+
+
+def _quartile_ms(conn: http.client.HTTPConnection, body: bytes, expected: Any, n: int) -> float:
+    """The lower quartile of ``n`` keep-alive round trips, in milliseconds."""
     times = []
-    for _ in range(60):
+    for _ in range(n):
         t = time.perf_counter()
         conn.request("POST", "/invocations", body, {"content-type": "application/json"})
         resp = conn.getresponse()
         data = resp.read()
         times.append(time.perf_counter() - t)
-        assert (
-            resp.status == 200
-            and orjson.loads(data)["predictions"] == model.predict(X.head(1)).tolist()
-        )
+        assert resp.status == 200 and orjson.loads(data)["predictions"] == expected
+    return 1000 * sorted(times)[n // 4]
+
+
+def test_keep_alive_with_several_workers(trained, shared) -> None:  # type: ignore[no-untyped-def]
+    model, X = trained
+    conn = http.client.HTTPConnection("127.0.0.1", shared.port, timeout=10)
+    body = _body(X.head(1))
+    expected = model.predict(X.head(1)).tolist()
+    _quartile_ms(conn, body, expected, 10)  # warm up the connection and the worker
+    # Without TCP_NODELAY every keep-alive request stalls ~40 ms on delayed ACKs, so not
+    # even a quarter of them come back fast. Load on a shared machine slows some requests
+    # down (never all of them by 40 ms): judge the lower quartile, and give it 3 tries.
+    rounds = []
+    for _ in range(3):
+        rounds.append(_quartile_ms(conn, body, expected, 40))
+        if rounds[-1] < 20:
+            break
     conn.close()
-    # Without TCP_NODELAY each keep-alive request stalls ~40 ms on delayed ACKs.
-    assert statistics.median(times[10:]) < 0.02, times
-    metrics = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+    assert rounds[-1] < 20, f"lower-quartile round trip per try (ms): {rounds}"
+    metrics = http.client.HTTPConnection("127.0.0.1", shared.port, timeout=10)
     metrics.request("GET", "/metrics")
     text = metrics.getresponse().read().decode()
     metrics.close()
@@ -130,12 +170,11 @@ def test_sigterm_drains_and_flushes_the_log(registered, server_factory, ctx) -> 
     assert len(logged) == 3 * len(set(logged["request_id"]))
 
 
-def test_tritonclient_round_trip(registered, server_factory) -> None:  # type: ignore[no-untyped-def]
+def test_tritonclient_round_trip(trained, shared) -> None:  # type: ignore[no-untyped-def]
     import tritonclient.http as httpclient
 
-    model, X = registered
-    server = server_factory("models:/churn@champion")
-    client = httpclient.InferenceServerClient(url=f"127.0.0.1:{server.port}")
+    model, X = trained
+    client = httpclient.InferenceServerClient(url=f"127.0.0.1:{shared.port}")
     assert client.is_server_live() and client.is_server_ready() and client.is_model_ready("churn")
     meta = client.get_model_metadata("churn")
     assert [i["name"] for i in meta["inputs"]] == FEATURES
@@ -160,14 +199,13 @@ def test_tritonclient_round_trip(registered, server_factory) -> None:  # type: i
     client.close()
 
 
-def test_mlflow_formats_over_a_real_socket(registered, server_factory) -> None:  # type: ignore[no-untyped-def]
+def test_mlflow_formats_over_a_real_socket(trained, shared) -> None:  # type: ignore[no-untyped-def]
     import httpx
 
-    model, X = registered
-    server = server_factory("models:/churn@champion")
+    model, X = trained
     rows = X.head(3)
     expected = {"predictions": model.predict(rows).tolist()}
-    with httpx.Client(base_url=server.url) as c:
+    with httpx.Client(base_url=shared.url) as c:
         for body in (
             {"dataframe_split": {"columns": FEATURES, "data": rows.to_numpy().tolist()}},
             {"dataframe_records": rows.to_dict(orient="records")},

@@ -18,7 +18,19 @@ app = typer.Typer(
 )
 
 
+_registered = False
+
+
 def _register() -> None:
+    """Add every sub-command to ``app``, once per process.
+
+    ``main()`` may run many times in one process (tests, notebooks); Typer appends a
+    sub-app on every ``add_typer``, so registering again would make each later call build
+    the whole command tree once per earlier call.
+    """
+    global _registered
+    if _registered:
+        return
     from mainsail.cli import _build, _controllers, _datasets, _models, _ops, _tracking
     from mainsail.cli._automation import automation
 
@@ -60,6 +72,7 @@ def _register() -> None:
     app.command("deploy")(_deploy.deploy)
     app.add_typer(_deploy.rollout, name="rollout")
     app.add_typer(_deploy.endpoints, name="endpoints")
+    _registered = True
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -4,6 +4,10 @@ train v1 → register → check → deploy → traffic → drift appears → ale
 retrains v2 → checks against the champion → canary → promoted. Everything runs on this
 machine: a real inference server process on 127.0.0.1, the controllers and a job worker in
 this process, SQLite and a local folder under ``demo-out/``.
+
+``python -m mainsail.demo --quick`` tells the same story with shorter waits: the monitor
+runs every 2 s instead of 4, canary steps last 2 s instead of 4, and the pause that lets
+the server flush day 1 is 2.5 s instead of 6 (the test suite runs it that way).
 """
 
 from __future__ import annotations
@@ -32,8 +36,20 @@ POLICY: dict[str, Any] = {
 }
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
     from rich.console import Console
+
+    args = sys.argv[1:] if argv is None else argv
+    if any(a != "--quick" for a in args):
+        print(
+            f"Unknown argument(s) {[a for a in args if a != '--quick']}: "
+            "the demo takes only --quick (shorter waits, the same story).",
+            file=sys.stderr,
+        )
+        return 2
+    quick = "--quick" in args
+    # seconds between monitor runs and between canary steps; the pause after day 1
+    tick, settle = (2, 2.5) if quick else (4, 6.0)
 
     out = Path.cwd() / "demo-out"
     if out.exists():
@@ -42,10 +58,15 @@ def main() -> int:
     home = out / ".mainsail"
     os.environ["MAINSAIL_HOME"] = str(home)
     # The server, the worker and this process share the cores: one native thread each
-    # keeps OpenMP from spinning against itself.
+    # keeps OpenMP from spinning against itself. The variables must be set before OpenMP
+    # and BLAS load (numpy and scikit-learn are not imported yet): they also reach the
+    # server process and the job worker's thread, which threadpool_limits alone misses.
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(var, "1")
     from threadpoolctl import threadpool_limits
 
-    threadpool_limits(1)
+    threads = os.environ["OMP_NUM_THREADS"]
+    threadpool_limits(int(threads) if threads.isdigit() else None)  # anything loaded already
 
     import mainsail
     from mainsail.demo._data import make_churn
@@ -88,7 +109,7 @@ def main() -> int:
     mainsail.create_monitor(
         ENDPOINT,
         window="1m",
-        interval="4s",
+        interval=f"{tick}s",
         drift_share=0.3,
         checks=["drift", "quality", "performance", "operational"],
     )
@@ -105,7 +126,7 @@ def main() -> int:
                 "strategy": "canary",
                 "spec": {
                     "steps": [25, 50, 100],
-                    "interval": 4,
+                    "interval": tick,
                     "min_requests": 15,
                     "threshold": 2,
                     "max_p99_ms": 500,
@@ -116,7 +137,7 @@ def main() -> int:
         }
     )
     say(
-        "Monitor (drift, quality, performance, operational every 4 s over 1 min) and "
+        f"Monitor (drift, quality, performance, operational every {tick} s over 1 min) and "
         "automation churn-retrain (drift alert → retrain → checks vs @champion → canary)"
     )
 
@@ -132,7 +153,7 @@ def main() -> int:
         # 3. a quiet day ------------------------------------------------------------------
         traffic.send(make_churn(1500, seed=2, drift=0.0))
         say(f"Day 1: {traffic.sent} requests of 10 rows, labels sent back as feedback")
-        time.sleep(6)
+        time.sleep(settle)
         _status(say, mainsail)
 
         # 4. the world drifts -------------------------------------------------------------
