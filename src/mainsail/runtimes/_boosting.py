@@ -117,6 +117,13 @@ class LightGBMRuntime:
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
         return self._proba_from(self._raw(X))
 
+    def predict_both(self, X: pd.DataFrame) -> tuple[np.ndarray, np.ndarray] | None:
+        """Predictions and probabilities from one booster call (predict is their argmax)."""
+        if self.task != "classification" or self.classes is None:
+            return None
+        proba = self._proba_from(self._raw(X))
+        return np.asarray(self.classes)[proba.argmax(axis=1)], proba
+
     def unload(self) -> None:
         self.booster = None
 

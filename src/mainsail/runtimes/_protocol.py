@@ -16,6 +16,10 @@ class Runtime(Protocol):
     ``save`` is a classmethod writing the flavor's own files and returning metadata
     (JSON-safe) that ``load`` receives again. Formats that execute code on load are
     only used when the caller passed ``allow_pickle=True``.
+
+    A flavor may also define ``predict_both(X) -> (predictions, probabilities) | None``:
+    both from one model call when its ``predict`` is the argmax of ``predict_proba``
+    (the server then logs probabilities for free); ``None`` means "call both".
     """
 
     flavor: ClassVar[str]

@@ -66,8 +66,34 @@ class SklearnRuntime:
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
         return np.asarray(self.model.predict_proba(X))
 
+    def predict_both(self, X: pd.DataFrame) -> tuple[np.ndarray, np.ndarray] | None:
+        """Predictions and probabilities from one pass, or ``None`` when that could differ.
+
+        Tree and ensemble classifiers in scikit-learn predict the class of highest
+        probability (``classes_[argmax(predict_proba)]``, in their own source), so the server
+        logs probabilities at no extra model call. Others (SVMs, whose Platt probabilities
+        can disagree with ``predict``; linear models, thresholded on the decision function)
+        keep two calls.
+        """
+        if not _predicts_argmax(self.model):
+            return None
+        proba = np.asarray(self.model.predict_proba(X))
+        return np.asarray(self.model.classes_)[proba.argmax(axis=1)], proba
+
     def unload(self) -> None:
         self.model = None
 
     def metadata(self) -> dict[str, Any]:
         return {"class": f"{type(self.model).__module__}.{type(self.model).__name__}"}
+
+
+_ARGMAX_MODULES = ("sklearn.ensemble", "sklearn.tree")
+
+
+def _predicts_argmax(model: Any) -> bool:
+    final = model.steps[-1][1] if hasattr(model, "steps") else model
+    return (
+        type(final).__module__.startswith(_ARGMAX_MODULES)
+        and hasattr(final, "predict_proba")
+        and hasattr(model, "classes_")
+    )

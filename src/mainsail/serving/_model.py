@@ -70,6 +70,11 @@ class ServedModel:
         self, frame: pd.DataFrame, want_proba: bool
     ) -> tuple[np.ndarray, np.ndarray | None]:
         runtime = self.loaded.runtime
+        if (want_proba and runtime.has_proba) or self.logs_probability:
+            both = getattr(runtime, "predict_both", None)
+            fused = both(frame) if both is not None else None
+            if fused is not None:  # one model call for both (argmax classifiers)
+                return np.asarray(fused[0]), np.asarray(fused[1])
         preds = np.asarray(runtime.predict(frame))
         proba = None
         if want_proba and runtime.has_proba:

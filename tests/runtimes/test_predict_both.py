@@ -1,0 +1,78 @@
+"""One model call for predictions and probabilities, only where predict is their argmax."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+
+def _data(n: int = 400) -> tuple[pd.DataFrame, np.ndarray]:
+    rng = np.random.default_rng(3)
+    X = pd.DataFrame(rng.normal(size=(n, 4)), columns=list("abcd"))
+    y = np.where(X.a + 0.5 * X.b + rng.normal(scale=0.5, size=n) > 0, 10, 2)  # numeric labels
+    return X, y
+
+
+def _runtime(model: object, tmp_path: Path):  # type: ignore[no-untyped-def]
+    from mainsail.runtimes._sklearn import SklearnRuntime
+
+    meta = SklearnRuntime.save(model, tmp_path, allow_pickle=False)
+    rt = SklearnRuntime()
+    rt.load(tmp_path, meta)
+    return rt
+
+
+@pytest.mark.parametrize("kind", ["hgb", "forest", "tree", "pipeline"])
+def test_argmax_classifiers_fuse_and_agree_with_predict(kind: str, tmp_path: Path) -> None:
+    from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+    from sklearn.tree import DecisionTreeClassifier
+
+    X, y = _data()
+    model = {
+        "hgb": lambda: HistGradientBoostingClassifier(max_iter=20),
+        "forest": lambda: RandomForestClassifier(n_estimators=10, random_state=0),
+        "tree": lambda: DecisionTreeClassifier(max_depth=4),
+        "pipeline": lambda: make_pipeline(StandardScaler(), RandomForestClassifier(5)),
+    }[kind]().fit(X, y)
+    rt = _runtime(model, tmp_path)
+    both = rt.predict_both(X)
+    assert both is not None
+    preds, proba = both
+    assert (preds == rt.predict(X)).all() and preds.dtype == rt.predict(X).dtype
+    np.testing.assert_array_equal(proba, rt.predict_proba(X))
+
+
+@pytest.mark.parametrize("kind", ["logistic", "calibrated-svc", "regressor"])
+def test_other_models_keep_two_calls(kind: str, tmp_path: Path) -> None:
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.ensemble import RandomForestRegressor
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.svm import SVC
+
+    X, y = _data(120)
+    model = {
+        "logistic": lambda: LogisticRegression().fit(X, y),
+        "calibrated-svc": lambda: CalibratedClassifierCV(SVC(), ensemble=False).fit(X, y),
+        "regressor": lambda: RandomForestRegressor(5).fit(X, y.astype(float)),
+    }[kind]()
+    assert _runtime(model, tmp_path).predict_both(X) is None
+
+
+def test_lightgbm_fuses(tmp_path: Path) -> None:
+    lgb = pytest.importorskip("lightgbm")
+    from mainsail.runtimes._boosting import LightGBMRuntime
+
+    X, y = _data()
+    model = lgb.LGBMClassifier(n_estimators=10, verbose=-1).fit(X, y)
+    meta = LightGBMRuntime.save(model, tmp_path, allow_pickle=False)
+    rt = LightGBMRuntime()
+    rt.load(tmp_path, meta)
+    both = rt.predict_both(X)
+    assert both is not None
+    assert (both[0] == rt.predict(X)).all()
+    np.testing.assert_allclose(both[1], rt.predict_proba(X))
