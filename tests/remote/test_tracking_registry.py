@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -16,24 +15,15 @@ from mainsail.core._errors import AuthenticationError, StoreUnavailableError
 from mainsail.server._process import ServerProcess
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ServerProcess, str]]:
-    home = tmp_path_factory.mktemp("remote") / "srv"
-    with ServerProcess(home, "--bootstrap-admin", "--no-controllers") as srv:
-        match = re.search(r"^ms_\S+$", srv.output(), re.M)
-        assert match is not None, srv.output()
-        yield srv, match.group(0)
-
-
 def test_sdk_round_trip_through_the_server(
-    server: tuple[ServerProcess, str],
+    live_server: tuple[ServerProcess, str],
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     cli: Callable[..., tuple[int, str, str]],
 ) -> None:
     from sklearn.linear_model import LogisticRegression
 
-    srv, token = server
+    srv, token = live_server
     monkeypatch.setenv("MAINSAIL_TRACKING_URI", srv.url)
     monkeypatch.setenv("MAINSAIL_TOKEN", token)
     monkeypatch.setenv("MAINSAIL_HOME", str(tmp_path / "client-home"))
@@ -79,8 +69,8 @@ def test_sdk_round_trip_through_the_server(
     assert srv.output().count(token) == 1
 
 
-def test_wrong_token_and_no_server(server: tuple[ServerProcess, str]) -> None:
-    srv, _ = server
+def test_wrong_token_and_no_server(live_server: tuple[ServerProcess, str]) -> None:
+    srv, _ = live_server
     mainsail.configure(tracking_uri=srv.url, token="ms_wrong")
     with pytest.raises(AuthenticationError, match="unknown, revoked or expired"):
         mainsail.search_runs()
