@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -11,7 +12,7 @@ import pandas as pd
 import pytest
 
 from mainsail.client._context import Context
-from mainsail.core._errors import PermissionDeniedError
+from mainsail.core._errors import InvalidValueError, PermissionDeniedError
 from mainsail.core._settings import Settings
 from mainsail.security import create_user_with_token
 from mainsail.server import create_app
@@ -119,8 +120,6 @@ def test_via_must_list_the_blob(as_user: Callable[[str], Context], tmp_path: Pat
 
 
 def _run(ctx: Context) -> str:
-    import uuid
-
     run_id = uuid.uuid4().hex
     ctx.store.create_run(run_id, "alpha", "r")
     return run_id
@@ -130,3 +129,69 @@ def _write(path: Path, data: bytes) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(data)
     return path
+
+
+MANIFEST = "application/vnd.mainsail.manifest+json"
+
+
+def _fake_manifest(ctx: Context, *digests: str) -> str:
+    import orjson
+
+    files = {f"f{i}": {"digest": d, "size": 1} for i, d in enumerate(digests)}
+    return str(ctx.artifacts.put_bytes(orjson.dumps({"media_type": MANIFEST, "files": files})))
+
+
+def test_a_forged_manifest_opens_nothing(as_user: Callable[[str], Context]) -> None:
+    alice, bob = as_user("alice"), as_user("bob")
+    secret = alice.artifacts.put_bytes(b"alpha secret")
+    fake = _fake_manifest(bob, secret)  # bob uploaded it, but no project references it
+    assert _status(bob, secret, via=fake) == 403
+    # and bob cannot make his project reference it: the reference is checked when written
+    run_id = uuid.uuid4().hex
+    bob.store.create_run(run_id, "beta", "r")
+    with pytest.raises(PermissionDeniedError, match="may not read blob"):
+        bob.store.add_artifact(run_id, "folder", fake, 10, "dir")
+    assert _status(bob, secret, via=fake) == 403
+
+
+def test_writing_a_reference_needs_read_access(as_user: Callable[[str], Context]) -> None:
+    alice, bob = as_user("alice"), as_user("bob")
+    secret = alice.artifacts.put_bytes(b"alpha secret 2")
+    run_id = uuid.uuid4().hex
+    bob.store.create_run(run_id, "beta", "r")
+    with pytest.raises(PermissionDeniedError, match="may not read blob"):
+        bob.store.add_artifact(run_id, "x", secret, 14, "file")
+    with pytest.raises(PermissionDeniedError, match="may not read blob"):
+        bob.store.create_dataset_version(
+            "beta",
+            digest="0" * 64,
+            blob_digest=secret,
+            format="parquet",
+            row_count=1,
+            schema={},
+            profile={},
+        )
+    assert _status(bob, secret) == 403
+    # a folder reference must be a manifest
+    mine = bob.artifacts.put_bytes(b"not a manifest")
+    with pytest.raises(InvalidValueError, match="folder manifest"):
+        bob.store.add_artifact(run_id, "folder", mine, 14, "dir")
+    # the owner still can
+    own = uuid.uuid4().hex
+    alice.store.create_run(own, "alpha", "r")
+    alice.store.add_artifact(own, "x", secret, 14, "file")
+
+
+def test_via_that_is_not_a_manifest_is_a_403_not_a_500(
+    as_user: Callable[[str], Context],
+) -> None:
+    import orjson
+
+    alice, carol = as_user("alice"), as_user("carol")
+    secret = alice.artifacts.put_bytes(b"alpha secret 3")
+    run_id = _run(alice)
+    for body in (b"not json at all", orjson.dumps({"media_type": MANIFEST})):
+        blob = alice.artifacts.put_bytes(body)
+        alice.store.add_artifact(run_id, f"f-{blob[:6]}", blob, len(body), "file")
+        assert _status(carol, secret, via=blob) in (200, 403)  # never a 500
+        assert _status(as_user("dave"), secret, via=blob) == 403

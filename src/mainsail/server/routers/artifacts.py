@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Annotated, Any
 
 import sqlalchemy as sa
@@ -21,7 +22,12 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
-from mainsail.core._errors import PayloadTooLargeError, PermissionDeniedError
+from mainsail.core._errors import (
+    InvalidValueError,
+    MainsailError,
+    PayloadTooLargeError,
+    PermissionDeniedError,
+)
 from mainsail.security._roles import Principal
 from mainsail.server._auth import Audit, global_scope, permit, reader
 from mainsail.server.routers._common import Body, context
@@ -178,20 +184,50 @@ def _uploaded_by(conn: Connection, actor: str, digest: str) -> bool:
 def _readable(conn: Connection, principal: Principal, digest: str) -> bool:
     if _uploaded_by(conn, principal.name, digest):
         return True
+    return _referenced_for(conn, principal, digest)
+
+
+def _referenced_for(conn: Connection, principal: Principal, digest: str) -> bool:
     return any(principal.may("viewer", p) for p in blob_projects(conn, digest))
 
 
+_MAX_MANIFEST_BYTES = 64 * 1024 * 1024
+_listed_cache: dict[str, frozenset[str]] = {}  # manifests are content-addressed: never stale
+
+
+def manifest_files(ctx: Context, digest: str) -> frozenset[str] | None:
+    """The digests a folder manifest lists, or ``None`` if the blob is not a manifest."""
+    if digest in _listed_cache:
+        return _listed_cache[digest]
+    try:
+        if ctx.artifacts.size(digest) > _MAX_MANIFEST_BYTES:
+            return None
+        listed = frozenset(str(e["digest"]) for e in ctx.artifacts.read_manifest(digest).values())
+    except (MainsailError, ValueError, KeyError, TypeError, AttributeError):
+        return None
+    if len(_listed_cache) >= 1024:
+        _listed_cache.clear()
+    _listed_cache[digest] = listed
+    return listed
+
+
 def check_blob_access(ctx: Context, principal: Principal, digest: str, via: str | None) -> None:
-    """Raise :class:`PermissionDeniedError` unless ``principal`` may read ``digest``."""
+    """Raise :class:`PermissionDeniedError` unless ``principal`` may read ``digest``.
+
+    ``via`` must be a manifest that a project the caller can view references (having
+    uploaded a blob that looks like a manifest is not enough: anyone can write one), and it
+    must list ``digest``. References are checked when written (:func:`check_reference`), so
+    a referenced manifest only lists blobs its writer could read.
+    """
     if principal.may("viewer", "*"):
         return
     with ctx.store.db.read() as conn:
         if _readable(conn, principal, digest):
             return
-        via_ok = via is not None and via != digest and _readable(conn, principal, via)
+        via_ok = via is not None and via != digest and _referenced_for(conn, principal, via)
     if via_ok and via is not None:
-        listed = {e["digest"] for e in ctx.artifacts.read_manifest(via).values()}
-        if digest in listed:
+        listed = manifest_files(ctx, via)
+        if listed is not None and digest in listed:
             return
     raise PermissionDeniedError(
         f"{principal.name!r} may not read blob sha256:{digest[:12]}: reading a blob needs the "
@@ -199,3 +235,32 @@ def check_blob_access(ctx: Context, principal: Principal, digest: str, via: str 
         "model), or to have uploaded it. A file of a folder artifact is read with "
         "?via=<the folder's manifest digest>. Ask an admin for a role on that project."
     )
+
+
+def check_reference(
+    ctx: Context,
+    principal: Principal,
+    digest: str,
+    folder: bool = False,
+    files: Iterable[str] = (),
+) -> None:
+    """Before metadata points at ``digest``: the writer must be able to read it.
+
+    Otherwise writing a reference (a run artifact, a dataset or model version, a report)
+    would grant its project's readers, and the writer, a blob they never had. For a folder
+    the manifest and every file it lists are checked, and so are ``files`` (a model
+    version's path -> digest map).
+    """
+    if principal.may("viewer", "*"):
+        return
+    wanted = {digest, *files}
+    if folder:
+        listed = manifest_files(ctx, digest)
+        if listed is None:
+            raise InvalidValueError(
+                f"Expected blob sha256:{digest[:12]} to be a folder manifest; it is not (or "
+                "it is missing). Upload the folder first and reference its manifest digest."
+            )
+        wanted |= listed
+    for d in sorted(wanted):
+        check_blob_access(ctx, principal, d, via=None)

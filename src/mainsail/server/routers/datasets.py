@@ -10,7 +10,8 @@ from pydantic import Field
 from mainsail.core._schemas import DatasetVersion
 from mainsail.security._roles import Principal
 from mainsail.server._auth import Audit, from_path, permit, reader
-from mainsail.server.routers._common import Body, store
+from mainsail.server.routers._common import Body, context, store
+from mainsail.server.routers.artifacts import check_reference
 
 router = APIRouter(tags=["datasets"])
 
@@ -55,6 +56,7 @@ def create_dataset_version(
     audit: Audit = permit("datasets.create_version", "developer", from_path("name")),
 ) -> Any:
     fields = body.model_dump(by_alias=True, exclude_none=True)
+    check_reference(context(request), audit.principal, body.blob_digest)
     dv, created = store(request).create_dataset_version(name, **fields)
     audit.target = f"datasets/{name}/{dv.version}"
     audit.after = {"digest": dv.digest, "created": created}

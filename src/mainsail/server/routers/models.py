@@ -11,7 +11,8 @@ from mainsail.core._errors import ModelNotFoundError
 from mainsail.core._registry_schemas import Alias, AliasChange, ModelVersion, RegisteredModel
 from mainsail.security._roles import Principal
 from mainsail.server._auth import Audit, from_path, permit, reader
-from mainsail.server.routers._common import Body, store
+from mainsail.server.routers._common import Body, context, store
+from mainsail.server.routers.artifacts import check_reference
 
 router = APIRouter(tags=["models"])
 
@@ -75,6 +76,13 @@ def create_model_version(
 ) -> Any:
     fields = body.model_dump()
     fields["created_by"] = _actor(request, audit, body.created_by)
+    check_reference(
+        context(request),
+        audit.principal,
+        body.manifest_digest,
+        folder=True,
+        files=body.files.values(),
+    )
     mv = store(request).create_model_version(name, **fields)
     audit.target = f"models/{name}/{mv.version}"
     audit.after = {"version": mv.version, "manifest_digest": mv.manifest_digest}

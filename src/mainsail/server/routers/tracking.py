@@ -11,7 +11,8 @@ from mainsail.core._errors import InvalidValueError
 from mainsail.core._schemas import Experiment, MetricPoint, Run
 from mainsail.security._roles import Principal
 from mainsail.server._auth import Audit, denied, from_body, permit, reader, run_project
-from mainsail.server.routers._common import Body, Int64, Name, store
+from mainsail.server.routers._common import Body, Int64, Name, context, store
+from mainsail.server.routers.artifacts import check_reference
 
 router = APIRouter(tags=["tracking"])
 
@@ -278,6 +279,7 @@ def add_artifact(
 ) -> None:
     audit.target = f"runs/{run_id}/artifacts/{body.path}"
     audit.after = body.model_dump()
+    check_reference(context(request), audit.principal, body.digest, folder=body.kind == "dir")
     store(request).add_artifact(run_id, body.path, body.digest, body.size, body.kind)
 
 
