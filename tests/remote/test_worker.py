@@ -11,6 +11,7 @@ import re
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -246,3 +247,23 @@ def test_a_viewer_cannot_serve_the_queue(
     with pytest.raises(PermissionDeniedError, match="needs the developer role"):
         w.run()  # refused by the server: not retried as an outage
     assert jobs.get_job(job_id).status == "queued"
+
+
+def test_a_server_stopping_ends_waiting_claims_at_once(tmp_path: Path) -> None:
+    srv = ServerProcess(tmp_path / "srv", "--bootstrap-admin", "--no-controllers")
+    with srv:
+        match = re.search(r"^ms_\S+$", srv.output(), re.M)
+        assert match is not None, srv.output()
+        store = RestStore(RestClient(srv.url, token=match.group(0)))
+        answers: list[Any] = []
+        waiting = threading.Thread(
+            target=lambda: answers.append(store.claim_job(["q"], "w", 1000, ["echo"], wait_s=20))
+        )
+        waiting.start()
+        time.sleep(1.0)  # inside the long poll
+        started = time.monotonic()
+    stopped_s = time.monotonic() - started  # the server process exited
+    waiting.join(timeout=5)
+    store.close()
+    assert answers == [None]  # an empty answer, not a broken connection
+    assert stopped_s < 3.0  # not the 20 s wait (nor the 10 s kill of ServerProcess)

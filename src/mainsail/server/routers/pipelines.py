@@ -466,6 +466,12 @@ _POLL_S = 0.5  # how often a waiting claim looks for a due job (a read; the clai
 _REAP_S = 2.0  # at most this often, a claim first reaps jobs whose worker went silent
 
 
+def _stopping(request: Request) -> bool:
+    """Whether the server is shutting down (set by ``mainsail server``): end long polls."""
+    stopping = getattr(request.app.state, "stopping", None)
+    return bool(stopping()) if callable(stopping) else False
+
+
 def _reap(request: Request) -> None:
     app_state = request.app.state
     now = time.monotonic()
@@ -525,7 +531,7 @@ async def claim_job(
                 }
                 return JobOut.model_validate(row)
         left = deadline - time.monotonic()
-        if left <= 0 or await request.is_disconnected():
+        if left <= 0 or _stopping(request) or await request.is_disconnected():
             audit.after = {"worker_id": body.worker_id, "claimed": None}
             return None
         pause = min(_POLL_S, left)
