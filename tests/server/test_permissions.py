@@ -66,6 +66,11 @@ REQUIRED_ROLE = {
     "automations.enable": "deployer",
     "automations.disable": "deployer",
     "jobs.enqueue": "developer",
+    # a worker on another host serves the queue through the server: it runs what is queued
+    "jobs.claim": "developer",
+    "jobs.heartbeat": "developer",
+    "jobs.complete": "developer",
+    "jobs.fail": "developer",
     # pipelines run by a client against the server record their runs and cache here
     "pipelines.create_run": "developer",
     "pipelines.finish_run": "developer",
@@ -239,6 +244,26 @@ def _examples(seed: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:
         ("POST", "/api/v1/automations/{name}/disable"): {"path": {"name": "auto"}},
         ("POST", "/api/v1/automations/{name}/enable"): {"path": {"name": "auto"}},
         ("POST", "/api/v1/jobs"): {"json": {"kind": "pipeline", "payload": {"pipeline": "x:y"}}},
+        ("POST", "/api/v1/jobs/claim"): {
+            "json": {
+                "queues": ["default"],
+                "kinds": ["pipeline"],
+                "worker_id": "w",
+                "lease_ms": 1000,
+            }
+        },
+        ("POST", "/api/v1/jobs/{job_id}/heartbeat"): {
+            "path": {"job_id": 1},
+            "json": {"worker_id": "w", "lease_ms": 1000},
+        },
+        ("POST", "/api/v1/jobs/{job_id}/complete"): {
+            "path": {"job_id": 1},
+            "json": {"worker_id": "w", "result": {"ok": True}},
+        },
+        ("POST", "/api/v1/jobs/{job_id}/fail"): {
+            "path": {"job_id": 1},
+            "json": {"worker_id": "w", "error": "boom"},
+        },
         ("POST", "/api/v1/pipeline-runs"): {
             "json": {"id": new_run, "pipeline": "flow", "executor": "inprocess"}
         },

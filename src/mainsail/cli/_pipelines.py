@@ -250,11 +250,23 @@ def worker(
     retry_delay: Annotated[
         float, typer.Option("--retry-delay", help="Seconds before a failed job is retried.")
     ] = 5.0,
+    claim_kind: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--kind", "-k", help="Job kind to claim (repeatable; default: every kind it can run)."
+        ),
+    ] = None,
+    wait: Annotated[
+        float,
+        typer.Option("--wait", help="Against a server: seconds one claim waits for a job (<= 30)."),
+    ] = 20.0,
 ) -> None:
-    """Claim jobs from the database queue and run them (one worker per SQLite store)."""
+    """Claim jobs from the queue and run them (one worker per SQLite store).
+
+    With MAINSAIL_TRACKING_URI set, the worker serves the queue through that server.
+    """
     from mainsail.core._errors import InvalidValueError
     from mainsail.jobs import Worker
-    from mainsail.jobs._queue import needs_database
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     handlers: dict[str, Any] = {}
@@ -269,10 +281,16 @@ def worker(
         lease_s=lease,
         handlers=handlers,
         retry_delay_s=retry_delay,
+        kinds=claim_kind,
+        wait_s=wait,
     )
-    needs_database(w.ctx, "A worker")  # say so before announcing anything
+    kinds = w.claim_kinds()  # a misconfiguration is said before announcing anything
     signal.signal(signal.SIGTERM, lambda *_: w.stop())
-    console.print(f"Worker {w.worker_id} serving {', '.join(w.queues)}", highlight=False)
+    where = f" through {w.ctx.settings.tracking_uri}" if w.remote else ""
+    what = f" (kinds {', '.join(kinds)})" if kinds is not None else ""
+    console.print(
+        f"Worker {w.worker_id} serving {', '.join(w.queues)}{where}{what}", highlight=False
+    )
     try:
         n = w.run(max_jobs=max_jobs, until_idle=once)
     except KeyboardInterrupt:

@@ -142,7 +142,7 @@ def server(
         f"Mainsail server on {scheme}://{host}:{port} (auth {'off' if no_auth else 'on'}, "
         f"store {ctx.store.db.url.split('://')[0]}, artifacts {ctx.artifacts.root_url.split('://')[0] if '://' in ctx.artifacts.root_url else 'local'})"
     )
-    uvicorn.run(
+    config = uvicorn.Config(
         app,
         host=host,
         port=port,
@@ -152,6 +152,16 @@ def server(
         server_header=False,
         proxy_headers=False,
     )
+    server = uvicorn.Server(config)
+    # A graceful shutdown waits for requests in flight: long polls (a worker's job claim)
+    # look at this and answer at once, so a stop does not wait out their wait_s.
+    app.state.stopping = lambda: server.should_exit
+    try:
+        server.run()
+    except KeyboardInterrupt:
+        pass
+    if not server.started:
+        raise typer.Exit(3)  # uvicorn's startup failure code (e.g. the port is taken)
 
 
 # -- users ------------------------------------------------------------------------------------

@@ -18,6 +18,11 @@ HANDLERS: dict[str, str | Handler] = {
     "automation.retrain": "mainsail.automation._retrain:handle",
 }
 
+# Kinds whose handler reads and writes the metadata database itself (automation state and
+# events), so only a worker next to the database runs them; a worker that talks to the
+# server leaves them out, and the server never hands them to one.
+NEEDS_DATABASE = frozenset({"automation.retrain"})
+
 
 def register_handler(kind: str, handler: str | Handler) -> None:
     """Run jobs of ``kind`` with ``handler`` (a callable or ``"module:function"``).

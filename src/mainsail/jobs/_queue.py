@@ -9,8 +9,9 @@ marked failed when it has no attempts left. No job stays running forever.
 
 Against a server (``MAINSAIL_TRACKING_URI``), :func:`enqueue`, :func:`get_job` and
 :func:`list_jobs` call its ``/api/v1/jobs`` routes (enqueuing needs the developer role on
-every project: a job runs code on the workers). Workers and the reaper need the database:
-run ``mainsail worker`` on a host that has it.
+every project: a job runs code on the workers). A worker serves the queue through the
+server's claim, heartbeat, complete and fail routes (see :mod:`mainsail.jobs._worker`);
+the reaper stays with the database (the server reaps), so :func:`reap_stale_jobs` refuses.
 """
 
 from __future__ import annotations

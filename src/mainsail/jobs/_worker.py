@@ -9,8 +9,12 @@ the worker dies, the lease runs out and the next :func:`reap_stale_jobs` (every 
 runs it, and so does the scheduler) re-queues the job for another worker — or fails it
 if it has used up ``max_attempts``.
 
-A worker claims jobs in the database, so it refuses to start when the SDK points at a
-server (``MAINSAIL_TRACKING_URI``): run it where the database is reachable.
+With ``MAINSAIL_TRACKING_URI`` set, a worker serves the queue through the server instead
+(a team's workers need no database credentials): it long-polls ``/jobs/claim`` (one
+request per ``wait_s`` when idle), heartbeats, completes and fails through the API with
+the same lease rules, and leaves reaping to the server. It claims only the kinds it can
+run there: every kind it has a handler for except those that write to the database
+themselves (``automation.retrain``; run one worker next to the database for those).
 """
 
 from __future__ import annotations
@@ -22,23 +26,43 @@ import time
 import traceback
 import uuid
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import orjson
 
-from mainsail.core._errors import InvalidValueError, MainsailError, UnknownJobKindError
+from mainsail.core._errors import (
+    AuthenticationError,
+    ConfigurationError,
+    InvalidValueError,
+    MainsailError,
+    PermissionDeniedError,
+    UnknownJobKindError,
+)
 from mainsail.core._ids import hostname
-from mainsail.jobs._handlers import Handler, resolve_handler
-from mainsail.jobs._queue import Job, needs_database
+from mainsail.jobs._handlers import HANDLERS, NEEDS_DATABASE, Handler, resolve_handler
+from mainsail.jobs._queue import Job
 
 if TYPE_CHECKING:
     from mainsail.client._context import Context
+    from mainsail.store._rest_store import RestStore
 
 log = logging.getLogger("mainsail.jobs")
+_REFUSED = (AuthenticationError, PermissionDeniedError, InvalidValueError, ConfigurationError)
 
 
 class Worker:
     """Claims and runs jobs until stopped (or idle, or ``max_jobs`` are done).
+
+    Parameters
+    ----------
+    queues : the queues to serve.
+    poll_s : seconds between looks at the database when idle (embedded).
+    lease_s : seconds without a heartbeat before the job is given to another worker.
+    kinds : the job kinds to claim. Default: any kind embedded (one without a handler is
+        failed); against a server, every kind with a handler here except those that need
+        the database (``automation.retrain``).
+    wait_s : against a server, how long one claim waits for a due job (at most 30 s); a
+        stop request takes effect when the wait ends.
 
     Examples
     --------
@@ -57,6 +81,8 @@ class Worker:
         handlers: dict[str, str | Handler] | None = None,
         retry_delay_s: float = 5.0,
         ctx: Context | None = None,
+        kinds: Sequence[str] | None = None,
+        wait_s: float = 20.0,
     ) -> None:
         if isinstance(queues, str):
             queues = [queues]
@@ -67,7 +93,18 @@ class Worker:
                 f"lease_s and poll_s must be positive seconds. Got lease_s={lease_s}, "
                 f"poll_s={poll_s}."
             )
+        if not 0 <= wait_s <= 30:
+            raise InvalidValueError(f"wait_s must be seconds in 0..30. Got wait_s={wait_s}.")
+        if isinstance(kinds, str):
+            kinds = [kinds]
+        if kinds is not None and not kinds:
+            raise InvalidValueError(
+                "kinds lists the job kinds to claim; got an empty list. Leave it out to "
+                "claim every kind this worker has a handler for."
+            )
         self.queues = list(queues)
+        self.kinds = list(kinds) if kinds is not None else None
+        self.wait_s = wait_s
         self.poll_s = poll_s
         self.lease_s = lease_s
         self.worker_id = worker_id or f"{hostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
@@ -86,6 +123,35 @@ class Worker:
             self._ctx = get_context()
         return self._ctx
 
+    @property
+    def remote(self) -> bool:
+        """Whether this worker serves the queue through a server (``MAINSAIL_TRACKING_URI``)."""
+        return bool(self.ctx.is_remote)
+
+    def claim_kinds(self) -> list[str] | None:
+        """The kinds this worker claims (None: any kind, embedded without ``kinds``)."""
+        known = {**HANDLERS, **self.handlers}
+        unknown = sorted(set(self.kinds or ()) - set(known))
+        if unknown:  # it would claim them only to fail them
+            raise UnknownJobKindError(
+                f"No handler for job kind(s) {', '.join(map(repr, unknown))} in this worker. "
+                f"Known kinds: {', '.join(sorted(known))}. Pass a handler with "
+                "'mainsail worker --handler kind=module:function' (or handlers=...)."
+            )
+        if not self.remote:
+            return self.kinds
+        if self.kinds is None:
+            return sorted(k for k in known if k not in NEEDS_DATABASE)
+        refused = sorted(set(self.kinds) & NEEDS_DATABASE)
+        if refused:
+            raise ConfigurationError(
+                f"Job kinds {', '.join(refused)} write to the metadata database themselves, and "
+                f"this worker talks to the server at {self.ctx.settings.tracking_uri}. Leave "
+                "them out of kinds (the default) and run a worker for them on a host that "
+                "reaches the database (without MAINSAIL_TRACKING_URI)."
+            )
+        return self.kinds
+
     def stop(self) -> None:
         """Stop after the current job (a graceful shutdown: SIGTERM in the CLI)."""
         self._stop.set()
@@ -93,15 +159,17 @@ class Worker:
     # -- the loop --------------------------------------------------------------------------
     def run(self, max_jobs: int | None = None, until_idle: bool = False) -> int:
         """Process jobs; returns how many were processed (done or failed)."""
-        needs_database(self.ctx, "A worker")  # before the loop, which retries outages
+        self.claim_kinds()  # a misconfiguration fails before the loop, which retries outages
+        remote = self.remote
+        wait_s = 0.0 if until_idle else self.wait_s
         done = 0
         errors = 0
         while not self._stop.is_set() and (max_jobs is None or done < max_jobs):
             try:
-                job = self.run_one()
-            except Exception:  # a database outage: keep trying, slower and slower
-                if until_idle:
-                    raise
+                job = self.run_one(wait_s=wait_s)
+            except Exception as exc:  # a database (or server) outage: keep trying, slower
+                if until_idle or (remote and isinstance(exc, _REFUSED)):
+                    raise  # ... but when the server refused this worker, retrying will not help
                 errors += 1
                 wait = min(self.poll_s * 2**errors, 30.0)
                 log.exception("claiming a job failed; retrying in %.1f s", wait)
@@ -113,7 +181,8 @@ class Worker:
                 continue
             if until_idle:
                 break
-            self._stop.wait(self.poll_s)
+            if not remote or wait_s == 0:  # against a server the claim itself waited
+                self._stop.wait(self.poll_s)
         return done
 
     def _maybe_reap(self) -> None:
@@ -133,11 +202,19 @@ class Worker:
         except Exception:  # noqa: BLE001 - a reaping hiccup must not stop the worker
             log.exception("reaping stale jobs failed")
 
-    def run_one(self) -> Job | None:
-        """Claim one due job and run it; None if there was none."""
-        needs_database(self.ctx, "A worker")
-        self._maybe_reap()
-        row = self.ctx.store.claim_job(self.queues, self.worker_id, self._lease_ms)
+    def run_one(self, wait_s: float = 0.0) -> Job | None:
+        """Claim one due job and run it; None if there was none.
+
+        Against a server the claim waits up to ``wait_s`` for a job to fall due; embedded it
+        does not wait.
+        """
+        kinds = self.claim_kinds()
+        if self.remote:  # the server reaps before it hands out a job
+            rest = cast("RestStore", self.ctx.store)
+            row = rest.claim_job(self.queues, self.worker_id, self._lease_ms, kinds, wait_s=wait_s)
+        else:
+            self._maybe_reap()
+            row = self.ctx.store.claim_job(self.queues, self.worker_id, self._lease_ms, kinds)
         if row is None:
             return None
         job = Job.from_row(row)

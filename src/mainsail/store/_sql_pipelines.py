@@ -325,9 +325,13 @@ class PipelineStoreMixin:
             return int(res.inserted_primary_key[0]), True  # type: ignore[index]
 
     def claim_job(
-        self, queues: Sequence[str], worker_id: str, lease_ms: int
+        self,
+        queues: Sequence[str],
+        worker_id: str,
+        lease_ms: int,
+        kinds: Sequence[str] | None = None,
     ) -> dict[str, Any] | None:
-        """Claim the oldest due job in ``queues`` for ``worker_id``, or None."""
+        """Claim the oldest due job in ``queues`` (of ``kinds``, if given), or None."""
         c = t.jobs.c
         now = now_ms()
         with self.db.write() as conn:
@@ -337,6 +341,8 @@ class PipelineStoreMixin:
                 .order_by(c.run_after, c.id)
                 .limit(1)
             )
+            if kinds is not None:
+                q = q.where(c.kind.in_(list(kinds)))
             if conn.dialect.name == "postgresql":
                 q = q.with_for_update(skip_locked=True)
             row = conn.execute(q).first()
@@ -354,6 +360,21 @@ class PipelineStoreMixin:
             job = _row(row)
             job.update(values)
             return job
+
+    def next_job_due(self, queues: Sequence[str], kinds: Sequence[str] | None = None) -> int | None:
+        """When the next queued job in ``queues`` (of ``kinds``) is due (ms), or None.
+
+        A read: a long-polling claim asks this and takes the write lock only for a job.
+        """
+        c = t.jobs.c
+        q = sa.select(sa.func.min(c.run_after)).where(
+            c.queue.in_(list(queues)), c.status == "queued"
+        )
+        if kinds is not None:
+            q = q.where(c.kind.in_(list(kinds)))
+        with self.db.read() as conn:
+            due = conn.execute(q).scalar()
+        return int(due) if due is not None else None
 
     def heartbeat_job(self, job_id: int, worker_id: str, lease_ms: int) -> bool:
         """Extend the lease; False if the job is no longer this worker's (it was reaped)."""
