@@ -145,7 +145,7 @@ def test_a_worker_process_long_polls(
         finally:
             if proc.poll() is None:
                 proc.kill()
-    assert job.result == {"echo": {"x": 1}, "attempt": 1} and job.claimed_by == worker_id
+    assert job.result == {"echo": {"x": 1}, "attempt": 1} and job.claimed_by == f"admin/{worker_id}"
     assert latency < 3.0  # picked up within the server's look interval, not a client poll
     claims = [
         e
@@ -184,7 +184,8 @@ def test_a_worker_whose_lease_expired_cannot_complete(remote: ServerProcess, uni
     store = _rest()
     job_id = jobs.enqueue("echo", {}, queue=q, max_attempts=3)
     first = store.claim_job([q], "slow", 100, ["echo"])
-    assert first is not None and (first["id"], first["claimed_by"]) == (job_id, "slow")
+    # the server binds a worker id to the caller: "admin/slow"
+    assert first is not None and (first["id"], first["claimed_by"]) == (job_id, "admin/slow")
     assert store.heartbeat_job(job_id, "slow", 100) is True
     assert store.claim_job([q], "other", 1000, ["echo"]) is None  # leased, not claimable
     time.sleep(0.2)  # the lease runs out; the next claim (within the wait) reaps it
@@ -195,8 +196,25 @@ def test_a_worker_whose_lease_expired_cannot_complete(remote: ServerProcess, uni
     assert store.fail_job(job_id, "slow", "late", 0) is None
     assert store.complete_job(job_id, "fast", {"ok": True}) is True
     job = jobs.get_job(job_id)
-    assert (job.status, job.claimed_by, job.result) == ("done", "fast", {"ok": True})
+    assert (job.status, job.claimed_by, job.result) == ("done", "admin/fast", {"ok": True})
     assert store.complete_job(job_id, "fast", {"again": True}) is False  # done is final
+
+
+def test_another_user_cannot_finish_a_workers_job(remote: ServerProcess, unique: str) -> None:
+    q = f"o-{unique}"
+    job_id = jobs.enqueue("echo", {}, queue=q, max_attempts=3)
+    assert _rest().claim_job([q], "w1", 60_000, ["echo"]) is not None
+    made = _api().json(
+        "POST", "/users", json={"name": f"mallory-{unique}", "role": "developer", "project": "*"}
+    )
+    mallory = RestStore(RestClient(remote.url, token=made["token"]["token"]))
+    # the same worker id from another user's token is another holder: refused
+    assert mallory.heartbeat_job(job_id, "w1", 1000) is False
+    assert mallory.complete_job(job_id, "w1", {"forged": True}) is False
+    assert mallory.fail_job(job_id, "w1", "forged", 0) is None
+    mallory.close()
+    assert _rest().complete_job(job_id, "w1", {"ok": True}) is True
+    assert jobs.get_job(job_id).result == {"ok": True}
 
 
 def _claim(**fields: Any) -> Callable[[], Any]:

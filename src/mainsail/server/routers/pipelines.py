@@ -491,6 +491,12 @@ def _reap(request: Request) -> None:
         log.exception("reaping stale jobs failed")
 
 
+def _bound(audit: Audit, worker_id: str) -> str:
+    """The lease holder as the store sees it: the caller's name and its worker id, so one
+    user's token cannot heartbeat, complete or fail another user's worker's job."""
+    return f"{audit.principal.name}/{worker_id}"
+
+
 @router.post("/jobs/claim", response_model=JobOut | None)
 async def claim_job(
     request: Request,
@@ -520,7 +526,11 @@ async def claim_job(
         now = now_ms()
         if due is not None and due <= now:
             row = await run_in_threadpool(
-                store.claim_job, body.queues, body.worker_id, body.lease_ms, body.kinds
+                store.claim_job,
+                body.queues,
+                _bound(audit, body.worker_id),
+                body.lease_ms,
+                body.kinds,
             )
             if row is not None:
                 audit.target = f"jobs/{row['id']}"
@@ -549,7 +559,9 @@ def heartbeat_job(
 ) -> Any:
     """Extend the lease; ``held`` is false if the job is no longer this worker's."""
     audit.target = f"jobs/{job_id}"
-    held = context(request).store.heartbeat_job(job_id, body.worker_id, body.lease_ms)
+    held = context(request).store.heartbeat_job(
+        job_id, _bound(audit, body.worker_id), body.lease_ms
+    )
     audit.after = {"worker_id": body.worker_id, "held": held}
     return {"held": held}
 
@@ -564,7 +576,7 @@ def complete_job(
     """Mark the job done with ``result``; ``held`` is false (nothing changed) if it was no
     longer this worker's: its lease ran out and it was re-queued or failed."""
     audit.target = f"jobs/{job_id}"
-    held = context(request).store.complete_job(job_id, body.worker_id, body.result)
+    held = context(request).store.complete_job(job_id, _bound(audit, body.worker_id), body.result)
     audit.after = {"worker_id": body.worker_id, "held": held}
     return {"held": held}
 
@@ -580,7 +592,7 @@ def fail_job(
     failed (no attempts left, or ``retry`` false), or null if the job was not this worker's."""
     audit.target = f"jobs/{job_id}"
     status = context(request).store.fail_job(
-        job_id, body.worker_id, body.error, body.retry_delay_ms, retry=body.retry
+        job_id, _bound(audit, body.worker_id), body.error, body.retry_delay_ms, retry=body.retry
     )
     audit.after = {"worker_id": body.worker_id, "status": status}
     return {"status": status}
