@@ -420,3 +420,12 @@ def test_audit_records_before_and_after(
     )
     # the alias history names the authenticated caller, not a name the client sent
     assert server_ctx.store.alias_history("proj", "champion")[-1].actor == "deployer-user"
+
+
+def test_a_body_that_fails_validation_is_audited_as_422(
+    server_ctx: Context, client_for: Callable[..., TestClient]
+) -> None:
+    client = client_for("developer")
+    assert client.post("/api/v1/jobs", json={"kind": 5}).status_code == 422
+    ev = server_ctx.store.list_audit_events(action="jobs.enqueue")[0]
+    assert ev.status == 422
