@@ -423,3 +423,16 @@ def test_bound_swaps_the_sdk_context_for_a_call_and_restores_it(server_ctx: Cont
             assert free() and sdk.get_context() is server_ctx
     finally:
         sdk._context = saved
+
+
+def test_a_scoped_reader_sees_its_own_rollouts_first(
+    server_ctx: Context, client_for: Callable[..., TestClient]
+) -> None:
+    from ._domains import seed_domains
+
+    seed_domains(server_ctx)  # ep is deployed first; ep-canary and ep-ab have newer rollouts
+    token = create_user_with_token(server_ctx.store, "ep-viewer", "viewer", project="ep").token
+    mine = client_for(token=token).get(f"{API}/rollouts", params={"limit": 1}).json()
+    assert [r["endpoint"] for r in mine] == ["ep"]
+    every = client_for("admin").get(f"{API}/rollouts", params={"limit": 1}).json()
+    assert [r["endpoint"] for r in every] != ["ep"]  # the newest overall is another endpoint's
