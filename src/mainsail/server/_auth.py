@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from fastapi import Depends, Request
+from fastapi.exceptions import RequestValidationError
 from starlette.concurrency import run_in_threadpool
 
 from mainsail.core._errors import AuthenticationError, MainsailError, PermissionDeniedError
@@ -147,6 +148,9 @@ def permit(action: str, role: str, project: ProjectFn | None = None) -> Any:
             yield audit
         except MainsailError as exc:
             status = exc.status
+            raise
+        except RequestValidationError:  # the body failed validation: the client gets a 422
+            status = 422
             raise
         except sa.exc.IntegrityError:
             status = 409
