@@ -131,3 +131,34 @@ def test_bad_paths_and_types_get_clear_errors(tmp_path: Path) -> None:
     with pytest.raises(UnsupportedColumnTypeError, match="'tags' has Arrow type"):
         drift(nested, nested)
     assert drift(nested, nested, columns=["x"]).drifted_columns == []
+
+
+def test_wide_integers_and_ns_timestamps_stream_like_frames(tmp_path: Path) -> None:
+    # A safe cast to float64 refuses integers beyond 2**53 (ids, ns timestamps); the frame
+    # path rounds them, so the streamed path must too, with the same verdicts.
+    n = 300
+    ids = np.arange(n, dtype="int64") * 10**12 + 2**53 + 1
+    table = pa.table(
+        {
+            "uid": pa.array(ids),
+            "u": pa.array(np.arange(n, dtype="uint64") * 3 + 2**63),
+            "t": pa.array(pd.date_range("2024-01-01", periods=n, freq="h").as_unit("ns")),
+        }
+    )
+    shifted = pa.table(
+        {
+            "uid": pa.array(ids + 7 * 10**13),
+            "u": pa.array(np.arange(n, dtype="uint64") * 3 + 2**63 + 2**62),
+            "t": pa.array(pd.date_range("2024-03-01", periods=n, freq="h").as_unit("ns")),
+        }
+    )
+    ref_p, cur_p = tmp_path / "ref.parquet", tmp_path / "cur.parquet"
+    pq.write_table(table, ref_p)
+    pq.write_table(shifted, cur_p)
+    ref, cur = pd.read_parquet(ref_p), pd.read_parquet(cur_p)
+    for a, b, a_df, b_df in [(ref_p, ref_p, ref, ref), (ref_p, cur_p, ref, cur)]:
+        streamed = drift(a, b)
+        assert streamed.model_dump() == drift(a_df, b_df).model_dump()
+        assert drift(pq.read_table(a), b).model_dump() == streamed.model_dump()
+    assert drift(ref_p, ref_p).drifted_columns == []
+    assert set(drift(ref_p, cur_p).drifted_columns) == {"uid", "u", "t"}

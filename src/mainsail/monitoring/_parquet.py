@@ -100,7 +100,9 @@ class ColumnSource:
             if pa.types.is_timestamp(arr.type):
                 arr = arr.cast(pa.int64())
             # Nulls become NaN, which RawColumn drops, like pandas' to_numpy(na_value=nan).
-            values = arr.cast(pa.float64()).to_numpy()
+            # An unsafe cast rounds integers beyond 2**53 (ids, ns timestamps) to the
+            # nearest float64 as numpy does on the frame path; a safe one refuses them.
+            values = pc.cast(arr, pa.float64(), safe=False).to_numpy()
             return RawColumn(np.asarray(values, dtype="float64"), "numeric")
         counts: dict[str, int] = {}
         if pa.types.is_dictionary(self._types[name]):
