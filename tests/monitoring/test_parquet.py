@@ -14,6 +14,7 @@ import pytest
 from mainsail.core import InvalidValueError, UnsupportedColumnTypeError
 from mainsail.data import profile_frame
 from mainsail.monitoring import drift
+from mainsail.monitoring._columns import ticks_to_ns
 from mainsail.monitoring._parquet import ColumnSource
 
 CATS = list("abcde")
@@ -162,3 +163,34 @@ def test_wide_integers_and_ns_timestamps_stream_like_frames(tmp_path: Path) -> N
         assert drift(pq.read_table(a), b).model_dump() == streamed.model_dump()
     assert drift(ref_p, ref_p).drifted_columns == []
     assert set(drift(ref_p, cur_p).drifted_columns) == {"uid", "u", "t"}
+
+
+def test_the_same_instants_in_any_time_unit_do_not_drift(tmp_path: Path) -> None:
+    # pandas 3 reads timestamps in the unit they were written in (s, ms, us or ns): the
+    # drift tests must see instants, not ticks, on frames and files alike.
+    times = pd.Series(pd.date_range("2024-01-01", periods=240, freq="37min").as_unit("ns"))
+    times[[3, 50]] = pd.NaT
+    sides: dict[str, object] = {}
+    for unit in ("s", "ms", "us", "ns"):
+        frame = pd.DataFrame({"t": times.dt.as_unit(unit)})
+        table = pa.table({"t": pa.array(times.dt.as_unit(unit))})
+        assert table.schema.field("t").type == pa.timestamp(unit)
+        path = tmp_path / f"{unit}.parquet"  # Parquet has no seconds: s is written as ms
+        pq.write_table(table, path)
+        sides[f"{unit}-frame"], sides[f"{unit}-table"], sides[f"{unit}-file"] = (
+            frame,
+            table,
+            path,
+        )
+    sides["utc-frame"] = pd.DataFrame({"t": times.dt.tz_localize("UTC").dt.as_unit("ms")})
+    sides["cet-frame"] = pd.DataFrame({"t": times.dt.tz_localize("UTC").dt.tz_convert("CET")})
+    names = list(sides)
+    for a in names:
+        for b in names:
+            col = drift(sides[a], sides[b]).columns[0]
+            assert (col.statistic, col.drifted) == (0.0, False), (a, b)
+            assert col.n_reference == col.n_current == 238, (a, b)  # NaT left out
+    later = pd.DataFrame({"t": times + pd.Timedelta(days=3)})
+    assert drift(sides["ms-file"], later).drifted_columns == ["t"]
+    with pytest.raises(UnsupportedColumnTypeError, match="one of s, ms, us, ns. Got 'D'"):
+        ticks_to_ns(np.zeros(2), "D")

@@ -13,6 +13,7 @@ from typing import Any, Protocol
 import numpy as np
 import pandas as pd
 
+from mainsail.core._errors import UnsupportedColumnTypeError
 from mainsail.data._profile import ColumnProfile
 
 
@@ -34,12 +35,15 @@ class RawColumn:
     def __init__(self, values: pd.Series | np.ndarray, kind: str) -> None:
         self.kind = kind
         if kind == "numeric":
-            arr = np.asarray(
-                values.to_numpy(dtype="float64", na_value=np.nan)
-                if isinstance(values, pd.Series)
-                else values,
-                dtype="float64",
-            )
+            if isinstance(values, pd.Series) and pd.api.types.is_datetime64_any_dtype(values):
+                arr = _series_ns(values)
+            else:
+                arr = np.asarray(
+                    values.to_numpy(dtype="float64", na_value=np.nan)
+                    if isinstance(values, pd.Series)
+                    else values,
+                    dtype="float64",
+                )
             finite = np.isfinite(arr)
             self._values = arr if finite.all() else arr[finite]
             self._sorted: np.ndarray | None = None
@@ -100,6 +104,39 @@ class RawColumn:
 
     def raw(self) -> np.ndarray | None:
         return self._values if self.kind == "numeric" else None
+
+
+#: Nanoseconds in one tick of a datetime stored in each unit.
+NS_PER_TICK = {"s": 1e9, "ms": 1e6, "us": 1e3, "ns": 1.0}
+
+
+def ticks_to_ns(ticks: np.ndarray, unit: str) -> np.ndarray:
+    """Datetime ticks (float64, NaN for missing) as float64 nanoseconds since the epoch.
+
+    The same instant stored in seconds, ms, us or ns gives the same float: ticks coarser
+    than ns are exact in float64 and one multiply rounds them once, as the int64 -> float64
+    conversion rounds ns ticks.
+    """
+    try:
+        scale = NS_PER_TICK[unit]
+    except KeyError:
+        raise UnsupportedColumnTypeError(
+            f"Expected a datetime unit, one of {', '.join(NS_PER_TICK)}. Got {unit!r}; "
+            "convert the column to datetime64[ns] first."
+        ) from None
+    return ticks * scale if scale != 1.0 else ticks
+
+
+def _series_ns(s: pd.Series) -> np.ndarray:
+    # Instants, not ticks: pandas keeps the unit a column was read or built in, and a
+    # tz-aware column is compared by its UTC instant. NaT becomes NaN (dropped) rather
+    # than the int64 minimum that to_numpy(dtype=float64) gives it.
+    if isinstance(s.dtype, pd.DatetimeTZDtype):
+        s = s.dt.tz_convert(None)
+    unit = np.datetime_data(s.dtype)[0]
+    ticks = s.to_numpy().view("int64").astype("float64")
+    ticks[s.isna().to_numpy()] = np.nan
+    return ticks_to_ns(ticks, unit)
 
 
 def _grid_cdf(
