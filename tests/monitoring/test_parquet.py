@@ -194,3 +194,19 @@ def test_the_same_instants_in_any_time_unit_do_not_drift(tmp_path: Path) -> None
     assert drift(sides["ms-file"], later).drifted_columns == ["t"]
     with pytest.raises(UnsupportedColumnTypeError, match="one of s, ms, us, ns. Got 'D'"):
         ticks_to_ns(np.zeros(2), "D")
+
+
+def test_profiles_of_datetimes_agree_with_frames_and_files(tmp_path: Path) -> None:
+    # Profiles keep datetimes as seconds since the epoch: from any unit, and compared with
+    # raw instants (ns) on the other side.
+    times = pd.Series(pd.date_range("2024-01-01", periods=400, freq="h"))
+    path = tmp_path / "ms.parquet"
+    pq.write_table(pa.table({"t": pa.array(times.dt.as_unit("ms"))}), path)
+    profiles = [profile_frame(pd.DataFrame({"t": times.dt.as_unit(u)})) for u in ("s", "us")]
+    for profile in profiles:
+        assert profile.columns["t"].min == 1_704_067_200.0  # 2024-01-01 in epoch seconds
+        for other in (pd.DataFrame({"t": times.dt.as_unit("ns")}), path, profiles[0]):
+            assert drift(profile, other).drifted_columns == []
+            assert drift(other, profile).drifted_columns == []
+    later = pd.DataFrame({"t": times + pd.Timedelta(days=9)})
+    assert drift(profiles[0], later).drifted_columns == ["t"]

@@ -13,8 +13,10 @@ from typing import Any, Protocol
 import numpy as np
 import pandas as pd
 
-from mainsail.core._errors import UnsupportedColumnTypeError
+from mainsail.data._datetimes import series_ns, ticks_to_ns
 from mainsail.data._profile import ColumnProfile
+
+__all__ = ["ColumnData", "RawColumn", "SketchColumn", "numeric_kind", "ticks_to_ns"]
 
 
 class ColumnData(Protocol):
@@ -36,7 +38,7 @@ class RawColumn:
         self.kind = kind
         if kind == "numeric":
             if isinstance(values, pd.Series) and pd.api.types.is_datetime64_any_dtype(values):
-                arr = _series_ns(values)
+                arr = series_ns(values)
             else:
                 arr = np.asarray(
                     values.to_numpy(dtype="float64", na_value=np.nan)
@@ -106,39 +108,6 @@ class RawColumn:
         return self._values if self.kind == "numeric" else None
 
 
-#: Nanoseconds in one tick of a datetime stored in each unit.
-NS_PER_TICK = {"s": 1e9, "ms": 1e6, "us": 1e3, "ns": 1.0}
-
-
-def ticks_to_ns(ticks: np.ndarray, unit: str) -> np.ndarray:
-    """Datetime ticks (float64, NaN for missing) as float64 nanoseconds since the epoch.
-
-    The same instant stored in seconds, ms, us or ns gives the same float: ticks coarser
-    than ns are exact in float64 and one multiply rounds them once, as the int64 -> float64
-    conversion rounds ns ticks.
-    """
-    try:
-        scale = NS_PER_TICK[unit]
-    except KeyError:
-        raise UnsupportedColumnTypeError(
-            f"Expected a datetime unit, one of {', '.join(NS_PER_TICK)}. Got {unit!r}; "
-            "convert the column to datetime64[ns] first."
-        ) from None
-    return ticks * scale if scale != 1.0 else ticks
-
-
-def _series_ns(s: pd.Series) -> np.ndarray:
-    # Instants, not ticks: pandas keeps the unit a column was read or built in, and a
-    # tz-aware column is compared by its UTC instant. NaT becomes NaN (dropped) rather
-    # than the int64 minimum that to_numpy(dtype=float64) gives it.
-    if isinstance(s.dtype, pd.DatetimeTZDtype):
-        s = s.dt.tz_convert(None)
-    unit = np.datetime_data(s.dtype)[0]
-    ticks = s.to_numpy().view("int64").astype("float64")
-    ticks[s.isna().to_numpy()] = np.nan
-    return ticks_to_ns(ticks, unit)
-
-
 def _grid_cdf(
     values: np.ndarray, points: np.ndarray, bounds: tuple[float, float] | None = None
 ) -> np.ndarray:
@@ -172,13 +141,18 @@ def _grid_cdf(
 
 
 class SketchColumn:
-    """A column summarised by a profile (KLL sketch for numbers, counts for categories)."""
+    """A column summarised by a profile (KLL sketch for numbers, counts for categories).
+
+    Profiles keep datetimes in seconds since the epoch; this view answers in ns, as raw
+    columns do, so a profile and a frame of the same instants agree.
+    """
 
     def __init__(self, profile: ColumnProfile, kind: str) -> None:
         self.kind = kind
         self._p = profile
         self.n = int(profile.count)
         self._sk: Any = profile.sketch() if kind == "numeric" else None
+        self._scale = 1e9 if profile.dtype == "datetime" else 1.0
 
     def cdf(self, points: np.ndarray) -> np.ndarray:
         if self.n == 0 or self._sk.is_empty():
@@ -192,23 +166,23 @@ class SketchColumn:
         if mask.any():
             pts = np.unique(inner[mask])
             # get_cdf(split_points) returns len+1 values: mass <= each point, then 1.
-            vals = np.asarray(self._sk.get_cdf(list(pts), inclusive=True))[:-1]
+            vals = np.asarray(self._sk.get_cdf(list(pts / self._scale), inclusive=True))[:-1]
             out[mask] = np.interp(inner[mask], pts, vals)
         return out
 
     def quantiles(self, qs: np.ndarray) -> np.ndarray:
         if self.n == 0:
             return np.full(len(qs), np.nan)
-        return np.asarray(self._sk.get_quantiles(list(qs)), dtype="float64")
+        return np.asarray(self._sk.get_quantiles(list(qs)), dtype="float64") * self._scale
 
     def bounds(self) -> tuple[float, float]:
         p = self._p
         if p.min is None or p.max is None:
             return (np.nan, np.nan)
-        return float(p.min), float(p.max)
+        return float(p.min) * self._scale, float(p.max) * self._scale
 
     def std(self) -> float:
-        return float(self._p.std or 0.0)
+        return float(self._p.std or 0.0) * self._scale
 
     def counts(self) -> dict[str, int]:
         return dict(self._p.values or {})
