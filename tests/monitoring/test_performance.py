@@ -100,7 +100,11 @@ def test_the_model_s_last_class_is_positive_for_auc_and_log_loss(labels_are: str
     from sklearn.linear_model import LogisticRegression
 
     X = np.array([[0.0], [1.0], [2.0], [3.0], [4.0], [5.0]])
-    y = np.array([2, 2, 2, 10, 10, 10]) if labels_are == "ints" else np.array(["2"] * 3 + ["10"] * 3)
+    y = (
+        np.array([2, 2, 2, 10, 10, 10])
+        if labels_are == "ints"
+        else np.array(["2"] * 3 + ["10"] * 3)
+    )
     model = LogisticRegression().fit(X, y)
     last = model.classes_.tolist()[-1]
     assert last == (10 if labels_are == "ints" else "2")

@@ -105,7 +105,11 @@ def test_string_and_object_predictions_serialise_as_json() -> None:
 
     from mainsail.serving._app import _json
 
-    body = {"predictions": np.array(["10", "2"]), "p": np.array([0.5]), "o": np.array([1, "a"], dtype=object)}
+    body = {
+        "predictions": np.array(["10", "2"]),
+        "p": np.array([0.5]),
+        "o": np.array([1, "a"], dtype=object),
+    }
     assert orjson.loads(_json(body).body) == {"predictions": ["10", "2"], "p": [0.5], "o": [1, "a"]}
     with pytest.raises(TypeError, match="not JSON serializable: object"):
         _json({"x": object()})

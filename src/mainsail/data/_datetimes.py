@@ -41,7 +41,7 @@ def series_ns(s: pd.Series) -> np.ndarray:
     """
     if isinstance(s.dtype, pd.DatetimeTZDtype):
         s = s.dt.tz_convert(None)
-    unit = np.datetime_data(s.dtype)[0]
+    unit = str(s.dt.unit)
     ticks = s.to_numpy().view("int64").astype("float64")
     ticks[s.isna().to_numpy()] = np.nan
     return ticks_to_ns(ticks, unit)
