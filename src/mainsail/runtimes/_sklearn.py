@@ -77,8 +77,11 @@ class SklearnRuntime:
         """
         if not _predicts_argmax(self.model):
             return None
-        proba = np.asarray(self.model.predict_proba(X))
-        return np.asarray(self.model.classes_)[proba.argmax(axis=1)], proba
+        raw = self.model.predict_proba(X)
+        classes = np.asarray(self.model.classes_)
+        if not isinstance(raw, np.ndarray) or raw.ndim != 2 or raw.shape[1] != len(classes):
+            return None  # e.g. one array per output: no single argmax to give
+        return classes[raw.argmax(axis=1)], raw
 
     def unload(self) -> None:
         self.model = None
@@ -88,12 +91,19 @@ class SklearnRuntime:
 
 
 _ARGMAX_MODULES = ("sklearn.ensemble", "sklearn.tree")
+#: In those modules, but ``predict`` is not the argmax of ``predict_proba``: stacking asks
+#: its final estimator (a logistic regression thresholds its decision function).
+_NOT_ARGMAX = ("StackingClassifier",)
 
 
 def _predicts_argmax(model: Any) -> bool:
+    # Hard voting has no predict_proba (soft voting predicts its argmax); multi-output
+    # trees and forests return one probability array per output.
     final = model.steps[-1][1] if hasattr(model, "steps") else model
     return (
         type(final).__module__.startswith(_ARGMAX_MODULES)
+        and type(final).__name__ not in _NOT_ARGMAX
         and hasattr(final, "predict_proba")
         and hasattr(model, "classes_")
+        and getattr(final, "n_outputs_", 1) == 1
     )
