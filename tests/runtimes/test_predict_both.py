@@ -114,3 +114,31 @@ def test_soft_voting_fuses_as_its_predict_is_the_argmax(tmp_path: Path) -> None:
     both = rt.predict_both(X)
     assert both is not None and (both[0] == rt.predict(X)).all()
 
+
+def test_a_failing_fused_call_costs_only_the_logged_probability(ctx, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    # The probability is only for the log: when the fused call fails (a fault injected
+    # into the loaded runtime), the request still gets predict's answer, as unfused.
+    from sklearn.ensemble import RandomForestClassifier
+
+    import mainsail
+    from mainsail.registry._registry import load_model
+    from mainsail.serving._model import ServedModel
+    from mainsail.serving._predlog import SegmentWriter
+
+    X, y = _data(120)
+    mainsail.register_model(
+        RandomForestClassifier(5, random_state=0).fit(X, y), name="rf", input_example=X.head()
+    )
+    loaded = load_model(ctx, "models:/rf/1")
+    served = ServedModel(loaded, "rf", log=SegmentWriter(str(tmp_path), "predictions", "rf"))
+    assert served.logs_probability
+    expected = loaded.runtime.predict(X)
+
+    def fails(frame: pd.DataFrame) -> None:
+        raise MemoryError("predict_proba ran out of memory")
+
+    loaded.runtime.predict_both = fails  # type: ignore[attr-defined]
+    preds, proba = served._predict(X, want_proba=False)
+    assert (preds == expected).all() and proba is None
+    with pytest.raises(MemoryError):  # the client asked for probabilities: its error
+        served._predict(X, want_proba=True)

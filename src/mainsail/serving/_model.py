@@ -70,9 +70,17 @@ class ServedModel:
         self, frame: pd.DataFrame, want_proba: bool
     ) -> tuple[np.ndarray, np.ndarray | None]:
         runtime = self.loaded.runtime
-        if (want_proba and runtime.has_proba) or self.logs_probability:
+        asked = want_proba and runtime.has_proba
+        if asked or self.logs_probability:
             both = getattr(runtime, "predict_both", None)
-            fused = both(frame) if both is not None else None
+            try:
+                fused = both(frame) if both is not None else None
+            except Exception:  # noqa: BLE001 - re-raised when the client asked for it
+                if asked:
+                    raise
+                # Only the log wanted the probability: predict as the unfused path does,
+                # and log the rows without one.
+                return np.asarray(runtime.predict(frame)), None
             if fused is not None:  # one model call for both (argmax classifiers)
                 return np.asarray(fused[0]), np.asarray(fused[1])
         preds = np.asarray(runtime.predict(frame))
