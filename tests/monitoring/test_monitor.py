@@ -168,3 +168,36 @@ def test_unknown_monitor_lists_known_ones(ctx) -> None:  # type: ignore[no-untyp
         mainsail.run_monitor("fraud")
     with pytest.raises(InvalidValueError, match="Expected a monitor mapping"):
         monitor_from_yaml("- 3\n- 4\n")
+
+
+def test_performance_scores_the_probability_of_the_model_s_last_class(ctx, make_churn) -> None:  # type: ignore[no-untyped-def]
+    # Labels "2" and "10" read as numbers but sklearn orders them as text (["10", "2"]); the
+    # server logs P("2"), the registered version's last class, and the monitor must score it.
+    from sklearn.linear_model import LogisticRegression
+    from starlette.testclient import TestClient
+
+    from mainsail.serving import ServeSettings, create_app
+
+    X = make_churn(600)[["age", "income"]]
+    y = ["10" if a > 40 else "2" for a in X["age"]]
+    model = LogisticRegression(max_iter=500).fit(X, y)
+    mv = mainsail.register_model(model, name="tenure", input_example=X.head(), reference=X)
+    assert mv.classes == ["10", "2"]
+    app = create_app(ServeSettings(model="models:/tenure/1", log_flush_interval=0.2))
+    with TestClient(app) as client:
+        for i in range(0, 600, 100):
+            part = X.iloc[i : i + 100]
+            r = client.post(
+                "/invocations", json={"dataframe_records": part.to_dict(orient="records")}
+            )
+            assert r.status_code == 200, r.text
+            label = [y[j] for j in range(i, i + 100)]
+            fb = [{"request_id": r.headers["x-request-id"], "label": label}]
+            assert client.post("/v1/feedback", json=fb).status_code == 200
+        plane = client.app.state.plane  # type: ignore[attr-defined]
+        plane.predictions.flush()
+        plane.feedback.flush()
+    mainsail.create_monitor("tenure", window="1h", checks=["performance"])
+    perf = mainsail.run_monitor("tenure").performance
+    assert perf is not None and perf.labelled == 600 and perf.metrics["accuracy"] > 0.9
+    assert perf.metrics["roc_auc"] > 0.95  # inverted (< 0.05) if "10" were taken as positive

@@ -14,6 +14,7 @@ import pytest
 from mainsail.core import InvalidValueError, UnsupportedColumnTypeError
 from mainsail.data import profile_frame
 from mainsail.monitoring import drift
+from mainsail.monitoring._columns import ticks_to_ns
 from mainsail.monitoring._parquet import ColumnSource
 
 CATS = list("abcde")
@@ -131,3 +132,81 @@ def test_bad_paths_and_types_get_clear_errors(tmp_path: Path) -> None:
     with pytest.raises(UnsupportedColumnTypeError, match="'tags' has Arrow type"):
         drift(nested, nested)
     assert drift(nested, nested, columns=["x"]).drifted_columns == []
+
+
+def test_wide_integers_and_ns_timestamps_stream_like_frames(tmp_path: Path) -> None:
+    # A safe cast to float64 refuses integers beyond 2**53 (ids, ns timestamps); the frame
+    # path rounds them, so the streamed path must too, with the same verdicts.
+    n = 300
+    ids = np.arange(n, dtype="int64") * 10**12 + 2**53 + 1
+    table = pa.table(
+        {
+            "uid": pa.array(ids),
+            "u": pa.array(np.arange(n, dtype="uint64") * 3 + 2**63),
+            "t": pa.array(pd.date_range("2024-01-01", periods=n, freq="h").as_unit("ns")),
+        }
+    )
+    shifted = pa.table(
+        {
+            "uid": pa.array(ids + 7 * 10**13),
+            "u": pa.array(np.arange(n, dtype="uint64") * 3 + 2**63 + 2**62),
+            "t": pa.array(pd.date_range("2024-03-01", periods=n, freq="h").as_unit("ns")),
+        }
+    )
+    ref_p, cur_p = tmp_path / "ref.parquet", tmp_path / "cur.parquet"
+    pq.write_table(table, ref_p)
+    pq.write_table(shifted, cur_p)
+    ref, cur = pd.read_parquet(ref_p), pd.read_parquet(cur_p)
+    for a, b, a_df, b_df in [(ref_p, ref_p, ref, ref), (ref_p, cur_p, ref, cur)]:
+        streamed = drift(a, b)
+        assert streamed.model_dump() == drift(a_df, b_df).model_dump()
+        assert drift(pq.read_table(a), b).model_dump() == streamed.model_dump()
+    assert drift(ref_p, ref_p).drifted_columns == []
+    assert set(drift(ref_p, cur_p).drifted_columns) == {"uid", "u", "t"}
+
+
+def test_the_same_instants_in_any_time_unit_do_not_drift(tmp_path: Path) -> None:
+    # pandas 3 reads timestamps in the unit they were written in (s, ms, us or ns): the
+    # drift tests must see instants, not ticks, on frames and files alike.
+    times = pd.Series(pd.date_range("2024-01-01", periods=240, freq="37min").as_unit("ns"))
+    times[[3, 50]] = pd.NaT
+    sides: dict[str, object] = {}
+    for unit in ("s", "ms", "us", "ns"):
+        frame = pd.DataFrame({"t": times.dt.as_unit(unit)})
+        table = pa.table({"t": pa.array(times.dt.as_unit(unit))})
+        assert table.schema.field("t").type == pa.timestamp(unit)
+        path = tmp_path / f"{unit}.parquet"  # Parquet has no seconds: s is written as ms
+        pq.write_table(table, path)
+        sides[f"{unit}-frame"], sides[f"{unit}-table"], sides[f"{unit}-file"] = (
+            frame,
+            table,
+            path,
+        )
+    sides["utc-frame"] = pd.DataFrame({"t": times.dt.tz_localize("UTC").dt.as_unit("ms")})
+    sides["cet-frame"] = pd.DataFrame({"t": times.dt.tz_localize("UTC").dt.tz_convert("CET")})
+    names = list(sides)
+    for a in names:
+        for b in names:
+            col = drift(sides[a], sides[b]).columns[0]
+            assert (col.statistic, col.drifted) == (0.0, False), (a, b)
+            assert col.n_reference == col.n_current == 238, (a, b)  # NaT left out
+    later = pd.DataFrame({"t": times + pd.Timedelta(days=3)})
+    assert drift(sides["ms-file"], later).drifted_columns == ["t"]
+    with pytest.raises(UnsupportedColumnTypeError, match="one of s, ms, us, ns. Got 'D'"):
+        ticks_to_ns(np.zeros(2), "D")
+
+
+def test_profiles_of_datetimes_agree_with_frames_and_files(tmp_path: Path) -> None:
+    # Profiles keep datetimes as seconds since the epoch: from any unit, and compared with
+    # raw instants (ns) on the other side.
+    times = pd.Series(pd.date_range("2024-01-01", periods=400, freq="h"))
+    path = tmp_path / "ms.parquet"
+    pq.write_table(pa.table({"t": pa.array(times.dt.as_unit("ms"))}), path)
+    profiles = [profile_frame(pd.DataFrame({"t": times.dt.as_unit(u)})) for u in ("s", "us")]
+    for profile in profiles:
+        assert profile.columns["t"].min == 1_704_067_200.0  # 2024-01-01 in epoch seconds
+        for other in (pd.DataFrame({"t": times.dt.as_unit("ns")}), path, profiles[0]):
+            assert drift(profile, other).drifted_columns == []
+            assert drift(other, profile).drifted_columns == []
+    later = pd.DataFrame({"t": times + pd.Timedelta(days=9)})
+    assert drift(profiles[0], later).drifted_columns == ["t"]

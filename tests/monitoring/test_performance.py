@@ -93,6 +93,32 @@ def test_numeric_labels_pick_the_last_class_as_numbers_do() -> None:
     assert r.metrics["roc_auc"] == 1.0 and r.metrics["log_loss"] == pytest.approx(0.164, abs=1e-3)
 
 
+@pytest.mark.parametrize("labels_are", ["ints", "strings"])
+def test_the_model_s_last_class_is_positive_for_auc_and_log_loss(labels_are: str) -> None:
+    # sklearn orders int classes as numbers ([2, 10]) but string ones as text (["10", "2"]):
+    # the logged probability is for classes_[-1], which only the model version knows.
+    from sklearn.linear_model import LogisticRegression
+
+    X = np.array([[0.0], [1.0], [2.0], [3.0], [4.0], [5.0]])
+    y = (
+        np.array([2, 2, 2, 10, 10, 10])
+        if labels_are == "ints"
+        else np.array(["2"] * 3 + ["10"] * 3)
+    )
+    model = LogisticRegression().fit(X, y)
+    last = model.classes_.tolist()[-1]
+    assert last == (10 if labels_are == "ints" else "2")
+    p = preds(6)
+    p["prediction"] = model.predict(X).tolist()
+    p["probability"] = model.predict_proba(X)[:, -1]
+    fb = labels([f"r{i}" for i in range(6)], y.tolist(), ts=0)
+    r = performance(p, fb, positive=last, bucket_ms=10_000)
+    assert r.metrics["roc_auc"] == 1.0 and r.metrics["log_loss"] < 0.7
+    assert r.trend[0]["roc_auc"] == 1.0
+    wrong = performance(p, fb, positive=model.classes_.tolist()[0])
+    assert wrong.metrics["roc_auc"] == 0.0  # the class the probability is not for
+
+
 def test_rows_without_a_probability_are_left_out_of_auc_and_log_loss() -> None:
     p = preds(6)
     p["probability"] = [0.1, 0.9, 0.2, 0.8, np.nan, np.nan]  # the last two: another variant

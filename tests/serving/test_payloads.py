@@ -96,3 +96,20 @@ def test_junk_bytes_only_raise_mainsail_errors(body: bytes) -> None:
             parse_invocations(body, ctype, CHECKER)
         except MainsailError:
             pass
+
+
+def test_string_and_object_predictions_serialise_as_json() -> None:
+    # A classifier trained on string labels predicts a numpy unicode array, which orjson's
+    # numpy support refuses: that was a 500 on every request.
+    import pytest
+
+    from mainsail.serving._app import _json
+
+    body = {
+        "predictions": np.array(["10", "2"]),
+        "p": np.array([0.5]),
+        "o": np.array([1, "a"], dtype=object),
+    }
+    assert orjson.loads(_json(body).body) == {"predictions": ["10", "2"], "p": [0.5], "o": [1, "a"]}
+    with pytest.raises(TypeError, match="not JSON serializable: object"):
+        _json({"x": object()})

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
+from mainsail.data._datetimes import series_ns
 from mainsail.data._schema import Schema, column_kind
 
 KLL_K = 200
@@ -178,7 +179,13 @@ def profile_column(
     n = len(s) - missing
     if kind in ("int", "float", "datetime"):
         if kind == "datetime":
-            values = s.dropna().astype("int64").to_numpy(dtype="float64") / 1e9
+            # Seconds since the epoch, whatever unit or time zone the column has.
+            ticks = (
+                series_ns(s)
+                if pd.api.types.is_datetime64_any_dtype(s.dtype)
+                else s.dropna().astype("int64").to_numpy(dtype="float64")  # ns as numbers
+            )
+            values = ticks / 1e9
         else:
             values = s.to_numpy(dtype="float64", na_value=np.nan)
         finite = values[np.isfinite(values)]

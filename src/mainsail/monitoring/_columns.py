@@ -13,7 +13,10 @@ from typing import Any, Protocol
 import numpy as np
 import pandas as pd
 
+from mainsail.data._datetimes import series_ns, ticks_to_ns
 from mainsail.data._profile import ColumnProfile
+
+__all__ = ["ColumnData", "RawColumn", "SketchColumn", "numeric_kind", "ticks_to_ns"]
 
 
 class ColumnData(Protocol):
@@ -34,12 +37,15 @@ class RawColumn:
     def __init__(self, values: pd.Series | np.ndarray, kind: str) -> None:
         self.kind = kind
         if kind == "numeric":
-            arr = np.asarray(
-                values.to_numpy(dtype="float64", na_value=np.nan)
-                if isinstance(values, pd.Series)
-                else values,
-                dtype="float64",
-            )
+            if isinstance(values, pd.Series) and pd.api.types.is_datetime64_any_dtype(values):
+                arr = series_ns(values)
+            else:
+                arr = np.asarray(
+                    values.to_numpy(dtype="float64", na_value=np.nan)
+                    if isinstance(values, pd.Series)
+                    else values,
+                    dtype="float64",
+                )
             finite = np.isfinite(arr)
             self._values = arr if finite.all() else arr[finite]
             self._sorted: np.ndarray | None = None
@@ -135,13 +141,18 @@ def _grid_cdf(
 
 
 class SketchColumn:
-    """A column summarised by a profile (KLL sketch for numbers, counts for categories)."""
+    """A column summarised by a profile (KLL sketch for numbers, counts for categories).
+
+    Profiles keep datetimes in seconds since the epoch; this view answers in ns, as raw
+    columns do, so a profile and a frame of the same instants agree.
+    """
 
     def __init__(self, profile: ColumnProfile, kind: str) -> None:
         self.kind = kind
         self._p = profile
         self.n = int(profile.count)
         self._sk: Any = profile.sketch() if kind == "numeric" else None
+        self._scale = 1e9 if profile.dtype == "datetime" else 1.0
 
     def cdf(self, points: np.ndarray) -> np.ndarray:
         if self.n == 0 or self._sk.is_empty():
@@ -155,23 +166,23 @@ class SketchColumn:
         if mask.any():
             pts = np.unique(inner[mask])
             # get_cdf(split_points) returns len+1 values: mass <= each point, then 1.
-            vals = np.asarray(self._sk.get_cdf(list(pts), inclusive=True))[:-1]
+            vals = np.asarray(self._sk.get_cdf(list(pts / self._scale), inclusive=True))[:-1]
             out[mask] = np.interp(inner[mask], pts, vals)
         return out
 
     def quantiles(self, qs: np.ndarray) -> np.ndarray:
         if self.n == 0:
             return np.full(len(qs), np.nan)
-        return np.asarray(self._sk.get_quantiles(list(qs)), dtype="float64")
+        return np.asarray(self._sk.get_quantiles(list(qs)), dtype="float64") * self._scale
 
     def bounds(self) -> tuple[float, float]:
         p = self._p
         if p.min is None or p.max is None:
             return (np.nan, np.nan)
-        return float(p.min), float(p.max)
+        return float(p.min) * self._scale, float(p.max) * self._scale
 
     def std(self) -> float:
-        return float(self._p.std or 0.0)
+        return float(self._p.std or 0.0) * self._scale
 
     def counts(self) -> dict[str, int]:
         return dict(self._p.values or {})

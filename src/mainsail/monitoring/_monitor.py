@@ -438,6 +438,7 @@ def evaluate_monitor(
             reference=dict(mv.metrics),
             bucket_ms=int(parse_duration(spec.interval) * 1000),
             window_end_ms=now,
+            positive=mv.classes[-1] if mv.classes else None,  # whose probability is logged
         )
     if "operational" in spec.checks:
         result.operational = (

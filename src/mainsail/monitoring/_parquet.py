@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from mainsail.core._errors import InvalidValueError, UnsupportedColumnTypeError
-from mainsail.monitoring._columns import RawColumn
+from mainsail.monitoring._columns import RawColumn, ticks_to_ns
 
 #: Arrow type families and the drift kind they map to (as ``column_kind`` does for pandas).
 _NUMERIC = ("integer", "floating", "timestamp")
@@ -97,11 +97,16 @@ class ColumnSource:
 
         arr = self._read(name)
         if kind == "numeric":
-            if pa.types.is_timestamp(arr.type):
-                arr = arr.cast(pa.int64())
+            unit = arr.type.unit if pa.types.is_timestamp(arr.type) else None
+            if unit is not None:
+                arr = arr.cast(pa.int64())  # UTC ticks, also for tz-aware timestamps
             # Nulls become NaN, which RawColumn drops, like pandas' to_numpy(na_value=nan).
-            values = arr.cast(pa.float64()).to_numpy()
-            return RawColumn(np.asarray(values, dtype="float64"), "numeric")
+            # An unsafe cast rounds integers beyond 2**53 (ids, ns timestamps) to the
+            # nearest float64 as numpy does on the frame path; a safe one refuses them.
+            values = np.asarray(pc.cast(arr, pa.float64(), safe=False).to_numpy(), "float64")
+            if unit is not None:
+                values = ticks_to_ns(values, unit)  # instants, as the frame path sees them
+            return RawColumn(values, "numeric")
         counts: dict[str, int] = {}
         if pa.types.is_dictionary(self._types[name]):
             # pandas reads a dictionary column as a Categorical whose categories are every

@@ -120,9 +120,18 @@ def _class_order(labels: set[str]) -> list[str]:
 
 
 def compute_metrics(
-    y: np.ndarray, pred: np.ndarray, task: str, proba: np.ndarray | None = None
+    y: np.ndarray,
+    pred: np.ndarray,
+    task: str,
+    proba: np.ndarray | None = None,
+    positive: Any = None,
 ) -> dict[str, float | None]:
-    """Classification or regression metrics; ``None`` where one cannot be computed."""
+    """Classification or regression metrics; ``None`` where one cannot be computed.
+
+    ``positive`` is the class whose probability ``proba`` holds: the model's last class
+    (``ModelVersion.classes[-1]``). When it is unknown, the last of the labels seen in
+    the order estimators give them (numbers as numbers, else text) stands in.
+    """
     from sklearn import metrics as skm
 
     if len(y) == 0:
@@ -138,12 +147,16 @@ def compute_metrics(
         }
     yt = np.array([_cls(v) for v in y])
     yp = np.array([_cls(v) for v in pred])
-    # The model's last class is the one whose probability is logged; estimators order
-    # classes like np.unique, so numeric labels sort as numbers (2 before 10), not as text.
     classes = _class_order(set(yt) | set(yp))
     binary = len(classes) <= 2
     avg = "binary" if binary and len(classes) == 2 else "macro"
+    # The model's last class is the one whose probability is logged. Only the model knows
+    # it for sure: string labels "2" and "10" are ordered as text by the estimator
+    # (["10", "2"]) although they read as numbers.
+    known = _cls(positive) if positive is not None else None
     pos = classes[-1]
+    if known is not None and (known in classes or avg != "binary"):
+        pos = known  # a binary pos_label must be one of the labels seen, for sklearn
     kw: dict[str, Any] = {"zero_division": 0, "average": avg}
     if avg == "binary":
         kw["pos_label"] = pos
@@ -175,6 +188,7 @@ def performance(
     reference: dict[str, float] | None = None,
     bucket_ms: int | None = None,
     window_end_ms: int | None = None,
+    positive: Any = None,
 ) -> PerformanceReport:
     """Join ``feedback`` to ``predictions`` and score the labelled rows.
 
@@ -186,6 +200,9 @@ def performance(
     reference : the model version's own metrics, to report deltas against.
     bucket_ms : also score each bucket of this width (the trend over time).
     window_end_ms : labels received after this count as late.
+    positive : the class whose probability is logged, the model version's last class
+        (``ModelVersion.classes[-1]``); ROC-AUC and log loss score it. Unknown (``None``):
+        the last of the labels seen, numbers ordered as numbers.
 
     Examples
     --------
@@ -202,7 +219,7 @@ def performance(
     lab = joined[has]
     proba = _proba(lab)
     pred = lab["prediction"].to_numpy() if "prediction" in lab else np.array([])
-    metrics = compute_metrics(lab["label"].to_numpy(), pred, task, proba)
+    metrics = compute_metrics(lab["label"].to_numpy(), pred, task, proba, positive)
     ref = {k: float(v) for k, v in (reference or {}).items() if k in metrics}
     late = 0
     if window_end_ms is not None and len(lab):
@@ -221,7 +238,9 @@ def performance(
                     "predictions": len(part),
                     "labelled": int(m.sum()),
                     "coverage": float(m.mean()),
-                    **compute_metrics(lp["label"].to_numpy(), lp["prediction"].to_numpy(), task, p),
+                    **compute_metrics(
+                        lp["label"].to_numpy(), lp["prediction"].to_numpy(), task, p, positive
+                    ),
                 }
             )
     return PerformanceReport(

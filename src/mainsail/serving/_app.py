@@ -45,9 +45,17 @@ class TooLarge(MainsailError):
     status = 413
 
 
+def _numpy_fallback(obj: Any) -> Any:
+    # orjson serialises numeric numpy arrays itself; string or object arrays (a classifier
+    # trained on string labels predicts those) come here, as do numpy scalars.
+    if isinstance(obj, np.ndarray | np.generic):
+        return obj.tolist()
+    raise TypeError(f"Type is not JSON serializable: {type(obj).__name__}")
+
+
 def _json(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
     return Response(
-        orjson.dumps(data, option=orjson.OPT_SERIALIZE_NUMPY),
+        orjson.dumps(data, default=_numpy_fallback, option=orjson.OPT_SERIALIZE_NUMPY),
         status_code=status,
         media_type=_JSON,
         headers=headers,
