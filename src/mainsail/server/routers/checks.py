@@ -8,7 +8,9 @@ A client that ran the checks itself (on a DataFrame or a file of its own, or wit
 check the server does not have) records its result with ``POST .../checks/record``: the
 server re-derives the verdict from the outcomes and the policy, refuses a result that does
 not follow the verdict rule, and marks it as computed by the client, recorded by the
-caller (in the result and in the audit event).
+caller (in the result and in the audit event). Such a result is stored and listed, but the
+``require_checks`` alias gate ignores it: a developer could send any outcomes and policy,
+so only a result the server computed (``POST .../checks``) opens the gate.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from mainsail.core._errors import InvalidValueError, NotFoundError
 from mainsail.server._auth import Audit, from_path, permit, reader
 from mainsail.server.routers._common import Body, context, store
 from mainsail.server.routers._sdk import sdk
+from mainsail.store._sql_checks import CLIENT
 from mainsail.store._sql_store import SqlStore
 
 router = APIRouter(tags=["checks"])
@@ -125,7 +128,10 @@ def record_checks(
     body: CheckRecordIn,
     audit: Audit = permit("checks.record", "developer", from_path("name")),
 ) -> Any:
-    """Record a result the client computed; the verdict must follow from its outcomes."""
+    """Record a result the client computed; the verdict must follow from its outcomes.
+
+    The result is marked ``computed_by: client``; the ``require_checks`` gate ignores it.
+    """
     from mainsail.checks._policy import CheckPolicy
     from mainsail.checks._runner import decide_verdict, from_row
 
@@ -160,8 +166,8 @@ def record_checks(
                 f"{key} {digest[:12]}... is not in the artifact store. Upload the report "
                 "first (POST /api/v1/artifacts), then record the result."
             )
-    summary = {**body.summary, "reason": reason, "computed_by": "client"}
-    audit.before = {"data": body.data_ref, "computed_by": "client"}
+    summary = {**body.summary, "reason": reason, "computed_by": CLIENT}
+    audit.before = {"data": body.data_ref, "computed_by": CLIENT}
     row = s.create_check_result(
         name,
         version,
@@ -175,7 +181,7 @@ def record_checks(
         html_digest=body.html_digest,
         created_by=audit.actor,
     )
-    audit.after = {"id": row["id"], "verdict": verdict, "computed_by": "client"}
+    audit.after = {"id": row["id"], "verdict": verdict, "computed_by": CLIENT}
     return from_row(row)
 
 
