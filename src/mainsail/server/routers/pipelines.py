@@ -12,10 +12,10 @@ on one step never both run it.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from fastapi import APIRouter, Path, Query, Request
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from mainsail.server._auth import Audit, global_scope, permit, reader
 from mainsail.server.routers._common import Body, context
@@ -122,6 +122,13 @@ class FinishIn(Body):
 
 
 class StepRunFields(Body):
+    """The fields a PATCH changes: an omitted field keeps its stored value.
+
+    ``status``, ``inputs`` and ``outputs`` are never null in the store, so an explicit
+    null is refused rather than stored (a null there broke every later read); the other
+    fields may be cleared with null.
+    """
+
     status: StepStatus | None = None
     inputs: dict[str, dict[str, Any]] | None = None
     outputs: dict[str, dict[str, Any]] | None = None
@@ -130,6 +137,21 @@ class StepRunFields(Body):
     error: str | None = None
     started_at: Millis | None = None
     finished_at: Millis | None = None
+
+    @field_validator("status", "inputs", "outputs", mode="before")
+    @classmethod
+    def _not_null(cls, value: Any, info: ValidationInfo) -> Any:
+        # runs only for a field the request sent: defaults are not validated
+        if value is None:
+            statuses = ", ".join(get_args(StepStatus))
+            hint = (
+                f"one of {statuses}" if info.field_name == "status" else "an object ({} for none)"
+            )
+            raise ValueError(
+                f"{info.field_name} cannot be null; send {hint}, or omit the field to keep "
+                "the stored value"
+            )
+        return value
 
 
 class StepRunIn(StepRunFields):
