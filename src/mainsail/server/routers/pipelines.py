@@ -201,6 +201,14 @@ class Claimed(_Out):
     claimed: bool
 
 
+class ReleaseIn(Body):
+    pipeline_run_id: Annotated[str, Field(pattern=r"^[0-9a-f]{32}$")]
+
+
+class Released(_Out):
+    released: bool
+
+
 class CommitIn(Body):
     outputs: dict[str, dict[str, Any]]
 
@@ -371,6 +379,20 @@ def commit_cache_entry(
     audit.target = f"step-cache/{key}"
     context(request).store.commit_cache_entry(key, body.outputs)
     audit.after = {"outputs": {k: m.get("digest") for k, m in body.outputs.items()}}
+
+
+@router.post("/step-cache/{key}/release", response_model=Released)
+def release_cache_entry(
+    request: Request,
+    key: CacheKey,
+    body: ReleaseIn,
+    audit: Audit = permit("pipelines.release_cache", "developer", global_scope),
+) -> Any:
+    """Give up a pipeline run's uncommitted claim on ``key`` (its step failed)."""
+    audit.target = f"step-cache/{key}"
+    released = context(request).store.release_cache_entry(key, body.pipeline_run_id)
+    audit.after = {"pipeline_run": body.pipeline_run_id, "released": released}
+    return {"released": released}
 
 
 @router.post("/step-cache/{key}/invalidate", status_code=204)
