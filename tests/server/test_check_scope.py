@@ -3,7 +3,7 @@
 A developer on project ``beta`` runs checks on ``beta``'s versions; the data, the endpoint
 and the baseline a check names are read with the caller's rights, so naming ``alpha``'s
 dataset or endpoint is refused (403) before anything is read, and so is recording a result
-said to come from ``alpha``'s data.
+said to come from ``alpha``'s data or linking a report blob the caller may not read.
 """
 
 from __future__ import annotations
@@ -29,9 +29,10 @@ RECORD = f"{RUN}/record"
 
 
 @pytest.fixture(scope="module")
-def bob(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
-    """A server with models alpha and beta (and their holdouts, and endpoint alpha);
-    a client for bob, a developer on ``beta*`` (model beta, dataset beta-holdout) only."""
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestClient, str]]:
+    """A server with models alpha and beta (and their holdouts, and endpoint alpha) and a
+    blob only alpha's side wrote; a client for bob, a developer on ``beta*`` (model beta,
+    dataset beta-holdout) only."""
     import mainsail
 
     home = tmp_path_factory.mktemp("scope")
@@ -44,8 +45,18 @@ def bob(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
     token = create_user_with_token(store, "bob", "developer", project="beta*").token
     with TestClient(create_app(ctx, auth=True), raise_server_exceptions=False) as client:
         client.headers["Authorization"] = f"Bearer {token}"
-        yield client
+        yield client, ctx.artifacts.put_bytes(b"alpha's check report")
     store.db.dispose()
+
+
+@pytest.fixture
+def bob(server: tuple[TestClient, str]) -> TestClient:
+    return server[0]
+
+
+@pytest.fixture
+def blob_of_alpha(server: tuple[TestClient, str]) -> str:
+    return server[1]
 
 
 def denied(r: Any, project: str) -> bool:
@@ -73,7 +84,9 @@ def test_a_check_reads_only_viewable_data_endpoints_and_baselines(bob: TestClien
     assert r.status_code == 422 and "Expected an address" in r.json()["error"], r.text
 
 
-def test_a_recorded_result_names_only_viewable_data(bob: TestClient) -> None:
+def test_a_recorded_result_names_only_viewable_data_and_reports(
+    bob: TestClient, blob_of_alpha: str
+) -> None:
     body = {
         "verdict": "blessed",
         "data_ref": "datasets:/beta-holdout/1",
@@ -85,5 +98,11 @@ def test_a_recorded_result_names_only_viewable_data(bob: TestClient) -> None:
     assert bob.post(RECORD, json=local).status_code == 201
     r = bob.post(RECORD, json={**body, "data_ref": "datasets:/alpha-holdout/1"})
     assert denied(r, "alpha-holdout"), r.text
+    secret = blob_of_alpha
+    r = bob.post(RECORD, json={**local, "report_digest": secret})  # would expose it to beta
+    assert r.status_code == 403 and "may not read blob" in r.json()["error"], r.text
+    assert bob.get(f"{API}/artifacts/{secret}").status_code == 403
+    mine = bob.post(f"{API}/artifacts", content=b"bob's report").json()["digest"]
+    assert bob.post(RECORD, json={**local, "html_digest": mine}).status_code == 201
     r = bob.post(RECORD, json={**body, "data_ref": "datasets:/alpha holdout"})
     assert r.status_code == 422 and "Expected an address" in r.json()["error"], r.text

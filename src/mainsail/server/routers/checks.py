@@ -30,6 +30,7 @@ from mainsail.security._roles import Principal
 from mainsail.server._auth import Audit, denied, from_path, permit, reader
 from mainsail.server.routers._common import Body, context, store
 from mainsail.server.routers._sdk import sdk
+from mainsail.server.routers.artifacts import check_blob_access
 from mainsail.store._sql_checks import CLIENT
 from mainsail.store._sql_store import SqlStore
 
@@ -170,14 +171,19 @@ def record_checks(
     if body.data_ref.startswith("datasets:/"):  # else a label (a DataFrame digest, a path)
         ref = body.data_ref
         may_view(audit.principal, dataset_project(ref), f"dataset {ref!r}")
-    artifacts = context(request).artifacts
+    ctx = context(request)
     for key in ("report_digest", "html_digest"):
         digest = getattr(body, key)
-        if digest is not None and not artifacts.exists(digest):
+        if digest is None:
+            continue
+        if not ctx.artifacts.exists(digest):
             raise InvalidValueError(
                 f"{key} {digest[:12]}... is not in the artifact store. Upload the report "
                 "first (POST /api/v1/artifacts), then record the result."
             )
+        # a stored result makes its reports readable to the model's viewers: it may link
+        # only blobs the caller may read itself (uploaded, or of a project it can view)
+        check_blob_access(ctx, audit.principal, digest, None)
     summary = {**body.summary, "reason": reason, "computed_by": CLIENT}
     audit.before = {"data": body.data_ref, "computed_by": CLIENT}
     row = s.create_check_result(
