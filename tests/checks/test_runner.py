@@ -295,11 +295,15 @@ def test_check_results_on_postgres(pg_url: str, churn) -> None:  # type: ignore[
     store.create_model_version("m", **FIELDS)
     with pytest.raises(ModelStateError, match="version 2 does not have one"):
         store.set_alias("m", "prod", 2, "ana")
+    forged = {"reason": "ok", "computed_by": "client"}  # what checks/record stores
+    store.create_check_result("m", 2, verdict="blessed", policy={}, checks=[], summary=forged)
+    with pytest.raises(ModelStateError, match="no CheckResult that Mainsail computed; the gate"):
+        store.set_alias("m", "prod", 2, "ana")
     row = store.create_check_result(
         "m", 2, verdict="blessed", policy={}, checks=[], summary={"reason": "ok"}
     )
     assert row["id"] and row["model"] == "m" and row["version"] == 2
     store.set_alias("m", "prod", 2, "ana")
-    assert [r["verdict"] for r in store.list_check_results("m", 2)] == ["blessed"]
+    assert [r["verdict"] for r in store.list_check_results("m", 2)] == ["blessed", "blessed"]
     assert store.get_check_result(row["id"])["model"] == "m"  # type: ignore[index]
     store.db.dispose()

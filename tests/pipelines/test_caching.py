@@ -313,12 +313,18 @@ def test_a_run_interrupted_mid_step_leaves_an_uncommitted_entry(ctx, project) ->
     assert again.outputs == {"output": 2}
 
 
-def test_a_step_claimed_by_a_running_run_waits_then_takes_over(ctx, flow: ModuleType) -> None:  # type: ignore[no-untyped-def]
+def test_a_step_claimed_by_a_running_run_waits_then_takes_over(  # type: ignore[no-untyped-def]
+    ctx, flow: ModuleType, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import logging
     import threading
     import time
 
     from mainsail.core._ids import new_id
+    from mainsail.pipelines import _runner
 
+    monkeypatch.setattr(_runner, "_WAIT_LOG_S", 0.1)  # the waiter says who holds it: 30 s
+    caplog.set_level(logging.WARNING, logger="mainsail.pipelines")
     first = flow.flow.run(progress=False)
     key = first.step("load").cache_key
     other = new_id()  # another client's run claims load's key and is still running
@@ -327,11 +333,79 @@ def test_a_step_claimed_by_a_running_run_waits_then_takes_over(ctx, flow: Module
     done: list[Any] = []
     th = threading.Thread(target=lambda: done.append(flow.flow.run(progress=False)))
     th.start()
-    time.sleep(0.4)
+    deadline = time.monotonic() + 10
+    while len(caplog.records) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
     assert th.is_alive() and not done  # waiting on the claim, not running load
+    said = [r.getMessage() for r in caplog.records]
+    assert len(said) >= 2, said  # at once, then again while it waits
+    assert f"waits for pipeline run {other}" in said[0] and "older than 6 h" in said[0]
     ctx.store.finish_pipeline_run(other, "failed", {}, "killed")  # it died without committing
     th.join(30)
     (pr,) = done
     assert statuses(pr) == {"load": "succeeded", "transform": "cached", "summarise": "cached"}
     assert pr.step("load").reason[0].startswith("cache entry not committed")
     assert ctx.store.get_cache_entry(key)["pipeline_run_id"] == pr.id
+
+
+def test_a_failed_steps_claim_is_released_while_its_run_carries_on(ctx, project) -> None:  # type: ignore[no-untyped-def]
+    import threading
+    import time
+
+    import mainsail
+
+    src = """
+        import threading
+
+        import mainsail
+
+        GATE = threading.Event()
+
+        @mainsail.step
+        def bad(n: int) -> int:
+            raise ValueError("boom")
+
+        @mainsail.step
+        def first() -> int:
+            return 1
+
+        @mainsail.step
+        def slow(x: int) -> int:
+            GATE.wait(60)
+            return x
+
+        @mainsail.pipeline
+        def both(n: int = 1):
+            return {"bad": bad(n), "slow": slow(first())}
+
+        @mainsail.pipeline
+        def only_bad(n: int = 1):
+            return bad(n)
+        """
+    mod = project("claims", src)
+    done: dict[str, Any] = {}
+    a = threading.Thread(target=lambda: done.setdefault("a", mod.both.run(progress=False)))
+    a.start()
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:  # until a's bad step failed and slow is running
+            runs = mainsail.list_pipeline_runs("both")
+            if runs and statuses(runs[0]).get("slow") == "running":
+                break
+            time.sleep(0.02)
+        (held,) = mainsail.list_pipeline_runs("both")
+        assert held.status == "running" and held.step("bad").status == "failed"
+        entry = ctx.store.get_cache_entry(held.step("bad").cache_key)
+        assert entry is not None and (entry["committed"], entry["pipeline_run_id"]) == (False, None)
+        b = threading.Thread(target=lambda: done.setdefault("b", mod.only_bad.run(progress=False)))
+        started = time.monotonic()
+        b.start()
+        b.join(10)
+        assert "b" in done, "the second run waited on a failed step's claim"
+        assert time.monotonic() - started < 5 and a.is_alive()
+        assert done["b"].status == "failed" and done["b"].step("bad").status == "failed"
+        assert done["b"].step("bad").reason[0].startswith("cache entry not committed")
+    finally:
+        mod.GATE.set()
+        a.join(30)
+    assert done["a"].status == "failed" and statuses(done["a"])["slow"] == "succeeded"

@@ -2,7 +2,8 @@
 
 Remotely, a check on a registered dataset runs on the server (``checks.run``); one on a
 DataFrame, or with a custom check of this process, runs here and is recorded on the server
-(``checks.record``, marked as computed by the client).
+(``checks.record``, marked as computed by the client), and the ``require_checks`` alias
+gate ignores it.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from mainsail.client._remote import server
 from mainsail.core._errors import (
     InvalidValueError,
     ModelNotFoundError,
+    ModelStateError,
     NotFoundError,
     PermissionDeniedError,
 )
@@ -173,6 +175,38 @@ def test_the_server_refuses_a_recorded_result_that_breaks_the_rules(
         api.json("POST", path, json={**body, "verdict": "rejected", "created_by": "someone"})
     ok = api.json("POST", path, json={**body, "verdict": "rejected"})
     assert (ok["summary"]["computed_by"], ok["created_by"]) == ("client", "admin")
+
+
+def test_a_recorded_result_does_not_open_the_gate(remote: Any, unique: str) -> None:
+    """A developer's made-up blessing is stored and listed, but the gate counts only the server's."""
+    name, data, holdout = setup_models(unique)
+    mainsail.set_alias(name, "champion", 1, require_checks=True)
+    api = server(mainsail.get_context())
+    assert api is not None
+    made_up = {
+        "verdict": "blessed",
+        "data_ref": f"datasets:/h-{unique}/1",
+        "policy": {"metrics": {"accuracy": {"min": 0.99}}},
+        "checks": [
+            {"name": "metrics.accuracy", "kind": "metrics", "status": "pass", "threshold": 0.99}
+        ],
+        "summary": {"computed_by": "server"},  # overridden: the server marks it
+    }
+    forged = api.json("POST", f"/models/{name}/versions/2/checks/record", json=made_up)
+    assert forged["summary"]["computed_by"] == "client"
+    here = mainsail.check(f"{name}/2", holdout, policy=POLICY, progress=False)  # computed here
+    assert here.blessed and here.summary["computed_by"] == "client"
+    assert [r.id for r in mainsail.get_check_results(f"{name}/2")] == [here.id, forged["id"]]
+    with pytest.raises(
+        ModelStateError,
+        match=r"no CheckResult that Mainsail computed; the gate ignores its 2 result\(s\) "
+        r"recorded by a client.*registered dataset",
+    ):
+        mainsail.set_alias(name, "champion", 2)
+    assert mainsail.get_model_version(f"models:/{name}@champion").version == 1
+    on_server = mainsail.check(f"{name}/2", data, policy=POLICY, progress=False)
+    assert on_server.blessed and "computed_by" not in on_server.summary
+    assert mainsail.set_alias(name, "champion", 2).version == 2
 
 
 def test_a_viewer_cannot_record_a_result(remote: Any, unique: str) -> None:

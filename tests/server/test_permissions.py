@@ -78,6 +78,7 @@ REQUIRED_ROLE = {
     "pipelines.update_step": "developer",
     "pipelines.claim_cache": "developer",
     "pipelines.commit_cache": "developer",
+    "pipelines.release_cache": "developer",
     "pipelines.invalidate_cache": "developer",
 }
 
@@ -286,6 +287,10 @@ def _examples(seed: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:
         ("POST", "/api/v1/step-cache/{key}/commit"): {
             "path": {"key": D},
             "json": {"outputs": {"output": {"digest": D, "format": "json", "size": 1}}},
+        },
+        ("POST", "/api/v1/step-cache/{key}/release"): {
+            "path": {"key": D},
+            "json": {"pipeline_run_id": new_run},
         },
         ("POST", "/api/v1/step-cache/{key}/invalidate"): {"path": {"key": D}},
     }

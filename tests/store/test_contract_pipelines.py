@@ -193,6 +193,29 @@ def test_a_live_claim_keeps_other_runs_out_until_it_ends(store: SqlStore) -> Non
     assert store.begin_cache_entry(key, "s", comps, b, stale_after_ms=0) is True
 
 
+def test_a_released_claim_lets_another_run_in_at_once(store: SqlStore) -> None:
+    key, comps = uuid.uuid4().hex * 2, {"step": "s"}
+    a, b = _prun(store), _prun(store)
+    assert store.begin_cache_entry(key, "s", comps, a) is True
+    assert store.release_cache_entry(key, b) is False  # only the holder releases its claim
+    assert store.begin_cache_entry(key, "s", comps, b) is False
+    assert store.release_cache_entry(key, a) is True  # a's step failed; a runs on
+    entry = store.get_cache_entry(key)
+    assert entry is not None
+    assert (entry["committed"], entry["pipeline_run_id"], entry["components"]) == (
+        False,
+        None,
+        comps,
+    )
+    assert store.release_cache_entry(key, a) is False  # nothing left to release
+    assert store.begin_cache_entry(key, "s", comps, b) is True  # a still runs: b need not wait
+    store.commit_cache_entry(key, {"output": _meta(D2)})
+    assert store.release_cache_entry(key, b) is False  # a committed entry is kept
+    entry = store.get_cache_entry(key)
+    assert entry is not None and (entry["committed"], entry["pipeline_run_id"]) == (True, b)
+    assert store.release_cache_entry("5" * 64, a) is False  # an unknown key: nothing held
+
+
 def test_racing_claims_have_one_winner(store: SqlStore) -> None:
     key, comps = uuid.uuid4().hex * 2, {"step": "s"}
     runs = [_prun(store) for _ in range(4)]

@@ -211,7 +211,10 @@ def check(
     DataFrame or a local file, or a custom check registered in this process) the checks
     run **here**, with the model and the data read through the server, and the result is
     recorded on the server, which re-derives the verdict from the outcomes, marks the
-    result ``summary["computed_by"] == "client"`` and audits it as ``checks.record``.
+    result ``summary["computed_by"] == "client"`` and audits it as ``checks.record``. Such
+    a result is listed like any other, but an alias set with ``require_checks=True`` ignores
+    it: only a result Mainsail computed (on the server, or in-process when embedded) moves
+    a gated alias.
     ``progress`` only shows for a local run. A server-side run compares only with versions
     of the same model (``baseline``).
 

@@ -8,13 +8,17 @@ happens after every output is written; a run killed mid-way leaves an uncommitte
 Before running a step the driver claims its key (``begin_cache_entry``). When another
 pipeline run, in this process or another client of the same store, holds a live claim,
 the step waits for that run to commit and then reuses its outputs, so two runs racing on
-one key never both compute it; if the holder finishes without committing, the waiter
-claims the key and runs the step itself.
+one key never both compute it; the waiter logs who holds the claim every 30 s. A step
+that fails (or is interrupted) releases its claim at once, even while the rest of its run
+carries on, so a waiter claims the key and runs the step itself; so it does when the
+holder's run finishes without committing, or when a claim is older than 6 h (the holder's
+process died and its run still says running).
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import time
 from collections.abc import Iterator, Mapping
@@ -36,6 +40,9 @@ if TYPE_CHECKING:
 
 CACHE_FORMAT = 1
 _POLL_S = (0.05, 1.0)  # while waiting on another run's claim: first and longest poll
+_WAIT_LOG_S = 30.0  # while waiting on another run's claim: how often to say who holds it
+
+log = logging.getLogger("mainsail.pipelines")
 
 
 def cache_key(components: Mapping[str, Any]) -> str:
@@ -130,6 +137,7 @@ class _Driver:
         self.keys: dict[int, str] = {}
         self.owned: set[int] = set()  # nodes whose cache key this run claimed
         self.waiting: dict[int, dict[str, Any]] = {}  # node -> entry claimed by another run
+        self.logged_wait: dict[int, float] = {}  # node -> when its wait was last logged
         self.errors: list[str] = []
         from mainsail.client._context import _key
 
@@ -185,7 +193,10 @@ class _Driver:
         if not node.step.cache:
             return ["cache disabled for this step (@step(cache=False))"]
         if entry is not None and not entry["committed"]:
-            return ["cache entry not committed: an earlier run stopped before writing every output"]
+            return [
+                "cache entry not committed: an earlier run's step failed or stopped before "
+                "writing every output"
+            ]
         if entry is not None:
             return ["a cached output artifact is missing from the artifact store"]
         prev = self.ctx.store.latest_cache_entry(node.step.name)
@@ -212,6 +223,36 @@ class _Driver:
         except PipelineRunNotFoundError:
             return False
 
+    def log_wait(self, node: Node, entry: dict[str, Any] | None) -> None:
+        """Say which run holds the claim a step waits on: at once, then every 30 s."""
+        from mainsail.store._sql_pipelines import CLAIM_STALE_MS
+
+        now = time.monotonic()
+        last = self.logged_wait.get(node.index)
+        if entry is None or (last is not None and now - last < _WAIT_LOG_S):
+            return
+        self.logged_wait[node.index] = now
+        age_s = max(0, now_ms() - int(entry.get("created_at") or now_ms())) // 1000
+        log.warning(
+            "Step %r of pipeline run %s waits for pipeline run %s, which claimed its cache "
+            "key %s %d s ago and is still running; it reuses that run's outputs when they "
+            "are committed, or runs the step itself if that run fails the step or ends. A "
+            "claim older than %d h is taken over even if its run still says running (its "
+            "process died).",
+            node.name,
+            self.prid,
+            entry.get("pipeline_run_id"),
+            str(self.keys.get(node.index, ""))[:12],
+            age_s,
+            CLAIM_STALE_MS // 3_600_000,
+        )
+
+    def release(self, node: Node) -> None:
+        """Give up this run's claim on the node's key: nothing of it will be committed."""
+        if node.index in self.owned:
+            self.owned.discard(node.index)
+            self.ctx.store.release_cache_entry(self.keys[node.index], self.prid)
+
     def plan(self, node: Node) -> StepTask | None:
         """Record a cached step and return None, or return the task to run.
 
@@ -222,6 +263,7 @@ class _Driver:
         self.keys[node.index] = key
         entry = self.ctx.store.get_cache_entry(key)
         if node.index in self.waiting and self.held_elsewhere(entry):
+            self.log_wait(node, entry)
             return None  # reads only while waiting; the claim below is a write
         usable = (
             entry is not None
@@ -255,7 +297,8 @@ class _Driver:
             key, node.step.name, comps, self.prid, replace_committed=replace
         )
         if not claimed and caching:
-            self.waiting[node.index] = self.ctx.store.get_cache_entry(key) or {}
+            self.waiting[node.index] = held = self.ctx.store.get_cache_entry(key) or {}
+            self.log_wait(node, held)
             return None
         self.waiting.pop(node.index, None)
         if claimed:
@@ -291,6 +334,7 @@ class _Driver:
         else:
             self.status[node.index] = "failed"
             self.errors.append(f"step {node.name!r} failed: {result.error}")
+            self.release(node)  # other runs need not wait for the rest of this run
             self.ctx.store.update_step_run(
                 srid,
                 status="failed",
@@ -311,6 +355,7 @@ class _Driver:
         for index, status in self.status.items():
             if status == "running":
                 self.status[index] = "failed"
+                self.release(self.graph.nodes[index])
                 self.ctx.store.update_step_run(
                     self.step_run_ids[index], status="failed", error=error, finished_at=now_ms()
                 )

@@ -429,6 +429,11 @@ class RestStore:
         body = {"outputs": dict(outputs)}
         self.client.json("POST", f"/step-cache/{_seg(cache_key)}/commit", json=body)
 
+    def release_cache_entry(self, cache_key: str, pipeline_run_id: str) -> bool:
+        body = {"pipeline_run_id": pipeline_run_id}
+        data = self.client.json("POST", f"/step-cache/{_seg(cache_key)}/release", json=body)
+        return bool(data["released"])
+
     def invalidate_cache_entry(self, cache_key: str) -> None:
         self.client.json("POST", f"/step-cache/{_seg(cache_key)}/invalidate")
 

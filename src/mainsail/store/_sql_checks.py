@@ -89,18 +89,42 @@ class CheckStoreMixin:
             return {"model": name, **m}
 
 
-def _latest_verdict(conn: Connection, mid: int, version: int) -> str | None:
-    v = conn.execute(
-        sa.select(t.check_results.c.verdict)
+CLIENT = "client"
+"""``summary["computed_by"]`` of a result a client computed and recorded (``checks/record``)."""
+
+
+def computed_by_client(summary: Any) -> bool:
+    """Whether a stored result was computed by a client rather than by Mainsail itself."""
+    return isinstance(summary, dict) and summary.get("computed_by") == CLIENT
+
+
+def _latest_verdict(conn: Connection, mid: int, version: int) -> tuple[str | None, int]:
+    """The newest verdict the gate counts, and how many newer client results it skipped.
+
+    A result a client recorded is stored and listed, but a developer could send any
+    outcomes and policy, so the gate counts only results Mainsail computed: on the server
+    (``POST .../checks``) or in-process in embedded mode.
+    """
+    rows = conn.execute(
+        sa.select(t.check_results.c.verdict, t.check_results.c.summary)
         .where(t.check_results.c.model_id == mid, t.check_results.c.version == version)
         .order_by(t.check_results.c.id.desc())
-        .limit(1)
-    ).scalar()
-    return None if v is None else str(v)
+    )
+    skipped = 0
+    for verdict, summary in rows:
+        if computed_by_client(summary):
+            skipped += 1
+            continue
+        return str(verdict), skipped
+    return None, skipped
 
 
 def require_blessing(conn: Connection, name: str, alias: str, version: int, required: bool) -> None:
-    """Alias guard: a gated alias moves only to a version whose newest CheckResult blesses it."""
+    """Alias guard: a gated alias moves only to a version whose newest CheckResult blesses it.
+
+    Only results Mainsail computed count; results a client recorded (``computed_by:
+    client``) are ignored here.
+    """
     if not required:
         return
     mid = _model_id(conn, name)
@@ -115,15 +139,26 @@ def require_blessing(conn: Connection, name: str, alias: str, version: int, requ
         # Only an alias that already requires checks is gated: turning the gate on (or
         # lifting it with require_checks=False) is itself an explicit, recorded decision.
         return
-    verdict = _latest_verdict(conn, mid, version)
+    verdict, skipped = _latest_verdict(conn, mid, version)
     if verdict == "blessed":
         return
-    found = "it has no CheckResult" if verdict is None else "its latest CheckResult is 'rejected'"
+    by = " that Mainsail computed" if skipped else ""
+    if verdict is None:
+        found = f"it has no CheckResult{by}"
+    else:
+        found = f"its latest CheckResult{by} is 'rejected'"
+    if skipped:
+        found += (
+            f"; the gate ignores its {skipped} result(s) recorded by a client (computed_by: "
+            "client), since a client can record any outcomes"
+        )
     raise ModelStateError(
         f"Alias {alias!r} of {name!r} requires a blessed CheckResult, and version {version} "
         f"does not have one: {found}. Run `mainsail check models:/{name}/{version} --data <dataset> "
         f"--policy <checks.yaml>` (or mainsail.check(...)) until it is blessed, then move the "
-        f"alias; or set it with require_checks=False to lift the gate."
+        f"alias; against a server, check on a registered dataset (datasets:/NAME/N) with "
+        f"built-in checks only, so the server runs them. Or set the alias with "
+        f"require_checks=False to lift the gate."
     )
 
 

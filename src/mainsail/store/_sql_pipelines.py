@@ -28,7 +28,13 @@ if TYPE_CHECKING:
 JOB_STATUSES = ("queued", "running", "done", "failed")
 _ACTIVE = ("queued", "running")
 CLAIM_STALE_MS = 6 * 3600 * 1000
-"""A cache claim this old is taken over even if its pipeline run still says running."""
+"""A cache claim this old is taken over even if its pipeline run still says running.
+
+A driver releases its claim when the step fails or the run is interrupted
+(:meth:`PipelineStoreMixin.release_cache_entry`), and a claim whose run has finished is
+taken over at once; this bound is for a run whose process died without saying so (its
+status stays ``running``). Waiters log who holds the claim meanwhile.
+"""
 _PREFIX = re.compile(r"[0-9a-f]{6,31}")
 
 
@@ -270,6 +276,27 @@ class PipelineStoreMixin:
             )
             if not res.rowcount:
                 raise _no_cache_entry(cache_key)
+
+    def release_cache_entry(self, cache_key: str, pipeline_run_id: str) -> bool:
+        """Give up ``pipeline_run_id``'s claim on ``cache_key`` (its step failed or stopped).
+
+        Only an uncommitted entry this run holds is released: it keeps its components
+        (``why_rerun`` still compares with them) but names no holder, so the next claim
+        takes it at once instead of waiting for this run to end. Returns whether a claim
+        was released.
+        """
+        c = t.step_cache.c
+        with self.db.write() as conn:
+            res = conn.execute(
+                t.step_cache.update()
+                .where(
+                    c.cache_key == cache_key,
+                    c.pipeline_run_id == pipeline_run_id,
+                    c.committed.is_(False),
+                )
+                .values(pipeline_run_id=None)
+            )
+            return bool(res.rowcount)
 
     def invalidate_cache_entry(self, cache_key: str) -> None:
         """Mark the entry not reusable (the next run of its step runs it again)."""

@@ -2,13 +2,17 @@
 
 The project is the model name; running checks needs the developer role. Data must be a
 registered dataset (``datasets:/name/version``) and the policy a JSON object: the server
-never reads files a caller names.
+never reads files a caller names. The server reads with its own rights, so the caller must
+be able to view every project a check names: the dataset, the endpoint and the baseline
+model (403 otherwise); the baseline must be a version of the same model.
 
 A client that ran the checks itself (on a DataFrame or a file of its own, or with a custom
 check the server does not have) records its result with ``POST .../checks/record``: the
 server re-derives the verdict from the outcomes and the policy, refuses a result that does
 not follow the verdict rule, and marks it as computed by the client, recorded by the
-caller (in the result and in the audit event).
+caller (in the result and in the audit event). Such a result is stored and listed, but the
+``require_checks`` alias gate ignores it: a developer could send any outcomes and policy,
+so only a result the server computed (``POST .../checks``) opens the gate.
 """
 
 from __future__ import annotations
@@ -20,10 +24,14 @@ from fastapi import APIRouter, Path, Request
 from pydantic import Field
 
 from mainsail.checks._types import CheckOutcome, CheckResult
-from mainsail.core._errors import InvalidValueError, NotFoundError
-from mainsail.server._auth import Audit, from_path, permit, reader
+from mainsail.core._errors import InvalidValueError, NotFoundError, PermissionDeniedError
+from mainsail.core._uris import parse_address
+from mainsail.security._roles import Principal
+from mainsail.server._auth import Audit, denied, from_path, permit, reader
 from mainsail.server.routers._common import Body, context, store
 from mainsail.server.routers._sdk import sdk
+from mainsail.server.routers.artifacts import check_blob_access
+from mainsail.store._sql_checks import CLIENT
 from mainsail.store._sql_store import SqlStore
 
 router = APIRouter(tags=["checks"])
@@ -93,13 +101,18 @@ def run_checks(
     audit.target = f"models/{name}/{version}"
     store(request).get_model_version(name, version)
     audit.before = {"data": body.data, "baseline": body.baseline}
-    base = body.baseline
-    if base is not None and not (base.startswith("@") or base.isdigit()):
-        own = (f"models:/{name}/", f"models:/{name}@", f"{name}/", f"{name}@")
-        if not base.startswith(own):
+    # the server reads what the check names with its own rights: the caller must be able
+    # to view each project named, or it could read (or probe) other projects' data
+    may_view(audit.principal, dataset_project(body.data), f"dataset {body.data!r}")
+    if body.endpoint is not None:
+        may_view(audit.principal, body.endpoint, f"endpoint {body.endpoint!r}")
+    if body.baseline is not None:
+        base = baseline_model(name, body.baseline)
+        may_view(audit.principal, base, f"baseline {body.baseline!r}")
+        if base != name:
             raise InvalidValueError(
-                f"The baseline {base!r} is not a version of model {name!r}. Use an alias "
-                f"('@champion'), a version number or 'models:/{name}/N'."
+                f"The baseline {body.baseline!r} is not a version of model {name!r}. Use an "
+                f"alias ('@champion'), a version number or 'models:/{name}/N'."
             )
     with sdk(request):
         result = check(
@@ -125,7 +138,10 @@ def record_checks(
     body: CheckRecordIn,
     audit: Audit = permit("checks.record", "developer", from_path("name")),
 ) -> Any:
-    """Record a result the client computed; the verdict must follow from its outcomes."""
+    """Record a result the client computed; the verdict must follow from its outcomes.
+
+    The result is marked ``computed_by: client``; the ``require_checks`` gate ignores it.
+    """
     from mainsail.checks._policy import CheckPolicy
     from mainsail.checks._runner import decide_verdict, from_row
 
@@ -152,16 +168,24 @@ def record_checks(
             f"The recorded verdict is {body.verdict!r} but its outcomes and policy give "
             f"{verdict!r} ({reason}) Record the verdict mainsail.check derives."
         )
-    artifacts = context(request).artifacts
+    if body.data_ref.startswith("datasets:/"):  # else a label (a DataFrame digest, a path)
+        ref = body.data_ref
+        may_view(audit.principal, dataset_project(ref), f"dataset {ref!r}")
+    ctx = context(request)
     for key in ("report_digest", "html_digest"):
         digest = getattr(body, key)
-        if digest is not None and not artifacts.exists(digest):
+        if digest is None:
+            continue
+        if not ctx.artifacts.exists(digest):
             raise InvalidValueError(
                 f"{key} {digest[:12]}... is not in the artifact store. Upload the report "
                 "first (POST /api/v1/artifacts), then record the result."
             )
-    summary = {**body.summary, "reason": reason, "computed_by": "client"}
-    audit.before = {"data": body.data_ref, "computed_by": "client"}
+        # a stored result makes its reports readable to the model's viewers: it may link
+        # only blobs the caller may read itself (uploaded, or of a project it can view)
+        check_blob_access(ctx, audit.principal, digest, None)
+    summary = {**body.summary, "reason": reason, "computed_by": CLIENT}
+    audit.before = {"data": body.data_ref, "computed_by": CLIENT}
     row = s.create_check_result(
         name,
         version,
@@ -175,8 +199,30 @@ def record_checks(
         html_digest=body.html_digest,
         created_by=audit.actor,
     )
-    audit.after = {"id": row["id"], "verdict": verdict, "computed_by": "client"}
+    audit.after = {"id": row["id"], "verdict": verdict, "computed_by": CLIENT}
     return from_row(row)
+
+
+def may_view(principal: Principal, project: str, what: str) -> None:
+    """:class:`PermissionDeniedError` (403) unless ``principal`` may view ``project``."""
+    if not principal.may("viewer", project):
+        err = denied(principal, "viewer", project)
+        raise PermissionDeniedError(f"The check names the {what}: {err}") from None
+
+
+def dataset_project(ref: str) -> str:
+    """The dataset name (its project) of a ``datasets:/name/N`` address."""
+    return parse_address(ref, kind="datasets").name
+
+
+def baseline_model(name: str, ref: str) -> str:
+    """The model a baseline names, read as :func:`mainsail.check` reads it."""
+    text = ref.strip()
+    if text.startswith("@"):
+        return name
+    if text.isdigit():
+        return name
+    return parse_address(text if text.startswith("models:/") else f"models:/{text}").name
 
 
 def check_project(request: Request, s: SqlStore) -> str | None:

@@ -24,11 +24,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from mainsail.core._errors import InvalidValueError
 from mainsail.core._ids import now_ms
@@ -175,6 +175,13 @@ class FinishIn(Body):
 
 
 class StepRunFields(Body):
+    """The fields a PATCH changes: an omitted field keeps its stored value.
+
+    ``status``, ``inputs`` and ``outputs`` are never null in the store, so an explicit
+    null is refused rather than stored (a null there broke every later read); the other
+    fields may be cleared with null.
+    """
+
     status: StepStatus | None = None
     inputs: dict[str, dict[str, Any]] | None = None
     outputs: dict[str, dict[str, Any]] | None = None
@@ -183,6 +190,21 @@ class StepRunFields(Body):
     error: str | None = None
     started_at: Millis | None = None
     finished_at: Millis | None = None
+
+    @field_validator("status", "inputs", "outputs", mode="before")
+    @classmethod
+    def _not_null(cls, value: Any, info: ValidationInfo) -> Any:
+        # runs only for a field the request sent: defaults are not validated
+        if value is None:
+            statuses = ", ".join(get_args(StepStatus))
+            hint = (
+                f"one of {statuses}" if info.field_name == "status" else "an object ({} for none)"
+            )
+            raise ValueError(
+                f"{info.field_name} cannot be null; send {hint}, or omit the field to keep "
+                "the stored value"
+            )
+        return value
 
 
 class StepRunIn(StepRunFields):
@@ -230,6 +252,14 @@ class ClaimIn(Body):
 
 class Claimed(_Out):
     claimed: bool
+
+
+class ReleaseIn(Body):
+    pipeline_run_id: Annotated[str, Field(pattern=r"^[0-9a-f]{32}$")]
+
+
+class Released(_Out):
+    released: bool
 
 
 class CommitIn(Body):
@@ -402,6 +432,20 @@ def commit_cache_entry(
     audit.target = f"step-cache/{key}"
     context(request).store.commit_cache_entry(key, body.outputs)
     audit.after = {"outputs": {k: m.get("digest") for k, m in body.outputs.items()}}
+
+
+@router.post("/step-cache/{key}/release", response_model=Released)
+def release_cache_entry(
+    request: Request,
+    key: CacheKey,
+    body: ReleaseIn,
+    audit: Audit = permit("pipelines.release_cache", "developer", global_scope),
+) -> Any:
+    """Give up a pipeline run's uncommitted claim on ``key`` (its step failed)."""
+    audit.target = f"step-cache/{key}"
+    released = context(request).store.release_cache_entry(key, body.pipeline_run_id)
+    audit.after = {"pipeline_run": body.pipeline_run_id, "released": released}
+    return {"released": released}
 
 
 @router.post("/step-cache/{key}/invalidate", status_code=204)
