@@ -84,6 +84,7 @@ def test_check_on_a_registered_dataset(sdk_mode: str, unique: str, tmp_path: Pat
     assert b"Release checks: models:/" + name.encode() in html
     if sdk_mode == "remote":  # the server ran it: audited as checks.run, not client-computed
         assert "computed_by" not in res.summary
+        assert res.created_by == "admin"  # the caller, not the server's OS user
         events = audit("checks.run", f"models/{name}/2")
         assert [e["after"]["id"] for e in events] == [res.id]
 

@@ -186,6 +186,7 @@ def check(
     out_dir: str | os.PathLike[str] | None = None,
     progress: bool = True,
     endpoint: str | None = None,
+    created_by: str | None = None,
 ) -> CheckResult:
     """Run release checks on a model version and record a :class:`CheckResult` on it.
 
@@ -201,6 +202,8 @@ def check(
     out_dir : also write ``report.json``, ``report.html`` and ``report.md`` there.
     progress : show a Rich progress bar.
     endpoint : compare the signature with what this endpoint serves today.
+    created_by : who the result is recorded for (default: the OS user; the server passes
+        the authenticated caller).
 
     Notes
     -----
@@ -350,7 +353,7 @@ def check(
         data_ref=data_ref,
         policy=pol.to_dict(),
         summary=summary,
-        created_by=_actor(),
+        created_by=created_by or _actor(),
     )
     report = orjson.dumps(result.to_dict(), option=orjson.OPT_INDENT_2 | orjson.OPT_SERIALIZE_NUMPY)
     html = result.html().encode()

@@ -123,6 +123,7 @@ def run_checks(
             policy=body.policy,
             progress=False,
             endpoint=body.endpoint,
+            created_by=audit.actor,  # the authenticated caller, not the server's OS user
         )
     audit.after = {"id": result.id, "verdict": result.verdict}
     return result
