@@ -16,6 +16,7 @@ the reaper stays with the database (the server reaps), so :func:`reap_stale_jobs
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -210,3 +211,19 @@ def reap_stale_jobs(ctx: Context | None = None) -> list[dict[str, Any]]:
     c = _ctx(ctx)
     needs_database(c, "Reaping stale jobs")
     return c.store.reap_stale_jobs()
+
+
+def reap_and_log(store: Any, log: logging.Logger) -> None:
+    """Reap jobs whose worker went silent and log each; a reaping hiccup is logged, not raised
+    (the worker loop and the server's claim route both call it on the way)."""
+    try:
+        for r in store.reap_stale_jobs():
+            log.warning(
+                "job %s: worker %s stopped heartbeating on attempt %s; now %s",
+                r["id"],
+                r["claimed_by"],
+                r["attempts"],
+                r["status"],
+            )
+    except Exception:  # noqa: BLE001 - never stops a worker or fails a claim
+        log.exception("reaping stale jobs failed")

@@ -40,7 +40,7 @@ from mainsail.core._errors import (
 )
 from mainsail.core._ids import hostname
 from mainsail.jobs._handlers import HANDLERS, NEEDS_DATABASE, Handler, resolve_handler
-from mainsail.jobs._queue import Job
+from mainsail.jobs._queue import Job, reap_and_log
 
 if TYPE_CHECKING:
     from mainsail.client._context import Context
@@ -190,17 +190,7 @@ class Worker:
         if now - self._last_reap < min(self.lease_s / 2, 5.0):
             return
         self._last_reap = now
-        try:
-            for r in self.ctx.store.reap_stale_jobs():
-                log.warning(
-                    "job %s: worker %s stopped heartbeating on attempt %s; now %s",
-                    r["id"],
-                    r["claimed_by"],
-                    r["attempts"],
-                    r["status"],
-                )
-        except Exception:  # noqa: BLE001 - a reaping hiccup must not stop the worker
-            log.exception("reaping stale jobs failed")
+        reap_and_log(self.ctx.store, log)
 
     def run_one(self, wait_s: float = 0.0) -> Job | None:
         """Claim one due job and run it; None if there was none.

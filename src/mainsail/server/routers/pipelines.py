@@ -522,17 +522,9 @@ def _reap(request: Request) -> None:
     if now - getattr(app_state, "jobs_reaped_at", 0.0) < _REAP_S:
         return
     app_state.jobs_reaped_at = now
-    try:
-        for r in context(request).store.reap_stale_jobs():
-            log.warning(
-                "job %s: worker %s stopped heartbeating on attempt %s; now %s",
-                r["id"],
-                r["claimed_by"],
-                r["attempts"],
-                r["status"],
-            )
-    except Exception:  # noqa: BLE001 - a reaping hiccup must not fail the claim
-        log.exception("reaping stale jobs failed")
+    from mainsail.jobs._queue import reap_and_log
+
+    reap_and_log(context(request).store, log)
 
 
 def _bound(audit: Audit, worker_id: str) -> str:
