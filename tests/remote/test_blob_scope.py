@@ -21,8 +21,10 @@ def test_scoped_uploader_reads_back_at_once(
     )
     mine = RestArtifactStore(RestClient(srv.url, token=created["token"]["token"]))
     theirs = RestArtifactStore(RestClient(srv.url, token=other["token"]["token"]))
-    # The ownership proof (the upload's audit event) is written before the upload's response,
-    # so each read straight after its upload succeeds, over keep-alive, many times in a row.
+    # The ownership proof is the upload's audit event: each read straight after its upload
+    # succeeds, over keep-alive, many times in a row. (The event is written before the
+    # response; this loop did not catch the after-response race in a trial run, so it
+    # guards the ownership rule itself, not that ordering.)
     for i in range(40):
         data = f"{unique} blob {i}".encode()
         digest = mine.put_bytes(data)

@@ -20,6 +20,7 @@ class SklearnRuntime:
 
     def __init__(self) -> None:
         self.model: Any = None
+        self._argmax = False  # predict is the argmax of predict_proba (decided at load)
 
     @classmethod
     def supports(cls, model: Any) -> bool:
@@ -55,6 +56,7 @@ class SklearnRuntime:
                 f"The skops file holds types that were not trusted at registration ({exc}). "
                 "Refusing to load it."
             ) from None
+        self._argmax = _predicts_argmax(self.model)
 
     def predict(self, X: pd.DataFrame) -> np.ndarray:
         return np.asarray(self.model.predict(X))
@@ -75,7 +77,7 @@ class SklearnRuntime:
         can disagree with ``predict``; linear models, thresholded on the decision function)
         keep two calls.
         """
-        if not _predicts_argmax(self.model):
+        if not self._argmax:  # decided once at load, not on every batch
             return None
         raw = self.model.predict_proba(X)
         classes = np.asarray(self.model.classes_)
