@@ -47,7 +47,7 @@ def as_user(
         opened.append(http)
         client = RestClient("http://testserver", token=people[name], client=http)
         settings = Settings(home=tmp_path / f"client-{name}")
-        return Context(settings, RestStore(client), RestArtifactStore(client))  # type: ignore[arg-type]
+        return Context(settings, RestStore(client), RestArtifactStore(client), remote=client)
 
     yield make
     for http in opened:

@@ -74,11 +74,15 @@ def test_unknown_endpoint_is_a_clear_error(deployed: Path) -> None:
         pass
 
 
-def test_sdk_calls_the_rest_store_does_not_proxy_say_so() -> None:
-    from mainsail.core import MainsailError
-    from mainsail.store._rest_store import RestClient, RestStore
+def test_work_that_needs_the_database_says_where_to_run_against_a_server(tmp_path: Path) -> None:
+    from mainsail.core import ConfigurationError, Settings
+    from mainsail.store import Context
+    from mainsail.store._rest_store import RestArtifactStore, RestClient, RestStore
 
-    store = RestStore(RestClient("http://127.0.0.1:9"))
-    with pytest.raises(MainsailError, match="needs the metadata database.*api/v1/docs"):
-        store.get_revision("churn")
-    store.close()
+    client = RestClient("http://127.0.0.1:9")
+    settings = Settings(home=tmp_path, tracking_uri="http://127.0.0.1:9")
+    ctx = Context(settings, RestStore(client), RestArtifactStore(client), remote=client)
+    assert ctx.is_remote
+    with pytest.raises(ConfigurationError, match="Serving an endpoint needs the metadata database"):
+        ctx.database("Serving an endpoint")
+    ctx.close()

@@ -24,7 +24,7 @@ from mainsail.automation._spec import AutomationSpec, parse_spec
 from mainsail.automation._triggers import EVALUATORS, Firing, merge_patch
 
 if TYPE_CHECKING:
-    from mainsail.client._context import Context
+    from mainsail.store._context import Context
 
 log = logging.getLogger("mainsail.automation")
 
@@ -65,14 +65,14 @@ def start_retraining(
         max_attempts=spec.max_attempts,
     )
     state["in_flight"] = {"job_id": job_id, "since": now, "trigger": firing}
-    ctx.store.add_audit_event(
+    ctx.database().add_audit_event(
         f"automation:{spec.name}",
         "automations.trigger",
         f"automations/{spec.name}",
         after={"job": job_id, "trigger": firing.get("summary")},
     )
     state["awaiting_approval"] = None
-    ctx.store.add_automation_event(
+    ctx.database().add_automation_event(
         row["id"],
         firing["type"],
         "triggered",
@@ -106,7 +106,7 @@ class AutomationController:
         jobs.reap_stale_jobs(self.ctx)
         # The controller is the only writer of an automation's state; the SDK and CLI ask
         # for a manual run or an approval by appending a "requested" event.
-        for row in self.ctx.store.list_automation_rows(enabled_only=True):
+        for row in self.ctx.database().list_automation_rows(enabled_only=True):
             # A deep copy: trigger marks patch nested dicts, and the change must show.
             state = copy.deepcopy(row["state"] or {})
             try:
@@ -114,7 +114,7 @@ class AutomationController:
             except Exception:  # noqa: BLE001 - one broken automation must not stop the rest
                 log.exception("automation %s: tick failed", row["name"])
             if state != (row["state"] or {}):
-                self.ctx.store.update_automation(row["id"], state=state)
+                self.ctx.database().update_automation(row["id"], state=state)
 
     # -- one automation ----------------------------------------------------------------------
     def _one(self, row: dict[str, Any], state: dict[str, Any], now: int) -> None:
@@ -134,7 +134,7 @@ class AutomationController:
                 suppressed = state.setdefault("suppressed", {})
                 if suppressed.get(reason) != firing.key:
                     suppressed[reason] = firing.key
-                    self.ctx.store.add_automation_event(
+                    self.ctx.database().add_automation_event(
                         row["id"],
                         firing.type,
                         "suppressed",
@@ -145,7 +145,7 @@ class AutomationController:
             merge_patch(state, firing.on_fire)
             if spec.require_approval:
                 state["awaiting_approval"] = firing.to_dict()
-                self.ctx.store.add_automation_event(
+                self.ctx.database().add_automation_event(
                     row["id"],
                     firing.type,
                     "awaiting_approval",
@@ -155,14 +155,14 @@ class AutomationController:
                 break
             start_retraining(self.ctx, row, spec, state, firing.to_dict(), now)
             row["last_triggered_at"] = now
-            self.ctx.store.update_automation(row["id"], last_triggered_at=now)
+            self.ctx.database().update_automation(row["id"], last_triggered_at=now)
             break
 
     def _requests(
         self, row: dict[str, Any], spec: AutomationSpec, state: dict[str, Any], now: int
     ) -> bool:
         """Act on manual runs and approvals asked for since the last tick."""
-        store = self.ctx.store
+        store = self.ctx.database()
         started = False
         after = int(state.get("requests_seen") or 0)
         for ev in store.automation_events(row["id"], after_id=after, status="requested"):
@@ -210,7 +210,7 @@ class AutomationController:
         job = jobs.get_job(int(flight["job_id"]))
         if job.status in ("queued", "running"):
             return
-        event = self.ctx.store.add_automation_event
+        event = self.ctx.database().add_automation_event
         if job.status != "done":
             event(row["id"], trig, "failed", {"error": job.error}, ts=now, job_id=job.id)
             state["in_flight"] = None
@@ -229,7 +229,7 @@ class AutomationController:
         version = result.get("model_version")
         if rollout.state == "promoted" and spec.promote_alias and version is not None:
             mainsail.set_alias(spec.model, spec.promote_alias, int(version))
-            self.ctx.store.add_audit_event(
+            self.ctx.database().add_audit_event(
                 f"automation:{spec.name}",
                 "models.set_alias",
                 f"models/{spec.model}@{spec.promote_alias}",

@@ -75,7 +75,7 @@ def handle(payload: dict[str, Any], job: Any) -> dict[str, Any]:
     import mainsail
     from mainsail.client._context import get_context
 
-    store = get_context().store
+    store = get_context().database()
     row = store.get_automation_row(payload["automation"])
     spec = parse_spec(row["spec"])
     trigger = payload.get("trigger") or {"type": "manual"}

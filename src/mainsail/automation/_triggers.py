@@ -24,7 +24,7 @@ from mainsail.core._errors import NotFoundError
 from mainsail.store import _tables as t
 
 if TYPE_CHECKING:
-    from mainsail.client._context import Context
+    from mainsail.store._context import Context
 
 _SEVERITY = {"info": 0, "warning": 1, "critical": 2}
 
@@ -69,7 +69,7 @@ def drift_alert(
         .where(t.alerts.c.endpoint == auto["endpoint"], t.alerts.c.state == "firing")
         .order_by(t.alerts.c.updated_at.desc())
     )
-    with ctx.store.db.read() as conn:
+    with ctx.database().db.read() as conn:
         rows = conn.execute(q).all()
     for a in rows:
         matches = a.rule in trig.rules if trig.rules else "drift" in a.rule.lower()
@@ -113,7 +113,7 @@ def performance(
         .order_by(t.monitor_results.c.ts.desc())
         .limit(20)
     )
-    with ctx.store.db.read() as conn:
+    with ctx.database().db.read() as conn:
         rows = conn.execute(q).all()
     for r in rows:
         scores = r.scores or {}

@@ -25,8 +25,8 @@ from mainsail.core._errors import InvalidValueError, MainsailError
 if TYPE_CHECKING:
     import pandas as pd
 
-    from mainsail.client._context import Context
     from mainsail.core._registry_schemas import ModelVersion
+    from mainsail.store._context import Context
 
 NEEDS_LABEL = ("metrics", "baseline", "slices")
 NO_POLICY = (
@@ -371,7 +371,7 @@ def check(
         path = f"/models/{seg(version.name)}/versions/{version.version}/checks/record"
         row = api.json("POST", path, json=fields)
     else:
-        row = ctx.store.create_check_result(
+        row = ctx.database().create_check_result(
             version.name, version.version, created_by=result.created_by, **fields
         )
     result = from_row(row)
@@ -483,13 +483,13 @@ def get_check_results(model_address_: str) -> list[CheckResult]:
                 CheckResult.model_validate(r)
                 for r in api.json("GET", f"/models/{seg(addr.name)}/checks")
             ]
-        rows = ctx.store.list_check_results(addr.name)
+        rows = ctx.database().list_check_results(addr.name)
     else:
         v = resolve_version(ctx, str(addr))
         if api is not None:
             path = f"/models/{seg(v.name)}/versions/{v.version}/checks"
             return [CheckResult.model_validate(r) for r in api.json("GET", path)]
-        rows = ctx.store.list_check_results(v.name, v.version)
+        rows = ctx.database().list_check_results(v.name, v.version)
     return [from_row(r) for r in rows]
 
 

@@ -20,9 +20,9 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from mainsail.checks._policy import CheckPolicy
-    from mainsail.client._context import Context
     from mainsail.core._registry_schemas import ModelVersion
     from mainsail.registry._registry import LoadedModel
+    from mainsail.store._context import Context
 
 Status = Literal["pass", "fail", "inconclusive"]
 Verdict = Literal["blessed", "rejected"]

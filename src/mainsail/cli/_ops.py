@@ -58,7 +58,7 @@ def doctor(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
         from mainsail.client import get_context
 
         ctx = get_context()
-        rev = ctx.store.db.current_revision()
+        rev = ctx.database().db.current_revision()
         checks.append(("store reachable", True, f"schema revision {rev}"))
         digest = ctx.artifacts.put_bytes(b"mainsail doctor probe")
         ctx.artifacts.get_bytes(digest)

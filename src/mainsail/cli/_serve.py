@@ -49,8 +49,8 @@ def serve(
     if endpoint and not model and not model_dir:
         from mainsail.client import get_context
 
-        if get_context().store.get_revision(endpoint) is None:
-            get_context().store.get_endpoint_record(endpoint)  # unknown: lists the endpoints
+        if get_context().database().get_revision(endpoint) is None:
+            get_context().database().get_endpoint_record(endpoint)  # unknown: lists the endpoints
     if model:
         from mainsail.client import get_model_version
 

@@ -115,10 +115,10 @@ def server(
     logging.basicConfig(
         level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
     )
-    if bootstrap_admin and ctx.store.count_users() == 0:
+    if bootstrap_admin and ctx.database().count_users() == 0:
         from mainsail.security import create_user_with_token
 
-        issued = create_user_with_token(ctx.store, "admin", "admin", created_by="bootstrap")
+        issued = create_user_with_token(ctx.database(), "admin", "admin", created_by="bootstrap")
         _audit_local(ctx, "users.create", "users/admin", after={"roles": {"*": "admin"}})
         _show_token(issued.token, issued.info.model_dump())
     inference = None
@@ -126,7 +126,7 @@ def server(
         from mainsail.serving._app import create_app as create_data_plane
         from mainsail.serving._settings import ServeSettings
 
-        ctx.store.get_endpoint_record(endpoint)  # unknown: a clear error listing endpoints
+        ctx.database().get_endpoint_record(endpoint)  # unknown: a clear error listing endpoints
         inference = create_data_plane(ServeSettings(endpoint=endpoint))
     app = create_app(
         ctx,
@@ -140,7 +140,7 @@ def server(
     scheme = "https" if ssl_certfile else "http"
     err_console.print(
         f"Mainsail server on {scheme}://{host}:{port} (auth {'off' if no_auth else 'on'}, "
-        f"store {ctx.store.db.url.split('://')[0]}, artifacts {ctx.artifacts.root_url.split('://')[0] if '://' in ctx.artifacts.root_url else 'local'})"
+        f"store {ctx.database().db.url.split('://')[0]}, artifacts {ctx.artifacts.root_url.split('://')[0] if '://' in ctx.artifacts.root_url else 'local'})"
     )
     config = uvicorn.Config(
         app,

@@ -19,7 +19,7 @@ def experiments_list(as_json: JsonOpt = False) -> None:
     """List experiments with their run counts."""
     from mainsail.client import get_context
 
-    exps = get_context().store.list_experiments()
+    exps = get_context().database().list_experiments()
     if as_json:
         print_json([e.model_dump() for e in exps])
         return
@@ -78,7 +78,7 @@ def _resolve(run_id: str) -> str:
 
     from mainsail.store import _tables as t
 
-    with get_context().store.db.read() as conn:
+    with get_context().database().db.read() as conn:
         ids = (
             conn.execute(sa.select(t.runs.c.id).where(t.runs.c.id.like(f"{run_id}%")).limit(2))
             .scalars()

@@ -1,45 +1,27 @@
-"""The process-wide connection to a store, built from settings on first use."""
+"""The SDK's composition root: the process-wide :class:`Context`, built from settings on first use.
+
+This is the one place below the CLI that resolves "the" context; domain functions take it
+as a parameter. Embedded (default) the store is SQL on a local file; with
+``MAINSAIL_TRACKING_URI`` it is the REST store of a Mainsail server.
+"""
 
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 from mainsail.core._settings import Settings, get_settings, reset_settings
 from mainsail.store._artifacts import ArtifactStore
+from mainsail.store._context import Context
 from mainsail.store._db import Database
 from mainsail.store._sql_store import SqlStore
-
-
-@dataclass
-class Context:
-    settings: Settings
-    store: SqlStore
-    artifacts: ArtifactStore
-
-    @property
-    def home(self) -> Path:
-        return self.settings.resolved_home()
-
-    @property
-    def is_remote(self) -> bool:
-        """True when the store is a Mainsail server (``MAINSAIL_TRACKING_URI``)."""
-        return not isinstance(self.store, SqlStore)
-
-    def close(self) -> None:
-        if isinstance(self.store, SqlStore):
-            self.store.db.dispose()
-        else:
-            self.store.close()
-
 
 _lock = threading.Lock()
 _context: Context | None = None
 
 
 def build_context(settings: Settings) -> Context:
+    """A new context for ``settings``: the REST store for an http(s) tracking URI, else SQL."""
     if settings.tracking_uri and settings.tracking_uri.startswith(("http://", "https://")):
         return _rest_context(settings)
     db = Database(settings.resolved_database_url(), busy_timeout_ms=settings.sqlite_busy_timeout_ms)
@@ -56,12 +38,11 @@ def _rest_context(settings: Settings) -> Context:
 
     token = settings.token.get_secret_value() if settings.token is not None else None
     client = RestClient(str(settings.tracking_uri), token=token)
-    # The REST store implements the same public methods as SqlStore (the contract suite
-    # runs over both), so callers keep one type.
     return Context(
         settings=settings,
-        store=cast(SqlStore, RestStore(client)),
+        store=RestStore(client),
         artifacts=RestArtifactStore(client),
+        remote=client,
     )
 
 

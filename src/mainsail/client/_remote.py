@@ -11,21 +11,17 @@ whole operation, so their SDK functions dispatch on :func:`server`::
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 if TYPE_CHECKING:
-    from mainsail.client._context import Context
+    from mainsail.store._context import Context
     from mainsail.store._rest_store import RestClient
 
 
 def server(ctx: Context) -> RestClient | None:
     """The server's client when ``MAINSAIL_TRACKING_URI`` points at one, else ``None``."""
-    if not ctx.is_remote:
-        return None
-    from mainsail.store._rest_store import RestStore
-
-    return cast(RestStore, ctx.store).client
+    return ctx.remote
 
 
 def seg(value: str | int) -> str:

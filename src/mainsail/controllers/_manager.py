@@ -15,7 +15,7 @@ from mainsail.core._errors import InvalidValueError
 from mainsail.core._ids import now_ms
 
 if TYPE_CHECKING:
-    from mainsail.client._context import Context
+    from mainsail.store._context import Context
 
 log = logging.getLogger("mainsail.controllers")
 
@@ -102,7 +102,7 @@ class ControllerManager:
     @property
     def lock(self) -> LeaderLock:
         if self._lock is None:
-            self._lock = LeaderLock(self._ctx().store.db)
+            self._lock = LeaderLock(self._ctx().database().db)
         return self._lock
 
     @property

@@ -15,7 +15,7 @@ from mainsail.core._uris import check_name, parse_address
 if TYPE_CHECKING:
     import pandas as pd
 
-    from mainsail.client._context import Context
+    from mainsail.store._context import Context
 
 _READERS = {
     ".parquet": "parquet",

@@ -28,7 +28,7 @@ from mainsail.core._errors import ConfigurationError, InvalidValueError, JobNotF
 from mainsail.core._ids import now_ms
 
 if TYPE_CHECKING:
-    from mainsail.client._context import Context
+    from mainsail.store._context import Context
     from mainsail.store._rest_store import RestClient
 
 
@@ -165,8 +165,10 @@ def enqueue(
             "run_after_ms": run_after_ms,
         }
         return int(api.json("POST", "/jobs", json=body)["id"])
-    job_id, _ = _ctx(ctx).store.enqueue_job(
-        queue, kind, data, dedupe_key, max_attempts, run_after_ms or now_ms()
+    job_id, _ = (
+        _ctx(ctx)
+        .database("The job queue")
+        .enqueue_job(queue, kind, data, dedupe_key, max_attempts, run_after_ms or now_ms())
     )
     return job_id
 
@@ -180,7 +182,7 @@ def get_job(job_id: int, ctx: Context | None = None) -> Job:
         raise missing
     if (api := _server(ctx)) is not None:
         return Job(**api.json("GET", f"/jobs/{job_id}"))
-    row = _ctx(ctx).store.get_job_row(job_id)
+    row = _ctx(ctx).database("The job queue").get_job_row(job_id)
     if row is None:
         raise missing
     return Job.from_row(row)
@@ -202,7 +204,7 @@ def list_jobs(
         params = {"status": status, "queue": queue, "kind": kind, "limit": limit}
         data = api.json("GET", "/jobs", params={k: v for k, v in params.items() if v is not None})
         return [Job(**j) for j in data]
-    rows = _ctx(ctx).store.list_job_rows(status, queue, kind, limit)
+    rows = _ctx(ctx).database("The job queue").list_job_rows(status, queue, kind, limit)
     return [Job.from_row(r) for r in rows]
 
 
@@ -210,7 +212,7 @@ def reap_stale_jobs(ctx: Context | None = None) -> list[dict[str, Any]]:
     """Re-queue or fail running jobs whose worker stopped heartbeating; returns them."""
     c = _ctx(ctx)
     needs_database(c, "Reaping stale jobs")
-    return c.store.reap_stale_jobs()
+    return c.database("The job reaper").reap_stale_jobs()
 
 
 def reap_and_log(store: Any, log: logging.Logger) -> None:

@@ -43,7 +43,7 @@ from mainsail.jobs._handlers import HANDLERS, NEEDS_DATABASE, Handler, resolve_h
 from mainsail.jobs._queue import Job, reap_and_log
 
 if TYPE_CHECKING:
-    from mainsail.client._context import Context
+    from mainsail.store._context import Context
     from mainsail.store._rest_store import RestStore
 
 log = logging.getLogger("mainsail.jobs")

@@ -8,7 +8,7 @@ from mainsail.client._remote import server
 from mainsail.monitoring._alerts import Alert, check_state, list_alerts_in, resolve_alert_in
 
 if TYPE_CHECKING:
-    from mainsail.client._context import Context
+    from mainsail.store._context import Context
 
 
 def _ctx(ctx: Context | None) -> Context:
@@ -35,7 +35,7 @@ def list_alerts(
         check_state(state)
         params = {k: v for k, v in (("endpoint", endpoint), ("state", state)) if v is not None}
         return [Alert.model_validate(a) for a in api.json("GET", "/alerts", params=params)]
-    return list_alerts_in(ctx.store.db, endpoint, state)
+    return list_alerts_in(ctx.database().db, endpoint, state)
 
 
 def resolve_alert(alert_id: int, ctx: Context | None = None) -> Alert:
@@ -43,4 +43,4 @@ def resolve_alert(alert_id: int, ctx: Context | None = None) -> Alert:
     ctx = _ctx(ctx)
     if (api := server(ctx)) is not None:
         return Alert.model_validate(api.json("POST", f"/alerts/{int(alert_id)}/resolve"))
-    return resolve_alert_in(ctx.store.db, int(alert_id))
+    return resolve_alert_in(ctx.database().db, int(alert_id))

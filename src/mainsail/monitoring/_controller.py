@@ -11,7 +11,7 @@ from mainsail.monitoring._monitor import _monitor, execute
 from mainsail.store import _tables as T
 
 if TYPE_CHECKING:
-    from mainsail.client._context import Context
+    from mainsail.store._context import Context
 
 log = logging.getLogger("mainsail.monitoring")
 
@@ -37,12 +37,12 @@ class MonitorController:
         q = sa.select(m.id).where(
             m.enabled.is_(True), sa.or_(m.next_run_at.is_(None), m.next_run_at <= now_ms)
         )
-        with self.ctx.store.db.read() as conn:
+        with self.ctx.database().db.read() as conn:
             return [int(r[0]) for r in conn.execute(q.order_by(m.next_run_at, m.id))]
 
     def tick(self, now_ms: int) -> None:
         for mid in self.due(now_ms):
-            with self.ctx.store.db.read() as conn:
+            with self.ctx.database().db.read() as conn:
                 row = conn.execute(sa.select(T.monitors).where(T.monitors.c.id == mid)).first()
             if row is None:
                 continue
@@ -55,7 +55,7 @@ class MonitorController:
             except Exception as exc:  # noqa: BLE001 - one broken monitor must not stop the rest
                 log.exception("monitor %s failed", key)
                 self.errors[key] = repr(exc)
-                with self.ctx.store.db.write() as conn:
+                with self.ctx.database().db.write() as conn:
                     conn.execute(
                         sa.update(T.monitors)
                         .where(T.monitors.c.id == mid)

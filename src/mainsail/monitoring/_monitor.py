@@ -41,7 +41,7 @@ from mainsail.monitoring._tests import get_test
 from mainsail.store import _tables as T
 
 if TYPE_CHECKING:
-    from mainsail.client._context import Context
+    from mainsail.store._context import Context
 
 log = logging.getLogger("mainsail.monitoring")
 CHECKS = ("drift", "quality", "performance", "operational")
@@ -249,7 +249,7 @@ def save_monitor(ctx: Context, spec: MonitorSpec) -> Monitor:
     now = _now()
     interval_s = int(parse_duration(spec.interval))
     doc = spec.model_dump(mode="json")
-    with ctx.store.db.write() as conn:
+    with ctx.database().db.write() as conn:
         row = conn.execute(
             sa.select(T.monitors.c.id).where(
                 T.monitors.c.endpoint == spec.endpoint, T.monitors.c.name == spec.name
@@ -276,7 +276,7 @@ def get_monitor(endpoint: str, name: str = "default", ctx: Context | None = None
     ctx = _ctx(ctx)
     if (api := server(ctx)) is not None:
         return Monitor.model_validate(api.json("GET", _path(endpoint, name)))
-    with ctx.store.db.read() as conn:
+    with ctx.database().db.read() as conn:
         row = conn.execute(
             sa.select(T.monitors).where(
                 T.monitors.c.endpoint == endpoint, T.monitors.c.name == name
@@ -308,7 +308,7 @@ def list_monitors(endpoint: str | None = None, ctx: Context | None = None) -> li
     q = sa.select(T.monitors).order_by(T.monitors.c.endpoint, T.monitors.c.name)
     if endpoint is not None:
         q = q.where(T.monitors.c.endpoint == endpoint)
-    with ctx.store.db.read() as conn:
+    with ctx.database().db.read() as conn:
         return [_monitor(r) for r in conn.execute(q)]
 
 
@@ -319,7 +319,7 @@ def delete_monitor(endpoint: str, name: str = "default", ctx: Context | None = N
         api.json("DELETE", _path(endpoint, name))
         return
     m = get_monitor(endpoint, name, ctx=ctx)
-    with ctx.store.db.write() as conn:
+    with ctx.database().db.write() as conn:
         conn.execute(sa.delete(T.monitor_results).where(T.monitor_results.c.monitor_id == m.id))
         conn.execute(sa.delete(T.monitors).where(T.monitors.c.id == m.id))
 
@@ -584,7 +584,7 @@ def execute(
     if r.status != "no_data":
         examples = _examples(ctx, r)
         events = evaluate(
-            ctx.store.db, monitor.endpoint, rules, r.scores, _evidence(r, examples), now
+            ctx.database().db, monitor.endpoint, rules, r.scores, _evidence(r, examples), now
         )
         names = {x.name for x in rules}
         from mainsail.monitoring._alerts import list_alerts_in
@@ -592,11 +592,11 @@ def execute(
         r.alerts = [
             a
             for s in ("firing", "pending")
-            for a in list_alerts_in(ctx.store.db, monitor.endpoint, s)
+            for a in list_alerts_in(ctx.database().db, monitor.endpoint, s)
             if a.rule in names
         ]
         r.status = _status(r)
-    with ctx.store.db.write() as conn:
+    with ctx.database().db.write() as conn:
         res = conn.execute(
             sa.insert(T.monitor_results).values(
                 monitor_id=monitor.id,
@@ -617,7 +617,7 @@ def execute(
         )
     for alert, event in events:
         errs = notify([*monitor.spec.notifiers, *global_hooks()], alert, event)
-        record_notify_errors(ctx.store.db, alert, errs)
+        record_notify_errors(ctx.database().db, alert, errs)
     return r
 
 

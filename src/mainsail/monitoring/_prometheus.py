@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from mainsail.store import _tables as T
 
 if TYPE_CHECKING:
-    from mainsail.client._context import Context
+    from mainsail.store._context import Context
 
 Sample = tuple[str, dict[str, str], float]
 
@@ -53,7 +53,7 @@ def _latest(ctx: Context) -> list[tuple[str, str, dict[str, Any], int]]:
     q = sa.select(m.endpoint, m.name, r.result, r.ts).select_from(
         T.monitor_results.join(newest, r.id == newest.c.rid).join(T.monitors, m.id == r.monitor_id)
     )
-    with ctx.store.db.read() as conn:
+    with ctx.database().db.read() as conn:
         return [(e, n, res, ts) for e, n, res, ts in conn.execute(q)]
 
 
@@ -134,7 +134,7 @@ def samples(ctx: Context) -> list[Sample]:
         .where(a.state == "firing")
         .group_by(a.endpoint, a.severity)
     )
-    with ctx.store.db.read() as conn:
+    with ctx.database().db.read() as conn:
         for endpoint, severity, k in conn.execute(q_alerts):
             out.append(
                 (

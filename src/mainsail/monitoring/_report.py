@@ -20,7 +20,7 @@ from mainsail.monitoring._monitor import MonitorResult, evaluate_monitor, get_mo
 from mainsail.monitoring._results import list_results
 
 if TYPE_CHECKING:
-    from mainsail.client._context import Context
+    from mainsail.store._context import Context
 
 _REF, _CUR = "#4c78a8", "#f58518"
 

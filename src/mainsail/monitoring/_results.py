@@ -12,7 +12,7 @@ from mainsail.monitoring._monitor import MonitorResult, _ctx, _path, get_monitor
 from mainsail.store import _tables as T
 
 if TYPE_CHECKING:
-    from mainsail.client._context import Context
+    from mainsail.store._context import Context
 
 
 def list_results(
@@ -37,7 +37,7 @@ def list_results(
     )
     if since_ms is not None:
         q = q.where(T.monitor_results.c.ts >= since_ms)
-    with ctx.store.db.read() as conn:
+    with ctx.database().db.read() as conn:
         rows = list(conn.execute(q))
     out = []
     for rid, doc in reversed(rows):
@@ -69,7 +69,7 @@ def results_frame(
         .order_by(T.monitor_results.c.ts.desc())
         .limit(limit)
     )
-    with ctx.store.db.read() as conn:
+    with ctx.database().db.read() as conn:
         rows = list(conn.execute(q))[::-1]
     return pd.DataFrame(
         [{"ts": ts, "status": st, "model_version": mv, **(sc or {})} for ts, st, mv, sc in rows]

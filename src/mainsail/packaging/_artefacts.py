@@ -18,7 +18,7 @@ from mainsail.core._errors import InvalidValueError
 from mainsail.core._registry_schemas import ModelVersion
 
 if TYPE_CHECKING:
-    from mainsail.client._context import Context
+    from mainsail.store._context import Context
 
 PORT = 8080
 DOCKER_INSTRUCTIONS = {

@@ -14,7 +14,7 @@ from mainsail.core._optional import import_optional
 from mainsail.core._registry_schemas import ModelVersion
 
 if TYPE_CHECKING:
-    from mainsail.client._context import Context
+    from mainsail.store._context import Context
 
 
 class ParityError(MainsailError):

@@ -19,8 +19,8 @@ from mainsail.core._errors import MainsailError, UnknownExecutorError
 from mainsail.core._ids import now_ms
 
 if TYPE_CHECKING:
-    from mainsail.client._context import Context
     from mainsail.store._artifacts import ArtifactStore
+    from mainsail.store._context import Context
 
 
 @dataclass

@@ -9,7 +9,7 @@ from mainsail.pipelines._records import load_pipeline_run
 from mainsail.pipelines._runner import diff_components
 
 if TYPE_CHECKING:
-    from mainsail.client._context import Context
+    from mainsail.store._context import Context
 
 
 @dataclass(frozen=True)

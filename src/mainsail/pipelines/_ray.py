@@ -25,7 +25,7 @@ from mainsail.core._optional import import_optional
 from mainsail.pipelines._executors import StepTask, TaskResult, execute_task
 
 if TYPE_CHECKING:
-    from mainsail.client._context import Context
+    from mainsail.store._context import Context
 
 _OPTIONS = ("address", "num_cpus", "task_cpus", "runtime_env")
 

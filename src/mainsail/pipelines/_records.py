@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from mainsail.core._errors import PipelineFailedError
 
 if TYPE_CHECKING:
-    from mainsail.client._context import Context
+    from mainsail.store._context import Context
 
 PIPELINE_STATUSES = ("running", "succeeded", "failed")
 STEP_STATUSES = ("running", "succeeded", "cached", "failed", "skipped")

@@ -36,7 +36,7 @@ from mainsail.pipelines._serialize import is_json_param, store_value
 from mainsail.pipelines._step import Graph, Node, Pipeline, Ref
 
 if TYPE_CHECKING:
-    from mainsail.client._context import Context
+    from mainsail.store._context import Context
 
 CACHE_FORMAT = 1
 _POLL_S = (0.05, 1.0)  # while waiting on another run's claim: first and longest poll

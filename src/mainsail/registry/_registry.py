@@ -34,7 +34,7 @@ from mainsail.registry._signature import ExtraPolicy, ModelSignature, infer_sign
 from mainsail.runtimes import detect_flavor, feature_importance, get_runtime_class
 
 if TYPE_CHECKING:
-    from mainsail.client._context import Context
+    from mainsail.store._context import Context
 
 _log = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ from mainsail.core._ids import now_ms
 from mainsail.store import _tables as t
 
 if TYPE_CHECKING:
-    from mainsail.client._context import Context
+    from mainsail.store._context import Context
 
 RULE = "rollout_rolled_back"
 
@@ -30,7 +30,7 @@ def raise_rollout_alert(
     now = now_ms()
     fp = fingerprint(endpoint)
     a = t.alerts
-    with ctx.store.db.write() as conn:
+    with ctx.database().db.write() as conn:
         row = conn.execute(
             sa.select(a.c.id, a.c["count"]).where(a.c.fingerprint == fp, a.c.state == "firing")
         ).first()
@@ -66,7 +66,7 @@ def resolve_rollout_alert(ctx: Context, endpoint: str) -> None:
     """Resolve a firing rollback alert (a later rollout of the endpoint was promoted)."""
     now = now_ms()
     a = t.alerts
-    with ctx.store.db.write() as conn:
+    with ctx.database().db.write() as conn:
         conn.execute(
             sa.update(a)
             .where(a.c.fingerprint == fingerprint(endpoint), a.c.state == "firing")

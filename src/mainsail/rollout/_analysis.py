@@ -15,12 +15,12 @@ from mainsail.rollout._types import CheckResult, RolloutSpec
 from mainsail.serving._variant_stats import MergedStats, merge_rows, prediction_bins
 
 if TYPE_CHECKING:
-    from mainsail.client._context import Context
+    from mainsail.store._context import Context
 
 
 def variant_stats(ctx: Context, endpoint: str, since_ms: int) -> dict[str, MergedStats]:
     """Every replica's ``serving_stats`` windows that started at or after ``since_ms``."""
-    return merge_rows(ctx.store.read_serving_stats(endpoint, since_ms))
+    return merge_rows(ctx.database().read_serving_stats(endpoint, since_ms))
 
 
 def window_floor(ms: int, window_ms: int = 1000) -> int:

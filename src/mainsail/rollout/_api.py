@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
-from mainsail.client._context import Context, get_context
+from mainsail.client._context import get_context
 from mainsail.client._remote import seg, server
 from mainsail.core._errors import (
     EndpointNotFoundError,
@@ -34,6 +34,7 @@ from mainsail.rollout._types import (
     ShadowReport,
     Variant,
 )
+from mainsail.store._context import Context
 
 if TYPE_CHECKING:
     from mainsail.store._rest_store import RestClient
@@ -142,7 +143,7 @@ def deploy(
         return Rollout.model_validate(api.json("POST", _at(endpoint, "deploy"), json=body))
     mv = resolve_version(ctx, model)
     target = Variant(name="stable", model=mv.name, version=mv.version, weight=100, role="stable")
-    store = ctx.store
+    store = ctx.database()
     actor = _actor()
     try:
         current = store.get_revision(endpoint)
@@ -212,7 +213,7 @@ def get_endpoint(name: str) -> Endpoint:
     ctx = _ctx()
     if (api := server(ctx)) is not None:
         return Endpoint.model_validate(api.json("GET", _at(name)))
-    rec = ctx.store.get_endpoint_record(name)
+    rec = ctx.database().get_endpoint_record(name)
     history = [Revision(**r) for r in rec["history"]]
     current = next((r for r in history if r.revision == rec["revision"]), None)
     return Endpoint(
@@ -238,7 +239,7 @@ def list_endpoints() -> list[Endpoint]:
     if (api := server(ctx)) is not None:
         return [Endpoint.model_validate(e) for e in api.json("GET", "/endpoints")]
     out = []
-    for r in ctx.store.list_endpoint_records():
+    for r in ctx.database().list_endpoint_records():
         variants = [Variant(**v) for v in r["variants"]]
         out.append(
             Endpoint(
@@ -272,7 +273,7 @@ def get_rollout(endpoint: str, id: int | None = None) -> Rollout | None:  # noqa
             raise
         except NotFoundError:  # the endpoint exists, the rollout does not
             return None
-    record = ctx.store.get_rollout_record(endpoint, id)
+    record = ctx.database().get_rollout_record(endpoint, id)
     return to_rollout(record) if record is not None else None
 
 
@@ -290,9 +291,9 @@ def list_rollouts(endpoint: str | None = None, limit: int = 50) -> list[Rollout]
     if (api := server(ctx)) is not None:
         path = _at(endpoint, "rollouts") if endpoint is not None else "/rollouts"
         return [Rollout.model_validate(r) for r in api.json("GET", path, params={"limit": limit})]
-    found = [to_rollout(r) for r in ctx.store.list_rollout_records(endpoint, limit=limit)]
+    found = [to_rollout(r) for r in ctx.database().list_rollout_records(endpoint, limit=limit)]
     if not found and endpoint is not None:
-        ctx.store.get_endpoint_record(endpoint, history=False)  # an unknown endpoint: say so
+        ctx.database().get_endpoint_record(endpoint, history=False)  # an unknown endpoint: say so
     return found
 
 
@@ -351,7 +352,7 @@ def rollback(endpoint: str) -> Rollout:
     ctx = _ctx()
     if (api := server(ctx)) is not None:
         return _steer(api, endpoint, "rollback")
-    store = ctx.store
+    store = ctx.database()
     record = store.get_rollout_record(endpoint)
     if record is not None and record["state"] in ACTIVE_STATES:
         return RolloutController(ctx).roll_back(endpoint, _actor() or "user")
@@ -391,7 +392,7 @@ def rollback(endpoint: str) -> Rollout:
 
 # -- reports -------------------------------------------------------------------------------
 def _latest_of(endpoint: str, strategy: str) -> Plan:
-    store = _ctx().store
+    store = _ctx().database()
     store.get_endpoint_record(endpoint, history=False)  # an unknown endpoint: say so
     for r in store.list_rollout_records(endpoint, limit=50):
         if r["strategy"] == strategy:

@@ -22,7 +22,7 @@ from mainsail.rollout._webhooks import call_webhook
 from mainsail.serving._variant_stats import MergedStats, merge_rows
 
 if TYPE_CHECKING:
-    from mainsail.client._context import Context
+    from mainsail.store._context import Context
 
 log = logging.getLogger("mainsail.rollout")
 _MAX_ANALYSIS = 200

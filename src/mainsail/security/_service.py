@@ -12,13 +12,13 @@ from mainsail.security._roles import DEFAULT_SCOPES, Principal, check_role
 from mainsail.security._tokens import display_prefix, hash_token, new_token
 
 if TYPE_CHECKING:
-    from mainsail.store._sql_store import SqlStore
+    from mainsail.store.protocols import LocalStore
 
 _TOUCH_EVERY_S = 60.0
 
 
 def issue_token(
-    store: SqlStore,
+    store: LocalStore,
     user: str,
     scopes: Sequence[str] = DEFAULT_SCOPES,
     name: str | None = None,
@@ -40,7 +40,7 @@ def issue_token(
 
 
 def create_user_with_token(
-    store: SqlStore,
+    store: LocalStore,
     name: str,
     role: str,
     project: str = "*",
@@ -57,7 +57,7 @@ def create_user_with_token(
 class Authenticator:
     """Maps a bearer token to a :class:`Principal`; records last use at most once a minute."""
 
-    def __init__(self, store: SqlStore) -> None:
+    def __init__(self, store: LocalStore) -> None:
         self.store = store
         self._touched: dict[int, float] = {}
         self._lock = threading.Lock()

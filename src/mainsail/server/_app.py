@@ -16,8 +16,8 @@ from mainsail.server._errors import install_error_handlers
 from mainsail.server._limits import BodySizeLimit
 
 if TYPE_CHECKING:
-    from mainsail.client._context import Context
     from mainsail.controllers._manager import ControllerManager
+    from mainsail.store._context import Context
 
 log = logging.getLogger("mainsail.server")
 
@@ -98,7 +98,7 @@ def create_app(
     st = ServerState(
         ctx=ctx,
         auth=auth,
-        authenticator=Authenticator(ctx.store),
+        authenticator=Authenticator(ctx.database()),
         max_upload_bytes=int(max_upload_mb * 1024 * 1024),
     )
 

@@ -23,11 +23,11 @@ from mainsail.security._roles import ANONYMOUS_ADMIN, Principal
 
 if TYPE_CHECKING:
     from mainsail.server._app import ServerState
-    from mainsail.store._sql_store import SqlStore
+    from mainsail.store.protocols import LocalStore
 
 log = logging.getLogger("mainsail.server")
 
-ProjectFn = Callable[[Request, "SqlStore"], "str | None | Awaitable[str | None]"]
+ProjectFn = Callable[[Request, "LocalStore"], "str | None | Awaitable[str | None]"]
 
 
 @dataclass
@@ -98,7 +98,7 @@ async def principal_of(request: Request, scope: str = "api") -> Principal:
     return principal
 
 
-async def _project(fn: ProjectFn | None, request: Request, store: SqlStore) -> str | None:
+async def _project(fn: ProjectFn | None, request: Request, store: LocalStore) -> str | None:
     if fn is None:
         return None
     if inspect.iscoroutinefunction(fn):
@@ -121,7 +121,7 @@ def reader(project: ProjectFn | None = None, role: str = "viewer") -> Any:
 
     async def dependency(request: Request) -> Principal:
         principal = await principal_of(request, scope="read")
-        proj = await _project(project, request, state(request).ctx.store)
+        proj = await _project(project, request, state(request).ctx.database())
         if not principal.may(role, proj):
             raise denied(principal, role, proj)
         return principal
@@ -142,7 +142,7 @@ def permit(action: str, role: str, project: ProjectFn | None = None) -> Any:
         status = _route_status(request)
         try:
             audit.principal = await principal_of(request)
-            proj = await _project(project, request, st.ctx.store)
+            proj = await _project(project, request, st.ctx.database())
             if not audit.principal.may(role, proj):
                 raise denied(audit.principal, role, proj)
             yield audit
@@ -179,7 +179,7 @@ def _route_status(request: Request) -> int:
 def _write_event(st: ServerState, request: Request, audit: Audit, status: int) -> None:
     client = request.client.host if request.client else None
     try:
-        st.ctx.store.add_audit_event(
+        st.ctx.database().add_audit_event(
             actor=audit.actor,
             action=audit.action,
             target=audit.target,
@@ -219,7 +219,7 @@ def is_permitted_route(dependant_calls: list[Any]) -> tuple[str, str] | None:
 def from_path(param: str) -> ProjectFn:
     """The project is a path parameter (a model or dataset name)."""
 
-    def fn(request: Request, store: SqlStore) -> str | None:
+    def fn(request: Request, store: LocalStore) -> str | None:
         value = request.path_params.get(param)
         return str(value) if value is not None else None
 
@@ -229,7 +229,7 @@ def from_path(param: str) -> ProjectFn:
 def from_body(key: str) -> ProjectFn:
     """The project is a field of the JSON body (an experiment name)."""
 
-    async def fn(request: Request, store: SqlStore) -> str | None:
+    async def fn(request: Request, store: LocalStore) -> str | None:
         try:
             body = await request.json()
         except Exception:  # noqa: BLE001 - validation reports the bad body
@@ -240,7 +240,7 @@ def from_body(key: str) -> ProjectFn:
     return fn
 
 
-def run_project(request: Request, store: SqlStore) -> str | None:
+def run_project(request: Request, store: LocalStore) -> str | None:
     """The project of a run is its experiment (``None`` if the run is unknown)."""
     from mainsail.store import _tables as t
 
@@ -254,6 +254,6 @@ def run_project(request: Request, store: SqlStore) -> str | None:
     return str(name) if name is not None else None
 
 
-def global_scope(request: Request, store: SqlStore) -> str:
+def global_scope(request: Request, store: LocalStore) -> str:
     """Server-wide actions (users, tokens, audit) need the role on project ``*``."""
     return "*"

@@ -604,9 +604,9 @@ def create_endpoint_app(settings: ServeSettings) -> Starlette:
     ctx = get_context()
     name = settings.endpoint
     assert name is not None
-    rev = ctx.store.get_revision(name)
+    rev = ctx.database().get_revision(name)
     if rev is None:
-        ctx.store.get_endpoint_record(name)  # raises with the list of endpoints
+        ctx.database().get_endpoint_record(name)  # raises with the list of endpoints
         raise MainsailError(f"Endpoint {name!r} has no revision yet. Deploy a model to it.")
     predictions = feedback = sketches = None
     if settings.log_predictions:
@@ -654,10 +654,10 @@ def create_endpoint_app(settings: ServeSettings) -> Starlette:
     plane.router = router
     plane.loaded = loaded
     plane.endpoint_name = name
-    plane.revision_source = ctx.store.get_revision
+    plane.revision_source = ctx.database().get_revision
     plane.stats = VariantStats(
         name,
-        ctx.store.write_serving_stats,
+        ctx.database().write_serving_stats,
         window_s=settings.stats_window_s,
         flush_s=settings.stats_flush_s,
     )

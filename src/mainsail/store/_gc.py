@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from mainsail.core._errors import MainsailError
 from mainsail.store._artifacts import ArtifactStore
-from mainsail.store._protocol import Store
+from mainsail.store.protocols import Store
 
 
 @dataclass

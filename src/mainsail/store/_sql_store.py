@@ -41,8 +41,8 @@ from mainsail.store._sql_registry import RegistryStoreMixin
 from mainsail.store._sql_rollout import RolloutStoreMixin
 from mainsail.store._sql_security import SecurityStoreMixin
 from mainsail.store._upsert import insert_ignore, upsert
+from mainsail.store.protocols.tracking import MetricRow
 
-MetricRow = tuple[str, float, int, int]  # key, value, step, ts
 _RUN_FIELDS = ("user", "source", "git_commit", "git_dirty", "seed")
 _MAX_KEY = 250
 _MAX_VALUE = 6000
@@ -77,6 +77,10 @@ class SqlStore(
         self.db = db
         self._experiment_ids: dict[str, int] = {}
         self._known_envs: set[str] = set()
+
+    def close(self) -> None:
+        """Release the engine's connections."""
+        self.db.dispose()
 
     # -- experiments -----------------------------------------------------------------------
     def get_or_create_experiment(self, name: str, conn: Connection | None = None) -> int:

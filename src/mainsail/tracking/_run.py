@@ -23,7 +23,7 @@ from mainsail.store._sql_store import MetricRow, check_metric
 from mainsail.tracking._env import caller_folder, capture_environment, git_info
 
 if TYPE_CHECKING:
-    from mainsail.client._context import Context
+    from mainsail.store._context import Context
 
 
 class ActiveRun:

@@ -12,7 +12,7 @@ from mainsail.tracking._filter import parse_filter, parse_order_by
 if TYPE_CHECKING:
     import pandas as pd
 
-    from mainsail.client._context import Context
+    from mainsail.store._context import Context
 
 BASE_COLUMNS = [
     "run_id",

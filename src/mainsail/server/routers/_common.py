@@ -8,7 +8,7 @@ from fastapi import Request
 from pydantic import BaseModel, ConfigDict, Field
 
 if TYPE_CHECKING:
-    from mainsail.client._context import Context
+    from mainsail.store._context import Context
 
 Int64 = Annotated[int, Field(ge=-(2**63), le=2**63 - 1)]
 Name = Annotated[str, Field(min_length=1, max_length=250)]

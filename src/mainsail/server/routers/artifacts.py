@@ -35,7 +35,7 @@ from mainsail.server.routers._common import Body, context
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
 
-    from mainsail.client._context import Context
+    from mainsail.store._context import Context
 
 router = APIRouter(tags=["artifacts"])
 
@@ -221,7 +221,7 @@ def check_blob_access(ctx: Context, principal: Principal, digest: str, via: str 
     """
     if principal.may("viewer", "*"):
         return
-    with ctx.store.db.read() as conn:
+    with ctx.database().db.read() as conn:
         if _readable(conn, principal, digest):
             return
         via_ok = via is not None and via != digest and _referenced_for(conn, principal, via)

@@ -17,7 +17,7 @@ from mainsail.security._roles import Principal
 from mainsail.server._auth import Audit, denied, from_body, permit, reader
 from mainsail.server.routers._common import Body as StrictBody
 from mainsail.server.routers._sdk import sdk
-from mainsail.store._sql_store import SqlStore
+from mainsail.store.protocols import LocalStore
 
 router = APIRouter(tags=["automations"])
 
@@ -28,7 +28,7 @@ class RunIn(StrictBody):
     reason: Annotated[str, Field(max_length=2000)] | None = None
 
 
-def automation_project(request: Request, s: SqlStore) -> str | None:
+def automation_project(request: Request, s: LocalStore) -> str | None:
     """The project of an automation is its endpoint (``None`` if it does not exist)."""
     from mainsail.store import _tables as t
 

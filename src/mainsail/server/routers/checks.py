@@ -32,7 +32,7 @@ from mainsail.server.routers._common import Body, context, store
 from mainsail.server.routers._sdk import sdk
 from mainsail.server.routers.artifacts import check_blob_access
 from mainsail.store._sql_checks import CLIENT
-from mainsail.store._sql_store import SqlStore
+from mainsail.store.protocols import LocalStore
 
 router = APIRouter(tags=["checks"])
 
@@ -226,7 +226,7 @@ def baseline_model(name: str, ref: str) -> str:
     return parse_address(text if text.startswith("models:/") else f"models:/{text}").name
 
 
-def check_project(request: Request, s: SqlStore) -> str | None:
+def check_project(request: Request, s: LocalStore) -> str | None:
     """The project of a check result is its model's name."""
     from mainsail.store import _tables as t
 

@@ -29,9 +29,9 @@ def live() -> Any:
 def ready(request: Request) -> Any:
     ctx = context(request)
     try:
-        with ctx.store.db.read() as conn:
+        with ctx.database().db.read() as conn:
             conn.execute(sa.text("SELECT 1"))
-        rev = ctx.store.db.current_revision()
+        rev = ctx.database().db.current_revision()
     except Exception as exc:  # noqa: BLE001 - readiness reports, never raises
         return JSONResponse({"status": f"store unavailable: {type(exc).__name__}"}, 503)
     mgr = request.app.state.mainsail.controllers

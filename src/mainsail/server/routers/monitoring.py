@@ -20,7 +20,7 @@ from mainsail.monitoring._monitor import Monitor, MonitorResult
 from mainsail.security._roles import Principal
 from mainsail.server._auth import Audit, from_path, global_scope, permit, reader
 from mainsail.server.routers._common import Body, context, store
-from mainsail.store._sql_store import SqlStore
+from mainsail.store.protocols import LocalStore
 
 router = APIRouter(tags=["monitoring"])
 
@@ -203,7 +203,7 @@ def list_alerts(
     return [a for a in found if principal.role_in(a.endpoint or "*")]
 
 
-def alert_project(request: Request, s: SqlStore) -> str | None:
+def alert_project(request: Request, s: LocalStore) -> str | None:
     """The project of an alert is its endpoint (``*`` for an alert without one)."""
     from mainsail.store import _tables as t
 

@@ -553,7 +553,7 @@ async def claim_job(
             "worker talking to the server cannot run them. Leave them out of 'kinds' (the "
             "worker's default) and run a worker on a host that reaches the database for them."
         )
-    store = context(request).store
+    store = context(request).database()
     audit.target = "jobs"
     deadline = time.monotonic() + body.wait_s
     while True:

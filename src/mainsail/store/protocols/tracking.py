@@ -1,22 +1,18 @@
-"""The ``Store`` protocol the SDK talks to.
-
-Two implementations are planned: :class:`~mainsail.store.SqlStore` (embedded, direct) and
-a REST store that talks to a Mainsail server. The contract suite in ``tests/store`` runs
-over every implementation so they cannot drift apart.
-"""
+"""Experiments, runs, params, metrics, tags, artifacts and environments."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol, runtime_checkable
 
-from mainsail.core._schemas import DatasetVersion, Experiment, MetricPoint, Run
+from mainsail.core._schemas import Experiment, MetricPoint, Run
 
 MetricRow = tuple[str, float, int, int]
+"""One metric point as stored: key, value, step, timestamp (ms)."""
 
 
 @runtime_checkable
-class Store(Protocol):
+class TrackingStore(Protocol):
     def get_or_create_experiment(self, name: str) -> int: ...
     def list_experiments(self) -> list[Experiment]: ...
     def create_run(
@@ -48,8 +44,3 @@ class Store(Protocol):
         max_results: int | None = 1000,
     ) -> list[Run]: ...
     def reap_dead_runs(self) -> int: ...
-    def create_dataset_version(self, name: str, **fields: Any) -> tuple[DatasetVersion, bool]: ...
-    def get_dataset_version(self, name: str, version: int | None = None) -> DatasetVersion: ...
-    def list_datasets(self) -> list[dict[str, Any]]: ...
-    def list_dataset_versions(self, name: str) -> list[DatasetVersion]: ...
-    def referenced_digests(self) -> tuple[set[str], set[str]]: ...

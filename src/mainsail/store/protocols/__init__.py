@@ -1,0 +1,87 @@
+"""The store, one protocol per domain.
+
+Two composites are what the rest of Mainsail types against:
+
+- :class:`Store`: what both implementations provide, the SQL store (embedded, or inside the
+  server) and the REST store (a client of a Mainsail server). ``Context.store`` is a
+  ``Store``; the contract suite in ``tests/store`` runs each of these protocols over
+  SQLite, PostgreSQL, REST-over-SQLite and REST-over-PostgreSQL.
+- :class:`LocalStore`: a ``Store`` next to the database, plus what only runs there
+  (controllers' records, serving stats, the reaper, authentication and audit). Only the SQL
+  store provides it; ``Context.database()`` returns it, or says where to run the work.
+
+Operations that must run next to the data but are asked for by clients (deploy, a
+server-side check, a monitor run) are not store methods: they are services with a local and
+a remote implementation (:class:`mainsail.store.Service`).
+"""
+
+from __future__ import annotations
+
+from typing import Protocol, runtime_checkable
+
+from mainsail.store._db import Database
+from mainsail.store.protocols.automation import AutomationStore
+from mainsail.store.protocols.checks import CheckStore
+from mainsail.store.protocols.datasets import DatasetStore
+from mainsail.store.protocols.jobs import JobClaimStore, JobQueueAdmin, JobStore
+from mainsail.store.protocols.pipelines import PipelineStore
+from mainsail.store.protocols.registry import RegistryStore
+from mainsail.store.protocols.rollout import RolloutStore, ServingStatsStore
+from mainsail.store.protocols.security import AuthStore, SecurityStore
+from mainsail.store.protocols.tracking import MetricRow, TrackingStore
+
+
+@runtime_checkable
+class Store(
+    TrackingStore,
+    DatasetStore,
+    RegistryStore,
+    PipelineStore,
+    JobClaimStore,
+    Protocol,
+):
+    """Every protocol both the SQL and the REST store implement."""
+
+    def close(self) -> None:
+        """Release connections."""
+        ...
+
+
+@runtime_checkable
+class LocalStore(
+    Store,
+    JobStore,
+    JobQueueAdmin,
+    CheckStore,
+    RolloutStore,
+    ServingStatsStore,
+    AutomationStore,
+    SecurityStore,
+    AuthStore,
+    Protocol,
+):
+    """A store next to the database: everything in :class:`Store` and what only runs there."""
+
+    # Transitional: domain code that still opens its own transactions or reads tables
+    # (monitoring, alerts, the leader lock) reaches the database through this.
+    db: Database
+
+
+__all__ = [
+    "AuthStore",
+    "AutomationStore",
+    "CheckStore",
+    "DatasetStore",
+    "JobClaimStore",
+    "JobQueueAdmin",
+    "JobStore",
+    "LocalStore",
+    "MetricRow",
+    "PipelineStore",
+    "RegistryStore",
+    "RolloutStore",
+    "SecurityStore",
+    "ServingStatsStore",
+    "Store",
+    "TrackingStore",
+]
