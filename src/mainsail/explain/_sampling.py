@@ -1,0 +1,183 @@
+"""Model-agnostic Shapley values by sampling: shap's Permutation and Kernel explainers.
+
+They call the model only through its predictions (``predict_proba`` for classifiers, in
+probability space; ``predict`` otherwise, raw), so they explain any flavor, ONNX and
+python-function models included. Missing features are filled in from background rows (a
+bounded sample, drawn deterministically), so background data is required.
+
+Both give values that add up to the model's output (the permutation method by
+construction, Kernel SHAP through its constraint); ``Explanation.additivity_error`` reports
+how closely they did.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, ClassVar
+
+import numpy as np
+import pandas as pd
+
+from mainsail.core._errors import InvalidValueError
+from mainsail.explain import _deps
+from mainsail.explain._explanation import Explanation
+from mainsail.explain._model import ModelView
+from mainsail.explain._protocol import BackgroundRequiredError
+from mainsail.explain._tabular import Codec, sample_rows
+
+
+def require_background(
+    name: str, model: ModelView, background: pd.DataFrame | None, max_rows: int
+) -> pd.DataFrame:
+    """``background`` or the error that says what to pass."""
+    if background is not None:
+        return background
+    kept = (
+        f" {model.label} keeps no reference rows in the registry, only a profile."
+        if model.label.startswith("models:/")
+        else ""
+    )
+    raise BackgroundRequiredError(
+        f"The {name!r} explainer needs background data: it measures each feature against "
+        f"typical values of it.{kept} Pass background= (a DataFrame with the model's columns, "
+        f"e.g. a sample of the training features; up to {max_rows} rows are used, sampled "
+        "deterministically)."
+    )
+
+
+def scoring_function(model: ModelView, codec: Codec) -> Callable[[np.ndarray], np.ndarray]:
+    """The model's output on coded rows: ``(n,)`` for one output, ``(n, k)`` for more."""
+
+    def score(matrix: np.ndarray) -> np.ndarray:
+        out = model.score(codec.decode(matrix))
+        return out[:, 0] if out.shape[1] == 1 else out
+
+    return score
+
+
+class _SamplingExplainer:
+    name: ClassVar[str] = ""
+    exact: ClassVar[bool] = False
+    needs_background: ClassVar[bool] = True
+
+    def __init__(self, max_background: int = 100, seed: int = 0) -> None:
+        self.max_background = max_background
+        self.seed = seed
+
+    def supports(self, model: ModelView) -> bool:
+        # a classifier's labels have no scale to attribute: its probabilities are needed
+        return model.has_proba if model.task == "classification" else True
+
+    def explain(
+        self, model: ModelView, X: pd.DataFrame, background: pd.DataFrame | None = None
+    ) -> Explanation:
+        bg = sample_rows(
+            require_background(self.name, model, background, self.max_background),
+            self.max_background,
+            self.seed,
+        )
+        codec = Codec(X, bg)
+        output = model.score(X)
+        values, base = self._attribute(scoring_function(model, codec), codec, X, bg)
+        n, k = output.shape
+        return Explanation(
+            values=np.asarray(values, dtype="float64").reshape(n, X.shape[1], k),
+            base_values=np.asarray(base, dtype="float64").reshape(n, k),
+            output=output,
+            data=X,
+            output_space=model.score_space(),
+            method=self.name,
+            outputs=model.score_outputs(k),
+            exact=False,
+            model=model.label,
+            background_rows=len(bg),
+        )
+
+    def _attribute(
+        self, score: Callable[[np.ndarray], np.ndarray], codec: Codec, X: pd.DataFrame, bg: Any
+    ) -> tuple[np.ndarray, np.ndarray]:
+        raise NotImplementedError
+
+
+class PermutationExplainer(_SamplingExplainer):
+    """Shapley values by antithetic permutation sampling (``shap.PermutationExplainer``).
+
+    Parameters
+    ----------
+    max_evals : int, optional
+        Model evaluations per row (each over the background rows); at least
+        ``2 * n_features + 1``. Default: ``max(500, 10 * (2 * n_features + 1))``.
+    max_background : int, default 100
+        Background rows used (a deterministic sample of ``background=``).
+    seed : int, default 0
+        Seeds the background sample and the permutations.
+    """
+
+    name: ClassVar[str] = "permutation"
+    auto_rank: ClassVar[int | None] = 90
+
+    def __init__(self, max_evals: int | None = None, max_background: int = 100, seed: int = 0):
+        super().__init__(max_background=max_background, seed=seed)
+        self.max_evals = max_evals
+
+    def _attribute(
+        self, score: Callable[[np.ndarray], np.ndarray], codec: Codec, X: pd.DataFrame, bg: Any
+    ) -> tuple[np.ndarray, np.ndarray]:
+        shap = _deps.shap()
+        f = X.shape[1]
+        floor = 2 * f + 1
+        max_evals = self.max_evals if self.max_evals is not None else max(500, 10 * floor)
+        if max_evals < floor:
+            raise InvalidValueError(
+                f"max_evals must be at least 2 * n_features + 1 = {floor} for {f} features. "
+                f"Got {max_evals}."
+            )
+        data = codec.encode(bg)
+        masker = shap.maskers.Independent(data, max_samples=len(data))
+        explainer = shap.PermutationExplainer(score, masker, seed=self.seed)
+        sv = explainer(codec.encode(X), max_evals=max_evals, silent=True)
+        return np.asarray(sv.values), np.asarray(sv.base_values)
+
+
+class KernelExplainer(_SamplingExplainer):
+    """Kernel SHAP (``shap.KernelExplainer``): a weighted linear fit over feature coalitions.
+
+    Parameters
+    ----------
+    n_samples : int, optional
+        Coalitions evaluated per row. Default: ``2 * n_features + 2048`` (shap's "auto").
+    max_background : int, default 50
+        Background rows used (a deterministic sample of ``background=``); Kernel SHAP's cost
+        grows with them.
+    seed : int, default 0
+        Seeds the background sample and the coalition sampling.
+    """
+
+    name: ClassVar[str] = "kernel"
+    auto_rank: ClassVar[int | None] = None
+
+    def __init__(self, n_samples: int | None = None, max_background: int = 50, seed: int = 0):
+        super().__init__(max_background=max_background, seed=seed)
+        self.n_samples = n_samples
+
+    def _attribute(
+        self, score: Callable[[np.ndarray], np.ndarray], codec: Codec, X: pd.DataFrame, bg: Any
+    ) -> tuple[np.ndarray, np.ndarray]:
+        shap = _deps.shap()
+        n_samples = self.n_samples or 2 * X.shape[1] + 2048
+        explainer = shap.KernelExplainer(score, codec.encode(bg))
+        # Kernel SHAP draws coalitions from numpy's global generator: seed it for this call
+        # and give the caller's state back.
+        state = np.random.get_state()
+        np.random.seed(self.seed)
+        try:
+            values = explainer.shap_values(
+                codec.encode(X), nsamples=n_samples, l1_reg=False, silent=True
+            )
+        finally:
+            np.random.set_state(state)
+        expected = np.asarray(explainer.expected_value, dtype="float64").reshape(1, -1)
+        return np.asarray(values), np.broadcast_to(expected, (len(X), expected.shape[1]))
+
+
+__all__ = ["KernelExplainer", "PermutationExplainer", "require_background", "scoring_function"]
