@@ -28,18 +28,18 @@ OUTPUT_SPACES: tuple[str, ...] = ("probability", "margin", "raw")
 
 
 def _as_3d(arr: Any, n: int, f: int, what: str) -> np.ndarray:
-    a = np.asarray(arr, dtype="float64")
-    if a.ndim == 2:
-        a = a[:, :, None]
+    given = np.asarray(arr, dtype="float64")
+    a = given[:, :, None] if given.ndim == 2 else given
     if a.ndim != 3 or a.shape[:2] != (n, f):
         raise InvalidValueError(
-            f"Expected {what} of shape ({n}, {f}) or ({n}, {f}, n_outputs). Got {a.shape}."
+            f"Expected {what} of shape ({n}, {f}) or ({n}, {f}, n_outputs). Got {given.shape}."
         )
     return a
 
 
 def _as_2d(arr: Any, n: int, k: int, what: str) -> np.ndarray:
-    a = np.asarray(arr, dtype="float64")
+    given = np.asarray(arr, dtype="float64")
+    a = given
     if a.ndim == 0:
         a = np.full((n, k), float(a))
     elif a.ndim == 1 and k == 1 and a.shape[0] == n:
@@ -48,7 +48,7 @@ def _as_2d(arr: Any, n: int, k: int, what: str) -> np.ndarray:
         a = np.broadcast_to(a, (n, k)).copy()
     if a.shape != (n, k):
         raise InvalidValueError(
-            f"Expected {what} of shape ({n},) or ({n}, {k}) (rows x outputs). Got {a.shape}."
+            f"Expected {what} of shape ({n},) or ({n}, {k}) (rows x outputs). Got {given.shape}."
         )
     return a
 

@@ -93,7 +93,8 @@ def tree_kind(native: Any) -> str | None:
     if name in _SK_PROBA or name in _SK_RAW:
         return "sklearn"
     if name in _SK_MARGIN or name in _SK_BOOSTED_REGRESSORS:
-        if np.any(getattr(native, "is_categorical_", None) or False):
+        categorical = getattr(native, "is_categorical_", None)
+        if categorical is not None and np.any(categorical):
             return None  # native categorical splits: shap cannot read their bitsets
         if name in _SK_BOOSTED_REGRESSORS and getattr(native, "loss", None) not in (
             _IDENTITY_LOSSES
