@@ -37,26 +37,116 @@ F32 = 8 * float(np.finfo(np.float32).eps)
 Case = tuple[str, Callable[[], Any], str, bool, str]
 # name, estimator factory, target, takes missing values, expected output space
 CASES: list[Case] = [
-    ("dt", lambda: DecisionTreeClassifier(max_depth=4, random_state=0), "binary", True, "probability"),
-    ("dt3", lambda: DecisionTreeClassifier(max_depth=4, random_state=0), "multiclass", True, "probability"),
+    (
+        "dt",
+        lambda: DecisionTreeClassifier(max_depth=4, random_state=0),
+        "binary",
+        True,
+        "probability",
+    ),
+    (
+        "dt3",
+        lambda: DecisionTreeClassifier(max_depth=4, random_state=0),
+        "multiclass",
+        True,
+        "probability",
+    ),
     ("dtr", lambda: DecisionTreeRegressor(max_depth=4, random_state=0), "regression", True, "raw"),
-    ("rf", lambda: RandomForestClassifier(8, max_depth=4, random_state=0), "binary", True, "probability"),
-    ("rf3", lambda: RandomForestClassifier(8, max_depth=4, random_state=0), "multiclass", True, "probability"),
-    ("rfr", lambda: RandomForestRegressor(8, max_depth=4, random_state=0), "regression", True, "raw"),
-    ("et", lambda: ExtraTreesClassifier(8, max_depth=4, random_state=0), "binary", True, "probability"),
+    (
+        "rf",
+        lambda: RandomForestClassifier(8, max_depth=4, random_state=0),
+        "binary",
+        True,
+        "probability",
+    ),
+    (
+        "rf3",
+        lambda: RandomForestClassifier(8, max_depth=4, random_state=0),
+        "multiclass",
+        True,
+        "probability",
+    ),
+    (
+        "rfr",
+        lambda: RandomForestRegressor(8, max_depth=4, random_state=0),
+        "regression",
+        True,
+        "raw",
+    ),
+    (
+        "et",
+        lambda: ExtraTreesClassifier(8, max_depth=4, random_state=0),
+        "binary",
+        True,
+        "probability",
+    ),
     ("etr", lambda: ExtraTreesRegressor(8, max_depth=4, random_state=0), "regression", True, "raw"),
-    ("gbc", lambda: GradientBoostingClassifier(n_estimators=15, random_state=0), "binary", False, "margin"),
-    ("gbc3", lambda: GradientBoostingClassifier(n_estimators=15, random_state=0), "multiclass", False, "margin"),
-    ("gbr", lambda: GradientBoostingRegressor(n_estimators=15, random_state=0), "regression", False, "raw"),
+    (
+        "gbc",
+        lambda: GradientBoostingClassifier(n_estimators=15, random_state=0),
+        "binary",
+        False,
+        "margin",
+    ),
+    (
+        "gbc3",
+        lambda: GradientBoostingClassifier(n_estimators=15, random_state=0),
+        "multiclass",
+        False,
+        "margin",
+    ),
+    (
+        "gbr",
+        lambda: GradientBoostingRegressor(n_estimators=15, random_state=0),
+        "regression",
+        False,
+        "raw",
+    ),
     ("hgb", lambda: HistGradientBoostingClassifier(max_iter=15), "binary", True, "margin"),
     ("hgb3", lambda: HistGradientBoostingClassifier(max_iter=15), "multiclass", True, "margin"),
     ("hgbr", lambda: HistGradientBoostingRegressor(max_iter=15), "regression", True, "raw"),
-    ("xgb", lambda: xgb.XGBClassifier(n_estimators=15, max_depth=3, n_jobs=1), "binary", True, "margin"),
-    ("xgb3", lambda: xgb.XGBClassifier(n_estimators=15, max_depth=3, n_jobs=1), "multiclass", True, "margin"),
-    ("xgbr", lambda: xgb.XGBRegressor(n_estimators=15, max_depth=3, n_jobs=1), "regression", True, "raw"),
-    ("lgb", lambda: lgb.LGBMClassifier(n_estimators=15, verbose=-1, n_jobs=1), "binary", True, "margin"),
-    ("lgb3", lambda: lgb.LGBMClassifier(n_estimators=15, verbose=-1, n_jobs=1), "multiclass", True, "margin"),
-    ("lgbr", lambda: lgb.LGBMRegressor(n_estimators=15, verbose=-1, n_jobs=1), "regression", True, "raw"),
+    (
+        "xgb",
+        lambda: xgb.XGBClassifier(n_estimators=15, max_depth=3, n_jobs=1),
+        "binary",
+        True,
+        "margin",
+    ),
+    (
+        "xgb3",
+        lambda: xgb.XGBClassifier(n_estimators=15, max_depth=3, n_jobs=1),
+        "multiclass",
+        True,
+        "margin",
+    ),
+    (
+        "xgbr",
+        lambda: xgb.XGBRegressor(n_estimators=15, max_depth=3, n_jobs=1),
+        "regression",
+        True,
+        "raw",
+    ),
+    (
+        "lgb",
+        lambda: lgb.LGBMClassifier(n_estimators=15, verbose=-1, n_jobs=1),
+        "binary",
+        True,
+        "margin",
+    ),
+    (
+        "lgb3",
+        lambda: lgb.LGBMClassifier(n_estimators=15, verbose=-1, n_jobs=1),
+        "multiclass",
+        True,
+        "margin",
+    ),
+    (
+        "lgbr",
+        lambda: lgb.LGBMRegressor(n_estimators=15, verbose=-1, n_jobs=1),
+        "regression",
+        True,
+        "raw",
+    ),
 ]
 
 
@@ -93,7 +183,11 @@ def test_attributions_add_up_to_the_models_output(
     assert e.background_rows is None  # path-dependent TreeSHAP: no background
     own = _own_output(model, rows, case[4])
     assert np.allclose(e.output, own, rtol=0, atol=1e-12)
-    tol = F32 * max(1.0, float(np.abs(e._values).sum(axis=1).max())) if case[0].startswith("xgb") else 1e-6
+    tol = (
+        F32 * max(1.0, float(np.abs(e._values).sum(axis=1).max()))
+        if case[0].startswith("xgb")
+        else 1e-6
+    )
     assert e.additivity_error <= tol, (case[0], e.additivity_error)
     n_classes = int(data[case[2]].nunique()) if case[2] != "regression" else 1
     expected_outputs = n_classes if n_classes > 2 else 1

@@ -7,11 +7,12 @@ the permutation sampler for anything that predicts.
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from mainsail.core._errors import InvalidValueError, UnsupportedModelError
+from mainsail.core._errors import InvalidValueError, MainsailError, UnsupportedModelError
 from mainsail.explain._explanation import Explanation
 from mainsail.explain._model import ModelView, model_view
 from mainsail.explain._protocol import EXPLAINERS, build_explainer
@@ -20,16 +21,27 @@ from mainsail.explain._tabular import sample_rows
 if TYPE_CHECKING:
     from mainsail.store._context import Context
 
+_log = logging.getLogger(__name__)
+
 AUTO = "auto"
 #: Rows :func:`global_importance` explains at most (a deterministic sample).
 GLOBAL_MAX_ROWS = 2000
 
 
 def auto_order() -> list[str]:
-    """The explainers ``method="auto"`` tries, in order."""
+    """The explainers ``method="auto"`` tries, in order.
+
+    A plug-in that fails to load is left out (and logged): one broken third-party entry
+    must not stop every automatic explanation. Asking for it by name raises its error.
+    """
     ranked = []
     for name in EXPLAINERS.names():
-        rank = getattr(EXPLAINERS.get(name), "auto_rank", None)
+        try:
+            plugin = EXPLAINERS.get(name)
+        except MainsailError as exc:
+            _log.warning("Explainer %r left out of method='auto': %s", name, exc)
+            continue
+        rank = getattr(plugin, "auto_rank", None)
         if rank is not None:
             ranked.append((rank, name))
     return [name for _, name in sorted(ranked)]
@@ -66,7 +78,14 @@ def choose_method(model: ModelView, method: str, options: dict[str, Any]) -> tup
 
 
 def _supporting(model: ModelView) -> list[str]:
-    return [n for n in EXPLAINERS.names() if build_explainer(n, {}).supports(model)]
+    names = []
+    for name in EXPLAINERS.names():
+        try:
+            if build_explainer(name, {}).supports(model):
+                names.append(name)
+        except MainsailError:
+            continue  # a broken plug-in: not a suggestion
+    return names
 
 
 def explain(

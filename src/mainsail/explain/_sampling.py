@@ -160,9 +160,7 @@ class PermutationExplainer(_SamplingExplainer):
                 for t in range(f - 1):
                     current[:, :, order[t]] = rows[:, order[t], None]
                     masked[:, t] = current
-                mean = _outputs(score(masked.reshape(-1, f))).reshape(
-                    len(rows), f - 1, len(b), k
-                )
+                mean = _outputs(score(masked.reshape(-1, f))).reshape(len(rows), f - 1, len(b), k)
                 mean = mean.mean(axis=2)
                 path = np.concatenate(
                     [np.broadcast_to(base, (len(rows), 1, k)), mean, full[lo : lo + chunk, None]],
