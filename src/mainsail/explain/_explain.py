@@ -25,7 +25,7 @@ _log = logging.getLogger(__name__)
 
 AUTO = "auto"
 #: Rows :func:`global_importance` explains at most (a deterministic sample).
-GLOBAL_MAX_ROWS = 2000
+GLOBAL_MAX_ROWS = 1000
 
 
 def auto_order() -> list[str]:
@@ -113,7 +113,9 @@ def explain(
         ``tree``, ``linear``, ``permutation``, ``kernel``, ``lime``, or your own.
     background : DataFrame, optional
         Typical inputs the sampling methods (and the linear closed form) measure against,
-        e.g. a sample of the training features; at most ``max_background`` rows are used.
+        e.g. a sample of the training features; the sampling methods use a deterministic
+        sample of at most ``max_background`` rows. Exact TreeSHAP is path-dependent (it
+        weighs each split by the training rows that went each way) and uses none.
     **options
         Options of the chosen explainer (``max_evals=``, ``n_samples=``, ``seed=``, ...).
 

@@ -246,9 +246,7 @@ def _native_view(model: Any) -> ModelView:
         )
     names = _fitted_names(model)
     n_features = _fitted_count(model)
-    task, classes = task_of(model)
-    if task == "other" and type(model).__name__ == "Booster" and flavor == "lightgbm":
-        task = "regression"  # a raw booster: its objective decides the scale, see _tree
+    task, classes = task_of(model)  # a raw XGBoost/LightGBM Booster: "other" (no classes)
     proba = getattr(model, "predict_proba", None)
     unnamed = names is None and type(model).__module__.startswith("sklearn")
 
