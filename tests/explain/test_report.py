@@ -40,7 +40,7 @@ def test_report_is_self_contained_with_every_section(
     assert list(tmp_path.iterdir()) == [out]  # written atomically: no temp file left
 
 
-def test_report_of_a_multiclass_explanation_with_string_values(tmp_path: Path) -> None:
+def test_report_of_a_multiclass_explanation_escapes_and_checks_its_input(tmp_path: Path) -> None:
     rng = np.random.default_rng(0)
     X = pd.DataFrame({"a": rng.normal(size=200), "b": rng.normal(size=200)})
     y = np.digitize(X["a"], [-0.5, 0.5])
@@ -53,3 +53,29 @@ def test_report_of_a_multiclass_explanation_with_string_values(tmp_path: Path) -
         write_report(e, tmp_path / "x.html", output="7")
     with pytest.raises(InvalidValueError, match="Expected an Explanation"):
         write_report({"values": []}, tmp_path / "y.html")  # type: ignore[arg-type]
+
+
+def test_report_with_string_and_categorical_columns(tmp_path: Path) -> None:
+    from sklearn.compose import make_column_transformer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder
+
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame(
+        {
+            "plan": rng.choice(["free", "pro", "team"], 200),
+            "region": pd.Categorical(rng.choice(["eu", "us"], 200)),
+            "age": rng.integers(18, 80, 200),
+        }
+    )
+    y = ((X["plan"] == "pro") | (X["age"] > 60)).astype(int)
+    model = make_pipeline(
+        make_column_transformer((OneHotEncoder(), ["plan", "region"]), remainder="passthrough"),
+        LogisticRegression(max_iter=1000),
+    ).fit(X, y)
+    e = explain(None, model, X.head(25), background=X, n_permutations=2)
+    text = write_report(e, tmp_path / "r.html", dependence=3, local=2).read_text()
+    assert len(_images(text)) == 2 + 3 + 2
+    for column in ("plan", "region", "age"):  # string and categorical values plot too
+        assert f"alt='dependence {column}'" in text
