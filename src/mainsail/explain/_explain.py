@@ -15,7 +15,7 @@ import pandas as pd
 from mainsail.core._errors import InvalidValueError, MainsailError, UnsupportedModelError
 from mainsail.explain._explanation import Explanation
 from mainsail.explain._model import ModelView, model_view
-from mainsail.explain._protocol import EXPLAINERS, build_explainer
+from mainsail.explain._protocol import EXPLAINERS, build_explainer, require_background
 from mainsail.explain._tabular import sample_rows
 
 if TYPE_CHECKING:
@@ -137,6 +137,9 @@ def explain(
     frame = view.prepare(X, "X")
     bg = view.prepare(background, "background") if background is not None else None
     name, explainer = choose_method(view, method, options)
+    if getattr(explainer, "needs_background", False):
+        # the same error for every method that needs background, built-in or not
+        require_background(name, view, bg, getattr(explainer, "max_background", None))
     result = explainer.explain(view, frame, bg)
     return _checked(result, name, frame)
 

@@ -17,7 +17,7 @@ import pandas as pd
 from mainsail.explain import _deps
 from mainsail.explain._explanation import Explanation
 from mainsail.explain._model import ModelView
-from mainsail.explain._sampling import require_background
+from mainsail.explain._protocol import require_background
 from mainsail.explain._tabular import Codec, sample_rows
 
 

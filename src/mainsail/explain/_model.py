@@ -50,6 +50,13 @@ class ModelView:
         Per-feature means of the registry version's reference data (from its profile).
     reference_rows : int, optional
         How many rows that profile covers.
+    predict_fn, proba_fn : callable
+        The model's predictions (and class probabilities, ``None`` without) on a prepared
+        DataFrame; errors the model raises on the rows become ``InvalidValueError``.
+    prepare_fn : callable
+        Validates input rows and returns them as a DataFrame in training column order.
+    unnamed : bool
+        The native model was fitted on an array: it is called with arrays.
     """
 
     native: Any

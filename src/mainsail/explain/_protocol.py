@@ -34,6 +34,25 @@ class BackgroundRequiredError(InvalidValueError):
     headline = "Background data needed"
 
 
+def require_background(
+    name: str, model: ModelView, background: pd.DataFrame | None, max_rows: int | None = None
+) -> pd.DataFrame:
+    """``background``, or the error that says what to pass."""
+    if background is not None:
+        return background
+    kept = (
+        f" {model.label} keeps no reference rows in the registry, only a profile."
+        if model.label.startswith("models:/")
+        else ""
+    )
+    used = f"; up to {max_rows} rows are used, sampled deterministically" if max_rows else ""
+    raise BackgroundRequiredError(
+        f"The {name!r} explainer needs background data: it measures each feature against "
+        f"typical values of it.{kept} Pass background= (a DataFrame with the model's columns, "
+        f"e.g. a sample of the training features{used})."
+    )
+
+
 @runtime_checkable
 class Explainer(Protocol):
     """An explanation method: ``supports`` a model, ``explain`` rows of it."""
@@ -150,4 +169,5 @@ __all__ = [
     "build_explainer",
     "check_explainer",
     "register_explainer",
+    "require_background",
 ]

@@ -22,27 +22,8 @@ from mainsail.core._errors import InvalidValueError
 from mainsail.explain import _deps
 from mainsail.explain._explanation import Explanation
 from mainsail.explain._model import ModelView
-from mainsail.explain._protocol import BackgroundRequiredError
+from mainsail.explain._protocol import require_background
 from mainsail.explain._tabular import Codec, sample_rows
-
-
-def require_background(
-    name: str, model: ModelView, background: pd.DataFrame | None, max_rows: int
-) -> pd.DataFrame:
-    """``background`` or the error that says what to pass."""
-    if background is not None:
-        return background
-    kept = (
-        f" {model.label} keeps no reference rows in the registry, only a profile."
-        if model.label.startswith("models:/")
-        else ""
-    )
-    raise BackgroundRequiredError(
-        f"The {name!r} explainer needs background data: it measures each feature against "
-        f"typical values of it.{kept} Pass background= (a DataFrame with the model's columns, "
-        f"e.g. a sample of the training features; up to {max_rows} rows are used, sampled "
-        "deterministically)."
-    )
 
 
 def scoring_function(model: ModelView, codec: Codec) -> Callable[[np.ndarray], np.ndarray]:
@@ -216,4 +197,4 @@ class KernelExplainer(_SamplingExplainer):
         return np.asarray(values), np.broadcast_to(expected, (len(X), expected.shape[1]))
 
 
-__all__ = ["KernelExplainer", "PermutationExplainer", "require_background", "scoring_function"]
+__all__ = ["KernelExplainer", "PermutationExplainer", "scoring_function"]
