@@ -49,6 +49,15 @@ def test_permutation_is_exact_when_one_pair_covers_every_order(
     assert e.additivity_error < 1e-9
 
 
+def test_one_feature_takes_the_whole_step(regression: tuple[pd.DataFrame, pd.Series]) -> None:
+    X, y = regression
+    one = X[["a"]]
+    model = DecisionTreeRegressor(max_depth=3, random_state=0).fit(one, y)
+    e = explain(None, model, one.head(4), method="permutation", background=one)
+    assert np.allclose(e.values[:, 0], e.output - e.base_values)
+    assert np.allclose(e.base_values, model.predict(sample_rows(one, 100, seed=0)).mean())
+
+
 def test_permutation_converges_and_is_deterministic(
     regression: tuple[pd.DataFrame, pd.Series],
 ) -> None:

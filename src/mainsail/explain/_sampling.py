@@ -141,8 +141,11 @@ class PermutationExplainer(_SamplingExplainer):
                 for t in range(f - 1):
                     current[:, :, order[t]] = rows[:, order[t], None]
                     masked[:, t] = current
-                mean = _outputs(score(masked.reshape(-1, f))).reshape(len(rows), f - 1, len(b), k)
-                mean = mean.mean(axis=2)
+                if f > 1:
+                    scored = _outputs(score(masked.reshape(-1, f)))
+                    mean = scored.reshape(len(rows), f - 1, len(b), k).mean(axis=2)
+                else:  # one feature: it takes the whole step from base to output
+                    mean = np.empty((len(rows), 0, k))
                 path = np.concatenate(
                     [np.broadcast_to(base, (len(rows), 1, k)), mean, full[lo : lo + chunk, None]],
                     axis=1,
