@@ -5,7 +5,7 @@ five of them): a HistGradientBoostingClassifier (scikit-learn; Mainsail runs
 ``shap.TreeExplainer`` on it) and an XGBClassifier (Mainsail calls XGBoost's own
 ``pred_contribs``). For each:
 
-- **batch**: ``mainsail.explain.explain(None, model, X)`` on 10,000 rows (input checks, the
+- **batch**: ``mainsail.explanations.explain(None, model, X)`` on 10,000 rows (input checks, the
   model's own output for the additivity check, and the attributions), against
   - ``shap.TreeExplainer(model).shap_values(X)`` on the same batch (goal: no slower; both
     best of ``--repeat`` runs, so a ratio within 5% of 1.0 is timing noise), and
@@ -33,8 +33,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mainsail.explain import explain, global_importance
-from mainsail.explain._explain import GLOBAL_MAX_ROWS
+from mainsail.explanations import explain, global_importance
+from mainsail.explanations._explain import GLOBAL_MAX_ROWS
 
 with warnings.catch_warnings():  # shap's import touches deprecated matplotlib APIs
     warnings.simplefilter("ignore")

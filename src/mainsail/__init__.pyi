@@ -103,6 +103,11 @@ from .pipelines import StepRun as StepRun
 from .client._pipelines import pipeline as pipeline
 from .pipelines import step as step
 
+# -- explanations -------------------------------------------------------------------------
+from .client._explanations import explain as explain
+from .client._explanations import global_importance as global_importance
+from .explanations import Explanation as Explanation
+
 # -- the job queue ------------------------------------------------------------------------
 from .client._jobs import enqueue_job as enqueue_job
 from .client._jobs import get_job as get_job

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mainsail.explain import BackgroundRequiredError, Explanation, ModelView
+from mainsail.explanations import BackgroundRequiredError, Explanation, ModelView
 
 
 class AcmeExplainer:

@@ -11,7 +11,7 @@ import pytest
 from sklearn.ensemble import GradientBoostingClassifier, RandomForestClassifier
 
 from mainsail.core._errors import InvalidValueError
-from mainsail.explain import explain, write_report
+from mainsail.explanations import explain, write_report
 
 pytest.importorskip("matplotlib")
 

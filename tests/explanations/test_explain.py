@@ -12,7 +12,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.neighbors import KNeighborsClassifier
 
 from mainsail.core._errors import InvalidValueError, UnsupportedModelError
-from mainsail.explain import auto_order, explain, global_importance
+from mainsail.explanations import auto_order, explain, global_importance
 
 xgb = pytest.importorskip("xgboost")
 

@@ -23,7 +23,7 @@ import pandas as pd
 
 from mainsail.core._errors import InvalidValueError
 from mainsail.core._optional import import_optional
-from mainsail.explain._explanation import Explanation
+from mainsail.explanations._explanation import Explanation
 
 _POS, _NEG = "#d62728", "#1f77b4"
 
@@ -208,7 +208,7 @@ def write_report(
     """
     if not isinstance(explanation, Explanation):
         raise InvalidValueError(
-            f"Expected an Explanation (from mainsail.explain.explain). "
+            f"Expected an Explanation (from mainsail.explanations.explain). "
             f"Got {type(explanation).__name__}."
         )
     e = explanation

@@ -24,8 +24,8 @@ import pandas as pd
 
 from mainsail.core._errors import InvalidValueError
 from mainsail.core._plugins import Registry
-from mainsail.explain._explanation import Explanation
-from mainsail.explain._model import ModelView
+from mainsail.explanations._explanation import Explanation
+from mainsail.explanations._model import ModelView
 
 
 class BackgroundRequiredError(InvalidValueError):
@@ -84,7 +84,7 @@ def check_explainer(obj: Any) -> Any:
 
     Examples
     --------
-    >>> from mainsail.explain import LinearExplainer
+    >>> from mainsail.explanations import LinearExplainer
     >>> check_explainer(LinearExplainer).exact
     True
     """
@@ -124,11 +124,11 @@ def _validate(name: str, obj: Any) -> None:
 
 #: Explanation methods by name.
 EXPLAINERS: Registry[Any] = Registry("explainer", group="mainsail.explainers", validate=_validate)
-EXPLAINERS.register("tree", "mainsail.explain._tree:TreeExplainer")
-EXPLAINERS.register("linear", "mainsail.explain._linear:LinearExplainer")
-EXPLAINERS.register("permutation", "mainsail.explain._sampling:PermutationExplainer")
-EXPLAINERS.register("kernel", "mainsail.explain._sampling:KernelExplainer")
-EXPLAINERS.register("lime", "mainsail.explain._lime:LimeExplainer")
+EXPLAINERS.register("tree", "mainsail.explanations._tree:TreeExplainer")
+EXPLAINERS.register("linear", "mainsail.explanations._linear:LinearExplainer")
+EXPLAINERS.register("permutation", "mainsail.explanations._sampling:PermutationExplainer")
+EXPLAINERS.register("kernel", "mainsail.explanations._sampling:KernelExplainer")
+EXPLAINERS.register("lime", "mainsail.explanations._lime:LimeExplainer")
 
 
 def register_explainer(name: str, target: Any, *, replace: bool = True) -> None:

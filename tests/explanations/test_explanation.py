@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from mainsail.core._errors import InvalidValueError
-from mainsail.explain import Explanation
+from mainsail.explanations import Explanation
 
 
 def _single() -> Explanation:

@@ -15,7 +15,7 @@ from sklearn.preprocessing import OneHotEncoder
 from sklearn.tree import DecisionTreeRegressor
 
 from mainsail.core._errors import InvalidValueError
-from mainsail.explain import BackgroundRequiredError, explain, sample_rows
+from mainsail.explanations import BackgroundRequiredError, explain, sample_rows
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from mainsail.core._errors import InvalidValueError
-from mainsail.explain._tabular import Codec, sample_rows
+from mainsail.explanations._tabular import Codec, sample_rows
 
 
 def test_sample_rows_is_bounded_deterministic_and_ordered() -> None:

@@ -19,9 +19,9 @@ import numpy as np
 import pandas as pd
 
 from mainsail.core._errors import InvalidValueError
-from mainsail.explain._explanation import Explanation
-from mainsail.explain._model import ModelView, output_names
-from mainsail.explain._protocol import BackgroundRequiredError
+from mainsail.explanations._explanation import Explanation
+from mainsail.explanations._model import ModelView, output_names
+from mainsail.explanations._protocol import BackgroundRequiredError
 
 #: Transformers that map each column on its own, keeping the column count.
 _FEATUREWISE = frozenset(

@@ -21,7 +21,7 @@ from sklearn.ensemble import (
 )
 from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 
-from mainsail.explain import TreeExplainer, explain, model_view
+from mainsail.explanations import TreeExplainer, explain, model_view
 
 xgb = pytest.importorskip("xgboost")
 lgb = pytest.importorskip("lightgbm")

@@ -12,7 +12,7 @@ from sklearn.ensemble import RandomForestClassifier
 from sklearn.linear_model import LogisticRegression, Ridge
 
 from mainsail.core._errors import InvalidValueError
-from mainsail.explain import (
+from mainsail.explanations import (
     EXPLAINERS,
     OUTPUT_SPACES,
     Explanation,

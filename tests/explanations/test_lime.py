@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
 
-from mainsail.explain import explain
+from mainsail.explanations import explain
 
 pytest.importorskip("lime")
 

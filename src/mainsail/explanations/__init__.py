@@ -15,29 +15,29 @@ Examples
 --------
 >>> import pandas as pd
 >>> from sklearn.linear_model import LinearRegression
->>> from mainsail.explain import explain
+>>> from mainsail.explanations import explain
 >>> X = pd.DataFrame({"a": [0.0, 1.0, 2.0], "b": [1.0, 1.0, 0.0]})
 >>> e = explain(None, LinearRegression().fit(X, [1.0, 3.0, 4.0]), X, background=X)
 >>> list(e.global_importance().index)
 ['a', 'b']
 """
 
-from mainsail.explain._explain import auto_order, explain, global_importance
-from mainsail.explain._explanation import OUTPUT_SPACES, Explanation, OutputSpace
-from mainsail.explain._lime import LimeExplainer
-from mainsail.explain._linear import LinearExplainer
-from mainsail.explain._model import ModelView, model_view
-from mainsail.explain._protocol import (
+from mainsail.explanations._explain import auto_order, explain, global_importance
+from mainsail.explanations._explanation import OUTPUT_SPACES, Explanation, OutputSpace
+from mainsail.explanations._lime import LimeExplainer
+from mainsail.explanations._linear import LinearExplainer
+from mainsail.explanations._model import ModelView, model_view
+from mainsail.explanations._protocol import (
     EXPLAINERS,
     BackgroundRequiredError,
     Explainer,
     check_explainer,
     register_explainer,
 )
-from mainsail.explain._report import write_report
-from mainsail.explain._sampling import KernelExplainer, PermutationExplainer
-from mainsail.explain._tabular import sample_rows
-from mainsail.explain._tree import TreeExplainer
+from mainsail.explanations._report import write_report
+from mainsail.explanations._sampling import KernelExplainer, PermutationExplainer
+from mainsail.explanations._tabular import sample_rows
+from mainsail.explanations._tree import TreeExplainer
 
 __all__ = [
     "EXPLAINERS",

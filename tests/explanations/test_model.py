@@ -16,7 +16,7 @@ from mainsail.core._errors import (
     SignatureMismatchError,
     UnsupportedModelError,
 )
-from mainsail.explain import BackgroundRequiredError, explain, model_view, sample_rows
+from mainsail.explanations import BackgroundRequiredError, explain, model_view, sample_rows
 from mainsail.registry import load_model, register_model
 from mainsail.runtimes import PythonModel
 

@@ -21,7 +21,7 @@ from sklearn.preprocessing import PolynomialFeatures, QuantileTransformer, Stand
 from sklearn.svm import LinearSVC
 
 from mainsail.core._errors import InvalidValueError
-from mainsail.explain import BackgroundRequiredError, LinearExplainer, explain, model_view
+from mainsail.explanations import BackgroundRequiredError, LinearExplainer, explain, model_view
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")

@@ -14,11 +14,11 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
-from mainsail.explain import _deps
-from mainsail.explain._explanation import Explanation
-from mainsail.explain._model import ModelView
-from mainsail.explain._protocol import require_background
-from mainsail.explain._tabular import Codec, sample_rows
+from mainsail.explanations import _deps
+from mainsail.explanations._explanation import Explanation
+from mainsail.explanations._model import ModelView
+from mainsail.explanations._protocol import require_background
+from mainsail.explanations._tabular import Codec, sample_rows
 
 
 class LimeExplainer:

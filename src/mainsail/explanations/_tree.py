@@ -23,9 +23,9 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
-from mainsail.explain import _deps
-from mainsail.explain._explanation import Explanation
-from mainsail.explain._model import ModelView, output_names
+from mainsail.explanations import _deps
+from mainsail.explanations._explanation import Explanation
+from mainsail.explanations._model import ModelView, output_names
 
 _SK_PROBA = frozenset(
     {
@@ -128,7 +128,7 @@ class TreeExplainer:
     >>> import pandas as pd
     >>> X = pd.DataFrame({"a": [0.0, 1.0, 2.0, 3.0], "b": [1.0, 0.0, 1.0, 0.0]})
     >>> model = DecisionTreeRegressor(max_depth=2).fit(X, [0.0, 1.0, 2.0, 3.0])
-    >>> from mainsail.explain import explain
+    >>> from mainsail.explanations import explain
     >>> e = explain(None, model, X, method="tree")  # doctest: +SKIP
     >>> e.additivity_error < 1e-9  # doctest: +SKIP
     True

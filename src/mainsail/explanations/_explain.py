@@ -13,10 +13,10 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from mainsail.core._errors import InvalidValueError, MainsailError, UnsupportedModelError
-from mainsail.explain._explanation import Explanation
-from mainsail.explain._model import ModelView, model_view
-from mainsail.explain._protocol import EXPLAINERS, build_explainer, require_background
-from mainsail.explain._tabular import sample_rows
+from mainsail.explanations._explanation import Explanation
+from mainsail.explanations._model import ModelView, model_view
+from mainsail.explanations._protocol import EXPLAINERS, build_explainer, require_background
+from mainsail.explanations._tabular import sample_rows
 
 if TYPE_CHECKING:
     from mainsail.store._context import Context
@@ -149,7 +149,7 @@ def _checked(result: Any, name: str, frame: pd.DataFrame) -> Explanation:
     if not isinstance(result, Explanation):
         raise InvalidValueError(
             f"The {name!r} explainer returned a {type(result).__name__}; an explainer must "
-            "return a mainsail.explain.Explanation."
+            "return a mainsail.explanations.Explanation."
         )
     if len(result) != len(frame) or result.feature_names != [str(c) for c in frame.columns]:
         raise InvalidValueError(
