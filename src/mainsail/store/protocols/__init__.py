@@ -37,6 +37,7 @@ class Store(
     DatasetStore,
     RegistryStore,
     PipelineStore,
+    JobStore,
     JobClaimStore,
     Protocol,
 ):
@@ -50,7 +51,6 @@ class Store(
 @runtime_checkable
 class LocalStore(
     Store,
-    JobStore,
     JobQueueAdmin,
     CheckStore,
     RolloutStore,
