@@ -18,8 +18,7 @@ import pandas as pd
 import pytest
 
 import mainsail
-from mainsail.checks import CheckOutcome, register_check
-from mainsail.checks._types import _CHECKS
+from mainsail.checks import CheckOutcome, register_check, unregister_check
 from mainsail.core._errors import (
     InvalidValueError,
     ModelNotFoundError,
@@ -121,7 +120,7 @@ def test_a_custom_check_runs_here_even_on_a_registered_dataset(sdk_mode: str, un
     try:
         res = mainsail.check(f"{name}/2", data, policy={"always": {}}, progress=False)
     finally:
-        _CHECKS.pop("always", None)
+        unregister_check("always")
     assert res.verdict == "blessed" and "always" in [c.name for c in res.checks]
     assert res.summary.get("computed_by") == ("client" if sdk_mode == "remote" else None)
 

@@ -39,6 +39,7 @@ class Store(
     PipelineStore,
     JobStore,
     JobClaimStore,
+    CheckStore,
     Protocol,
 ):
     """Every protocol both the SQL and the REST store implement."""
@@ -52,7 +53,6 @@ class Store(
 class LocalStore(
     Store,
     JobQueueAdmin,
-    CheckStore,
     RolloutStore,
     ServingStatsStore,
     AutomationStore,
