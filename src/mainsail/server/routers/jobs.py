@@ -182,9 +182,9 @@ async def claim_job(
     Answers the job (now running, leased to ``worker_id`` for ``lease_ms``) or null when
     none fell due in time, so an idle worker asks about once per ``wait_s``.
     """
-    from mainsail.jobs._handlers import NEEDS_DATABASE
+    from mainsail.jobs._handlers import needs_database
 
-    refused = sorted(set(body.kinds) & NEEDS_DATABASE)
+    refused = sorted(k for k in set(body.kinds) if needs_database(k))
     if refused:
         raise InvalidValueError(
             f"Job kinds {', '.join(refused)} write to the metadata database themselves, so a "
