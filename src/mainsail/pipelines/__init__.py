@@ -26,7 +26,9 @@ from mainsail.pipelines._executors import (
     InProcessExecutor,
     StepTask,
     TaskResult,
+    check_executor,
     register_executor,
+    unregister_executor,
 )
 from mainsail.pipelines._records import (
     PipelineRun,
@@ -79,6 +81,7 @@ __all__ = [
     "StepRun",
     "StepTask",
     "TaskResult",
+    "check_executor",
     "get_pipeline_run",
     "lineage",
     "list_pipeline_runs",
@@ -87,5 +90,6 @@ __all__ = [
     "resolve_pipeline",
     "run_pipeline",
     "step",
+    "unregister_executor",
     "why_rerun",
 ]
