@@ -27,6 +27,7 @@ from mainsail.pipelines._executors import (
     StepTask,
     TaskResult,
     check_executor,
+    execute_task,
     register_executor,
     unregister_executor,
 )
@@ -82,6 +83,7 @@ __all__ = [
     "StepTask",
     "TaskResult",
     "check_executor",
+    "execute_task",
     "get_pipeline_run",
     "lineage",
     "list_pipeline_runs",

@@ -154,8 +154,7 @@ def check_executor(obj: Any, name: str | None = None) -> Any:
     True
     """
     what = f"The executor {name!r}" if name else f"The executor {obj!r}"
-    if not callable(obj) and not hasattr(obj, "submit"):
-        raise UnknownExecutorError(f"{what} is {type(obj).__name__}, not a factory. {_SHAPE}")
+    # a class or an executor is checked for the protocol; another callable is a factory
     if inspect.isclass(obj) or not callable(obj) or hasattr(obj, "submit"):
         missing = [m for m in ("submit", "wait", "close") if not callable(getattr(obj, m, None))]
         if missing:
