@@ -93,7 +93,8 @@ class RemoteClaims:
 
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
-        self.via = ctx.settings.tracking_uri
+        url = ctx.settings.tracking_uri or getattr(ctx.remote, "url", None)
+        self.via: str = str(url or "the server")
 
     def kinds(self, known: Sequence[str], requested: Sequence[str] | None) -> list[str] | None:
         if requested is None:

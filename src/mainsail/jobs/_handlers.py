@@ -45,7 +45,7 @@ def check_job_handler(obj: Any, kind: str | None = None) -> Any:
     >>> from mainsail.jobs import check_job_handler
     >>> check_job_handler(lambda ctx, payload, job: None) is not None
     True
-    >>> check_job_handler(lambda payload: None)
+    >>> check_job_handler(lambda payload: None)  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
     mainsail.core._errors.UnknownJobKindError: ...takes 1 positional argument(s)...
