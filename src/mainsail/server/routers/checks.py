@@ -12,7 +12,8 @@ server re-derives the verdict from the outcomes and the policy, refuses a result
 not follow the verdict rule, and marks it as computed by the client, recorded by the
 caller (in the result and in the audit event). Such a result is stored and listed, but the
 ``require_checks`` alias gate ignores it: a developer could send any outcomes and policy,
-so only a result the server computed (``POST .../checks``) opens the gate.
+so only a result the server computed (``POST .../checks``) opens the gate. A client learns
+which checks the server has (built-ins and installed plug-ins) from ``GET /checks/kinds``.
 """
 
 from __future__ import annotations
