@@ -200,8 +200,7 @@ def test_schema_check_against_the_baseline(churn, frames, fitted) -> None:  # ty
 
 
 def test_custom_check_registered_by_name(churn) -> None:  # type: ignore[no-untyped-def]
-    from mainsail.checks import CheckOutcome, register_check
-    from mainsail.checks._types import _CHECKS
+    from mainsail.checks import CheckOutcome, register_check, unregister_check
 
     class RowCount:
         name = "rows"
@@ -232,4 +231,4 @@ def test_custom_check_registered_by_name(churn) -> None:  # type: ignore[no-unty
             == "rejected"
         )
     finally:
-        _CHECKS.pop("rows")
+        unregister_check("rows")

@@ -75,5 +75,7 @@ def test_worker_cli_checks_handlers(ctx, cli) -> None:  # type: ignore[no-untype
     job_id = mainsail.enqueue_job("echo", {"v": 1})
     code, out, _ = cli("worker", "--max-jobs", "1", "--handler", "echo=json:dumps")
     assert code == 0
-    job = mainsail.get_job(job_id)  # json.dumps(payload, job) is a TypeError: recorded, retried
-    assert job.status == "queued" and job.attempts == 1 and "TypeError" in (job.error or "")
+    # json.dumps takes one positional argument, not (payload, job): refused, never retried
+    job = mainsail.get_job(job_id)
+    assert job.status == "failed" and job.attempts == 1
+    assert "The handler of job kind 'echo' takes 1 positional argument(s)" in (job.error or "")

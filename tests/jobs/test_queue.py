@@ -58,7 +58,7 @@ def test_dedupe_key_returns_the_live_job(jctx) -> None:  # type: ignore[no-untyp
     try:
         jobs.Worker(mainsail.get_context()).run(until_idle=True)
     finally:
-        jobs.HANDLERS.pop("noop")
+        jobs.unregister_handler("noop")
     again = mainsail.enqueue_job("noop", {}, dedupe_key="retrain:churn")  # the first one is done
     assert again not in (first, other)
     assert len(mainsail.list_jobs()) == 3

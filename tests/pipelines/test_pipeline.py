@@ -209,6 +209,7 @@ def test_plain_pickle_refuses_anything_but_builtins() -> None:
 
 def test_definition_errors_are_clear(ctx, project) -> None:  # type: ignore[no-untyped-def]
     from mainsail.core import MainsailError
+    from mainsail.core._errors import UnknownExecutorError
 
     mod = project(
         "bad",
@@ -261,7 +262,8 @@ def test_definition_errors_are_clear(ctx, project) -> None:  # type: ignore[no-u
     with pytest.raises(MainsailError, match="called no steps"):
         mod.empty.run(progress=False)
     with pytest.raises(
-        MainsailError, match="No executor named 'spark'. Valid executors: inprocess, ray"
+        UnknownExecutorError,
+        match=r"Unknown executor 'spark'\. Valid executors are: inprocess, ray\. Register",
     ):
         mod.ok.run(executor="spark", progress=False)
     with pytest.raises(MainsailError, match="Parameter 'n' is DataFrame"):

@@ -18,8 +18,7 @@ import pandas as pd
 import pytest
 
 import mainsail
-from mainsail.checks import CheckOutcome, register_check
-from mainsail.checks._types import _CHECKS
+from mainsail.checks import CheckOutcome, register_check, unregister_check
 from mainsail.core._errors import (
     InvalidValueError,
     ModelNotFoundError,
@@ -121,7 +120,7 @@ def test_a_custom_check_runs_here_even_on_a_registered_dataset(sdk_mode: str, un
     try:
         res = mainsail.check(f"{name}/2", data, policy={"always": {}}, progress=False)
     finally:
-        _CHECKS.pop("always", None)
+        unregister_check("always")
     assert res.verdict == "blessed" and "always" in [c.name for c in res.checks]
     assert res.summary.get("computed_by") == ("client" if sdk_mode == "remote" else None)
 
@@ -243,3 +242,34 @@ def test_cli_check_and_list(
     assert json.loads(out)["id"] == checked["id"]
     code, _, err = cli("checks", "show", f"nope-{unique}/1")
     assert code != 0 and "Unknown model" in err
+
+
+def test_the_check_service_runs_where_the_data_can_be_read(sdk_mode: str, unique: str) -> None:
+    from mainsail.checks import available_checks
+    from mainsail.checks._runner import LocalChecks
+    from mainsail.checks._service import CHECK_RUNS, RemoteChecks
+
+    service = mainsail.get_context().service(CHECK_RUNS)
+    assert service is mainsail.get_context().service(CHECK_RUNS)  # built once per context
+    if sdk_mode == "embedded":
+        assert isinstance(service, LocalChecks)
+        return
+    assert isinstance(service, RemoteChecks)
+    assert service.server_checks() == frozenset(available_checks())  # the same built-ins
+    name, data, _ = setup_models(unique)
+    register_check("always", Always)  # a check only this process has
+    try:
+        here = mainsail.check(f"{name}/2", data, policy={**POLICY, "always": {}}, progress=False)
+    finally:
+        unregister_check("always")
+    there = mainsail.check(f"{name}/2", data, policy=POLICY, progress=False)
+    assert here.summary["computed_by"] == "client" and "computed_by" not in there.summary
+    assert audit("checks.record", f"models/{name}/2")[0]["after"]["id"] == here.id
+    assert audit("checks.run", f"models/{name}/2")[0]["after"]["id"] == there.id
+
+
+def test_listing_the_server_s_checks_needs_a_token(remote: Any) -> None:
+    import httpx
+
+    resp = httpx.get(f"{remote.url}/api/v1/checks/kinds")
+    assert resp.status_code == 401

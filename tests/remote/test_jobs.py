@@ -102,3 +102,38 @@ def test_cli(sdk_mode: str, unique: str, cli: Callable[..., tuple[int, str, str]
     code, _, err = cli("worker", "--once", "-q", q, "--kind", "echo")
     assert code == 1 and "No handler for job kind(s) 'echo'" in err, err
     assert mainsail.get_job(job_id).status == "queued"
+
+
+def test_where_a_worker_claims_follows_the_context(sdk_mode: str, unique: str) -> None:
+    from mainsail.jobs._claims import CLAIMS, LocalClaims, RemoteClaims
+
+    ctx = mainsail.get_context()
+    claims = ctx.service(CLAIMS)
+    worker = jobs.Worker(ctx, [f"s-{unique}"], handlers={"echo": lambda payload, job: payload})
+    if sdk_mode == "remote":
+        assert isinstance(claims, RemoteClaims) and worker.via == ctx.settings.tracking_uri
+        assert "automation.retrain" not in (worker.claim_kinds() or [])  # needs the database
+        with pytest.raises(ConfigurationError, match="write to the metadata database"):
+            jobs.Worker(ctx, kinds=["automation.retrain"]).claim_kinds()
+    else:
+        assert isinstance(claims, LocalClaims) and worker.via is None
+        assert worker.claim_kinds() is None  # any kind: one without a handler is failed
+    job_id = mainsail.enqueue_job("echo", {"n": 7}, queue=f"s-{unique}")
+    assert worker.run(until_idle=True) == 1
+    assert mainsail.get_job(job_id).result == {"n": 7}
+
+
+def test_a_deduplicated_enqueue_answers_200_with_the_live_job(remote: Any, unique: str) -> None:
+    api = mainsail.get_context().remote
+    assert api is not None
+    body = {"kind": "echo", "queue": f"d-{unique}", "dedupe_key": f"d-{unique}"}
+    first = api.request("POST", "/jobs", json=body)
+    again = api.request("POST", "/jobs", json={**body, "payload": {"other": 1}})
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert again.json()["id"] == first.json()["id"] and again.json()["payload"] == {}
+    assert mainsail.get_context().store.enqueue_job(
+        f"d-{unique}", "echo", {}, f"d-{unique}", 3
+    ) == (
+        first.json()["id"],
+        False,
+    )

@@ -6,24 +6,29 @@ robustness, invariance and directional expectations, budgets, schema compatibili
 training/serving skew, a serving smoke test), records a :class:`CheckResult` on the
 version (JSON + HTML report in the artifact store) and returns it. An alias with
 ``require_checks=True`` only moves to a blessed version. See :mod:`mainsail.checks._policy`
-for the policy format and :mod:`mainsail.checks._runner` for the verdict rule.
+for the policy format, :mod:`mainsail.checks._plan` for the verdict rule and
+:mod:`mainsail.checks._registry` for adding checks of your own.
 """
 
 from mainsail.checks._metrics import METRICS, Metric, get_metric, metric_names
+from mainsail.checks._plan import decide_verdict
 from mainsail.checks._policy import CheckPolicy, load_policy
-from mainsail.checks._runner import check, decide_verdict, get_check_results, latest_check
-from mainsail.checks._stats import Comparison, decide, mcnemar, paired_bootstrap
-from mainsail.checks._types import (
-    Check,
-    CheckContext,
-    CheckOutcome,
-    CheckResult,
+from mainsail.checks._registry import (
+    CHECKS,
+    PlanFacts,
     available_checks,
+    check_check,
     get_check_class,
     register_check,
+    unregister_check,
 )
+from mainsail.checks._results import get_check_results, latest_check
+from mainsail.checks._service import check
+from mainsail.checks._stats import Comparison, decide, mcnemar, paired_bootstrap
+from mainsail.checks._types import Check, CheckContext, CheckOutcome, CheckResult
 
 __all__ = [
+    "CHECKS",
     "METRICS",
     "Check",
     "CheckContext",
@@ -32,8 +37,10 @@ __all__ = [
     "CheckResult",
     "Comparison",
     "Metric",
+    "PlanFacts",
     "available_checks",
     "check",
+    "check_check",
     "decide",
     "decide_verdict",
     "get_check_class",
@@ -45,4 +52,5 @@ __all__ = [
     "metric_names",
     "paired_bootstrap",
     "register_check",
+    "unregister_check",
 ]

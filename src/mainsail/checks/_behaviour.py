@@ -52,6 +52,8 @@ class RobustnessCheck:
     """The model survives noise, missing values, unseen categories and out-of-range values."""
 
     name = "robustness"
+    config_model = RobustnessPolicy
+    order = 60
 
     def __init__(self, config: RobustnessPolicy) -> None:
         self.config = config
@@ -202,6 +204,9 @@ class InvarianceCheck:
     """Changing a feature the model should ignore leaves its outputs alone."""
 
     name = "invariance"
+    config_model = list[InvarianceSpec]
+    order = 70
+    enabled = staticmethod(bool)
 
     def __init__(self, config: list[InvarianceSpec]) -> None:
         self.config = list(config)
@@ -278,6 +283,9 @@ class DirectionalCheck:
     approval score never down)."""
 
     name = "directional"
+    config_model = list[DirectionalSpec]
+    order = 80
+    enabled = staticmethod(bool)
 
     def __init__(self, config: list[DirectionalSpec]) -> None:
         self.config = list(config)

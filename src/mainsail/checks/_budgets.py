@@ -60,6 +60,8 @@ class BudgetCheck:
     """
 
     name = "budgets"
+    config_model = BudgetPolicy
+    order = 90
 
     def __init__(self, config: BudgetPolicy) -> None:
         self.config = config

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from mainsail.checks._policy import SchemaPolicy, SkewPolicy
+from mainsail.checks._registry import PlanFacts
 from mainsail.checks._types import CheckContext, CheckOutcome
 from mainsail.core._errors import InvalidValueError
 from mainsail.registry._signature import ModelSignature
@@ -104,6 +105,12 @@ class SchemaCheck:
     """Every input the baseline (or the endpoint's current model) accepts is still accepted."""
 
     name = "schema"
+    config_model = SchemaPolicy
+    order = 40
+
+    @staticmethod
+    def informational(facts: PlanFacts) -> bool:
+        return facts.has_baseline  # a schema that breaks clients rejects, unconfigured too
 
     def __init__(self, config: SchemaPolicy | None, endpoint: str | None = None) -> None:
         self.config = config
@@ -150,6 +157,12 @@ class SkewCheck:
     """Training/serving skew: the check data against the version's reference profile."""
 
     name = "skew"
+    config_model = SkewPolicy
+    order = 50
+
+    @staticmethod
+    def informational(facts: PlanFacts) -> bool:
+        return facts.has_profile
 
     def __init__(self, config: SkewPolicy | None) -> None:
         self.config = config

@@ -16,7 +16,8 @@ from mainsail.checks._metrics import (
     primary_metric,
 )
 from mainsail.checks._metrics import score as encode
-from mainsail.checks._policy import BaselinePolicy, MetricThreshold, SlicePolicy
+from mainsail.checks._policy import BaselinePolicy, MetricsConfig, MetricThreshold, SlicePolicy
+from mainsail.checks._registry import PlanFacts
 from mainsail.checks._stats import decide, mcnemar, paired_bootstrap
 from mainsail.checks._types import CheckContext, CheckOutcome
 from mainsail.core._errors import InvalidValueError
@@ -72,6 +73,14 @@ class ThresholdCheck:
     """Absolute floors (``min``) or ceilings (``max``) on the task's metrics."""
 
     name = "metrics"
+    config_model = MetricsConfig
+    order = 10
+    needs_label = True
+    enabled = staticmethod(bool)  # metrics: {} configures nothing
+
+    @staticmethod
+    def informational(facts: PlanFacts) -> bool:
+        return facts.has_label  # every metric that applies, unjudged
 
     def __init__(self, config: dict[str, MetricThreshold] | None) -> None:
         self.config = dict(config or {})
@@ -129,6 +138,13 @@ class BaselineCheck:
     """The candidate against the baseline on the same rows, with a confidence interval."""
 
     name = "baseline"
+    config_model = BaselinePolicy
+    order = 20
+    needs_label = True
+
+    @staticmethod
+    def informational(facts: PlanFacts) -> bool:
+        return facts.has_label and facts.compare
 
     def __init__(self, config: BaselinePolicy | None) -> None:
         self.config = config
@@ -146,6 +162,17 @@ class BaselineCheck:
                     detail="no baseline to compare with (pass --baseline, e.g. @champion)",
                 )
             ]
+        if self.judged and context.frame is not None:
+            from mainsail.registry._signature import ModelSignature
+
+            needed = ModelSignature.from_dict(context.baseline_version.signature).input_names
+            lacking = [c for c in needed if c not in context.frame.columns]
+            if lacking:
+                raise InvalidValueError(
+                    f"The data lacks input(s) {', '.join(map(repr, lacking))} of the baseline "
+                    f"{context.baseline_version.address}, so the two cannot be compared on the "
+                    "same rows. Add those columns to the check data, or drop the baseline section."
+                )
         cand, base = scored(context, "candidate"), scored(context, "baseline")
         if cfg.test == "mcnemar":
             if cfg.metric not in (None, "accuracy"):
@@ -223,6 +250,9 @@ class SliceCheck:
     """The metric per slice of chosen columns: a per-slice minimum and a maximum gap."""
 
     name = "slices"
+    config_model = SlicePolicy
+    order = 30
+    needs_label = True
 
     def __init__(self, config: SlicePolicy) -> None:
         self.config = config

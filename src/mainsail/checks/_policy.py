@@ -26,16 +26,35 @@ a section that is present runs its check. Example::
 
 Metric names: classification ``accuracy, balanced_accuracy, f1, precision, recall,
 roc_auc, log_loss, brier``; regression ``rmse, mse, mae, r2``.
+
+Each section is parsed by the check registered under its key, with the config type that
+check declares (:mod:`mainsail.checks._registry`): the models below are the built-in
+checks' configs, and a third-party check brings its own.
 """
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    model_validator,
+)
 
+from mainsail.checks._registry import (
+    CHECKS,
+    DEFAULT_ORDER,
+    RESERVED,
+    available_checks,
+    check_spec,
+)
 from mainsail.core._errors import InvalidValueError
 
 
@@ -117,87 +136,145 @@ class SmokePolicy(_Section):
     timeout_s: float = Field(default=60.0, gt=0)
 
 
-class CheckPolicy(_Section):
-    """A parsed policy. Sections left ``None`` do not run (or run informationally)."""
+def _metric_shorthand(v: Any) -> Any:
+    from mainsail.checks._metrics import METRICS, metric_names
+
+    if v is None:
+        return {}
+    if not isinstance(v, dict):
+        raise ValueError("metrics must map metric names to {min: ..} or {max: ..}")
+    out = {}
+    for name, spec in v.items():
+        if name not in METRICS:
+            raise ValueError(
+                f"unknown metric {name!r}. Valid metrics are: {', '.join(metric_names())}"
+            )
+        if isinstance(spec, int | float) and not isinstance(spec, bool):
+            spec = {"min" if METRICS[name].higher_is_better else "max": float(spec)}
+        out[name] = spec
+    return out
+
+
+MetricsConfig = Annotated[dict[str, MetricThreshold], BeforeValidator(_metric_shorthand)]
+"""The ``metrics`` section: metric name -> bounds; a bare number is the bound in the good
+direction (``roc_auc: 0.8`` is ``{min: 0.8}``)."""
+
+
+class CheckPolicy(BaseModel):
+    """A parsed policy: the label, the seed and each configured check's section.
+
+    ``sections`` maps each check the policy turns on to its section, parsed with the type
+    that check declares; a section that is off (``schema: false``, ``metrics: {}``) is not
+    there. ``policy.metrics`` (any check's key) reads a section, None when it is off.
+
+    Examples
+    --------
+    >>> p = CheckPolicy.model_validate({"label": "y", "metrics": {"roc_auc": 0.8}})
+    >>> p.configured(), p.metrics["roc_auc"].min
+    (['metrics'], 0.8)
+    """
 
     label: str | None = None
     seed: int = 0
-    metrics: dict[str, MetricThreshold] = Field(default_factory=dict)
-    baseline: BaselinePolicy | None = None
-    slices: SlicePolicy | None = None
-    robustness: RobustnessPolicy | None = None
-    invariance: list[InvarianceSpec] = Field(default_factory=list)
-    directional: list[DirectionalSpec] = Field(default_factory=list)
-    budgets: BudgetPolicy | None = None
-    skew: SkewPolicy | None = None
-    schema_: SchemaPolicy | None = Field(default=None, alias="schema")
-    smoke: SmokePolicy | None = None
-    custom: dict[str, Any] = Field(default_factory=dict)
+    sections: dict[str, Any] = Field(default_factory=dict)
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(extra="forbid")
 
-    @field_validator("metrics", mode="before")
+    @model_validator(mode="before")
     @classmethod
-    def _metric_shorthand(cls, v: Any) -> Any:
-        from mainsail.checks._metrics import METRICS, metric_names
+    def _parse_sections(cls, data: Any, info: ValidationInfo) -> Any:
+        """A policy as written (``{label, seed, <check key>: section, ...}``) becomes
+        ``{label, seed, sections}``; every section is parsed by its check's config type.
 
-        if v is None:
-            return {}
-        if not isinstance(v, dict):
-            raise ValueError("metrics must map metric names to {min: ..} or {max: ..}")
-        out = {}
-        for name, spec in v.items():
-            if name not in METRICS:
-                raise ValueError(
-                    f"unknown metric {name!r}. Valid metrics are: {', '.join(metric_names())}"
-                )
-            if isinstance(spec, int | float) and not isinstance(spec, bool):
-                spec = {"min" if METRICS[name].higher_is_better else "max": float(spec)}
-            out[name] = spec
+        With the validation context ``{"unknown": "keep"}`` a section no registered check
+        claims is kept as written (a result recorded by a client that ran its own checks);
+        otherwise it is an error listing the valid checks.
+        """
+        if not isinstance(data, dict) or "sections" in data:
+            return data
+        keep = (info.context or {}).get("unknown") == "keep"
+        raw = dict(data)
+        out: dict[str, Any] = {k: raw.pop(k) for k in RESERVED if k in raw}
+        legacy = raw.pop("custom", None) if "custom" not in CHECKS else None
+        if isinstance(legacy, dict):  # results recorded before checks were plug-ins
+            raw = {**raw, **legacy}
+        unknown = [k for k in raw if k not in CHECKS]
+        if unknown and not keep:
+            valid = ", ".join(available_checks())
+            raise InvalidValueError(
+                f"Unknown check(s) in the policy: {', '.join(map(repr, unknown))}. Valid checks "
+                f"are: {valid} (plus 'label' and 'seed'). Register others with "
+                "mainsail.checks.register_check(name, 'module:Class')."
+            )
+        sections: dict[str, Any] = {}
+        problems: list[str] = []
+        for key, value in raw.items():
+            if key not in CHECKS:
+                if value is not None and value is not False:
+                    sections[key] = value
+                continue
+            try:
+                parsed = check_spec(key).parse(value)
+            except ValidationError as exc:
+                problems += [
+                    f"{'.'.join(map(str, (key, *e['loc'])))}: {e['msg']}" for e in exc.errors()
+                ]
+                continue
+            if parsed is not None:
+                sections[key] = parsed
+        if problems:
+            raise InvalidValueError(_invalid("; ".join(problems)))
+        out["sections"] = sections
         return out
 
+    def __getattr__(self, item: str) -> Any:
+        # policy.metrics, policy.schema_ (the old field names): a check's section or None
+        if not item.startswith("_"):
+            key = item[:-1] if item.endswith("_") else item
+            sections = self.__dict__.get("sections")
+            if sections is not None and (key in sections or key in CHECKS):
+                return sections.get(key)
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {item!r}")
+
+    def section(self, key: str) -> Any:
+        """The parsed section of the check ``key``, or None when the policy leaves it off."""
+        return self.sections.get(key)
+
     def configured(self) -> list[str]:
-        """Policy keys of the checks this policy turns on, in a stable order."""
-        keys = []
-        for key in ("metrics", "baseline", "slices", "robustness", "invariance", "directional"):
-            if getattr(self, key):
-                keys.append(key)
-        for key in ("budgets", "skew"):
-            if getattr(self, key) is not None:
-                keys.append(key)
-        if self.schema_ is not None:
-            keys.append("schema")
-        if self.smoke is not None:
-            keys.append("smoke")
-        return keys + list(self.custom)
+        """Keys of the checks this policy turns on, in the order they run."""
+        return sorted(self.sections, key=_order)
 
     def to_dict(self) -> dict[str, Any]:
-        data = self.model_dump(mode="json", by_alias=True, exclude_none=True)
-        for key in ("metrics", "invariance", "directional", "custom"):
-            if not data.get(key):
-                data.pop(key, None)
+        """The policy as JSON data, in the shape :func:`load_policy` reads."""
+        data: dict[str, Any] = {"seed": self.seed}
+        if self.label is not None:
+            data = {"label": self.label, **data}
+        for key in self.configured():
+            value = self.sections[key]
+            data[key] = check_spec(key).dump(value) if key in CHECKS else value
         return data
 
 
-_TOGGLES = ("baseline", "robustness", "budgets", "skew", "schema", "smoke")
-_BUILTIN = (
-    "metrics",
-    "baseline",
-    "slices",
-    "robustness",
-    "invariance",
-    "directional",
-    "budgets",
-    "skew",
-    "schema",
-    "smoke",
-)
+def _order(key: str) -> int:
+    return check_spec(key).order if key in CHECKS else DEFAULT_ORDER
+
+
+def _invalid(problems: str) -> str:
+    return (
+        f"The release-check policy is not valid: {problems}. See the example in "
+        "mainsail.checks._policy (or the README section 'Release checks')."
+    )
 
 
 def load_policy(
     policy: str | os.PathLike[str] | dict[str, Any] | CheckPolicy | None,
+    *,
+    unknown: Literal["error", "keep"] = "error",
 ) -> CheckPolicy:
     """Parse a policy from a YAML path, a YAML string, a dict or a :class:`CheckPolicy`.
+
+    ``unknown="keep"`` keeps sections no registered check claims, as written (the server
+    does this for a result a client computed with its own checks).
 
     Examples
     --------
@@ -205,10 +282,8 @@ def load_policy(
     >>> p.configured()
     ['metrics', 'smoke']
     """
-    from mainsail.checks._types import available_checks
-
     if policy is None:
-        return CheckPolicy.model_validate({})
+        return CheckPolicy()
     if isinstance(policy, CheckPolicy):
         return policy
     if isinstance(policy, str | os.PathLike):
@@ -220,33 +295,18 @@ def load_policy(
             "Expected a policy as a YAML file path, a dict or a CheckPolicy. "
             f"Got {type(policy).__name__}."
         )
-    known = {"label", "seed", *available_checks()}
-    unknown = [k for k in raw if k not in known]
-    if unknown:
+    if "sections" in raw:
         raise InvalidValueError(
-            f"Unknown check(s) in the policy: {', '.join(map(repr, unknown))}. Valid checks are: "
-            f"{', '.join(available_checks())} (plus 'label' and 'seed')."
+            "'sections' is not a check. A policy maps check names to their settings, e.g. "
+            "{label: churned, metrics: {roc_auc: {min: 0.8}}}."
         )
-    data: dict[str, Any] = {"custom": {}}
-    for key, value in raw.items():
-        if key not in _BUILTIN and key not in ("label", "seed"):
-            data["custom"][key] = value
-            continue
-        if key in _TOGGLES and isinstance(value, bool):
-            if value:
-                data[key] = {}
-            continue
-        data[key] = value
     try:
-        return CheckPolicy.model_validate(data)
+        return CheckPolicy.model_validate(raw, context={"unknown": unknown})
     except ValidationError as exc:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in e['loc']) or 'policy'}: {e['msg']}" for e in exc.errors()
         )
-        raise InvalidValueError(
-            f"The release-check policy is not valid: {problems}. See the example in "
-            "mainsail.checks._policy (or the README section 'Release checks')."
-        ) from None
+        raise InvalidValueError(_invalid(problems)) from None
 
 
 def _read_yaml(source: str | os.PathLike[str]) -> dict[str, Any]:

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import html as _html
+import os
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+import orjson
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -71,8 +75,6 @@ baseline {e(str(result.summary.get("baseline") or "none"))} · {counts.get("pass
 
 
 def _policy_text(policy: dict[str, Any]) -> str:
-    import orjson
-
     return orjson.dumps(policy, option=orjson.OPT_INDENT_2).decode() if policy else "(none)"
 
 
@@ -111,3 +113,15 @@ def print_result(result: CheckResult, console: Console) -> None:
     console.print(t)
     colour = "green" if result.blessed else "red"
     console.print(f"[bold {colour}]{result.verdict.upper()}[/] {result.reason}", highlight=False)
+
+
+def write_reports(result: CheckResult, out_dir: str | os.PathLike[str]) -> Path:
+    """Write ``report.json``, ``report.html`` and ``report.md`` of ``result`` to ``out_dir``."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "report.json").write_bytes(
+        orjson.dumps(result.to_dict(), option=orjson.OPT_INDENT_2 | orjson.OPT_SERIALIZE_NUMPY)
+    )
+    (out / "report.html").write_text(result.html())
+    (out / "report.md").write_text(result.markdown())
+    return out

@@ -77,6 +77,8 @@ class SmokeCheck:
     """The version loads in ``mainsail serve`` and answers sample requests correctly."""
 
     name = "smoke"
+    config_model = SmokePolicy
+    order = 100
 
     def __init__(self, config: SmokePolicy) -> None:
         self.config = config

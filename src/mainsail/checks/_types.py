@@ -1,13 +1,13 @@
 """Release-check records and the one protocol every check implements.
 
 A check is a small class with a ``name`` and ``run(context) -> list[CheckOutcome]``,
-registered by name (``register_check``) and imported lazily, so ``import mainsail`` stays
-light. :class:`CheckResult` is what ``mainsail.check`` records on a model version.
+registered by policy key (:mod:`mainsail.checks._registry`) and imported lazily, so
+``import mainsail`` stays light. :class:`CheckResult` is what ``mainsail.check`` records on
+a model version.
 """
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 
@@ -149,63 +149,13 @@ class Check(Protocol):
     """A release check: ``run`` returns one or more outcomes; it never raises on a bad model.
 
     A check raises :class:`~mainsail.core.MainsailError` only for bad *configuration*
-    (an unknown column, say); a model that crashes or is slow is a ``fail`` outcome.
+    (an unknown column, say); a model that crashes or is slow is a ``fail`` outcome. Its
+    class is built with its parsed policy section (``cls(config)``, None when it runs
+    unconfigured) and may declare ``config_model``, ``order``, ``needs_label``, ``enabled`` and
+    ``informational`` (see :mod:`mainsail.checks._registry`). Outcomes carry the policy
+    key as their ``kind``: only judged outcomes of configured kinds bless a version.
     """
 
     name: str
 
     def run(self, context: CheckContext) -> list[CheckOutcome]: ...
-
-
-#: Built-in checks by policy key, as "module:Class" so nothing is imported until used.
-_CHECKS: dict[str, Any] = {
-    "metrics": "mainsail.checks._performance:ThresholdCheck",
-    "baseline": "mainsail.checks._performance:BaselineCheck",
-    "slices": "mainsail.checks._performance:SliceCheck",
-    "robustness": "mainsail.checks._behaviour:RobustnessCheck",
-    "invariance": "mainsail.checks._behaviour:InvarianceCheck",
-    "directional": "mainsail.checks._behaviour:DirectionalCheck",
-    "budgets": "mainsail.checks._budgets:BudgetCheck",
-    "schema": "mainsail.checks._compat:SchemaCheck",
-    "skew": "mainsail.checks._compat:SkewCheck",
-    "smoke": "mainsail.checks._smoke:SmokeCheck",
-}
-
-
-def register_check(name: str, cls: Any) -> None:
-    """Register a check class (or a ``"module:Class"`` string) under a policy key.
-
-    The class is built with the policy section as its only argument
-    (``cls(config)``) and must follow the :class:`Check` protocol.
-
-    Examples
-    --------
-    >>> class AlwaysPass:
-    ...     name = "always"
-    ...     def __init__(self, config): self.config = config
-    ...     def run(self, context):
-    ...         return [CheckOutcome(name="always", kind="custom", status="pass", threshold=0)]
-    >>> register_check("always", AlwaysPass)
-    """
-    if not isinstance(name, str) or not name.isidentifier():
-        raise InvalidValueError(f"A check name must be an identifier. Got {name!r}.")
-    _CHECKS[name] = cls
-
-
-def available_checks() -> list[str]:
-    return sorted(_CHECKS)
-
-
-def get_check_class(name: str) -> Any:
-    try:
-        target = _CHECKS[name]
-    except KeyError:
-        raise InvalidValueError(
-            f"Unknown check {name!r} in the policy. Valid checks are: "
-            f"{', '.join(available_checks())}."
-        ) from None
-    if isinstance(target, str):
-        module, _, attr = target.partition(":")
-        target = getattr(importlib.import_module(module), attr)
-        _CHECKS[name] = target
-    return target

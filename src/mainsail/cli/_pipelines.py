@@ -288,7 +288,7 @@ def worker(
     )
     kinds = w.claim_kinds()  # a misconfiguration is said before announcing anything
     signal.signal(signal.SIGTERM, lambda *_: w.stop())
-    where = f" through {w.ctx.settings.tracking_uri}" if w.remote else ""
+    where = f" through {w.via}" if w.via else ""
     what = f" (kinds {', '.join(kinds)})" if kinds is not None else ""
     console.print(
         f"Worker {w.worker_id} serving {', '.join(w.queues)}{where}{what}", highlight=False

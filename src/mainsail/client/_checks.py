@@ -1,8 +1,8 @@
 """SDK facade for release checks: run them on a version, read the results."""
 
-from mainsail.checks import _runner
+from mainsail.checks import _results, _service
 from mainsail.client._bind import sdk
 
-check = sdk(_runner.check)
-get_check_results = sdk(_runner.get_check_results)
-latest_check = sdk(_runner.latest_check)
+check = sdk(_service.check)
+get_check_results = sdk(_results.get_check_results)
+latest_check = sdk(_results.latest_check)

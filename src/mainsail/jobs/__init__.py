@@ -12,14 +12,21 @@ Examples
 
 from __future__ import annotations
 
-from mainsail.jobs._handlers import HANDLERS, register_handler, run_pipeline_job
-from mainsail.jobs._queue import Job, enqueue, get_job, list_jobs, reap_stale_jobs
+from mainsail.jobs._handlers import (
+    HANDLERS,
+    check_job_handler,
+    register_handler,
+    run_pipeline_job,
+    unregister_handler,
+)
+from mainsail.jobs._queue import Job, enqueue, get_job, list_jobs, reap_stale_jobs, submit
 from mainsail.jobs._worker import Worker, run_worker
 
 __all__ = [
     "HANDLERS",
     "Job",
     "Worker",
+    "check_job_handler",
     "enqueue",
     "get_job",
     "list_jobs",
@@ -27,4 +34,6 @@ __all__ = [
     "register_handler",
     "run_pipeline_job",
     "run_worker",
+    "submit",
+    "unregister_handler",
 ]

@@ -7,11 +7,12 @@ Jobs live in the ``jobs`` table, so they survive restarts of every process. A jo
 is re-queued by :func:`reap_stale_jobs` — run by every worker and by the scheduler — or
 marked failed when it has no attempts left. No job stays running forever.
 
-Against a server (``MAINSAIL_TRACKING_URI``), :func:`enqueue`, :func:`get_job` and
-:func:`list_jobs` call its ``/api/v1/jobs`` routes (enqueuing needs the developer role on
-every project: a job runs code on the workers). A worker serves the queue through the
-server's claim, heartbeat, complete and fail routes (see :mod:`mainsail.jobs._worker`);
-the reaper stays with the database (the server reaps), so :func:`reap_stale_jobs` refuses.
+The queue is the context's store (:class:`~mainsail.store.protocols.JobStore`): the SQL
+store, or against a server (``MAINSAIL_TRACKING_URI``) its ``/api/v1/jobs`` routes
+(enqueuing needs the developer role on every project: a job runs code on the workers). A
+worker serves the queue through the server's claim, heartbeat, complete and fail routes
+(see :mod:`mainsail.jobs._worker`); the reaper stays with the database (the server reaps),
+so :func:`reap_stale_jobs` refuses there.
 """
 
 from __future__ import annotations
@@ -24,8 +25,8 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from mainsail.core._errors import ConfigurationError, InvalidValueError, JobNotFoundError
-from mainsail.core._ids import now_ms
+from mainsail.core._errors import InvalidValueError, JobNotFoundError
+from mainsail.store.protocols.jobs import JOB_STATUSES
 
 if TYPE_CHECKING:
     from mainsail.store._context import Context
@@ -58,20 +59,10 @@ class Job:
         return cls(**{k: row[k] for k in cls.__dataclass_fields__})
 
 
-STATUSES = ("queued", "running", "done", "failed")
+STATUSES = JOB_STATUSES
 # the same rule as the server's POST /jobs, so a name works in both modes
 _NAME = re.compile(r"[A-Za-z0-9_.:\-]{1,64}")
 _CHARS = "letters, digits and _ . : -"
-
-
-def needs_database(ctx: Context, what: str) -> None:
-    """Refuse ``what`` (a worker, the reaper) when the store is a server, saying where to run it."""
-    if ctx.is_remote:
-        raise ConfigurationError(
-            f"{what} needs the metadata database, and the store is the server at "
-            f"{ctx.settings.tracking_uri}. Run it on a host that reaches the database: "
-            "unset MAINSAIL_TRACKING_URI and set MAINSAIL_DATABASE_URL (the server's)."
-        )
 
 
 def enqueue(
@@ -85,6 +76,8 @@ def enqueue(
     run_after_ms: int | None = None,
 ) -> int:
     """Queue a job; returns its id. A queued or running job with ``dedupe_key`` is reused.
+
+    :func:`submit` does the same and also says whether the job is new.
 
     Parameters
     ----------
@@ -101,6 +94,30 @@ def enqueue(
     ...                       dedupe_key="retrain:churn")  # doctest: +SKIP
     1
     """
+    job_id, _ = submit(
+        ctx,
+        kind,
+        payload,
+        queue=queue,
+        dedupe_key=dedupe_key,
+        max_attempts=max_attempts,
+        run_after_ms=run_after_ms,
+    )
+    return job_id
+
+
+def submit(
+    ctx: Context,
+    kind: str,
+    payload: Mapping[str, Any],
+    *,
+    queue: str = "default",
+    dedupe_key: str | None = None,
+    max_attempts: int = 3,
+    run_after_ms: int | None = None,
+) -> tuple[int, bool]:
+    """:func:`enqueue` that also says whether the job is new: ``(id, created)``; ``created``
+    is False when a live job with ``dedupe_key`` was returned instead."""
     if not isinstance(kind, str) or not _NAME.fullmatch(kind):
         raise InvalidValueError(
             f"A job kind is a non-empty string of at most 64 characters ({_CHARS}). Got {kind!r}."
@@ -140,20 +157,7 @@ def enqueue(
         raise InvalidValueError(
             f"run_after_ms is a time in ms since the epoch (an integer >= 0). Got {run_after_ms!r}."
         )
-    if (api := ctx.remote) is not None:
-        body = {
-            "kind": kind,
-            "payload": data,
-            "queue": queue,
-            "dedupe_key": dedupe_key,
-            "max_attempts": max_attempts,
-            "run_after_ms": run_after_ms,
-        }
-        return int(api.json("POST", "/jobs", json=body)["id"])
-    job_id, _ = ctx.database("The job queue").enqueue_job(
-        queue, kind, data, dedupe_key, max_attempts, run_after_ms or now_ms()
-    )
-    return job_id
+    return ctx.store.enqueue_job(queue, kind, data, dedupe_key, max_attempts, run_after_ms)
 
 
 def get_job(ctx: Context, job_id: int) -> Job:
@@ -163,9 +167,7 @@ def get_job(ctx: Context, job_id: int) -> Job:
     )
     if isinstance(job_id, bool) or not isinstance(job_id, int) or not 1 <= job_id < 2**63:
         raise missing
-    if (api := ctx.remote) is not None:
-        return Job(**api.json("GET", f"/jobs/{job_id}"))
-    row = ctx.database("The job queue").get_job_row(job_id)
+    row = ctx.store.get_job_row(job_id)
     if row is None:
         raise missing
     return Job.from_row(row)
@@ -183,11 +185,7 @@ def list_jobs(
         raise InvalidValueError(f"Job status must be one of {', '.join(STATUSES)}. Got {status!r}.")
     if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 1000:
         raise InvalidValueError(f"limit must be an integer in 1..1000. Got {limit!r}.")
-    if (api := ctx.remote) is not None:
-        params = {"status": status, "queue": queue, "kind": kind, "limit": limit}
-        data = api.json("GET", "/jobs", params={k: v for k, v in params.items() if v is not None})
-        return [Job(**j) for j in data]
-    rows = ctx.database("The job queue").list_job_rows(status, queue, kind, limit)
+    rows = ctx.store.list_job_rows(status, queue, kind, limit)
     return [Job.from_row(r) for r in rows]
 
 

@@ -22,7 +22,6 @@ from __future__ import annotations
 import logging
 import os
 import threading
-import time
 import traceback
 import uuid
 from collections.abc import Sequence
@@ -30,29 +29,16 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from mainsail.core._errors import (
-    AuthenticationError,
-    ConfigurationError,
-    InvalidValueError,
-    MainsailError,
-    PermissionDeniedError,
-    UnknownJobKindError,
-)
+from mainsail.core._errors import InvalidValueError, MainsailError, UnknownJobKindError
 from mainsail.core._ids import hostname
-from mainsail.jobs._handlers import (
-    HANDLERS,
-    NEEDS_DATABASE,
-    Handler,
-    LegacyHandler,
-    resolve_handler,
-)
-from mainsail.jobs._queue import Job, reap_and_log
+from mainsail.jobs._claims import CLAIMS, Claims
+from mainsail.jobs._handlers import Handler, LegacyHandler, known_kinds, resolve_handler
+from mainsail.jobs._queue import Job
 
 if TYPE_CHECKING:
     from mainsail.store._context import Context
 
 log = logging.getLogger("mainsail.jobs")
-_REFUSED = (AuthenticationError, PermissionDeniedError, InvalidValueError, ConfigurationError)
 
 
 class Worker:
@@ -116,38 +102,33 @@ class Worker:
         self.handlers = dict(handlers or {})
         self.retry_delay_s = retry_delay_s
         self.ctx = ctx
+        self.claims: Claims = ctx.service(CLAIMS)
         self._stop = threading.Event()
-        self._last_reap = 0.0
         self.processed = 0
 
     @property
+    def via(self) -> str | None:
+        """The server this worker serves the queue through (``MAINSAIL_TRACKING_URI``), or
+        None next to the database."""
+        return self.claims.via
+
+    @property
     def remote(self) -> bool:
-        """Whether this worker serves the queue through a server (``MAINSAIL_TRACKING_URI``)."""
-        return bool(self.ctx.is_remote)
+        """Whether this worker serves the queue through a server."""
+        return self.via is not None
 
     def claim_kinds(self) -> list[str] | None:
-        """The kinds this worker claims (None: any kind, embedded without ``kinds``)."""
-        known = {**HANDLERS, **self.handlers}
+        """The kinds this worker claims (None: any kind, next to the database without
+        ``kinds``)."""
+        known = known_kinds(self.handlers)
         unknown = sorted(set(self.kinds or ()) - set(known))
         if unknown:  # it would claim them only to fail them
             raise UnknownJobKindError(
                 f"No handler for job kind(s) {', '.join(map(repr, unknown))} in this worker. "
-                f"Known kinds: {', '.join(sorted(known))}. Pass a handler with "
+                f"Known kinds: {', '.join(known)}. Pass a handler with "
                 "'mainsail worker --handler kind=module:function' (or handlers=...)."
             )
-        if not self.remote:
-            return self.kinds
-        if self.kinds is None:
-            return sorted(k for k in known if k not in NEEDS_DATABASE)
-        refused = sorted(set(self.kinds) & NEEDS_DATABASE)
-        if refused:
-            raise ConfigurationError(
-                f"Job kinds {', '.join(refused)} write to the metadata database themselves, and "
-                f"this worker talks to the server at {self.ctx.settings.tracking_uri}. Leave "
-                "them out of kinds (the default) and run a worker for them on a host that "
-                "reaches the database (without MAINSAIL_TRACKING_URI)."
-            )
-        return self.kinds
+        return self.claims.kinds(known, self.kinds)
 
     def stop(self) -> None:
         """Stop after the current job (a graceful shutdown: SIGTERM in the CLI)."""
@@ -157,7 +138,6 @@ class Worker:
     def run(self, max_jobs: int | None = None, until_idle: bool = False) -> int:
         """Process jobs; returns how many were processed (done or failed)."""
         self.claim_kinds()  # a misconfiguration fails before the loop, which retries outages
-        remote = self.remote
         wait_s = 0.0 if until_idle else self.wait_s
         done = 0
         errors = 0
@@ -165,7 +145,7 @@ class Worker:
             try:
                 job = self.run_one(wait_s=wait_s)
             except Exception as exc:  # a database (or server) outage: keep trying, slower
-                if until_idle or (remote and isinstance(exc, _REFUSED)):
+                if until_idle or self.claims.gives_up(exc):
                     raise  # ... but when the server refused this worker, retrying will not help
                 errors += 1
                 wait = min(self.poll_s * 2**errors, 30.0)
@@ -178,16 +158,9 @@ class Worker:
                 continue
             if until_idle:
                 break
-            if not remote or wait_s == 0:  # against a server the claim itself waited
+            if not self.claims.claim_waits or wait_s == 0:  # else the claim itself waited
                 self._stop.wait(self.poll_s)
         return done
-
-    def _maybe_reap(self) -> None:
-        now = time.monotonic()
-        if now - self._last_reap < min(self.lease_s / 2, 5.0):
-            return
-        self._last_reap = now
-        reap_and_log(self.ctx.database("The job reaper"), log)
 
     def run_one(self, wait_s: float = 0.0) -> Job | None:
         """Claim one due job and run it; None if there was none.
@@ -196,8 +169,7 @@ class Worker:
         does not wait.
         """
         kinds = self.claim_kinds()
-        if not self.remote:  # the server reaps before it hands out a job
-            self._maybe_reap()
+        self.claims.before_claim(self.lease_s)
         row = self.ctx.store.claim_job(
             self.queues, self.worker_id, self._lease_ms, kinds, wait_s=wait_s
         )

@@ -26,7 +26,10 @@ from mainsail.pipelines._executors import (
     InProcessExecutor,
     StepTask,
     TaskResult,
+    check_executor,
+    execute_task,
     register_executor,
+    unregister_executor,
 )
 from mainsail.pipelines._records import (
     PipelineRun,
@@ -79,6 +82,8 @@ __all__ = [
     "StepRun",
     "StepTask",
     "TaskResult",
+    "check_executor",
+    "execute_task",
     "get_pipeline_run",
     "lineage",
     "list_pipeline_runs",
@@ -87,5 +92,6 @@ __all__ = [
     "resolve_pipeline",
     "run_pipeline",
     "step",
+    "unregister_executor",
     "why_rerun",
 ]

@@ -3,12 +3,17 @@
 An executor only turns a :class:`StepTask` (a step function, its resolved parameters and
 input artifacts) into a :class:`TaskResult` (output artifacts or an error). It never
 touches the metadata database, so a task can run anywhere that reaches the artifact
-store. Executors are registered by name and imported lazily.
+store.
+
+Executors are plug-ins: :data:`EXECUTORS` maps a name to a factory ``(ctx, **options) ->
+Executor`` (a class, typically), given as the object or a lazy ``"module:attr"``; packages
+may declare entry points in the group ``mainsail.executors``. The built-in ``inprocess``
+and ``ray`` register through it like anyone else's.
 """
 
 from __future__ import annotations
 
-import importlib
+import inspect
 import time
 import traceback
 from collections.abc import Callable, Mapping
@@ -17,6 +22,7 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from mainsail.core._errors import MainsailError, UnknownExecutorError
 from mainsail.core._ids import now_ms
+from mainsail.core._plugins import Registry
 
 if TYPE_CHECKING:
     from mainsail.store._artifacts import ArtifactStore
@@ -127,10 +133,48 @@ class InProcessExecutor:
         self._done.clear()
 
 
-EXECUTORS: dict[str, str] = {
-    "inprocess": "mainsail.pipelines._executors:InProcessExecutor",
-    "ray": "mainsail.pipelines._ray:RayExecutor",
-}
+_SHAPE = (
+    "An executor has a 'name' and submit(task) -> handle, wait(handles) -> [(handle, "
+    "TaskResult)], close(); it is registered as a factory (ctx, **options) -> executor, "
+    "typically its class. See mainsail.pipelines.Executor."
+)
+
+
+def check_executor(obj: Any, name: str | None = None) -> Any:
+    """Validate an executor plug-in against the :class:`Executor` protocol; returns it.
+
+    ``obj`` is an executor, or its factory: a class is checked for the protocol's methods,
+    another factory for being callable (what it builds is checked when it is built).
+    Raises :class:`~mainsail.core.UnknownExecutorError` saying what is missing.
+
+    Examples
+    --------
+    >>> from mainsail.pipelines import InProcessExecutor, check_executor
+    >>> check_executor(InProcessExecutor) is InProcessExecutor
+    True
+    """
+    what = f"The executor {name!r}" if name else f"The executor {obj!r}"
+    # a class or an executor is checked for the protocol; another callable is a factory
+    if inspect.isclass(obj) or not callable(obj) or hasattr(obj, "submit"):
+        missing = [m for m in ("submit", "wait", "close") if not callable(getattr(obj, m, None))]
+        if missing:
+            raise UnknownExecutorError(f"{what} has no {', '.join(missing)}. {_SHAPE}")
+        if not isinstance(getattr(obj, "name", None), str):
+            raise UnknownExecutorError(f"{what} has no 'name' string. {_SHAPE}")
+    return obj
+
+
+def _validate(name: str, obj: Any) -> None:
+    check_executor(obj, name)
+
+
+EXECUTORS: Registry[Callable[..., Executor]] = Registry(
+    "executor", group="mainsail.executors", validate=_validate
+)
+"""Executor factories by name (lazy ``"module:attr"`` targets)."""
+
+EXECUTORS.register("inprocess", "mainsail.pipelines._executors:InProcessExecutor")
+EXECUTORS.register("ray", "mainsail.pipelines._ray:RayExecutor")
 
 
 def register_executor(name: str, target: str | Callable[..., Executor]) -> None:
@@ -141,32 +185,37 @@ def register_executor(name: str, target: str | Callable[..., Executor]) -> None:
     >>> from mainsail.pipelines import register_executor
     >>> register_executor("mine", "my_pkg.executors:MyExecutor")  # doctest: +SKIP
     """
-    if isinstance(target, str) and ":" not in target:
-        raise UnknownExecutorError(
-            f"An executor is registered as 'module:attribute' or a callable. Got {target!r}."
-        )
-    _FACTORIES.pop(name, None)
     if isinstance(target, str):
-        EXECUTORS[name] = target
+        if ":" not in target:
+            raise UnknownExecutorError(
+                f"An executor is registered as 'module:attribute' or a callable. Got {target!r}."
+            )
     else:
-        EXECUTORS[name] = f"<callable {name}>"
-        _FACTORIES[name] = target
+        check_executor(target, name)
+    EXECUTORS.register(name, target)
 
 
-_FACTORIES: dict[str, Callable[..., Executor]] = {}
+def unregister_executor(name: str) -> None:
+    """Forget the executor registered as ``name`` (unknown names are ignored)."""
+    EXECUTORS.unregister(name)
 
 
 def make_executor(name: str, ctx: Context, options: Mapping[str, Any] | None) -> Executor:
+    """Build the executor ``name`` for one pipeline run, with its ``options``."""
     if name not in EXECUTORS:
         raise UnknownExecutorError(
-            f"No executor named {name!r}. Valid executors: {', '.join(sorted(EXECUTORS))}. "
-            "Register others with mainsail.pipelines.register_executor()."
+            f"{EXECUTORS.unknown(name).message} Register others with "
+            "mainsail.pipelines.register_executor(name, 'module:Class')."
         )
-    factory = _FACTORIES.get(name)
-    if factory is None:
-        module, attr = EXECUTORS[name].split(":")
-        factory = getattr(importlib.import_module(module), attr)
-    return factory(ctx, **dict(options or {}))
+    try:
+        factory = EXECUTORS.get(name)
+    except UnknownExecutorError:
+        raise
+    except MainsailError as exc:  # its module cannot be imported
+        raise UnknownExecutorError(f"The executor {name!r} cannot be used: {exc.message}") from None
+    executor = factory(ctx, **dict(options or {}))
+    check_executor(executor, name)
+    return executor
 
 
 def wait_one(executor: Executor, handles: list[Any]) -> list[tuple[Any, TaskResult]]:

@@ -73,7 +73,8 @@ class RayExecutor:
                 f"The ray executor has no option(s) {', '.join(unknown)}. "
                 f"Valid options: {', '.join(_OPTIONS)}."
             )
-        if ctx.is_remote:  # Ray tasks rebuild the artifact store from a root they can open
+        if ctx.artifacts.root_url.startswith(("http://", "https://")):
+            # Ray tasks rebuild the artifact store from its root: a server's is not one
             raise UnknownExecutorError(
                 "The ray executor reads and writes artifacts directly (S3 or a shared folder), "
                 f"and this client's store is the server at {ctx.artifacts.root_url}. Run the "

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -92,8 +92,11 @@ class PipelineRun:
     error: str | None = None
     created_at: int | None = None
     finished_at: int | None = None
-    _ctx: Context | None = field(default=None, repr=False, compare=False)
-    _outputs: dict[str, Any] | None = field(default=None, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # not fields: the record is what the server sends; these only serve ``outputs``
+        self._ctx: Context | None = None
+        self._outputs: dict[str, Any] | None = None
 
     @property
     def outputs(self) -> dict[str, Any]:
@@ -148,7 +151,7 @@ class PipelineRun:
 def load_pipeline_run(ctx: Context, pipeline_run_id: str) -> PipelineRun:
     row = ctx.store.get_pipeline_run_row(pipeline_run_id)
     steps = [StepRun.from_row(r) for r in ctx.store.step_run_rows(row["id"])]
-    return PipelineRun(
+    run = PipelineRun(
         id=row["id"],
         pipeline=row["pipeline"],
         status=row["status"],
@@ -161,8 +164,9 @@ def load_pipeline_run(ctx: Context, pipeline_run_id: str) -> PipelineRun:
         error=row["error"],
         created_at=row["created_at"],
         finished_at=row["finished_at"],
-        _ctx=ctx,
     )
+    run._ctx = ctx
+    return run
 
 
 def get_pipeline_run(ctx: Context, pipeline_run_id: str) -> PipelineRun:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from mainsail.core._errors import ModelStateError
+from mainsail.core._errors import InvalidValueError, ModelStateError
 from mainsail.core._ids import now_ms
 from mainsail.store import _tables as t
 from mainsail.store._sql_registry import _ALIAS_GUARDS, _DELETE_GUARDS
@@ -15,7 +15,7 @@ from mainsail.store._sql_registry import _ALIAS_GUARDS, _DELETE_GUARDS
 if TYPE_CHECKING:
     from mainsail.store._db import Database
 
-_FIELDS = (
+CHECK_RESULT_FIELDS = (
     "verdict",
     "baseline_version",
     "data_ref",
@@ -46,9 +46,12 @@ class CheckStoreMixin:
 
     def create_check_result(self, name: str, version: int, **fields: Any) -> dict[str, Any]:
         """Record a CheckResult on ``name`` version ``version``; returns the stored row."""
-        bad = set(fields) - set(_FIELDS)
+        bad = sorted(set(fields) - set(CHECK_RESULT_FIELDS))
         if bad:
-            raise ValueError(f"unknown check_results fields: {sorted(bad)}")
+            raise InvalidValueError(
+                f"A check result has no field(s) {', '.join(bad)}. Valid fields are: "
+                f"{', '.join(CHECK_RESULT_FIELDS)}."
+            )
         with self.db.write() as conn:
             mid = self._model_id(conn, name)  # type: ignore[attr-defined]
             self._version_row(conn, name, mid, version)  # type: ignore[attr-defined]
@@ -68,6 +71,7 @@ class CheckStoreMixin:
             mid = self._model_id(conn, name)  # type: ignore[attr-defined]
             q = sa.select(t.check_results).where(t.check_results.c.model_id == mid)
             if version is not None:
+                self._version_row(conn, name, mid, version)  # type: ignore[attr-defined]
                 q = q.where(t.check_results.c.version == version)
             q = q.order_by(t.check_results.c.id.desc())
             if limit is not None:

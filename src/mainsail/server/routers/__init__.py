@@ -12,6 +12,7 @@ from mainsail.server.routers import (
     datasets,
     endpoints,
     health,
+    jobs,
     models,
     monitoring,
     pipelines,
@@ -20,7 +21,7 @@ from mainsail.server.routers import (
 )
 
 ALL = [health, tracking, datasets, models, artifacts, security]
-ALL += [endpoints, monitoring, checks, automation, pipelines]
+ALL += [endpoints, monitoring, checks, automation, pipelines, jobs]
 
 __all__ = [
     "ALL",
@@ -30,6 +31,7 @@ __all__ = [
     "datasets",
     "endpoints",
     "health",
+    "jobs",
     "models",
     "monitoring",
     "pipelines",

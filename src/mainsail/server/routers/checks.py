@@ -12,22 +12,22 @@ server re-derives the verdict from the outcomes and the policy, refuses a result
 not follow the verdict rule, and marks it as computed by the client, recorded by the
 caller (in the result and in the audit event). Such a result is stored and listed, but the
 ``require_checks`` alias gate ignores it: a developer could send any outcomes and policy,
-so only a result the server computed (``POST .../checks``) opens the gate.
+so only a result the server computed (``POST .../checks``) opens the gate. A client learns
+which checks the server has (built-ins and installed plug-ins) from ``GET /checks/kinds``.
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-import sqlalchemy as sa
-from fastapi import APIRouter, Path, Request
-from pydantic import Field
+from fastapi import APIRouter, Depends, Path, Query, Request
+from pydantic import BaseModel, Field
 
 from mainsail.checks._types import CheckOutcome, CheckResult
 from mainsail.core._errors import InvalidValueError, NotFoundError, PermissionDeniedError
 from mainsail.core._uris import parse_address
 from mainsail.security._roles import Principal
-from mainsail.server._auth import Audit, denied, from_path, permit, reader
+from mainsail.server._auth import Audit, denied, from_path, permit, principal_of, reader
 from mainsail.server.routers._common import Body, context, store
 from mainsail.server.routers.artifacts import check_blob_access
 from mainsail.store._sql_checks import CLIENT
@@ -38,6 +38,7 @@ router = APIRouter(tags=["checks"])
 ModelName = Annotated[str, Path(min_length=1, max_length=250)]
 VersionNo = Annotated[int, Path(ge=1, le=2**31 - 1)]
 ResultId = Annotated[int, Path(ge=1, le=2**63 - 1)]
+Limit = Annotated[int | None, Query(ge=1, le=10_000)]
 
 
 class CheckIn(Body):
@@ -64,24 +65,45 @@ class CheckRecordIn(Body):
     html_digest: Digest | None = None
 
 
-@router.get("/models/{name}/checks", response_model=list[CheckResult])
-def list_model_checks(request: Request, name: ModelName, _: Any = reader(from_path("name"))) -> Any:
-    """Check results of every version of the model, newest first."""
-    from mainsail.checks._runner import from_row
+class CheckKinds(BaseModel):
+    checks: list[str]
 
-    return [from_row(r) for r in store(request).list_check_results(name)]
+
+async def _authenticated(request: Request) -> Principal:
+    return await principal_of(request, scope="read")
+
+
+@router.get("/checks/kinds", response_model=CheckKinds)
+def check_kinds(_: Any = Depends(_authenticated)) -> Any:
+    """The checks this server runs (the policy keys of its registered checks): a client
+    asks the server to run a policy only when the server has every check it names."""
+    from mainsail.checks import available_checks
+
+    return {"checks": available_checks()}
+
+
+@router.get("/models/{name}/checks", response_model=list[CheckResult])
+def list_model_checks(
+    request: Request, name: ModelName, limit: Limit = None, _: Any = reader(from_path("name"))
+) -> Any:
+    """Check results of every version of the model, newest first."""
+    from mainsail.checks._results import from_row
+
+    return [from_row(r) for r in store(request).list_check_results(name, limit=limit)]
 
 
 @router.get("/models/{name}/versions/{version}/checks", response_model=list[CheckResult])
 def list_checks(
-    request: Request, name: ModelName, version: VersionNo, _: Any = reader(from_path("name"))
+    request: Request,
+    name: ModelName,
+    version: VersionNo,
+    limit: Limit = None,
+    _: Any = reader(from_path("name")),
 ) -> Any:
-    """The version's check results, newest first."""
-    from mainsail.checks._runner import from_row
+    """The version's check results, newest first (404 for an unknown version)."""
+    from mainsail.checks._results import from_row
 
-    s = store(request)
-    s.get_model_version(name, version)  # 404 for an unknown version
-    return [from_row(r) for r in s.list_check_results(name, version)]
+    return [from_row(r) for r in store(request).list_check_results(name, version, limit)]
 
 
 @router.post(
@@ -142,8 +164,9 @@ def record_checks(
 
     The result is marked ``computed_by: client``; the ``require_checks`` gate ignores it.
     """
-    from mainsail.checks._policy import CheckPolicy
-    from mainsail.checks._runner import decide_verdict, from_row
+    from mainsail.checks._plan import decide_verdict
+    from mainsail.checks._policy import load_policy
+    from mainsail.checks._results import from_row
 
     audit.target = f"models/{name}/{version}"
     s = store(request)
@@ -156,11 +179,12 @@ def record_checks(
             )
         s.get_model_version(name, body.baseline_version)
     try:
-        configured = CheckPolicy.model_validate(body.policy).configured()
-    except ValueError as exc:
+        # a client may have run checks this server does not have: their sections are kept
+        configured = load_policy(body.policy, unknown="keep").configured()
+    except InvalidValueError as exc:
         raise InvalidValueError(
-            f"The policy of the recorded result is not a release-check policy: {exc}. Send "
-            "what CheckPolicy.to_dict() gives."
+            f"The policy of the recorded result is not a release-check policy: {exc.message} "
+            "Send what CheckPolicy.to_dict() gives."
         ) from None
     verdict, reason = decide_verdict(body.checks, configured)
     if verdict != body.verdict:
@@ -227,25 +251,19 @@ def baseline_model(name: str, ref: str) -> str:
 
 def check_project(request: Request, s: LocalStore) -> str | None:
     """The project of a check result is its model's name."""
-    from mainsail.store import _tables as t
-
     try:
         rid = int(request.path_params["result_id"])
     except (KeyError, ValueError):
         return None
     if not 1 <= rid < 2**63:  # runs before path validation: the 422 comes next
         return None
-    with s.db.read() as conn:
-        return conn.execute(  # type: ignore[no-any-return]
-            sa.select(t.models.c.name)
-            .join(t.check_results, t.check_results.c.model_id == t.models.c.id)
-            .where(t.check_results.c.id == rid)
-        ).scalar()
+    row = s.get_check_result(rid)
+    return None if row is None else str(row["model"])
 
 
 @router.get("/checks/{result_id}", response_model=CheckResult)
 def get_check(request: Request, result_id: ResultId, _: Any = reader(check_project)) -> Any:
-    from mainsail.checks._runner import from_row
+    from mainsail.checks._results import from_row
 
     row = store(request).get_check_result(result_id)
     if row is None:

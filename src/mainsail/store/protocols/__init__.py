@@ -37,7 +37,9 @@ class Store(
     DatasetStore,
     RegistryStore,
     PipelineStore,
+    JobStore,
     JobClaimStore,
+    CheckStore,
     Protocol,
 ):
     """Every protocol both the SQL and the REST store implement."""
@@ -50,9 +52,7 @@ class Store(
 @runtime_checkable
 class LocalStore(
     Store,
-    JobStore,
     JobQueueAdmin,
-    CheckStore,
     RolloutStore,
     ServingStatsStore,
     AutomationStore,

@@ -1,4 +1,9 @@
-"""The job queue: what a worker needs (claim, heartbeat, complete, fail) and the rest."""
+"""The job queue: what a worker needs (claim, heartbeat, complete, fail) and the rest.
+
+:class:`JobStore` and :class:`JobClaimStore` are implemented by the SQL store and by the REST
+store (a worker or an SDK on another host); :class:`JobQueueAdmin` (the reaper and the
+scheduler's look-ahead) runs next to the database only.
+"""
 
 from __future__ import annotations
 
@@ -29,8 +34,14 @@ class JobClaimStore(Protocol):
     ) -> str | None: ...
 
 
+JOB_STATUSES = ("queued", "running", "done", "failed")
+"""A job is queued, then running (claimed by one worker), then done or failed."""
+
+
 @runtime_checkable
 class JobStore(Protocol):
+    """Enqueue and read jobs."""
+
     def enqueue_job(
         self,
         queue: str,
@@ -38,16 +49,25 @@ class JobStore(Protocol):
         payload: Mapping[str, Any],
         dedupe_key: str | None,
         max_attempts: int,
-        run_after_ms: int,
-    ) -> tuple[int, bool]: ...
-    def get_job_row(self, job_id: int) -> dict[str, Any] | None: ...
+        run_after_ms: int | None = None,
+    ) -> tuple[int, bool]:
+        """Queue a job due at ``run_after_ms`` (None: now, by the store's clock); returns
+        ``(id, created)``: a queued or running job with ``dedupe_key`` is returned instead."""
+        ...
+
+    def get_job_row(self, job_id: int) -> dict[str, Any] | None:
+        """The job as stored, or None."""
+        ...
+
     def list_job_rows(
         self,
         status: str | None = None,
         queue: str | None = None,
         kind: str | None = None,
         limit: int = 100,
-    ) -> list[dict[str, Any]]: ...
+    ) -> list[dict[str, Any]]:
+        """Jobs, newest first; ``status`` must be one of :data:`JOB_STATUSES`."""
+        ...
 
 
 @runtime_checkable
