@@ -155,7 +155,7 @@ monitors:
         ),
         ({"notifiers": [{"type": "pager"}]}, "Notifier spec needs 'type'"),
         ({"notifiers": [{"type": "webhook", "url": "ftp://x"}]}, "http(s) URL"),
-        ({"drift_share": 0}, "drift_share"),
+        ({"max_drift_share": 0}, "max_drift_share must be in"),
     ],
 )
 def test_bad_monitor_definitions(ctx, kwargs, message) -> None:  # type: ignore[no-untyped-def]
