@@ -81,19 +81,22 @@ class DriftTest(Protocol):
     def score(self, reference: ColumnData, current: ColumnData) -> DriftScore: ...
 
 
-def _grid(ref: ColumnData, cur: ColumnData) -> np.ndarray:
+def _grid(ref: ColumnData, cur: ColumnData, bins: int = _GRID) -> np.ndarray:
     lo = np.nanmin([ref.bounds()[0], cur.bounds()[0]])
     hi = np.nanmax([ref.bounds()[1], cur.bounds()[1]])
     if not np.isfinite(lo) or not np.isfinite(hi) or hi <= lo:
         hi = lo + 1.0 if np.isfinite(lo) else 1.0
         lo = lo if np.isfinite(lo) else 0.0
-    return np.linspace(lo, hi, _GRID + 1)
+    return np.linspace(lo, hi, bins + 1)
 
 
 def _probs(ref: ColumnData, cur: ColumnData) -> tuple[np.ndarray, np.ndarray]:
     """Aligned category frequencies (numeric columns: mass per grid bin)."""
     if ref.kind == "numeric":
-        g = _grid(ref, cur)
+        # About sqrt(n) bins: with a fixed fine grid, a few thousand rows leave most bins
+        # nearly empty, and two samples of one distribution read as far apart.
+        bins = min(_GRID, max(10, math.isqrt(max(min(ref.n, cur.n), 0))))
+        g = _grid(ref, cur, bins)
         p = np.diff(np.concatenate([[0.0], ref.cdf(g)]))
         q = np.diff(np.concatenate([[0.0], cur.cdf(g)]))
         return np.clip(p, 0, None), np.clip(q, 0, None)
