@@ -26,9 +26,7 @@ def calls() -> Iterator[list[tuple[str, str, int]]]:
 
 
 def _run(ctx: Any, rule: AlertRule, value: float, now: int, seen: list[Any]) -> list[Any]:
-    events = evaluate(
-        ctx.store, "churn", [rule], {rule.metric: value}, lambda r: {"k": value}, now
-    )
+    events = evaluate(ctx.store, "churn", [rule], {rule.metric: value}, lambda r: {"k": value}, now)
     for alert, event in events:
         notify(["recorder"], alert, event)
     return events
