@@ -181,6 +181,20 @@ def test_check_drift_test_says_what_is_wrong(thing: Any, message: str) -> None:
         check_drift_test(thing)
 
 
+def test_a_broken_plugin_does_not_stop_the_default_choice(caplog: Any) -> None:
+    from mainsail.core import ConfigurationError
+
+    register_test("acme_plugins_not_installed:Test", name="broken")
+    try:
+        ref = pd.DataFrame({"x": np.random.default_rng(0).normal(size=300)})
+        assert drift(ref, ref)["x"].test == "ks"
+        assert "'broken' is left out of the default choice" in caplog.text
+        with pytest.raises(ConfigurationError, match="Could not import module"):
+            drift(ref, ref, stattest="broken")
+    finally:
+        DRIFT_TESTS.unregister("broken")
+
+
 def test_register_test_says_what_is_wrong() -> None:
     with pytest.raises(InvalidValueError, match="needs its name"):
         register_test("acme_plugins:MedianShift")

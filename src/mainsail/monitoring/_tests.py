@@ -13,17 +13,20 @@ it is picked for when a monitor names no test. Tests register in :data:`DRIFT_TE
 
 from __future__ import annotations
 
+import logging
 import math
 from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
 import numpy as np
 
-from mainsail.core._errors import InvalidValueError
+from mainsail.core._errors import InvalidValueError, MainsailError
 from mainsail.core._plugins import Registry
 from mainsail.monitoring._columns import ColumnData
 
 KINDS = ("numeric", "categorical")
+log = logging.getLogger("mainsail.monitoring")
+_BROKEN: set[str] = set()
 
 _GRID = 512
 _EPS = 1e-4
@@ -368,12 +371,22 @@ def available_tests() -> list[str]:
 
 
 def auto_candidates() -> list[tuple[AutoChoice, str]]:
-    """The tests that may be picked by default, best first (priority, then name)."""
-    found = [
-        (auto, name)
-        for name, cls in DRIFT_TESTS.items()
-        if (auto := getattr(cls, "auto", None)) is not None
-    ]
+    """The tests that may be picked by default, best first (priority, then name).
+
+    A plug-in that does not load is left out (and logged), so one broken install does not
+    stop every drift check; naming it still raises its error.
+    """
+    found = []
+    for name in DRIFT_TESTS.names():
+        try:
+            auto = getattr(DRIFT_TESTS.get(name), "auto", None)
+        except MainsailError as exc:
+            if name not in _BROKEN:
+                _BROKEN.add(name)
+                log.warning("drift test %r is left out of the default choice: %s", name, exc)
+            continue
+        if auto is not None:
+            found.append((auto, name))
     return sorted(found, key=lambda item: (-item[0].priority, item[1]))
 
 
