@@ -15,7 +15,6 @@ import mainsail
 import mainsail.jobs as jobs
 from mainsail.automation import AutomationController
 from mainsail.core._ids import now_ms
-from mainsail.store import _tables as t
 
 from .conftest import POLICY
 
@@ -39,30 +38,25 @@ def _automation(**overrides: Any) -> Any:
 def _fire_alert(ctx: Any, when: int | None = None) -> None:
     """Insert or re-evaluate the drift alert, as the monitor does on each run."""
     ts = when or now_ms()
-    with ctx.store.db.write() as conn:
-        row = conn.execute(t.alerts.select().where(t.alerts.c.fingerprint == "drift:churn")).first()
-        if row is None:
-            conn.execute(
-                t.alerts.insert().values(
-                    fingerprint="drift:churn",
-                    rule="drift",
-                    endpoint="churn",
-                    severity="warning",
-                    state="firing",
-                    value=1.0,
-                    evidence={"features": [{"column": "usage_hours"}]},
-                    count=1,
-                    first_seen_at=ts,
-                    fired_at=ts,
-                    updated_at=ts,
-                )
-            )
-        else:
-            conn.execute(
-                t.alerts.update()
-                .where(t.alerts.c.id == row.id)
-                .values(updated_at=ts, count=row.count + 1)
-            )
+    row = ctx.store.open_alert_row("drift:churn")
+    if row is None:
+        ctx.store.insert_alert(
+            {
+                "fingerprint": "drift:churn",
+                "rule": "drift",
+                "endpoint": "churn",
+                "severity": "warning",
+                "state": "firing",
+                "value": 1.0,
+                "evidence": {"features": [{"column": "usage_hours"}]},
+                "count": 1,
+                "first_seen_at": ts,
+                "fired_at": ts,
+                "updated_at": ts,
+            }
+        )
+    else:
+        ctx.store.update_alert(row["id"], updated_at=ts, count=row["count"] + 1)
 
 
 def _cycle(ctx: Any, controller: AutomationController, step_ms: int = 1000) -> None:

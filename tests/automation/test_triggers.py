@@ -9,14 +9,13 @@ import pandas as pd
 import pytest
 
 import mainsail
-from mainsail.automation._spec import (
+from mainsail.automation import (
     DriftAlertTrigger,
     NewDataTrigger,
     PerformanceTrigger,
     ScheduleTrigger,
 )
-from mainsail.automation._triggers import EVALUATORS, merge_patch
-from mainsail.store import _tables as t
+from mainsail.automation._trigger import merge_patch
 
 AUTO: dict[str, Any] = {"id": 1, "name": "a", "endpoint": "churn", "created_at": 0}
 
@@ -29,28 +28,32 @@ def _alert(
     severity: str = "warning",
     endpoint: str = "churn",
 ) -> int:
-    with ctx.store.db.write() as conn:
-        return int(
-            conn.execute(
-                t.alerts.insert().values(
-                    fingerprint=f"{rule}:{endpoint}",
-                    rule=rule,
-                    endpoint=endpoint,
-                    severity=severity,
-                    state=state,
-                    value=0.6,
-                    evidence={"features": ["age"]},
-                    count=1,
-                    first_seen_at=updated,
-                    fired_at=updated,
-                    updated_at=updated,
-                )
-            ).inserted_primary_key[0]
-        )
+    row = ctx.store.insert_alert(
+        {
+            "fingerprint": f"{rule}:{endpoint}:{state}",
+            "rule": rule,
+            "endpoint": endpoint,
+            "severity": severity,
+            "state": state,
+            "value": 0.6,
+            "evidence": {"features": ["age"]},
+            "count": 1,
+            "first_seen_at": updated,
+            "fired_at": updated,
+            "updated_at": updated,
+        }
+    )
+    return int(row["id"])
+
+
+def _touch_alerts(ctx: Any, updated: int) -> None:
+    """Re-evaluate every alert at ``updated`` (as a monitor run does)."""
+    for row in ctx.store.list_alert_rows():
+        ctx.store.update_alert(row["id"], updated_at=updated)
 
 
 def _evaluate(ctx: Any, trig: Any, state: dict[str, Any], now: int = 10_000) -> Any:
-    firing = EVALUATORS[trig.type](ctx, trig, AUTO, state, now, 0)
+    firing = trig.evaluate(ctx, AUTO, state, now, 0)
     if firing is not None:
         merge_patch(state, firing.mark)
     return firing
@@ -64,8 +67,7 @@ def test_drift_alert_fires_once_per_evaluation(ctx: Any) -> None:
     first = _evaluate(ctx, trig, state)
     assert first is not None and first.evidence["alert_id"] == alert_id
     assert _evaluate(ctx, trig, state) is None  # same evidence never fires twice
-    with ctx.store.db.write() as conn:
-        conn.execute(t.alerts.update().values(updated_at=2000))
+    _touch_alerts(ctx, 2000)
     again = _evaluate(ctx, trig, state)
     assert again is not None and again.key != first.key  # re-evaluated and still firing
 
@@ -86,33 +88,14 @@ def test_loop_guard_ignores_evidence_from_before_our_rollout_settled(ctx: Any) -
 
 
 def _monitor_result(ctx: Any, ts: int, scores: dict[str, float]) -> None:
-    with ctx.store.db.write() as conn:
-        mid = conn.execute(t.monitors.select()).first()
-        if mid is None:
-            mid_id = conn.execute(
-                t.monitors.insert().values(
-                    endpoint="churn",
-                    name="default",
-                    spec={},
-                    enabled=True,
-                    interval_s=60,
-                    created_at=0,
-                    updated_at=0,
-                )
-            ).inserted_primary_key[0]
-        else:
-            mid_id = mid.id
-        conn.execute(
-            t.monitor_results.insert().values(
-                monitor_id=mid_id,
-                ts=ts,
-                window_start=ts - 60_000,
-                window_end=ts,
-                status="ok",
-                scores=scores,
-                result={},
-            )
-        )
+    monitors = ctx.store.list_monitor_rows("churn")
+    if monitors:
+        mid = monitors[0]["id"]
+    else:
+        mid = ctx.store.put_monitor("churn", "default", {}, interval_s=60, enabled=True)["id"]
+    result = {"ts": ts, "window_start": ts - 60_000, "window_end": ts, "model_version": None}
+    result.update(status="ok", scores=scores, result={})
+    ctx.store.add_monitor_result(mid, result, next_run_at=ts + 60_000)
 
 
 def test_performance_trigger_uses_the_newest_result(ctx: Any) -> None:
@@ -151,16 +134,15 @@ def test_schedule_fires_once_per_slot_and_collapses_missed_slots(ctx: Any) -> No
     start = int(dt.datetime(2026, 1, 1, 0, 30, tzinfo=dt.UTC).timestamp() * 1000)
     auto = {**AUTO, "created_at": start}
     state: dict[str, Any] = {}
-    ev = EVALUATORS["schedule"]
-    assert ev(ctx, trig, auto, state, start + 10 * 60_000, 0) is None
+    assert trig.evaluate(ctx, auto, state, start + 10 * 60_000, 0) is None
     late = start + 5 * 3600_000  # five slots passed
-    firing = ev(ctx, trig, auto, state, late, 0)
+    firing = trig.evaluate(ctx, auto, state, late, 0)
     assert firing is not None
     merge_patch(state, firing.mark)
     assert firing.evidence["slot_ms"] == int(
         dt.datetime(2026, 1, 1, 5, 0, tzinfo=dt.UTC).timestamp() * 1000
     )
-    assert ev(ctx, trig, auto, state, late + 60_000, 0) is None
+    assert trig.evaluate(ctx, auto, state, late + 60_000, 0) is None
 
 
 def test_the_controller_persists_nested_trigger_marks(ctx: Any) -> None:
@@ -181,11 +163,9 @@ def test_the_controller_persists_nested_trigger_marks(ctx: Any) -> None:
     controller = AutomationController(ctx)
     _alert(ctx, updated=1000)
     controller.tick(10_000)  # awaits approval; seen = 1000
-    with ctx.store.db.write() as conn:
-        conn.execute(t.alerts.update().values(updated_at=2000))
+    _touch_alerts(ctx, 2000)
     controller.tick(11_000)  # suppressed (awaiting approval); seen = 2000
-    with ctx.store.db.write() as conn:
-        conn.execute(t.alerts.update().values(updated_at=3000))
+    _touch_alerts(ctx, 3000)
     controller.tick(12_000)  # only nested values change now; they must persist too
     state = mainsail.get_automation("a").state
     assert state["seen"]["0"] == 3000

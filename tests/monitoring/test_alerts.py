@@ -26,9 +26,7 @@ def calls() -> Iterator[list[tuple[str, str, int]]]:
 
 
 def _run(ctx: Any, rule: AlertRule, value: float, now: int, seen: list[Any]) -> list[Any]:
-    events = evaluate(
-        ctx.store.db, "churn", [rule], {rule.metric: value}, lambda r: {"k": value}, now
-    )
+    events = evaluate(ctx.store, "churn", [rule], {rule.metric: value}, lambda r: {"k": value}, now)
     for alert, event in events:
         notify(["recorder"], alert, event)
     return events
@@ -67,7 +65,7 @@ def test_pending_that_clears_is_dropped_silently(ctx, calls) -> None:  # type: i
 def test_missing_metric_leaves_the_state_alone(ctx, calls) -> None:  # type: ignore[no-untyped-def]
     rule = AlertRule(name="drift", metric="drift.share", op=">", threshold=0.1)
     _run(ctx, rule, 0.5, 0, calls)
-    assert evaluate(ctx.store.db, "churn", [rule], {}, lambda r: {}, 1000) == []
+    assert evaluate(ctx.store, "churn", [rule], {}, lambda r: {}, 1000) == []
     assert mainsail.list_alerts(state="firing")[0].rule == "drift"
 
 

@@ -106,7 +106,7 @@ def test_explicit_tests_prediction_drift_and_dataset_share() -> None:
         cur,
         tests={"num1": "psi", "cat0": "chisquare"},
         prediction_column="pred",
-        drift_share=0.3,
+        max_drift_share=0.3,
     )
     assert report["num1"].test == "psi" and report["cat0"].test == "chisquare"
     assert report.prediction is not None and report.prediction.drifted
@@ -125,8 +125,8 @@ def test_bad_inputs() -> None:
         drift(ref, ref, tests={"cat0": "ks"})
     with pytest.raises(InvalidValueError, match="Reference columns are"):
         drift(ref, ref, columns=["nope"])
-    with pytest.raises(InvalidValueError, match="drift_share"):
-        drift(ref, ref, drift_share=0)
+    with pytest.raises(InvalidValueError, match="max_drift_share must be in"):
+        drift(ref, ref, max_drift_share=0)
     report = drift(ref, ref.drop(columns="num3"))
     assert report.missing_columns == ["num3"]
 

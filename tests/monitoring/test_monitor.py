@@ -155,7 +155,7 @@ monitors:
         ),
         ({"notifiers": [{"type": "pager"}]}, "Notifier spec needs 'type'"),
         ({"notifiers": [{"type": "webhook", "url": "ftp://x"}]}, "http(s) URL"),
-        ({"drift_share": 0}, "drift_share"),
+        ({"max_drift_share": 0}, "max_drift_share must be in"),
     ],
 )
 def test_bad_monitor_definitions(ctx, kwargs, message) -> None:  # type: ignore[no-untyped-def]
@@ -202,3 +202,28 @@ def test_performance_scores_the_probability_of_the_model_s_last_class(ctx, make_
     perf = mainsail.run_monitor("tenure").performance
     assert perf is not None and perf.labelled == 600 and perf.metrics["accuracy"] > 0.9
     assert perf.metrics["roc_auc"] > 0.95  # inverted (< 0.05) if "10" were taken as positive
+
+
+def test_drift_share_is_a_deprecated_name_of_max_drift_share(ctx) -> None:  # type: ignore[no-untyped-def]
+    import pandas as pd
+
+    from mainsail.monitoring import DriftReport, MonitorSpec
+
+    with pytest.deprecated_call(match="use max_drift_share"):
+        m = mainsail.create_monitor("churn", drift_share=0.3)
+    assert m.spec.max_drift_share == 0.3 and "drift_share" not in m.spec.model_dump()
+    with pytest.deprecated_call(match="YAML key 'drift_share'"):
+        (y,) = monitor_from_yaml(ctx, "endpoint: churn\nname: y\ndrift_share: 0.2\n")
+    assert y.spec.max_drift_share == 0.2
+    with pytest.deprecated_call(), pytest.raises(InvalidValueError, match="max_drift_share"):
+        mainsail.create_monitor("churn", drift_share=3)
+    # what was stored before the rename still loads, without a warning
+    assert MonitorSpec.model_validate({"endpoint": "e", "drift_share": 0.4}).max_drift_share == 0.4
+    old = {"columns": [], "drift_share": 0.4, "share_drifted": 0.0, "dataset_drift": False}
+    report = DriftReport.model_validate(old)
+    assert report.max_drift_share == 0.4
+    with pytest.deprecated_call(match="share_drifted"):
+        assert report.drift_share == 0.4
+    ref = pd.DataFrame({"x": [1.0, 2.0, 3.0, 4.0]})
+    with pytest.deprecated_call(match="use max_drift_share"):
+        assert drift(ref, ref, drift_share=0.25).max_drift_share == 0.25

@@ -10,7 +10,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 import mainsail
 from mainsail.monitoring import grafana_dashboard, prometheus_rules, render_prometheus
-from mainsail.monitoring._prometheus import GAUGES, MonitoringCollector
+from mainsail.monitoring._exposition import GAUGES, MonitoringCollector
 
 _NAME = re.compile(r"\b(mainsail_[a-z_]+)\b")
 

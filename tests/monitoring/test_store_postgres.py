@@ -27,12 +27,12 @@ def test_monitor_and_alerts_on_postgres(pg_url, home, make_churn) -> None:  # ty
     (r,) = list_results(ctx, "churn")
     assert r.status == "no_data"
     rule = AlertRule(name="drift", metric="drift.share", op=">", threshold=0.1, for_s=10)
-    evaluate(ctx.store.db, "churn", [rule], {"drift.share": 0.5}, lambda r: {}, 0)
-    events = evaluate(ctx.store.db, "churn", [rule], {"drift.share": 0.5}, lambda r: {}, 10_000)
+    evaluate(ctx.store, "churn", [rule], {"drift.share": 0.5}, lambda r: {}, 0)
+    events = evaluate(ctx.store, "churn", [rule], {"drift.share": 0.5}, lambda r: {}, 10_000)
     assert [(a.state, e) for a, e in events] == [("firing", "firing")]
     assert b'mainsail_alerts_firing{endpoint="churn",severity="warning"} 1.0' in render_prometheus(
         ctx
     )
-    events = evaluate(ctx.store.db, "churn", [rule], {"drift.share": 0.0}, lambda r: {}, 20_000)
+    events = evaluate(ctx.store, "churn", [rule], {"drift.share": 0.0}, lambda r: {}, 20_000)
     assert [e for _, e in events] == ["resolved"]
     assert mainsail.list_alerts("churn")[0].count == 2

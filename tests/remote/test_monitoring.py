@@ -171,8 +171,8 @@ def test_bad_input_gets_the_same_errors(sdk_mode: str, unique: str, cli: Cli) ->
         mainsail.create_monitor(ep, window="five minutes")
     with pytest.raises(InvalidValueError, match="Unknown drift test 'nope'. Valid tests are"):
         mainsail.create_monitor(ep, stattest="nope")
-    with pytest.raises(InvalidValueError, match="drift_share must be in"):
-        mainsail.create_monitor(ep, drift_share=1.5)
+    with pytest.raises(InvalidValueError, match="max_drift_share must be in"):
+        mainsail.create_monitor(ep, max_drift_share=1.5)
     with pytest.raises(InvalidAddressError, match="Endpoint name must start with"):
         mainsail.create_monitor("bad name/x")
     with pytest.raises(InvalidAddressError, match="Monitor name must start with"):

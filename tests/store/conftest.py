@@ -68,9 +68,17 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
 
     url = _sqlite_url(tmp_path) if kind == "rest-sqlite" else request.getfixturevalue("pg_url")
     sql = SqlStore(Database(url))
+    request.node.mainsail_sql_store = sql  # type: ignore[attr-defined]  # see sql_store
     ctx = Context(Settings(home=tmp_path / "h"), sql, ArtifactStore(str(tmp_path / "art")))
     token = create_user_with_token(sql, "admin", "admin").token
     with TestClient(create_app(ctx, auth=True)) as client:
         rest = RestStore(RestClient("http://testserver", token=token, client=client))
         yield rest
     sql.db.dispose()
+
+
+@pytest.fixture
+def sql_store(store: Any, request: pytest.FixtureRequest) -> Any:
+    """The SQL store behind ``store``: itself for SQL backends, the server's for REST ones
+    (in process), to write what only runs next to the database (monitor results, alerts)."""
+    return getattr(request.node, "mainsail_sql_store", store)

@@ -1,8 +1,10 @@
 """SDK functions for automations: declare, inspect, run by hand, approve.
 
-Against a server (``MAINSAIL_TRACKING_URI``) each function calls the server's
-``/api/v1/automations`` routes, which need the deployer role on the automation's endpoint
-to change anything and audit every change; they return the same objects.
+Automations are records in the store, and a run or an approval asked for by hand is a
+``requested`` event the controller acts on, so every function here goes through the store
+(``ctx.store``). Against a server (``MAINSAIL_TRACKING_URI``) that is the REST store, whose
+``/api/v1/automations`` routes need the deployer role on the automation's endpoint to change
+anything and audit every change; the functions return the same objects either way.
 """
 
 from __future__ import annotations
@@ -13,9 +15,9 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from mainsail.automation._spec import AutomationSpec, parse_spec
-from mainsail.core._errors import AutomationNotFoundError, InvalidValueError
+from mainsail.core._errors import InvalidValueError
 from mainsail.store._context import Context
-from mainsail.store._rest_client import seg
+from mainsail.store.protocols.automation import RequestKind
 
 
 class Automation(BaseModel):
@@ -55,15 +57,6 @@ class AutomationEvent(BaseModel):
     rollout_id: int | None = None
 
 
-def _path(name: str, tail: str = "") -> str:
-    if not isinstance(name, str) or not name:
-        raise AutomationNotFoundError(
-            f"Expected an automation name (a non-empty string). Got {name!r}. List them with "
-            "mainsail.list_automations()."
-        )
-    return f"/automations/{seg(name)}{tail}"
-
-
 def _from_row(row: dict[str, Any]) -> Automation:
     return Automation(**{**row, "spec": parse_spec(row["spec"]), "state": row["state"] or {}})
 
@@ -82,55 +75,42 @@ def create_automation(
     ...     "checks": {"policy": "checks.yaml"}, "cooldown": "6h"})
     """
     parsed = parse_spec(spec)
-    if (api := ctx.remote) is not None:
-        body = parsed.model_dump(mode="json")
-        return Automation.model_validate(api.json("PUT", _path(parsed.name), json=body))
-    store = ctx.database()
-    store.put_automation(parsed.name, parsed.endpoint, parsed.model_dump(mode="json"))
-    return get_automation(ctx, parsed.name)
+    row = ctx.store.put_automation(parsed.name, parsed.endpoint, parsed.model_dump(mode="json"))
+    return _from_row(row)
 
 
 def get_automation(ctx: Context, name: str) -> Automation:
     """An automation by name (:class:`AutomationNotFoundError` if there is none)."""
-    if (api := ctx.remote) is not None:
-        return Automation.model_validate(api.json("GET", _path(name)))
-    return _from_row(ctx.database().get_automation_row(name))
+    return _from_row(ctx.store.get_automation_row(name))
 
 
 def list_automations(ctx: Context) -> list[Automation]:
     """Every automation (against a server: those on endpoints the caller may read)."""
-    if (api := ctx.remote) is not None:
-        return [Automation.model_validate(a) for a in api.json("GET", "/automations")]
-    return [_from_row(r) for r in ctx.database().list_automation_rows()]
+    return [_from_row(r) for r in ctx.store.list_automation_rows()]
 
 
 def set_automation_enabled(ctx: Context, name: str, enabled: bool) -> Automation:
     """Switch an automation on or off; returns it."""
-    if (api := ctx.remote) is not None:
-        tail = "/enable" if enabled else "/disable"
-        return Automation.model_validate(api.json("POST", _path(name, tail)))
-    store = ctx.database()
-    row = store.get_automation_row(name)
-    store.update_automation(row["id"], enabled=enabled)
-    return get_automation(ctx, name)
+    return _from_row(ctx.store.set_automation_enabled(name, enabled))
 
 
 def automation_trail(ctx: Context, name: str, limit: int = 200) -> list[AutomationEvent]:
     """The automation's events, oldest first: what fired, what ran, what it produced."""
     if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 10000:
         raise InvalidValueError(f"limit must be an integer in 1..10000. Got {limit!r}.")
-    if (api := ctx.remote) is not None:
-        data = api.json("GET", _path(name, "/events"), params={"limit": limit})
-        return [AutomationEvent.model_validate(e) for e in data]
-    store = ctx.database()
-    row = store.get_automation_row(name)
-    return [AutomationEvent(**e) for e in store.automation_events(row["id"], limit=limit)]
+    return [AutomationEvent.model_validate(e) for e in ctx.store.automation_trail_rows(name, limit)]
 
 
-def _request(ctx: Context, name: str, kind: str, detail: dict[str, Any]) -> int:
-    store = ctx.database()
-    row = store.get_automation_row(name)
-    return int(store.add_automation_event(row["id"], kind, "requested", detail))
+def request_automation(
+    ctx: Context,
+    name: str,
+    kind: RequestKind,
+    reason: str | None = None,
+    actor: str | None = None,
+) -> AutomationEvent:
+    """Append the ``requested`` event the controller acts on next tick: a run now
+    (``"manual"``) or the approval of the firing that waits (``"approval"``)."""
+    return AutomationEvent.model_validate(ctx.store.request_automation(name, kind, reason, actor))
 
 
 def trigger_automation(
@@ -140,16 +120,11 @@ def trigger_automation(
     does not: a person asked). Returns the request's event id.
 
     Against a server the actor is the caller's user (``actor`` is ignored there)."""
-    if (api := ctx.remote) is not None:
-        event = api.json("POST", _path(name, "/run"), json={"reason": reason})
-        return int(event["id"])
-    return _request(ctx, name, "manual", {"reason": reason or "manual run", "actor": actor})
+    return request_automation(ctx, name, "manual", reason=reason, actor=actor).id
 
 
 def approve_automation(ctx: Context, name: str, actor: str | None = None) -> int:
     """Approve the firing that waits for approval; the controller starts it on its next tick.
 
     Against a server the approver is the caller's user (``actor`` is ignored there)."""
-    if (api := ctx.remote) is not None:
-        return int(api.json("POST", _path(name, "/approve"))["id"])
-    return _request(ctx, name, "approval", {"actor": actor})
+    return request_automation(ctx, name, "approval", actor=actor).id

@@ -21,7 +21,7 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from mainsail.automation._spec import AutomationSpec, parse_spec
-from mainsail.automation._triggers import EVALUATORS, Firing, merge_patch
+from mainsail.automation._trigger import Firing, merge_patch
 
 if TYPE_CHECKING:
     from mainsail.store._context import Context
@@ -124,7 +124,7 @@ class AutomationController:
         if self._requests(row, spec, state, now):
             return
         for index, trig in enumerate(spec.triggers):
-            firing: Firing | None = EVALUATORS[trig.type](self.ctx, trig, row, state, now, index)
+            firing: Firing | None = trig.evaluate(self.ctx, row, state, now, index)
             if firing is None:
                 continue
             merge_patch(state, firing.mark)

@@ -12,6 +12,7 @@ An automation is declared per endpoint, in YAML or Python::
       - {type: performance, metric: performance.accuracy, below: 0.8}
       - {type: new_data, dataset: churn-train, min_new_rows: 5000}
       - {type: schedule, cron: "0 3 * * 1"}
+      - {type: file_drop, path: /data/ready}       # any registered trigger type
     checks:
       policy: checks.yaml              # release checks against @champion
       data: datasets:/churn-holdout@latest   # default: the pipeline's 'holdout' output
@@ -23,67 +24,71 @@ An automation is declared per endpoint, in YAML or Python::
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SerializeAsAny, ValidationError, field_validator
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
+from mainsail.automation._trigger import TRIGGERS, Trigger
 from mainsail.core._durations import parse_duration
-from mainsail.core._errors import AutomationSpecError, InvalidValueError
+from mainsail.core._errors import AutomationSpecError, InvalidValueError, MainsailError
 
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class DriftAlertTrigger(_Strict):
-    """Fires on a firing alert of the endpoint whose rule names drift (or one of ``rules``)."""
-
-    type: Literal["drift_alert"] = "drift_alert"
-    rules: list[str] = Field(default_factory=list)
-    min_severity: Literal["info", "warning", "critical"] = "warning"
-
-
-class PerformanceTrigger(_Strict):
-    """Fires when a monitor's score ``metric`` falls below ``below``."""
-
-    type: Literal["performance"] = "performance"
-    metric: str = "performance.accuracy"
-    below: float
-    min_coverage: float = Field(default=0.0, ge=0.0, le=1.0)
-
-
-class NewDataTrigger(_Strict):
-    """Fires when the latest version of ``dataset`` has ``min_new_rows`` more rows than the
-    version the last retraining saw."""
-
-    type: Literal["new_data"] = "new_data"
-    dataset: str
-    min_new_rows: int = Field(default=1, ge=1)
-
-
-class ScheduleTrigger(_Strict):
-    """Fires at each slot of a five-field cron expression (UTC)."""
-
-    type: Literal["schedule"] = "schedule"
-    cron: str
-
-    @field_validator("cron")
-    @classmethod
-    def _valid_cron(cls, v: str) -> str:
-        from croniter import croniter
-
-        if not croniter.is_valid(v):
-            raise ValueError(
-                f"Expected a five-field cron expression such as '0 3 * * 1'. Got {v!r}."
+def _triggers(value: Any) -> Any:
+    """Each trigger mapping as its registered type's model; errors located per trigger."""
+    if not isinstance(value, list):
+        return value  # pydantic says a list is expected
+    out: list[Trigger] = []
+    errors: list[InitErrorDetails] = []
+    for i, item in enumerate(value):
+        if isinstance(item, Trigger):
+            out.append(item)
+            continue
+        kind = item.get("type") if isinstance(item, dict) else None
+        if not isinstance(kind, str) or kind not in TRIGGERS:
+            if not isinstance(item, dict):
+                problem = f"Expected a trigger mapping with 'type'. Got {type(item).__name__}."
+            elif kind is None:
+                problem = "A trigger needs 'type'."
+            else:
+                problem = f"Unknown trigger type {kind!r}."
+            errors.append(
+                InitErrorDetails(
+                    type=PydanticCustomError(
+                        "trigger_type",
+                        f"{problem} Valid trigger types are: {', '.join(TRIGGERS.names())}",
+                    ),
+                    loc=(i, "type"),
+                    input=item,
+                )
             )
-        return v
-
-
-Trigger = Annotated[
-    DriftAlertTrigger | PerformanceTrigger | NewDataTrigger | ScheduleTrigger,
-    Field(discriminator="type"),
-]
-TRIGGER_TYPES = ("drift_alert", "performance", "new_data", "schedule")
+            continue
+        try:
+            out.append(TRIGGERS.get(kind).model_validate(item))
+        except ValidationError as exc:
+            errors.extend(
+                InitErrorDetails(
+                    type=PydanticCustomError(e["type"], e["msg"]),
+                    loc=(i, kind, *e["loc"]),
+                    input=e["input"],
+                )
+                for e in exc.errors()
+            )
+        except MainsailError as exc:  # a plug-in that fails its contract when first loaded
+            errors.append(
+                InitErrorDetails(
+                    type=PydanticCustomError("trigger_type", exc.message),
+                    loc=(i, "type"),
+                    input=item,
+                )
+            )
+    if errors:
+        raise ValidationError.from_exception_data("triggers", errors)
+    return out
 
 
 class ChecksPlan(_Strict):
@@ -106,7 +111,7 @@ class AutomationSpec(_Strict):
     model: str = Field(min_length=1)
     pipeline: str = Field(min_length=1)
     params: dict[str, Any] = Field(default_factory=dict)
-    triggers: list[Trigger] = Field(min_length=1)
+    triggers: list[SerializeAsAny[Trigger]] = Field(min_length=1)
     checks: ChecksPlan = Field(default_factory=ChecksPlan)
     rollout: RolloutPlan = Field(default_factory=RolloutPlan)
     cooldown: float = 3600.0
@@ -116,6 +121,8 @@ class AutomationSpec(_Strict):
     executor: str = "inprocess"
     queue: str = "default"
     max_attempts: int = Field(default=2, ge=1, le=10)
+
+    _resolve_triggers = field_validator("triggers", mode="before")(_triggers)
 
     @field_validator("cooldown", "settle", mode="before")
     @classmethod
@@ -163,10 +170,8 @@ def parse_spec(source: AutomationSpec | dict[str, Any] | str | Path) -> Automati
         problems = []
         for err in exc.errors():
             where = ".".join(str(p) for p in err["loc"]) or "spec"
-            msg = err["msg"].removeprefix("Value error, ")
-            if err["type"] == "union_tag_invalid" or "discriminator" in err["type"]:
-                msg += f" Valid trigger types are: {', '.join(TRIGGER_TYPES)}."
-            if err["type"] == "extra_forbidden":
+            msg = err["msg"].removeprefix("Value error, ").rstrip(".")
+            if err["type"] == "extra_forbidden" and len(err["loc"]) == 1:
                 valid = ", ".join(AutomationSpec.model_fields)
                 msg = f"unknown field. Valid top-level fields are: {valid}"
             problems.append(f"{where}: {msg}")

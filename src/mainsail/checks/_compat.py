@@ -193,7 +193,9 @@ class SkewCheck:
                     f"skew.columns names {', '.join(map(repr, unknown))}, not in the reference "
                     f"profile. Profiled columns: {', '.join(profile.columns)}."
                 )
-        report = drift(profile, context.X[names], columns=names, drift_share=cfg.max_drift_share)
+        report = drift(
+            profile, context.X[names], columns=names, max_drift_share=cfg.max_drift_share
+        )
         drifted = report.drifted_columns
         worst = sorted(report.columns, key=lambda c: -c.effect_size)[:5]
         detail = (

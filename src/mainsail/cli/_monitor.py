@@ -35,7 +35,14 @@ def create(
         list[str] | None, typer.Option("--notifier", help="log, webhook:URL, ...")
     ] = None,
     model: Annotated[str | None, typer.Option(help="Registered model behind the endpoint.")] = None,
-    drift_share: float = 0.5,
+    max_drift_share: Annotated[
+        float,
+        typer.Option(
+            "--max-drift-share",
+            "--drift-share",  # its name before the rename
+            help="The dataset drifts when this share of its features drift.",
+        ),
+    ] = 0.5,
 ) -> None:
     """Create or update a monitor from options or a YAML file."""
     from mainsail.client._monitoring import create_monitor, monitor_from_yaml
@@ -53,7 +60,7 @@ def create(
                 interval=interval,
                 notifiers=list(notifier) if notifier else None,
                 model=model,
-                drift_share=drift_share,
+                max_drift_share=max_drift_share,
             )
         ]
     else:

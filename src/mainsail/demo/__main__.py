@@ -110,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
         ENDPOINT,
         window="1m",
         interval=f"{tick}s",
-        drift_share=0.3,
+        max_drift_share=0.3,
         checks=["drift", "quality", "performance", "operational"],
     )
     mainsail.create_automation(

@@ -7,6 +7,10 @@ one is dropped as resolved without a notification). One open alert exists per
 fingerprint (rule + endpoint): repeated evaluations update its value, evidence and
 ``count`` instead of creating duplicates. Notifiers are called once per transition to
 firing and to resolved (``notified_state`` remembers what was sent).
+
+Every change is a compare-and-set on the stored alert (the store's ``update_alert(expect=)``):
+two evaluations at once (the controller and a manual run, two replicas) move an alert once
+and notify once; the loser re-reads and applies its evaluation to the new state.
 """
 
 from __future__ import annotations
@@ -16,12 +20,12 @@ import operator
 from collections.abc import Callable
 from typing import Any, Literal
 
-import sqlalchemy as sa
 from pydantic import BaseModel, Field, field_validator
 
-from mainsail.core._errors import InvalidValueError, NotFoundError
+from mainsail.core._errors import ConflictError, InvalidValueError
 from mainsail.core._ids import now_ms as _now
-from mainsail.store import _tables as T
+from mainsail.store.protocols import LocalStore
+from mainsail.store.protocols.monitoring import MonitorRunStore, MonitorStore, check_alert_state
 
 Severity = Literal["info", "warning", "critical"]
 State = Literal["pending", "firing", "resolved"]
@@ -88,7 +92,7 @@ def default_rules() -> list[AlertRule]:
             op=">=",
             threshold=1,
             severity="warning",
-            description="The share of drifted features reached the monitor's drift_share.",
+            description="The share of drifted features reached the monitor's max_drift_share.",
         ),
         AlertRule(
             name="performance",
@@ -161,61 +165,126 @@ def fingerprint(rule: str, endpoint: str | None) -> str:
     return hashlib.sha256(f"{rule}\x00{endpoint or ''}".encode()).hexdigest()[:32]
 
 
-def _alert(row: Any) -> Alert:
-    return Alert.model_validate(dict(row._mapping))
-
-
 def check_state(state: str | None) -> str | None:
     """``state`` if it is an alert state (or ``None``), else a clear error."""
-    if state is not None and state not in ("pending", "firing", "resolved"):
-        raise InvalidValueError(
-            f"Unknown alert state {state!r}. Valid states are: pending, firing, resolved."
-        )
-    return state
+    return check_alert_state(state)
 
 
 def list_alerts_in(
-    db: Any, endpoint: str | None = None, state: str | None = None, limit: int = 1000
+    store: MonitorStore, endpoint: str | None = None, state: str | None = None, limit: int = 1000
 ) -> list[Alert]:
     check_state(state)
-    q = sa.select(T.alerts).order_by(T.alerts.c.id.desc()).limit(limit)
-    if endpoint is not None:
-        q = q.where(T.alerts.c.endpoint == endpoint)
-    if state is not None:
-        q = q.where(T.alerts.c.state == state)
-    with db.read() as conn:
-        return [_alert(r) for r in conn.execute(q)]
+    return [Alert.model_validate(r) for r in store.list_alert_rows(endpoint, state, limit)]
 
 
-def get_alert_in(db: Any, alert_id: int) -> Alert:
-    with db.read() as conn:
-        row = conn.execute(sa.select(T.alerts).where(T.alerts.c.id == alert_id)).first()
-    if row is None:
-        raise NotFoundError(f"No alert with id {alert_id}. List them with: mainsail alerts list")
-    return _alert(row)
+# Compare-and-set rounds before giving up: each lost round means another writer moved the
+# alert, so a handful only runs out under a pathological storm of concurrent evaluations.
+_ROUNDS = 16
 
 
-def resolve_alert_in(db: Any, alert_id: int, now: int | None = None) -> Alert:
-    alert = get_alert_in(db, alert_id)
-    if alert.state == "resolved":
-        return alert
-    now = now or _now()
-    with db.write() as conn:
-        conn.execute(
-            sa.update(T.alerts)
-            .where(T.alerts.c.id == alert_id)
-            .values(
+def _conflict(what: str, alert: str) -> ConflictError:
+    return ConflictError(
+        f"Could not {what} alert {alert}: it kept changing under {_ROUNDS} concurrent "
+        "updates. Run the monitor again."
+    )
+
+
+def _version(row: dict[str, Any]) -> dict[str, Any]:
+    """What identifies the state we decided on: any other writer changes one of these."""
+    return {"state": row["state"], "count": row["count"], "updated_at": row["updated_at"]}
+
+
+def _apply_rule(
+    store: MonitorRunStore,
+    endpoint: str,
+    rule: AlertRule,
+    value: float,
+    holds: bool,
+    evidence: Callable[[AlertRule], dict[str, Any]],
+    now: int,
+) -> dict[str, Any] | None:
+    """Move the rule's open alert on by one evaluation; its row after, or ``None``."""
+    fp = fingerprint(rule.name, endpoint)
+    ev: dict[str, Any] | None = None
+    for _ in range(_ROUNDS):
+        current = store.open_alert_row(fp)
+        if not holds:
+            if current is None:
+                return None
+            after = store.update_alert(
+                current["id"],
+                expect=_version(current),
                 state="resolved",
+                value=value,
                 resolved_at=now,
                 updated_at=now,
-                evidence={**alert.evidence, "resolved_by": "manual"},
             )
-        )
-    return get_alert_in(db, alert_id)
+        else:
+            if ev is None:
+                ev = {
+                    "metric": rule.metric,
+                    "condition": rule.condition,
+                    "description": rule.description,
+                    **evidence(rule),
+                }
+            if current is None:
+                state = "firing" if rule.for_s == 0 else "pending"
+                after = store.insert_alert(
+                    {
+                        "fingerprint": fp,
+                        "rule": rule.name,
+                        "endpoint": endpoint,
+                        "severity": rule.severity,
+                        "state": state,
+                        "value": value,
+                        "evidence": ev,
+                        "count": 1,
+                        "first_seen_at": now,
+                        "fired_at": now if state == "firing" else None,
+                        "updated_at": now,
+                    }
+                )
+            else:
+                state, fired_at = current["state"], current["fired_at"]
+                if state == "pending" and now - current["first_seen_at"] >= rule.for_s * 1000:
+                    state, fired_at = "firing", now
+                doc = dict(ev)
+                if (current["evidence"] or {}).get("notify_errors"):
+                    doc["notify_errors"] = current["evidence"]["notify_errors"]
+                after = store.update_alert(
+                    current["id"],
+                    expect=_version(current),
+                    state=state,
+                    value=value,
+                    evidence=doc,
+                    count=current["count"] + 1,
+                    severity=rule.severity,
+                    fired_at=fired_at,
+                    updated_at=now,
+                )
+        if after is not None:
+            return after
+    raise _conflict("update", f"{rule.name!r} on {endpoint!r}")
+
+
+def _claim_notification(store: MonitorRunStore, row: dict[str, Any]) -> Alert | None:
+    """The alert to notify about, if its state is news (``notified_state`` lags it) and
+    this caller is the one that records the notification."""
+    due = (row["state"] == "firing" and row["notified_state"] != "firing") or (
+        row["state"] == "resolved" and row["notified_state"] == "firing"
+    )
+    if not due:
+        return None
+    claimed = store.update_alert(
+        row["id"],
+        expect={"state": row["state"], "notified_state": row["notified_state"]},
+        notified_state=row["state"],
+    )
+    return Alert.model_validate(claimed) if claimed is not None else None
 
 
 def evaluate(
-    db: Any,
+    store: MonitorRunStore,
     endpoint: str,
     rules: list[AlertRule],
     scores: dict[str, float],
@@ -228,95 +297,111 @@ def evaluate(
         holds = rule.holds(scores)
         if holds is None:
             continue
-        fp = fingerprint(rule.name, endpoint)
-        value = float(scores[rule.metric])
-        with db.write() as conn:
-            row = conn.execute(
-                sa.select(T.alerts)
-                .where(T.alerts.c.fingerprint == fp, T.alerts.c.state.in_(("pending", "firing")))
-                .order_by(T.alerts.c.id.desc())
-                .limit(1)
-            ).first()
-            current = _alert(row) if row is not None else None
-            if holds:
-                ev = {
-                    "metric": rule.metric,
-                    "condition": rule.condition,
-                    "description": rule.description,
-                    **evidence(rule),
-                }
-                if current is None:
-                    state = "firing" if rule.for_s == 0 else "pending"
-                    res = conn.execute(
-                        sa.insert(T.alerts).values(
-                            fingerprint=fp,
-                            rule=rule.name,
-                            endpoint=endpoint,
-                            severity=rule.severity,
-                            state=state,
-                            value=value,
-                            evidence=ev,
-                            count=1,
-                            first_seen_at=now,
-                            fired_at=now if state == "firing" else None,
-                            updated_at=now,
-                        )
-                    )
-                    alert_id = int(res.inserted_primary_key[0])
-                else:
-                    alert_id = current.id
-                    state = current.state
-                    fired_at = current.fired_at
-                    if state == "pending" and now - current.first_seen_at >= rule.for_s * 1000:
-                        state, fired_at = "firing", now
-                    if current.evidence.get("notify_errors"):
-                        ev["notify_errors"] = current.evidence["notify_errors"]
-                    conn.execute(
-                        sa.update(T.alerts)
-                        .where(T.alerts.c.id == alert_id)
-                        .values(
-                            state=state,
-                            value=value,
-                            evidence=ev,
-                            count=current.count + 1,
-                            severity=rule.severity,
-                            fired_at=fired_at,
-                            updated_at=now,
-                        )
-                    )
-            elif current is not None:
-                alert_id = current.id
-                conn.execute(
-                    sa.update(T.alerts)
-                    .where(T.alerts.c.id == alert_id)
-                    .values(state="resolved", value=value, resolved_at=now, updated_at=now)
-                )
-            else:
-                continue
-            row = conn.execute(sa.select(T.alerts).where(T.alerts.c.id == alert_id)).first()
-            after = _alert(row)
-            due = (
-                after.state == "firing"
-                and after.notified_state != "firing"
-                or after.state == "resolved"
-                and after.notified_state == "firing"
-            )
-            if due:
-                conn.execute(
-                    sa.update(T.alerts)
-                    .where(T.alerts.c.id == alert_id)
-                    .values(notified_state=after.state)
-                )
-                after = after.model_copy(update={"notified_state": after.state})
-                events.append((after, after.state))
+        row = _apply_rule(store, endpoint, rule, float(scores[rule.metric]), holds, evidence, now)
+        if row is None:
+            continue
+        alert = _claim_notification(store, row)
+        if alert is not None:
+            events.append((alert, alert.state))
     return events
 
 
-def record_notify_errors(db: Any, alert: Alert, errors: list[str]) -> None:
+def resolve_by_hand(store: LocalStore, alert_id: int, now: int | None = None) -> tuple[Alert, bool]:
+    """Resolve an alert by hand: the alert after, and whether its resolution is news to the
+    notifiers (its firing was notified, and this caller recorded the resolution)."""
+    now = now or _now()
+    for _ in range(_ROUNDS):
+        current = store.get_alert_row(alert_id)
+        if current["state"] == "resolved":
+            return Alert.model_validate(current), False
+        after = store.update_alert(
+            alert_id,
+            expect=_version(current),
+            state="resolved",
+            resolved_at=now,
+            updated_at=now,
+            evidence={**(current["evidence"] or {}), "resolved_by": "manual"},
+        )
+        if after is not None:
+            claimed = _claim_notification(store, after)
+            return (claimed or Alert.model_validate(after)), claimed is not None
+    raise _conflict("resolve", f"#{alert_id}")
+
+
+def raise_alert(
+    store: MonitorRunStore,
+    fp: str,
+    rule: str,
+    endpoint: str | None,
+    severity: Severity,
+    evidence: dict[str, Any],
+    value: float | None = None,
+    now: int | None = None,
+) -> Alert:
+    """Fire the alert ``fp`` now, or count one more firing of the open one (raised by code,
+    not by a rule: no pending phase, no notification)."""
+    now = now or _now()
+    for _ in range(_ROUNDS):
+        current = store.open_alert_row(fp)
+        if current is None:
+            after = store.insert_alert(
+                {
+                    "fingerprint": fp,
+                    "rule": rule,
+                    "endpoint": endpoint,
+                    "severity": severity,
+                    "state": "firing",
+                    "value": value,
+                    "evidence": evidence,
+                    "count": 1,
+                    "first_seen_at": now,
+                    "fired_at": now,
+                    "updated_at": now,
+                }
+            )
+        else:
+            after = store.update_alert(
+                current["id"],
+                expect=_version(current),
+                state="firing",
+                fired_at=current["fired_at"] or now,
+                count=current["count"] + 1,
+                evidence=evidence,
+                value=value,
+                updated_at=now,
+            )
+        if after is not None:
+            return Alert.model_validate(after)
+    raise _conflict("raise", f"{rule!r} on {endpoint!r}")
+
+
+def resolve_open(store: MonitorRunStore, fp: str, now: int | None = None) -> Alert | None:
+    """Resolve the open alert ``fp`` (its condition is gone), if there is one."""
+    now = now or _now()
+    for _ in range(_ROUNDS):
+        current = store.open_alert_row(fp)
+        if current is None:
+            return None
+        after = store.update_alert(
+            current["id"],
+            expect=_version(current),
+            state="resolved",
+            resolved_at=now,
+            updated_at=now,
+        )
+        if after is not None:
+            return Alert.model_validate(after)
+    raise _conflict("resolve", repr(fp))
+
+
+def record_notify_errors(store: LocalStore, alert: Alert, errors: list[str]) -> None:
+    """Keep the last 20 notification errors in the alert's evidence."""
     if not errors:
         return
-    with db.write() as conn:
-        row = conn.execute(sa.select(T.alerts.c.evidence).where(T.alerts.c.id == alert.id)).first()
-        ev = dict(row[0]) if row is not None else {}
+    for _ in range(_ROUNDS):
+        current = store.get_alert_row(alert.id)
+        ev = dict(current["evidence"] or {})
         ev["notify_errors"] = (list(ev.get("notify_errors") or []) + errors)[-20:]
-        conn.execute(sa.update(T.alerts).where(T.alerts.c.id == alert.id).values(evidence=ev))
+        if store.update_alert(alert.id, expect=_version(current), evidence=ev) is not None:
+            return
+    raise _conflict("record notification errors on", f"#{alert.id}")

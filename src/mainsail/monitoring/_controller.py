@@ -5,10 +5,9 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-import sqlalchemy as sa
-
-from mainsail.monitoring._monitor import _monitor, execute
-from mainsail.store import _tables as T
+from mainsail.core._errors import NotFoundError
+from mainsail.monitoring._run import execute
+from mainsail.monitoring._spec import Monitor
 
 if TYPE_CHECKING:
     from mainsail.store._context import Context
@@ -32,22 +31,28 @@ class MonitorController:
         self.interval_s = interval_s
         self.errors: dict[str, str] = {}
 
-    def due(self, now_ms: int) -> list[int]:
-        m = T.monitors.c
-        q = sa.select(m.id).where(
-            m.enabled.is_(True), sa.or_(m.next_run_at.is_(None), m.next_run_at <= now_ms)
-        )
-        with self.ctx.database().db.read() as conn:
-            return [int(r[0]) for r in conn.execute(q.order_by(m.next_run_at, m.id))]
+    def due(self, now_ms: int) -> list[tuple[int, str, str, int]]:
+        """``(id, endpoint, name, interval_s)`` of the monitors due at ``now_ms``."""
+        rows = self.ctx.database("The monitor controller").due_monitor_rows(now_ms)
+        return [(r["id"], r["endpoint"], r["name"], r["interval_s"]) for r in rows]
 
     def tick(self, now_ms: int) -> None:
-        for mid in self.due(now_ms):
-            with self.ctx.database().db.read() as conn:
-                row = conn.execute(sa.select(T.monitors).where(T.monitors.c.id == mid)).first()
-            if row is None:
+        store = self.ctx.database("The monitor controller")
+        for monitor_id, endpoint, name, interval_s in self.due(now_ms):
+            key = f"{endpoint}/{name}"
+            try:
+                # Read again: an earlier monitor's run may have taken a while, and this one
+                # may have been changed or deleted meanwhile.
+                monitor = Monitor.model_validate(store.get_monitor_row(endpoint, name))
+            except NotFoundError:
                 continue
-            monitor = _monitor(row)
-            key = f"{monitor.endpoint}/{monitor.name}"
+            except Exception as exc:  # noqa: BLE001 - e.g. a spec this version cannot read
+                log.exception("monitor %s cannot be read", key)
+                self.errors[key] = repr(exc)
+                store.schedule_monitor(monitor_id, now_ms + interval_s * 1000)
+                continue
+            if not monitor.enabled:
+                continue
             try:
                 result = execute(self.ctx, monitor, None, now_ms)
                 self.errors.pop(key, None)
@@ -55,9 +60,4 @@ class MonitorController:
             except Exception as exc:  # noqa: BLE001 - one broken monitor must not stop the rest
                 log.exception("monitor %s failed", key)
                 self.errors[key] = repr(exc)
-                with self.ctx.database().db.write() as conn:
-                    conn.execute(
-                        sa.update(T.monitors)
-                        .where(T.monitors.c.id == mid)
-                        .values(next_run_at=now_ms + monitor.interval_s * 1000)
-                    )
+                store.schedule_monitor(monitor.id, now_ms + monitor.interval_s * 1000)

@@ -10,22 +10,20 @@ so huge samples do not flag trivial shifts.
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, Field
+from pydantic import AliasChoices, BaseModel, Field
 
 from mainsail.core._errors import InvalidValueError
 from mainsail.data._profile import Profile
 from mainsail.data._schema import column_kind
 from mainsail.monitoring._columns import ColumnData, RawColumn, SketchColumn, numeric_kind
 from mainsail.monitoring._parquet import ColumnSource, is_table_like
-from mainsail.monitoring._tests import choose_test, get_test
-
-#: Effect-size floors for tests judged by p-value (distance tests use their threshold).
-EFFECT_FLOORS = {"ks": 0.05, "chisquare": 0.05, "z": 0.1}
+from mainsail.monitoring._tests import auto_candidates, choose_test, get_test
 
 
 class ColumnDrift(BaseModel):
@@ -52,14 +50,29 @@ class ColumnDrift(BaseModel):
 
 
 class DriftReport(BaseModel):
-    """Per-column verdicts, the share of drifted columns and the dataset verdict."""
+    """Per-column verdicts, the share of drifted columns and the dataset verdict.
+
+    ``share_drifted`` is observed; the dataset has drifted when it reaches the threshold
+    ``max_drift_share``. Reports stored under the old key ``drift_share`` still load.
+    """
 
     columns: list[ColumnDrift]
-    drift_share: float
+    max_drift_share: float = Field(validation_alias=AliasChoices("max_drift_share", "drift_share"))
     share_drifted: float
     dataset_drift: bool
     prediction: ColumnDrift | None = None
     missing_columns: list[str] = Field(default_factory=list)
+
+    @property
+    def drift_share(self) -> float:
+        """Deprecated name of :attr:`max_drift_share` (the threshold, not the observed share)."""
+        warnings.warn(
+            "DriftReport.drift_share is deprecated; use max_drift_share (the threshold) or "
+            "share_drifted (the observed share).",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return self.max_drift_share
 
     @property
     def drifted_columns(self) -> list[str]:
@@ -86,7 +99,7 @@ class DriftReport(BaseModel):
         head = (
             f"Dataset drift: {'YES' if self.dataset_drift else 'no'} "
             f"({len(self.drifted_columns)}/{len(self.columns)} columns drifted, "
-            f"{self.share_drifted:.0%} vs threshold {self.drift_share:.0%})"
+            f"{self.share_drifted:.0%} vs threshold {self.max_drift_share:.0%})"
         )
         lines = [head] + [f"  - {c.describe()}" for c in self.columns]
         if self.prediction is not None:
@@ -149,10 +162,11 @@ def drift(
     tests: Mapping[str, str] | None = None,
     stattest: str | None = None,
     thresholds: Mapping[str, float] | None = None,
-    drift_share: float = 0.5,
+    max_drift_share: float = 0.5,
     effect_floors: Mapping[str, float] | None = None,
     prediction_column: str | None = None,
     fdr: bool = True,
+    drift_share: float | None = None,
 ) -> DriftReport:
     """Compare ``current`` with ``reference`` column by column.
 
@@ -167,10 +181,13 @@ def drift(
     tests : per-column test names, e.g. ``{"age": "psi"}``.
     stattest : one test name for every column (overridden by ``tests``).
     thresholds : per-test threshold overrides (alpha for p-value tests).
-    drift_share : share of drifted columns above which the dataset has drifted.
-    effect_floors : per-test effect-size floors for p-value tests.
+    max_drift_share : the dataset has drifted when the share of drifted columns reaches
+        this.
+    effect_floors : per-test effect-size floors for p-value tests (default: each test's
+        ``effect_floor``).
     prediction_column : reported as prediction drift, not counted in the share.
     fdr : correct p-values across columns with Benjamini-Hochberg.
+    drift_share : deprecated name of ``max_drift_share``.
 
     Examples
     --------
@@ -180,8 +197,16 @@ def drift(
     >>> drift(ref, cur)["x"].drifted
     True
     """
-    if not 0 < drift_share <= 1:
-        raise InvalidValueError(f"drift_share must be in (0, 1]. Got {drift_share}.")
+    if drift_share is not None:
+        warnings.warn(
+            "drift(drift_share=...) is deprecated; use max_drift_share (the threshold the "
+            "observed share_drifted is compared with).",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        max_drift_share = drift_share
+    if not 0 < max_drift_share <= 1:
+        raise InvalidValueError(f"max_drift_share must be in (0, 1]. Got {max_drift_share}.")
     reference, current = _side(reference, "reference"), _side(current, "current")
     ref_names, cur_names = _names(reference), _names(current)
     wanted = list(columns) if columns is not None else ref_names
@@ -193,8 +218,9 @@ def drift(
             + "."
         )
     tests = dict(tests or {})
-    floors = {**EFFECT_FLOORS, **(effect_floors or {})}
+    floors = dict(effect_floors or {})
     thresholds = dict(thresholds or {})
+    candidates = auto_candidates()
     results: list[ColumnDrift] = []
     missing = [c for c in wanted if c not in cur_names]
     for name in wanted:
@@ -204,7 +230,8 @@ def drift(
         ref_col, cur_col = _column(reference, name, kind), _column(current, name, kind)
         test_name = tests.get(name) or stattest
         if test_name is None:
-            test_name = choose_test(kind, ref_col.n, cur_col.n, len(ref_col.counts()))
+            n_categories = len(ref_col.counts()) if kind == "categorical" else 0
+            test_name = choose_test(kind, ref_col.n, cur_col.n, n_categories, candidates)
         test = get_test(test_name)
         if kind not in test.kinds:
             raise InvalidValueError(
@@ -224,7 +251,11 @@ def drift(
                 p_value=score.p_value,
                 effect_size=_finite(score.effect_size),
                 threshold=threshold,
-                effect_floor=floors.get(test_name) if test.uses_p_value else None,
+                effect_floor=(
+                    floors.get(test_name, getattr(test, "effect_floor", None))
+                    if test.uses_p_value
+                    else None
+                ),
                 n_reference=n_ref,
                 n_current=n_cur,
                 drifted=False,
@@ -237,9 +268,9 @@ def drift(
     share = sum(r.drifted for r in features) / len(features) if features else 0.0
     return DriftReport(
         columns=features,
-        drift_share=drift_share,
+        max_drift_share=max_drift_share,
         share_drifted=share,
-        dataset_drift=bool(features) and share >= drift_share,
+        dataset_drift=bool(features) and share >= max_drift_share,
         prediction=prediction,
         missing_columns=missing,
     )

@@ -15,9 +15,9 @@ import orjson
 
 from mainsail.core._durations import parse_duration
 from mainsail.data._profile import ColumnProfile, Profile
-from mainsail.monitoring._monitor import MonitorResult, evaluate_monitor, get_monitor
-from mainsail.monitoring._results import list_results
-from mainsail.store._rest_client import seg
+from mainsail.monitoring._evaluate import evaluate_monitor
+from mainsail.monitoring._monitors import get_monitor
+from mainsail.monitoring._service import MONITORING
 
 if TYPE_CHECKING:
     from mainsail.store._context import Context
@@ -149,6 +149,11 @@ th{background:#f4f6f8}.drift{color:#c0392b;font-weight:600}.ok{color:#27ae60}.mu
 """
 
 
+def _threshold(drift: dict[str, Any]) -> float:
+    # Reports from before the rename call the threshold ``drift_share``.
+    return float(drift.get("max_drift_share", drift.get("drift_share", 0.0)))
+
+
 def render_html(doc: dict[str, Any]) -> str:
     r = doc["result"]
     parts = [
@@ -162,7 +167,7 @@ def render_html(doc: dict[str, Any]) -> str:
     if d:
         parts.append(
             f"<h2>Drift</h2><p>{sum(c['drifted'] for c in d['columns'])}/{len(d['columns'])} features drifted "
-            f"({d['share_drifted']:.0%}; dataset drift at {d['drift_share']:.0%}: "
+            f"({d['share_drifted']:.0%}; dataset drift at {_threshold(d):.0%}: "
             f"<b>{'YES' if d['dataset_drift'] else 'no'}</b>)</p>"
         )
         cols = [*d["columns"], *([d["prediction"]] if d.get("prediction") else [])]
@@ -299,17 +304,19 @@ def build_report(
     window: str | None = None,
     history: int = 200,
 ) -> dict[str, Any]:
+    """The report's document: the monitor evaluated now (not stored), the distributions it
+    compared, and the scores of its last ``history`` stored results. Runs next to the data."""
     monitor = get_monitor(ctx, endpoint, name)
     window_s = parse_duration(window) if window else None
     ev = evaluate_monitor(ctx, monitor, window_s)
-    past: list[MonitorResult] = list_results(ctx, endpoint, name, limit=history)
+    past = ctx.store.monitor_score_series(endpoint, name, limit=history)
     return {
         "endpoint": endpoint,
         "monitor": name,
         "window": window or monitor.spec.window,
         "result": ev.result.to_dict(),
         "distributions": distributions(ev.reference, ev.current),
-        "history": [{"ts": h.ts, "status": h.status, "scores": h.scores} for h in past],
+        "history": [{"ts": h["ts"], "status": h["status"], "scores": h["scores"]} for h in past],
     }
 
 
@@ -328,11 +335,8 @@ def write_report(
     >>> write_report(ctx, "churn", "report.html")  # doctest: +SKIP
     (PosixPath('report.html'), PosixPath('report.json'))
     """
-    if (api := ctx.remote) is not None:  # evaluated on the server, drawn here
-        params = {"window": window} if window is not None else {}
-        doc = api.json("GET", f"/monitors/{seg(endpoint)}/{seg(name)}/report", params=params)
-    else:
-        doc = build_report(ctx, endpoint, name, window)
+    # Evaluated where the live data is (the server, against one), drawn here.
+    doc = ctx.service(MONITORING).report(endpoint, name, window)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     json_path = (

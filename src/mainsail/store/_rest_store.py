@@ -7,16 +7,24 @@ Selected by ``MAINSAIL_TRACKING_URI=http://host:port``; the bearer token comes f
 from __future__ import annotations
 
 from mainsail.store._rest_artifacts import RestArtifactStore
+from mainsail.store._rest_automation import RestAutomationMixin
 from mainsail.store._rest_checks import RestCheckMixin
 from mainsail.store._rest_client import RestClient
 from mainsail.store._rest_jobs import RestJobMixin
+from mainsail.store._rest_monitoring import RestMonitorMixin
 from mainsail.store._rest_pipelines import RestPipelineMixin
 from mainsail.store._rest_registry import RestRegistryMixin
 from mainsail.store._rest_tracking import RestTrackingMixin
 
 
 class RestStore(
-    RestTrackingMixin, RestRegistryMixin, RestPipelineMixin, RestJobMixin, RestCheckMixin
+    RestTrackingMixin,
+    RestRegistryMixin,
+    RestPipelineMixin,
+    RestJobMixin,
+    RestCheckMixin,
+    RestMonitorMixin,
+    RestAutomationMixin,
 ):
     """The ``Store`` protocols over HTTP.
 

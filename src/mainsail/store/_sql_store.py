@@ -37,6 +37,7 @@ from mainsail.store._sql_automation import AutomationStoreMixin
 from mainsail.store._sql_checks import CheckStoreMixin
 from mainsail.store._sql_filter import compile_filter, order_column
 from mainsail.store._sql_jobs import JobStoreMixin
+from mainsail.store._sql_monitoring import MonitorStoreMixin
 from mainsail.store._sql_pipelines import PipelineStoreMixin
 from mainsail.store._sql_registry import RegistryStoreMixin
 from mainsail.store._sql_rollout import RolloutStoreMixin
@@ -65,6 +66,7 @@ class SqlStore(
     PipelineStoreMixin,
     JobStoreMixin,
     RolloutStoreMixin,
+    MonitorStoreMixin,
 ):
     """Metadata store on SQLAlchemy; the embedded default and the server's backend.
 

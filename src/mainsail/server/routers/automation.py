@@ -7,12 +7,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-import sqlalchemy as sa
 from fastapi import APIRouter, Body, Path, Query, Request
 from pydantic import Field
 
 from mainsail.automation._api import Automation, AutomationEvent
-from mainsail.core._errors import AutomationSpecError, InvalidValueError
+from mainsail.core._errors import AutomationNotFoundError, AutomationSpecError, InvalidValueError
 from mainsail.security._roles import Principal
 from mainsail.server._auth import Audit, denied, from_body, permit, reader
 from mainsail.server.routers._common import Body as StrictBody
@@ -30,13 +29,10 @@ class RunIn(StrictBody):
 
 def automation_project(request: Request, s: LocalStore) -> str | None:
     """The project of an automation is its endpoint (``None`` if it does not exist)."""
-    from mainsail.store import _tables as t
-
-    name = request.path_params.get("name")
-    with s.db.read() as conn:
-        return conn.execute(  # type: ignore[no-any-return]
-            sa.select(t.automations.c.endpoint).where(t.automations.c.name == str(name))
-        ).scalar()
+    try:
+        return str(s.get_automation_row(str(request.path_params.get("name")))["endpoint"])
+    except AutomationNotFoundError:
+        return None
 
 
 def _summary(a: Automation) -> dict[str, Any]:
@@ -81,7 +77,6 @@ def put_automation(
 ) -> Any:
     """Create the automation, or replace its spec (its state and switch are kept)."""
     from mainsail.automation import create_automation, get_automation
-    from mainsail.core._errors import AutomationNotFoundError
 
     audit.target = f"automations/{name}"
     if spec.get("name", name) != name:
@@ -115,14 +110,12 @@ def run_automation(
     audit: Audit = permit("automations.run", "deployer", automation_project),
 ) -> Any:
     """Ask the controller to retrain now; returns the request event."""
-    from mainsail.automation import automation_trail, trigger_automation
+    from mainsail.automation._api import request_automation
 
     audit.target = f"automations/{name}"
     reason = body.reason if body is not None else None
-    ctx = context(request)
-    event_id = trigger_automation(ctx, name, reason=reason, actor=audit.actor)
-    event = next(e for e in automation_trail(ctx, name, limit=50) if e.id == event_id)
-    audit.after = {"event": event_id, "reason": reason or "manual run"}
+    event = request_automation(context(request), name, "manual", reason, actor=audit.actor)
+    audit.after = {"event": event.id, "reason": reason or "manual run"}
     return event
 
 
@@ -133,14 +126,11 @@ def approve_automation(
     audit: Audit = permit("automations.approve", "deployer", automation_project),
 ) -> Any:
     """Approve the firing that waits for approval; the controller starts it next tick."""
-    from mainsail.automation import approve_automation as _approve
-    from mainsail.automation import automation_trail
+    from mainsail.automation._api import request_automation
 
     audit.target = f"automations/{name}"
-    ctx = context(request)
-    event_id = _approve(ctx, name, actor=audit.actor)
-    event = next(e for e in automation_trail(ctx, name, limit=50) if e.id == event_id)
-    audit.after = {"event": event_id}
+    event = request_automation(context(request), name, "approval", actor=audit.actor)
+    audit.after = {"event": event.id}
     return event
 
 

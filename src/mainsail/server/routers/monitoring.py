@@ -2,6 +2,8 @@
 
 The project of a monitor or an alert is its endpoint. Creating, changing and deleting a
 monitor and resolving an alert need the deployer role; running a monitor now, developer.
+Routes call the monitoring domain functions with the server's context: records through its
+store, runs, reports and alert resolutions through the local monitoring service.
 """
 
 from __future__ import annotations
@@ -9,17 +11,16 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 import orjson
-import sqlalchemy as sa
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
-from pydantic import Field
+from pydantic import AliasChoices, Field
 
 from mainsail.core._errors import NotFoundError
 from mainsail.monitoring._alerts import Alert
-from mainsail.monitoring._monitor import Monitor, MonitorResult
+from mainsail.monitoring._spec import Monitor, MonitorResult, ScorePoint
 from mainsail.security._roles import Principal
 from mainsail.server._auth import Audit, from_path, global_scope, permit, reader
-from mainsail.server.routers._common import Body, context, store
+from mainsail.server.routers._common import Body, context
 from mainsail.store.protocols import LocalStore
 
 router = APIRouter(tags=["monitoring"])
@@ -39,7 +40,11 @@ class MonitorIn(Body):
     rules: Annotated[list[dict[str, Any]], Field(max_length=100)] | None = None
     notifiers: Annotated[list[str | dict[str, Any]], Field(max_length=50)] | None = None
     model: Annotated[str, Field(min_length=1, max_length=250)] | None = None
-    drift_share: Annotated[float, Field(gt=0, le=1)] = 0.5
+    # Clients from before the rename send the threshold as ``drift_share``.
+    max_drift_share: Annotated[
+        float,
+        Field(gt=0, le=1, validation_alias=AliasChoices("max_drift_share", "drift_share")),
+    ] = 0.5
     stattest: Annotated[str, Field(min_length=1, max_length=64)] | None = None
     tests: dict[str, str] = Field(default_factory=dict)
     columns: Annotated[list[str], Field(max_length=10000)] | None = None
@@ -117,15 +122,12 @@ def delete_monitor(
     audit: Audit = permit("monitors.delete", "deployer", from_path("endpoint")),
 ) -> None:
     from mainsail.monitoring import delete_monitor as _delete
+    from mainsail.monitoring import get_monitor as _get
 
     audit.target = f"monitors/{endpoint}/{name}"
-    before = _existing(request, endpoint, name)
-    if before is None:
-        raise NotFoundError(
-            f"No monitor {name!r} on endpoint {endpoint!r}. List them with GET /api/v1/monitors."
-        )
-    audit.before = _spec(before)
-    _delete(context(request), endpoint, name)
+    ctx = context(request)
+    audit.before = _spec(_get(ctx, endpoint, name))  # a missing one: 404 naming the known ones
+    _delete(ctx, endpoint, name)
 
 
 @router.post("/monitors/{endpoint}/{name}/run", response_model=MonitorResult)
@@ -164,6 +166,18 @@ def list_results(
     return _list(context(request), endpoint, name, limit=limit, since_ms=since_ms)
 
 
+@router.get("/monitors/{endpoint}/{name}/scores", response_model=list[ScorePoint])
+def monitor_scores(
+    request: Request,
+    endpoint: EndpointName,
+    name: MonitorName,
+    limit: Annotated[int, Query(ge=1, le=10000)] = 100,
+    _: Any = reader(from_path("endpoint")),
+) -> Any:
+    """The scores of the latest ``limit`` results, oldest first: the monitor's time series."""
+    return context(request).store.monitor_score_series(endpoint, name, limit=limit)
+
+
 @router.get(
     "/monitors/{endpoint}/{name}/report",
     response_class=Response,
@@ -181,9 +195,9 @@ def monitor_report(
 
     The JSON that ``mainsail monitor report`` draws as HTML on the client.
     """
-    from mainsail.monitoring._report import build_report
+    from mainsail.monitoring import MONITORING
 
-    doc = build_report(context(request), endpoint, name, window, history=history)
+    doc = context(request).service(MONITORING).report(endpoint, name, window, history=history)
     return Response(
         orjson.dumps(doc, option=orjson.OPT_SERIALIZE_NUMPY), media_type="application/json"
     )
@@ -194,30 +208,29 @@ def list_alerts(
     request: Request,
     endpoint: Annotated[str | None, Query(min_length=1, max_length=250)] = None,
     state: Literal["pending", "firing", "resolved"] | None = None,
+    limit: Annotated[int, Query(ge=1, le=10000)] = 1000,
     principal: Principal = reader(),
 ) -> Any:
     """Alerts, newest first; only those of endpoints the caller may see."""
-    from mainsail.monitoring import list_alerts as _list
+    from mainsail.monitoring._alerts import list_alerts_in
 
-    found = _list(context(request), endpoint, state)
+    found = list_alerts_in(context(request).store, endpoint, state, limit=limit)
     return [a for a in found if principal.role_in(a.endpoint or "*")]
 
 
 def alert_project(request: Request, s: LocalStore) -> str | None:
     """The project of an alert is its endpoint (``*`` for an alert without one)."""
-    from mainsail.store import _tables as t
-
     try:
         alert_id = int(request.path_params["alert_id"])
-    except (KeyError, ValueError):
+        row = s.get_alert_row(alert_id)
+    except (KeyError, ValueError, NotFoundError):
         return None
-    with s.db.read() as conn:
-        row = conn.execute(
-            sa.select(t.alerts.c.id, t.alerts.c.endpoint).where(t.alerts.c.id == alert_id)
-        ).first()
-    if row is None:
-        return None
-    return str(row.endpoint) if row.endpoint is not None else "*"
+    return str(row["endpoint"]) if row["endpoint"] is not None else "*"
+
+
+@router.get("/alerts/{alert_id}", response_model=Alert)
+def get_alert(request: Request, alert_id: AlertId, _: Any = reader(alert_project)) -> Any:
+    return context(request).store.get_alert_row(alert_id)
 
 
 @router.post("/alerts/{alert_id}/resolve", response_model=Alert)
@@ -226,13 +239,14 @@ def resolve_alert(
     alert_id: AlertId,
     audit: Audit = permit("alerts.resolve", "deployer", alert_project),
 ) -> Any:
-    """Resolve an alert by hand (it opens again if its condition still holds)."""
-    from mainsail.monitoring._alerts import get_alert_in, resolve_alert_in
+    """Resolve an alert by hand (it opens again if its condition still holds); if its
+    firing was notified, its monitors' notifiers hear that it resolved."""
+    from mainsail.monitoring import resolve_alert as _resolve
 
     audit.target = f"alerts/{alert_id}"
-    db = store(request).db
-    audit.before = {"state": get_alert_in(db, alert_id).state}
-    alert = resolve_alert_in(db, alert_id)
+    ctx = context(request)
+    audit.before = {"state": ctx.store.get_alert_row(alert_id)["state"]}
+    alert = _resolve(ctx, alert_id)
     audit.after = {"state": alert.state}
     return alert
 

@@ -20,10 +20,11 @@ from __future__ import annotations
 from typing import Protocol, runtime_checkable
 
 from mainsail.store._db import Database
-from mainsail.store.protocols.automation import AutomationStore
+from mainsail.store.protocols.automation import AutomationRecords, AutomationStore
 from mainsail.store.protocols.checks import CheckStore
 from mainsail.store.protocols.datasets import DatasetStore
 from mainsail.store.protocols.jobs import JobClaimStore, JobQueueAdmin, JobStore
+from mainsail.store.protocols.monitoring import MonitorRunStore, MonitorStore
 from mainsail.store.protocols.pipelines import PipelineStore
 from mainsail.store.protocols.registry import RegistryStore
 from mainsail.store.protocols.rollout import RolloutStore, ServingStatsStore
@@ -40,6 +41,8 @@ class Store(
     JobStore,
     JobClaimStore,
     CheckStore,
+    MonitorStore,
+    AutomationStore,
     Protocol,
 ):
     """Every protocol both the SQL and the REST store implement."""
@@ -55,7 +58,8 @@ class LocalStore(
     JobQueueAdmin,
     RolloutStore,
     ServingStatsStore,
-    AutomationStore,
+    MonitorRunStore,
+    AutomationRecords,
     SecurityStore,
     AuthStore,
     Protocol,
@@ -69,6 +73,7 @@ class LocalStore(
 
 __all__ = [
     "AuthStore",
+    "AutomationRecords",
     "AutomationStore",
     "CheckStore",
     "DatasetStore",
@@ -77,6 +82,8 @@ __all__ = [
     "JobStore",
     "LocalStore",
     "MetricRow",
+    "MonitorRunStore",
+    "MonitorStore",
     "PipelineStore",
     "RegistryStore",
     "RolloutStore",
