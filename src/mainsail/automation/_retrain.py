@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from mainsail.automation._spec import AutomationSpec, parse_spec
-from mainsail.checks._runner import check
+from mainsail.checks import check
 from mainsail.core._errors import AutomationSpecError, ModelNotFoundError
 from mainsail.core._registry_schemas import ModelVersion
 from mainsail.pipelines._runner import run_pipeline

@@ -276,12 +276,3 @@ def _crash(exc: BaseException) -> str:
 
 
 __all__ = ["LocalChecks", "dataset_ref", "load_data", "resolve_baseline"]
-
-
-def __getattr__(name: str) -> Any:
-    # ``check`` lived here before the service split; callers should import mainsail.checks.check
-    if name == "check":
-        from mainsail.checks._service import check
-
-        return check
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
