@@ -24,9 +24,10 @@ from mainsail.store.protocols.automation import AutomationStore
 from mainsail.store.protocols.checks import CheckStore
 from mainsail.store.protocols.datasets import DatasetStore
 from mainsail.store.protocols.jobs import JobClaimStore, JobQueueAdmin, JobStore
+from mainsail.store.protocols.leader import LeaderLockHandle, LeaderStore
 from mainsail.store.protocols.pipelines import PipelineStore
 from mainsail.store.protocols.registry import RegistryStore
-from mainsail.store.protocols.rollout import RolloutStore, ServingStatsStore
+from mainsail.store.protocols.rollout import RevisionDraft, RolloutStore, ServingStatsStore
 from mainsail.store.protocols.security import AuthStore, SecurityStore
 from mainsail.store.protocols.tracking import MetricRow, TrackingStore
 
@@ -58,6 +59,7 @@ class LocalStore(
     AutomationStore,
     SecurityStore,
     AuthStore,
+    LeaderStore,
     Protocol,
 ):
     """A store next to the database: everything in :class:`Store` and what only runs there."""
@@ -75,10 +77,13 @@ __all__ = [
     "JobClaimStore",
     "JobQueueAdmin",
     "JobStore",
+    "LeaderLockHandle",
+    "LeaderStore",
     "LocalStore",
     "MetricRow",
     "PipelineStore",
     "RegistryStore",
+    "RevisionDraft",
     "RolloutStore",
     "SecurityStore",
     "ServingStatsStore",
