@@ -28,12 +28,12 @@ def test_both_implementations_answer_alike(sdk_mode: str, unique: str) -> None:
     svc = mainsail.get_context().service(DELIVERY)
     first = svc.deploy(ep, f"models:/{m}/1", "direct", RolloutSpec(), "test", "first", "ana")
     assert (first.strategy, first.state, first.to_revision) == ("direct", "promoted", 1)
-    spec = RolloutSpec(steps=[20, 60], interval=60)
+    spec = RolloutSpec(steps=[20, 60], interval=30)
     canary = svc.deploy(ep, f"models:/{m}/2", "canary", spec, "test", None, "ana")
     assert (canary.state, canary.weight, canary.spec["spec"]) == (
         "progressing",
         20,
-        {"steps": [20.0, 60.0], "interval": 60.0},
+        {"steps": [20.0, 60.0], "interval": 30.0},
     )
     assert svc.get_rollout(ep, None) == canary
     assert svc.get_rollout(ep, first.id) == first
