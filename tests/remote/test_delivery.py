@@ -168,7 +168,9 @@ def test_bad_input_gets_the_same_errors(sdk_mode: str, unique: str) -> None:
     _register(m, 1)
     with pytest.raises(ModelNotFoundError):
         mainsail.deploy(ep, f"models:/{nope}/1")
-    with pytest.raises(InvalidValueError, match="Valid strategies are: direct, canary, blue-green"):
+    with pytest.raises(
+        InvalidValueError, match="Valid strategies are: ab, blue_green, canary, direct, shadow"
+    ):
         mainsail.deploy(ep, f"models:/{m}/1", strategy="linear")
     with pytest.raises(InvalidAddressError, match="Endpoint name must start with"):
         mainsail.deploy("bad name/x", f"models:/{m}/1")

@@ -79,6 +79,17 @@ def stable(ctx) -> tuple[Any, pd.DataFrame]:  # type: ignore[no-untyped-def]
     return model, X
 
 
+@pytest.fixture
+def two_versions(ctx) -> None:  # type: ignore[no-untyped-def]
+    from sklearn.linear_model import LogisticRegression
+
+    X = make_frame(200)
+    model = LogisticRegression().fit(X, (X["f0"] > 0).astype(int))
+    for _ in range(3):
+        mainsail.register_model(model, name="churn", input_example=X.head())
+    mainsail.deploy("churn", "models:/churn/1")
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -103,7 +103,9 @@ def test_bad_input_gets_clear_errors(ctx) -> None:  # type: ignore[no-untyped-de
     _register(1)
     with pytest.raises(ModelNotFoundError):
         mainsail.deploy("churn", "models:/nope/1")
-    with pytest.raises(InvalidValueError, match="Valid strategies are: direct, canary, blue-green"):
+    with pytest.raises(
+        InvalidValueError, match="Valid strategies are: ab, blue_green, canary, direct, shadow"
+    ):
         mainsail.deploy("churn", "models:/churn/1", strategy="linear")
     with pytest.raises(EndpointNotFoundError, match="No endpoint named 'x'"):
         mainsail.get_endpoint("x")

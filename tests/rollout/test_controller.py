@@ -22,20 +22,9 @@ from mainsail.rollout import RolloutController
 from mainsail.serving._variant_stats import VariantStats
 from mainsail.store import _tables as t
 
-from .conftest import make_frame, wait_for
+from .conftest import wait_for
 
 SPEC = {"steps": [10, 50], "interval": 60, "min_requests": 5, "max_p99_ms": 100, "threshold": 2}
-
-
-@pytest.fixture
-def two_versions(ctx) -> None:  # type: ignore[no-untyped-def]
-    from sklearn.linear_model import LogisticRegression
-
-    X = make_frame(200)
-    model = LogisticRegression().fit(X, (X["f0"] > 0).astype(int))
-    for _ in range(3):
-        mainsail.register_model(model, name="churn", input_example=X.head())
-    mainsail.deploy("churn", "models:/churn/1")
 
 
 def traffic(

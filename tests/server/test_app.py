@@ -82,7 +82,7 @@ class _Counter:
 def test_lifespan_starts_and_stops_controllers(
     server_ctx: Context, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setitem(CONTROLLERS, "missing", "mainsail.no_such_module:Thing")
+    register_controller("missing", "mainsail.no_such_module:Thing")
     register_controller("counter", lambda ctx: _Counter())
     try:
         app = create_app(server_ctx, controllers=["counter", "missing"])
@@ -96,7 +96,8 @@ def test_lifespan_starts_and_stops_controllers(
             assert [x.name for x in mgr.controllers()] == ["counter"]  # 'missing' skipped
         assert app.state.mainsail.controllers is None  # stopped on shutdown
     finally:
-        CONTROLLERS.pop("counter", None)
+        CONTROLLERS.unregister("counter")
+        CONTROLLERS.unregister("missing")
 
 
 async def _inference(scope: dict[str, Any], receive: Callable[..., Any], send: Any) -> None:

@@ -59,13 +59,13 @@ def test_a_router_needs_a_serving_variant() -> None:
 
 
 def test_sticky_by_an_input_field() -> None:
-    from mainsail.serving._app import DataPlane
+    from mainsail.serving import EndpointPlane
 
     class Stub:
         def __init__(self, name: str) -> None:
             self.variant = name
 
-    plane = DataPlane.__new__(DataPlane)
+    plane = EndpointPlane.__new__(EndpointPlane)
     plane.router = Router(
         [Route("a", Stub("a"), 50, "arm"), Route("b", Stub("b"), 50, "arm")], key_field="user"
     )

@@ -16,34 +16,6 @@ from mainsail.registry._signature import ModelSignature
 #: ``None`` when it does not know the endpoint.
 ENDPOINT_SIGNATURES: list[Callable[[Any, str], ModelSignature | None]] = []
 
-
-def stored_endpoint_signature(ctx: Any, endpoint: str) -> ModelSignature | None:
-    """The signature of the stable variant in the endpoint's current revision (the store's
-    endpoints, or the server's when the SDK talks to one; ``None`` when the endpoint does
-    not exist)."""
-    from mainsail.store._rest_client import seg
-
-    if (api := ctx.remote) is not None:
-        from mainsail.core._errors import EndpointNotFoundError
-
-        try:
-            variants = api.json("GET", f"/endpoints/{seg(endpoint)}")["variants"]
-        except EndpointNotFoundError:
-            return None
-    else:
-        revision = ctx.database().get_revision(endpoint)
-        if not revision:
-            return None
-        variants = revision.get("variants") or []
-    stable = next((v for v in variants if v.get("role") == "stable"), None)
-    if stable is None:
-        return None
-    mv = ctx.store.get_model_version(stable["model"], int(stable["version"]))
-    return ModelSignature.from_dict(mv.signature)
-
-
-ENDPOINT_SIGNATURES.append(stored_endpoint_signature)
-
 # Which candidate input types accept what a client sends for a baseline input type.
 _ACCEPTS = {
     "int": {"int", "float"},

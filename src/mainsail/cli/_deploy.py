@@ -64,7 +64,8 @@ def deploy(
     strategy: Annotated[
         str | None,
         typer.Option(
-            help="direct, canary, blue-green, ab or shadow (default: the file's, else direct)."
+            help="direct, canary, blue-green, ab, shadow or a plug-in strategy (default: the "
+            "file's, else direct)."
         ),
     ] = None,
     file: Annotated[Path | None, typer.Option("-f", "--file", help="Rollout spec (YAML).")] = None,

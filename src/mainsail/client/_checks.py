@@ -1,5 +1,6 @@
 """SDK facade for release checks: run them on a version, read the results."""
 
+import mainsail.rollout  # noqa: F401 - registers the endpoint-signature hook for endpoint=
 from mainsail.checks import _results, _service
 from mainsail.client._bind import sdk
 

@@ -2,48 +2,39 @@
 
 from __future__ import annotations
 
-import importlib
 import logging
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from mainsail.controllers._leader import LeaderLock
 from mainsail.controllers._protocol import Controller
-from mainsail.core._errors import InvalidValueError
+from mainsail.controllers._registry import CONTROLLERS, check_controller
+from mainsail.core._errors import ConfigurationError
 from mainsail.core._ids import now_ms
 
 if TYPE_CHECKING:
     from mainsail.store._context import Context
+    from mainsail.store.protocols import LeaderLockHandle
 
 log = logging.getLogger("mainsail.controllers")
 
-ControllerFactory = Callable[["Context"], Controller]
 
-# name -> "module:attribute" of a factory taking the Context (imported lazily).
-CONTROLLERS: dict[str, str | ControllerFactory] = {
-    "rollouts": "mainsail.rollout:RolloutController",
-    "monitors": "mainsail.monitoring:MonitorController",
-    "automations": "mainsail.automation:AutomationController",
-}
-
-
-def register_controller(name: str, factory: str | ControllerFactory) -> None:
-    """Add a controller: a factory ``(context) -> Controller`` or its ``"module:attr"``."""
-    CONTROLLERS[name] = factory
-
-
-def _load(name: str) -> ControllerFactory:
-    target = CONTROLLERS.get(name)
-    if target is None:
-        raise InvalidValueError(
-            f"Unknown controller {name!r}. Valid controllers are: {', '.join(sorted(CONTROLLERS))}."
-        )
-    if callable(target):
-        return target
-    module, _, attr = target.partition(":")
-    return getattr(importlib.import_module(module), attr)  # type: ignore[no-any-return]
+def available_controllers(names: Sequence[str] | None = None) -> list[str]:
+    """The registered controllers (of ``names``, default all) whose factory loads; the
+    others are logged and left out, so a server without an optional extra still starts."""
+    ok = []
+    for name in names if names is not None else CONTROLLERS.names():
+        if name not in CONTROLLERS:
+            log.warning("controller %r is not registered; skipped", name)
+            continue
+        try:
+            CONTROLLERS.get(name)
+        except ConfigurationError as exc:
+            log.info("controller %r not available (%s); skipped", name, exc)
+            continue
+        ok.append(name)
+    return ok
 
 
 class ControllerManager:
@@ -79,7 +70,7 @@ class ControllerManager:
         self._due: dict[str, float] = {}
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._lock: LeaderLock | None = None
+        self._lock: LeaderLockHandle | None = None
         self.errors: dict[str, str] = {}
 
     # -- setup ------------------------------------------------------------------------------
@@ -89,13 +80,14 @@ class ControllerManager:
                 self._controllers = list(self._given)
             else:
                 ctx = self.context
-                self._controllers = [_load(n)(ctx) for n in (self.names or list(CONTROLLERS))]
+                names = self.names or CONTROLLERS.names()
+                self._controllers = [check_controller(CONTROLLERS.get(n)(ctx)) for n in names]
         return self._controllers
 
     @property
-    def lock(self) -> LeaderLock:
+    def lock(self) -> LeaderLockHandle:
         if self._lock is None:
-            self._lock = LeaderLock(self.context.database("Running controllers").db)
+            self._lock = self.context.database("Running controllers").leader_lock("controllers")
         return self._lock
 
     @property

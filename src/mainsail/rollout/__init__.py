@@ -1,5 +1,7 @@
 """Progressive delivery: endpoints and revisions, canary / blue-green / A/B / shadow / direct
-strategies, automatic analysis and the rollout controller."""
+strategies (and plug-in ones), automatic analysis and the rollout controller."""
+
+from typing import Any
 
 from mainsail.rollout._alerts import raise_rollout_alert, resolve_rollout_alert
 from mainsail.rollout._api import (
@@ -19,10 +21,20 @@ from mainsail.rollout._api import (
     shadow_report,
 )
 from mainsail.rollout._controller import RolloutController
-from mainsail.rollout._strategies import STRATEGIES, Strategy, get_strategy, register_strategy
+from mainsail.rollout._service import DELIVERY, DeliveryService
+from mainsail.rollout._signature import register_endpoint_signatures
+from mainsail.rollout._strategies import (
+    STRATEGIES,
+    BaseStrategy,
+    Strategy,
+    check_strategy,
+    get_strategy,
+    register_strategy,
+    variant,
+)
 from mainsail.rollout._types import (
     ABReport,
-    CheckResult,
+    AnalysisCheck,
     Comparison,
     Endpoint,
     Revision,
@@ -32,11 +44,25 @@ from mainsail.rollout._types import (
     Variant,
 )
 
+register_endpoint_signatures()  # release checks with endpoint= see what endpoints serve
+
+
+def __getattr__(name: str) -> Any:
+    if name == "CheckResult":  # the deprecated name of AnalysisCheck (warns)
+        from mainsail.rollout import _types
+
+        return _types.CheckResult
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 __all__ = [
+    "DELIVERY",
     "STRATEGIES",
     "ABReport",
-    "CheckResult",
+    "AnalysisCheck",
+    "BaseStrategy",
     "Comparison",
+    "DeliveryService",
     "Endpoint",
     "Revision",
     "Rollout",
@@ -47,6 +73,7 @@ __all__ = [
     "Variant",
     "ab_report",
     "abort",
+    "check_strategy",
     "declare_winner",
     "deploy",
     "get_endpoint",
@@ -63,4 +90,5 @@ __all__ = [
     "resume",
     "rollback",
     "shadow_report",
+    "variant",
 ]

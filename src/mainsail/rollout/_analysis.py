@@ -10,17 +10,35 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from mainsail.rollout._plan import Plan
 from mainsail.rollout._stats import js_divergence
-from mainsail.rollout._types import CheckResult, RolloutSpec
+from mainsail.rollout._types import AnalysisCheck, RolloutSpec
 from mainsail.serving._variant_stats import MergedStats, merge_rows, prediction_bins
 
 if TYPE_CHECKING:
     from mainsail.store._context import Context
+    from mainsail.store.protocols import ServingStatsStore
 
 
-def variant_stats(ctx: Context, endpoint: str, since_ms: int) -> dict[str, MergedStats]:
-    """Every replica's ``serving_stats`` windows that started at or after ``since_ms``."""
-    return merge_rows(ctx.database().read_serving_stats(endpoint, since_ms))
+_MAX_WINDOW_MS = 300_000  # the longest stats window a replica flushes
+
+
+def variant_stats(
+    store: ServingStatsStore, plan: Plan, step: int, since_ms: int
+) -> dict[str, MergedStats]:
+    """Each variant of ``plan`` at ``step``: its own model version's serving stats from every
+    replica, over the windows that end after ``since_ms``."""
+    versions = {
+        v.name: str(v.version)
+        for v in plan.strategy.variants(plan.stable, plan.target, plan.spec, step)
+    }
+    rows = [
+        r
+        for r in store.read_serving_stats(plan.endpoint, since_ms - _MAX_WINDOW_MS)
+        if r["window_start"] + int(r["data"].get("window_ms", 0)) > since_ms
+        and versions.get(r["variant"]) == str(r["model_version"])
+    ]
+    return merge_rows(rows)
 
 
 def window_floor(ms: int, window_ms: int = 1000) -> int:
@@ -70,12 +88,12 @@ def run_checks(
     baseline: str | None,
     spec: RolloutSpec,
     accuracy: dict[str, tuple[int, int]] | None = None,
-) -> list[CheckResult]:
+) -> list[AnalysisCheck]:
     """The configured checks for ``target`` (against ``baseline`` where a check compares)."""
     t = stats.get(target) or MergedStats()
     b = stats.get(baseline) if baseline else None
     need = spec.min_requests
-    checks: list[CheckResult] = []
+    checks: list[AnalysisCheck] = []
 
     def few(n: int, what: str = "requests") -> str:
         return f"{n} {what}; at least {need} are needed"
@@ -84,7 +102,7 @@ def run_checks(
         rate = t.success_rate
         if t.requests < max(need, 1):
             checks.append(
-                CheckResult(
+                AnalysisCheck(
                     name="success_rate",
                     status="inconclusive",
                     value=rate,
@@ -96,7 +114,7 @@ def run_checks(
         else:
             ok = rate is not None and rate >= spec.min_success_rate
             checks.append(
-                CheckResult(
+                AnalysisCheck(
                     name="success_rate",
                     status="pass" if ok else "fail",
                     value=rate,
@@ -109,7 +127,7 @@ def run_checks(
     if spec.max_p99_ms is not None:
         if t.requests < max(need, 1) or p99 is None:
             checks.append(
-                CheckResult(
+                AnalysisCheck(
                     name="p99_latency_ms",
                     status="inconclusive",
                     value=p99,
@@ -120,7 +138,7 @@ def run_checks(
             )
         else:
             checks.append(
-                CheckResult(
+                AnalysisCheck(
                     name="p99_latency_ms",
                     status="pass" if p99 <= spec.max_p99_ms else "fail",
                     value=p99,
@@ -134,7 +152,7 @@ def run_checks(
         n = min(t.requests, b.requests if b is not None else 0)
         if n < max(need, 1) or p99 is None or not bp99:
             checks.append(
-                CheckResult(
+                AnalysisCheck(
                     name="p99_latency_ratio",
                     status="inconclusive",
                     threshold=spec.max_p99_ratio,
@@ -145,7 +163,7 @@ def run_checks(
         else:
             ratio = p99 / bp99
             checks.append(
-                CheckResult(
+                AnalysisCheck(
                     name="p99_latency_ratio",
                     status="pass" if ratio <= spec.max_p99_ratio else "fail",
                     value=ratio,
@@ -159,7 +177,7 @@ def run_checks(
         bins = prediction_bins([b, t]) if b is not None and n else None
         if n < max(need, 1) or bins is None:
             checks.append(
-                CheckResult(
+                AnalysisCheck(
                     name="prediction_divergence",
                     status="inconclusive",
                     threshold=spec.max_prediction_divergence,
@@ -170,7 +188,7 @@ def run_checks(
         else:
             js = js_divergence(bins[0], bins[1])
             checks.append(
-                CheckResult(
+                AnalysisCheck(
                     name="prediction_divergence",
                     status="pass" if js <= spec.max_prediction_divergence else "fail",
                     value=js,
@@ -185,7 +203,7 @@ def run_checks(
         n = min(nt, nb)
         if n < spec.min_feedback:
             checks.append(
-                CheckResult(
+                AnalysisCheck(
                     name="accuracy_delta",
                     status="inconclusive",
                     threshold=spec.min_accuracy_delta,
@@ -196,7 +214,7 @@ def run_checks(
         else:
             delta = ct / nt - cb / nb
             checks.append(
-                CheckResult(
+                AnalysisCheck(
                     name="accuracy_delta",
                     status="pass" if delta >= spec.min_accuracy_delta else "fail",
                     value=delta,
@@ -208,7 +226,7 @@ def run_checks(
     return checks
 
 
-def summarize(checks: list[CheckResult]) -> str:
+def summarize(checks: list[AnalysisCheck]) -> str:
     if any(c.status == "fail" for c in checks):
         return "fail"
     if any(c.status == "inconclusive" for c in checks):
@@ -216,5 +234,5 @@ def summarize(checks: list[CheckResult]) -> str:
     return "pass"
 
 
-def check_dicts(checks: list[CheckResult]) -> list[dict[str, Any]]:
+def check_dicts(checks: list[AnalysisCheck]) -> list[dict[str, Any]]:
     return [c.model_dump() for c in checks]

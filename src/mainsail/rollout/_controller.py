@@ -1,123 +1,41 @@
 """The rollout state machine, persisted in ``rollouts`` and advanced by the controller.
 
 pending -> progressing(step) -> promoted | rolled_back | aborted, with paused beside
-progressing. Every transition is one write transaction that also appends the endpoint
-revision it needs, and only applies if the row is still in the state it was read in, so
-the SDK, the CLI and a (restarted) leader can act on the same rollout safely.
+progressing. Every transition is one store call (one transaction) that also appends the
+endpoint revision it needs, and only applies if the row is still in the state it was read
+in, so the SDK, the CLI and a (restarted) leader can act on the same rollout safely. What
+differs between strategies (steps, roles, step length, what is analysed, how it promotes)
+comes from the strategy plug-in, never from its name.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from mainsail.core._errors import RolloutStateError
 from mainsail.core._ids import now_ms
 from mainsail.rollout._alerts import raise_rollout_alert, resolve_rollout_alert
-from mainsail.rollout._analysis import check_dicts, feedback_accuracy, run_checks, summarize
-from mainsail.rollout._strategies import Strategy, get_strategy
-from mainsail.rollout._types import ACTIVE_STATES, CheckResult, Rollout, RolloutSpec, Variant
+from mainsail.rollout._analysis import (
+    check_dicts,
+    feedback_accuracy,
+    run_checks,
+    summarize,
+    variant_stats,
+)
+from mainsail.rollout._plan import Plan, to_rollout
+from mainsail.rollout._types import ACTIVE_STATES, AnalysisCheck, Rollout, Variant
 from mainsail.rollout._webhooks import call_webhook
-from mainsail.serving._variant_stats import MergedStats, merge_rows
+from mainsail.serving._variant_stats import MergedStats
+from mainsail.store.protocols.rollout import RevisionDraft
 
 if TYPE_CHECKING:
     from mainsail.store._context import Context
+    from mainsail.store.protocols import LocalStore
 
 log = logging.getLogger("mainsail.rollout")
 _MAX_ANALYSIS = 200
-_MAX_WINDOW_MS = 300_000
-
-
-@dataclass
-class Plan:
-    """A rollout row decoded: its strategy, spec and the two model versions involved."""
-
-    record: dict[str, Any]
-    strategy: Strategy
-    spec: RolloutSpec
-    stable: Variant
-    target: Variant
-
-    @classmethod
-    def of(cls, record: dict[str, Any]) -> Plan:
-        doc = record["spec"]
-        return cls(
-            record,
-            get_strategy(record["strategy"]),
-            RolloutSpec(**doc.get("spec", {})),
-            Variant(**doc["stable"]),
-            Variant(**doc["target"]),
-        )
-
-    @property
-    def endpoint(self) -> str:
-        return str(self.record["endpoint"])
-
-    def interval_ms(self, step: int) -> int:
-        if self.strategy.name == "blue_green" and step == 1 and self.spec.post_promotion_interval:
-            return int(self.spec.post_promotion_interval * 1000)
-        return int(self.spec.interval * 1000)
-
-    def weight(self) -> float:
-        r = self.record
-        steps = self.strategy.steps(self.spec)
-        if r["state"] == "promoted":
-            return 100.0
-        if r["state"] in ("rolled_back", "aborted") or r["to_revision"] is None or not steps:
-            return 0.0
-        return float(steps[min(int(r["step"]), len(steps) - 1)])
-
-    def revision_strategy(self, step: int) -> dict[str, Any]:
-        s = self.spec
-        return {
-            "name": self.strategy.name,
-            "rollout": self.record["id"],
-            "step": step,
-            "rollback_window": s.rollback_window,
-            "key_header": s.key_header,
-            "key_field": s.key_field,
-            "sample": s.sample,
-        }
-
-    def payload(self, kind: str, **extra: Any) -> dict[str, Any]:
-        r = self.record
-        return {
-            "name": self.endpoint,
-            "rollout": r["id"],
-            "strategy": self.strategy.name,
-            "phase": kind,
-            "step": r["step"],
-            "weight": self.weight(),
-            "metadata": {"stable": self.stable.address, "target": self.target.address},
-            **extra,
-        }
-
-
-def to_rollout(record: dict[str, Any]) -> Rollout:
-    try:
-        weight = Plan.of(record).weight()
-    except Exception:  # noqa: BLE001 - a rollout row from a plugin no longer registered
-        weight = 0.0
-    return Rollout(
-        id=record["id"],
-        endpoint=record["endpoint"],
-        strategy=record["strategy"],
-        state=record["state"],
-        step=record["step"],
-        weight=weight,
-        failed_checks=record["failed_checks"],
-        analysis=list(record["analysis"] or []),
-        message=record["message"],
-        source=record["source"],
-        spec=record["spec"],
-        from_revision=record["from_revision"],
-        to_revision=record["to_revision"],
-        next_at=record["next_at"],
-        created_at=record["created_at"],
-        updated_at=record["updated_at"],
-        finished_at=record.get("finished_at"),
-    )
 
 
 class RolloutController:
@@ -126,7 +44,7 @@ class RolloutController:
     Examples
     --------
     >>> from mainsail.controllers import ControllerManager
-    >>> manager = ControllerManager(names=["rollouts"]).start()  # doctest: +SKIP
+    >>> manager = ControllerManager(ctx, names=["rollouts"]).start()  # doctest: +SKIP
     """
 
     name = "rollouts"
@@ -140,8 +58,8 @@ class RolloutController:
         self._pruned_at = 0
 
     @property
-    def store(self) -> Any:
-        return self.ctx.store
+    def store(self) -> LocalStore:
+        return self.ctx.database("The rollout controller")
 
     # -- the loop ----------------------------------------------------------------------------
     def tick(self, now_ms: int) -> None:
@@ -218,7 +136,7 @@ class RolloutController:
             return
         self._promote(plan, now, checks, entry_outcome="promote")
 
-    def analyse(self, plan: Plan, step: int, since_ms: int) -> list[CheckResult]:
+    def analyse(self, plan: Plan, step: int, since_ms: int) -> list[AnalysisCheck]:
         target, baseline = plan.strategy.analyzed(step)
         stats = self.variant_stats(plan, step, since_ms)
         accuracy = None
@@ -228,21 +146,11 @@ class RolloutController:
 
     def variant_stats(self, plan: Plan, step: int, since_ms: int) -> dict[str, MergedStats]:
         """Stats of each variant at ``step`` (its own model version only), since ``since_ms``."""
-        versions = {
-            v.name: str(v.version)
-            for v in plan.strategy.variants(plan.stable, plan.target, plan.spec, step)
-        }
-        rows = [
-            r
-            for r in self.store.read_serving_stats(plan.endpoint, since_ms - _MAX_WINDOW_MS)
-            if r["window_start"] + int(r["data"].get("window_ms", 0)) > since_ms
-            and versions.get(r["variant"]) == str(r["model_version"])
-        ]
-        return merge_rows(rows)
+        return variant_stats(self.store, plan, step, since_ms)
 
     # -- transitions -------------------------------------------------------------------------
     def _entry(
-        self, step: int, weight: float, now: int, checks: list[CheckResult], outcome: str
+        self, step: int, weight: float, now: int, checks: list[AnalysisCheck], outcome: str
     ) -> dict[str, Any]:
         return {
             "step": step,
@@ -263,47 +171,27 @@ class RolloutController:
         actor: str = "rollout-controller",
         **fields: Any,
     ) -> bool:
+        """Apply a transition (and the revision it needs) if nobody moved the rollout first."""
         r = plan.record
         if entry is not None:
             fields["analysis"] = (list(r["analysis"] or []) + [entry])[-_MAX_ANALYSIS:]
         if fields.get("state") in ("promoted", "rolled_back", "aborted"):
             fields["finished_at"] = now
-        try:
-            with self.store.db.write() as conn:
-                self._write(plan, conn, variants, reason, revision_step, actor, fields)
-        except _Moved:
-            return False  # someone else moved it first; the transaction (and revision) is undone
-        return True
-
-    def _write(
-        self,
-        plan: Plan,
-        conn: Any,
-        variants: list[Variant] | None,
-        reason: str | None,
-        revision_step: int | None,
-        actor: str,
-        fields: dict[str, Any],
-    ) -> None:
-        r = plan.record
+        revision = None
         if variants is not None:
             step = revision_step if revision_step is not None else int(r["step"])
-            fields["to_revision"] = self.store.add_endpoint_revision(
-                plan.endpoint,
+            revision = RevisionDraft(
                 [v.model_dump() for v in variants],
                 plan.revision_strategy(step),
                 reason or f"rollout {r['id']} ({plan.strategy.name}) step {step}",
                 actor,
-                conn=conn,
             )
-        ok = self.store.update_rollout(
+        return self.store.update_rollout(
             r["id"],
-            conn,
             expect={"state": r["state"], "step": r["step"], "updated_at": r["updated_at"]},
+            revision=revision,
             **fields,
         )
-        if not ok:
-            raise _Moved
 
     def _start(self, plan: Plan, now: int) -> None:
         spec, r = plan.spec, plan.record
@@ -312,7 +200,7 @@ class RolloutController:
                                spec.webhook_timeout)  # fmt: skip
             if not res.ok:
                 failed = int(r["failed_checks"]) + 1
-                check = CheckResult(name="pre_rollout", status="fail", message=res.message)
+                check = AnalysisCheck(name="pre_rollout", status="fail", message=res.message)
                 if failed >= spec.threshold:
                     self._roll_back(plan, now, f"Not started: {res.message}.", [check],
                                     automatic=True, failed=failed)  # fmt: skip
@@ -332,7 +220,7 @@ class RolloutController:
         self,
         plan: Plan,
         now: int,
-        checks: list[CheckResult] | None = None,
+        checks: list[AnalysisCheck] | None = None,
         entry_outcome: str = "promote",
         variants: list[Variant] | None = None,
         message: str | None = None,
@@ -362,7 +250,7 @@ class RolloutController:
         plan: Plan,
         now: int,
         message: str,
-        checks: list[CheckResult],
+        checks: list[AnalysisCheck],
         automatic: bool,
         failed: int | None = None,
         state: str = "rolled_back",
@@ -424,8 +312,7 @@ class RolloutController:
 
     def promote(self, endpoint: str, actor: str = "user") -> Rollout:
         plan = self._active(endpoint)
-        if plan.strategy.name == "ab":
-            plan.strategy.final(plan.stable, plan.target, plan.spec)  # raises with the hint
+        plan.strategy.final(plan.stable, plan.target, plan.spec)  # A/B raises with the hint
         self._retry(lambda p: self._promote(p, now_ms(), entry_outcome="manual promote",
                                             message="Promoted by hand.", actor=actor),
                     endpoint)  # fmt: skip
@@ -433,14 +320,17 @@ class RolloutController:
 
     def declare_winner(self, endpoint: str, arm: str, actor: str = "user") -> Rollout:
         plan = self._active(endpoint)
-        if plan.strategy.name != "ab":
+        arms = plan.strategy.arms(plan.stable, plan.target)
+        if not arms:
             raise RolloutStateError(
-                f"The active rollout of {endpoint!r} is {plan.strategy.name}, not an A/B test. "
-                "Use mainsail rollout promote instead."
+                f"The active rollout of {endpoint!r} is {plan.strategy.name}, which has no arms "
+                "to declare a winner among (that is an A/B test's). Use mainsail rollout "
+                "promote instead."
             )
-        arms = {"a": plan.stable, "b": plan.target}
         if arm not in arms:
-            raise RolloutStateError(f"Unknown arm {arm!r}. Valid arms are: a, b.")
+            raise RolloutStateError(
+                f"Unknown arm {arm!r}. Valid arms are: {', '.join(sorted(arms))}."
+            )
         winner = arms[arm]
         final = [Variant(name="stable", model=winner.model, version=winner.version, weight=100)]
         self._retry(lambda p: self._promote(p, now_ms(), entry_outcome=f"winner {arm}",
@@ -481,7 +371,7 @@ class RolloutController:
                     endpoint)  # fmt: skip
         return self._latest(endpoint)
 
-    def _retry(self, action: Any, endpoint: str, attempts: int = 5) -> None:
+    def _retry(self, action: Callable[[Plan], bool], endpoint: str, attempts: int = 5) -> None:
         for _ in range(attempts):
             if action(self._active(endpoint)):
                 return
@@ -491,12 +381,9 @@ class RolloutController:
 
     def _latest(self, endpoint: str) -> Rollout:
         record = self.store.get_rollout_record(endpoint)
-        assert record is not None
+        if record is None:  # pragma: no cover - a rollout was just acted on
+            raise RolloutStateError(f"Endpoint {endpoint!r} lost its rollout; try again.")
         return to_rollout(record)
-
-
-class _Moved(Exception):
-    """The rollout row changed between read and write."""
 
 
 def _fmt(v: float | None) -> str:

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+import warnings
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-ROLES = ("stable", "canary", "preview", "shadow", "arm")
 STATES = ("pending", "progressing", "paused", "promoted", "rolled_back", "aborted")
 ACTIVE_STATES = ("pending", "progressing", "paused")
-STRATEGY_NAMES = ("direct", "canary", "blue_green", "ab", "shadow")
 
-Role = Literal["stable", "canary", "preview", "shadow", "arm"]
+#: A variant's role names what it is for in its strategy ("stable", "canary", "preview",
+#: "shadow", "arm", or a plug-in strategy's own). Each strategy declares the roles it uses
+#: (``Strategy.roles``). Two have a meaning in the data plane: the ``stable`` variant answers
+#: by default, and ``shadow`` variants only get copies of requests.
+Role = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,31}$")]
 
 
 class Variant(BaseModel):
@@ -63,8 +66,11 @@ class Endpoint(BaseModel):
         return next(r for r in self.history if r.revision == self.revision)
 
 
-class CheckResult(BaseModel):
-    """One analysis check at one step: pass, fail or inconclusive (too few samples)."""
+class AnalysisCheck(BaseModel):
+    """One analysis check at one step: pass, fail or inconclusive (too few samples).
+
+    Not to be confused with :class:`mainsail.checks.CheckResult`, a release-check result.
+    """
 
     name: str
     status: Literal["pass", "fail", "inconclusive"]
@@ -78,7 +84,7 @@ class StepAnalysis(BaseModel):
     step: int
     weight: float
     ts: int
-    checks: list[CheckResult]
+    checks: list[AnalysisCheck]
     outcome: str  # advance | hold | failed | rollback | promote | webhook
 
 
@@ -223,3 +229,15 @@ class ShadowReport(BaseModel):
     shadow_p50_ms: float | None
     shadow_errors: int
     dropped: int
+
+
+def __getattr__(name: str) -> Any:
+    if name == "CheckResult":
+        warnings.warn(
+            "mainsail.rollout.CheckResult is deprecated: it is now AnalysisCheck (the name "
+            "CheckResult is the release checks' result, mainsail.CheckResult).",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return AnalysisCheck
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

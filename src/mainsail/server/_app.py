@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import importlib
 import logging
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
@@ -36,26 +35,9 @@ class ServerState:
 
 def importable_controllers(names: Sequence[str] | None = None) -> list[str]:
     """The registered controllers whose module imports (others are logged and skipped)."""
-    from mainsail.controllers._manager import CONTROLLERS
+    from mainsail.controllers import available_controllers
 
-    ok = []
-    for name in names if names is not None else list(CONTROLLERS):
-        target = CONTROLLERS.get(name)
-        if target is None:
-            log.warning("controller %r is not registered; skipped", name)
-            continue
-        if callable(target):
-            ok.append(name)
-            continue
-        module, _, attr = target.partition(":")
-        try:
-            if not hasattr(importlib.import_module(module), attr):
-                raise ImportError(f"{module} has no {attr}")
-        except ImportError as exc:
-            log.info("controller %r not available (%s); skipped", name, exc)
-            continue
-        ok.append(name)
-    return ok
+    return available_controllers(names)
 
 
 def create_app(

@@ -8,10 +8,11 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from mainsail.core._errors import EndpointNotFoundError
+from mainsail.core._errors import EndpointNotFoundError, InvalidValueError
 from mainsail.core._ids import now_ms
 from mainsail.store import _tables as t
 from mainsail.store._upsert import upsert
+from mainsail.store.protocols.rollout import RevisionDraft
 
 if TYPE_CHECKING:
     from mainsail.store._db import Database
@@ -28,6 +29,8 @@ _ROLLOUT_FIELDS = (
     "to_revision",
     "spec",
 )
+ROLLOUT_STATES = ("pending", "progressing", "paused", "promoted", "rolled_back", "aborted")
+ACTIVE_ROLLOUT_STATES = ("pending", "progressing", "paused")
 
 
 class RolloutStoreMixin:
@@ -54,14 +57,16 @@ class RolloutStoreMixin:
         reason: str | None = None,
         actor: str | None = None,
         create: bool = False,
-        conn: Connection | None = None,
     ) -> int:
         """Append a revision and make it current (creating the endpoint if ``create``)."""
-        if conn is None:
-            with self.db.write() as c:
-                return self.add_endpoint_revision(
-                    name, variants, strategy, reason, actor, create, c
-                )
+        with self.db.write() as conn:
+            return self._add_revision(
+                conn, name, RevisionDraft(variants, strategy, reason, actor), create
+            )
+
+    def _add_revision(
+        self, conn: Connection, name: str, draft: RevisionDraft, create: bool = False
+    ) -> int:
         now = now_ms()
         eid = conn.execute(sa.select(t.endpoints.c.id).where(t.endpoints.c.name == name)).scalar()
         if eid is None:
@@ -82,11 +87,11 @@ class RolloutStoreMixin:
             sa.insert(t.endpoint_revisions).values(
                 endpoint_id=eid,
                 revision=rev,
-                variants=list(variants),
-                strategy=strategy,
-                reason=reason,
+                variants=list(draft.variants),
+                strategy=draft.strategy,
+                reason=draft.reason,
                 created_at=now,
-                created_by=actor,
+                created_by=draft.actor,
             )
         )
         conn.execute(
@@ -147,64 +152,92 @@ class RolloutStoreMixin:
         to_revision: int | None = None,
         next_at: int | None = None,
         message: str | None = None,
-        conn: Connection | None = None,
+        *,
+        revision: RevisionDraft | None = None,
+        create_endpoint: bool = False,
     ) -> int:
-        if conn is None:
-            with self.db.write() as c:
-                return self.create_rollout(
-                    endpoint, strategy, spec, state, source, actor, from_revision,
-                    to_revision, next_at, message, c,
-                )  # fmt: skip
-        now = now_ms()
-        eid = self._endpoint_id(conn, endpoint)
-        done = state not in ("pending", "progressing", "paused")
-        return int(
-            conn.execute(
-                sa.insert(t.rollouts)
-                .values(
-                    endpoint_id=eid,
-                    strategy=strategy,
-                    spec=spec,
-                    state=state,
-                    step=0,
-                    from_revision=from_revision,
-                    to_revision=to_revision,
-                    failed_checks=0,
-                    analysis=[],
-                    message=message,
-                    source=source,
-                    next_at=next_at,
-                    created_at=now,
-                    updated_at=now,
-                    finished_at=now if done else None,
-                    created_by=actor,
-                )
-                .returning(t.rollouts.c.id)
-            ).scalar_one()
-        )
+        """Record a rollout (after appending ``revision``, its ``to_revision``, if given)."""
+        if state not in ROLLOUT_STATES:
+            raise InvalidValueError(
+                f"Unknown rollout state {state!r}. Valid states are: {', '.join(ROLLOUT_STATES)}."
+            )
+        with self.db.write() as conn:
+            if revision is not None:
+                to_revision = self._add_revision(conn, endpoint, revision, create_endpoint)
+            now = now_ms()
+            eid = self._endpoint_id(conn, endpoint)
+            done = state not in ACTIVE_ROLLOUT_STATES
+            return int(
+                conn.execute(
+                    sa.insert(t.rollouts)
+                    .values(
+                        endpoint_id=eid,
+                        strategy=strategy,
+                        spec=spec,
+                        state=state,
+                        step=0,
+                        from_revision=from_revision,
+                        to_revision=to_revision,
+                        failed_checks=0,
+                        analysis=[],
+                        message=message,
+                        source=source,
+                        next_at=next_at,
+                        created_at=now,
+                        updated_at=now,
+                        finished_at=now if done else None,
+                        created_by=actor,
+                    )
+                    .returning(t.rollouts.c.id)
+                ).scalar_one()
+            )
 
     def update_rollout(
         self,
         rollout_id: int,
-        conn: Connection | None = None,
         expect: dict[str, Any] | None = None,
+        revision: RevisionDraft | None = None,
         **fields: Any,
     ) -> bool:
-        """Update a rollout; with ``expect`` only if those columns still hold those values.
+        """Update a rollout; with ``expect`` only if those columns still hold those values,
+        with ``revision`` appended to its endpoint (and made its ``to_revision``) in the same
+        transaction.
 
-        Returns ``False`` when ``expect`` no longer matched (someone else moved it first).
+        Returns ``False``, having written nothing, when ``expect`` no longer matched.
         """
         unknown = set(fields) - set(_ROLLOUT_FIELDS)
+        if revision is not None and "to_revision" in fields:
+            unknown.add("to_revision (the revision given sets it)")
         if unknown:
-            raise ValueError(f"unknown rollout fields {sorted(unknown)}")
-        if conn is None:
-            with self.db.write() as c:
-                return self.update_rollout(rollout_id, c, expect, **fields)
-        q = sa.update(t.rollouts).where(t.rollouts.c.id == rollout_id)
-        for col, value in (expect or {}).items():
-            q = q.where(t.rollouts.c[col] == value)
-        res = conn.execute(q.values(updated_at=now_ms(), **fields))
-        return bool(res.rowcount)
+            raise InvalidValueError(
+                f"Cannot update rollout fields {sorted(unknown)}. "
+                f"Valid fields are: {', '.join(_ROLLOUT_FIELDS)}."
+            )
+        bad = set(expect or {}) - set(_ROLLOUT_FIELDS) - {"updated_at"}
+        if bad:
+            raise InvalidValueError(
+                f"Cannot compare rollout fields {sorted(bad)}. "
+                f"Valid fields are: {', '.join(_ROLLOUT_FIELDS)}, updated_at."
+            )
+        try:
+            with self.db.write() as conn:
+                if revision is not None:
+                    endpoint = conn.execute(
+                        sa.select(t.endpoints.c.name)
+                        .join(t.rollouts, t.rollouts.c.endpoint_id == t.endpoints.c.id)
+                        .where(t.rollouts.c.id == rollout_id)
+                    ).scalar()
+                    if endpoint is None:
+                        return False
+                    fields["to_revision"] = self._add_revision(conn, endpoint, revision)
+                q = sa.update(t.rollouts).where(t.rollouts.c.id == rollout_id)
+                for col, value in (expect or {}).items():
+                    q = q.where(t.rollouts.c[col] == value)
+                if not conn.execute(q.values(updated_at=now_ms(), **fields)).rowcount:
+                    raise _Moved  # undoes the revision too
+        except _Moved:
+            return False
+        return True
 
     def _rollout_query(self) -> Any:
         return sa.select(t.rollouts, t.endpoints.c.name.label("endpoint")).join(
@@ -212,16 +245,15 @@ class RolloutStoreMixin:
         )
 
     def get_rollout_record(
-        self, endpoint: str, rollout_id: int | None = None, conn: Connection | None = None
+        self, endpoint: str, rollout_id: int | None = None
     ) -> dict[str, Any] | None:
-        if conn is None:
-            with self.db.read() as c:
-                return self.get_rollout_record(endpoint, rollout_id, c)
-        eid = self._endpoint_id(conn, endpoint)
-        q = self._rollout_query().where(t.rollouts.c.endpoint_id == eid)
-        if rollout_id is not None:
-            q = q.where(t.rollouts.c.id == rollout_id)
-        row = conn.execute(q.order_by(t.rollouts.c.id.desc()).limit(1)).first()
+        """The endpoint's latest rollout (or ``rollout_id`` of it); ``None`` if none."""
+        with self.db.read() as conn:
+            eid = self._endpoint_id(conn, endpoint)
+            q = self._rollout_query().where(t.rollouts.c.endpoint_id == eid)
+            if rollout_id is not None:
+                q = q.where(t.rollouts.c.id == rollout_id)
+            row = conn.execute(q.order_by(t.rollouts.c.id.desc()).limit(1)).first()
         return dict(row._mapping) if row is not None else None
 
     def list_rollout_records(
@@ -266,6 +298,10 @@ class RolloutStoreMixin:
                 sa.delete(t.serving_stats).where(t.serving_stats.c.window_start < before_ms)
             )
             return int(res.rowcount or 0)
+
+
+class _Moved(Exception):
+    """The rollout changed between read and write: undo the transaction."""
 
 
 def _rev(row: Any) -> dict[str, Any]:

@@ -33,6 +33,7 @@ from mainsail.core._schemas import (
 from mainsail.store import _fastsql as fastsql
 from mainsail.store import _tables as t
 from mainsail.store._db import Database
+from mainsail.store._leader import LeaderStoreMixin
 from mainsail.store._sql_automation import AutomationStoreMixin
 from mainsail.store._sql_checks import CheckStoreMixin
 from mainsail.store._sql_filter import compile_filter, order_column
@@ -67,6 +68,7 @@ class SqlStore(
     JobStoreMixin,
     RolloutStoreMixin,
     MonitorStoreMixin,
+    LeaderStoreMixin,
 ):
     """Metadata store on SQLAlchemy; the embedded default and the server's backend.
 

@@ -10,11 +10,12 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Path, Query, Request
 from pydantic import Field
 
+import mainsail.rollout as rollout
 from mainsail.core._errors import EndpointNotFoundError, NotFoundError
-from mainsail.rollout._types import ACTIVE_STATES, ABReport, Endpoint, Rollout, ShadowReport
+from mainsail.rollout import ABReport, Endpoint, Rollout, ShadowReport
 from mainsail.security._roles import Principal
 from mainsail.server._auth import Audit, from_path, permit, reader
-from mainsail.server.routers._common import Body, context, store
+from mainsail.server.routers._common import Body, context
 
 router = APIRouter(tags=["endpoints"])
 
@@ -36,29 +37,27 @@ class WinnerIn(Body):
 
 def _variants(request: Request, name: str) -> list[dict[str, Any]] | None:
     try:
-        rev = store(request).get_revision(name)
+        found = rollout.get_endpoint(context(request), name)
     except EndpointNotFoundError:
         return None
-    return list(rev["variants"]) if rev is not None else None
+    return [v.model_dump() for v in found.variants]
 
 
 def _rollout_state(request: Request, name: str) -> dict[str, Any] | None:
-    rec = store(request).get_rollout_record(name)
-    return {"id": rec["id"], "state": rec["state"]} if rec is not None else None
+    found = rollout.get_rollout(context(request), name)  # an unknown endpoint: 404
+    return {"id": found.id, "state": found.state} if found is not None else None
 
 
 @router.get("/endpoints", response_model=list[Endpoint])
 def list_endpoints(request: Request, principal: Principal = reader()) -> Any:
-    from mainsail.rollout import list_endpoints as _list
 
-    return [e for e in _list(context(request)) if principal.role_in(e.name)]
+    return [e for e in rollout.list_endpoints(context(request)) if principal.role_in(e.name)]
 
 
 @router.get("/endpoints/{name}", response_model=Endpoint)
 def get_endpoint(request: Request, name: EndpointName, _: Any = reader(from_path("name"))) -> Any:
-    from mainsail.rollout import get_endpoint as _get
 
-    return _get(context(request), name)
+    return rollout.get_endpoint(context(request), name)
 
 
 @router.get("/endpoints/{name}/rollouts", response_model=list[Rollout])
@@ -68,10 +67,8 @@ def list_rollouts(
     limit: Annotated[int, Query(ge=1, le=1000)] = 50,
     _: Any = reader(from_path("name")),
 ) -> Any:
-    from mainsail.rollout import list_rollouts as _list
 
-    store(request).get_endpoint_record(name, history=False)  # 404 for an unknown endpoint
-    return _list(context(request), name, limit=limit)
+    return rollout.list_rollouts(context(request), name, limit=limit)  # unknown: 404
 
 
 @router.get("/rollouts", response_model=list[Rollout])
@@ -81,23 +78,20 @@ def list_all_rollouts(
     principal: Principal = reader(),
 ) -> Any:
     """Rollouts of every endpoint the caller may see, newest first."""
-    from mainsail.rollout import list_endpoints
-    from mainsail.rollout import list_rollouts as _list
 
     ctx = context(request)
     if principal.role_in("*") is not None:
-        return _list(ctx, None, limit=limit)
+        return rollout.list_rollouts(ctx, None, limit=limit)
     # a scoped caller: the newest of its own endpoints, so others' never crowd them out
-    mine = [e.name for e in list_endpoints(ctx) if principal.role_in(e.name)]
-    rows = [r for name in mine for r in _list(ctx, name, limit=limit)]
+    mine = [e.name for e in rollout.list_endpoints(ctx) if principal.role_in(e.name)]
+    rows = [r for name in mine for r in rollout.list_rollouts(ctx, name, limit=limit)]
     return sorted(rows, key=lambda r: r.id, reverse=True)[:limit]
 
 
 @router.get("/endpoints/{name}/rollouts/latest", response_model=Rollout)
 def latest_rollout(request: Request, name: EndpointName, _: Any = reader(from_path("name"))) -> Any:
-    from mainsail.rollout import get_rollout
 
-    found = get_rollout(context(request), name)
+    found = rollout.get_rollout(context(request), name)
     if found is None:
         raise NotFoundError(
             f"Endpoint {name!r} has no rollout yet. Deploy a model first: "
@@ -113,9 +107,8 @@ def get_rollout(
     rollout_id: RolloutId,
     _: Any = reader(from_path("name")),
 ) -> Any:
-    from mainsail.rollout import get_rollout as _get
 
-    found = _get(context(request), name, rollout_id)  # an unknown endpoint: 404
+    found = rollout.get_rollout(context(request), name, rollout_id)  # unknown endpoint: 404
     if found is None:
         raise NotFoundError(
             f"Endpoint {name!r} has no rollout {rollout_id}. List them with "
@@ -131,11 +124,10 @@ def deploy(
     body: DeployIn,
     audit: Audit = permit("endpoints.deploy", "deployer", from_path("name")),
 ) -> Any:
-    from mainsail.rollout import deploy as _deploy
 
     audit.target = f"endpoints/{name}"
     audit.before = {"variants": _variants(request, name)}
-    rollout = _deploy(
+    started = rollout.deploy(
         context(request),
         name,
         body.model,
@@ -143,15 +135,16 @@ def deploy(
         spec=body.spec,
         source=f"api:{audit.actor}",
         reason=body.reason,
+        actor=audit.actor,
     )
     audit.after = {
         "model": body.model,
-        "strategy": rollout.strategy,
-        "rollout": rollout.id,
-        "state": rollout.state,
+        "strategy": started.strategy,
+        "rollout": started.id,
+        "state": started.state,
         "variants": _variants(request, name),
     }
-    return rollout
+    return started
 
 
 @router.post("/endpoints/{name}/rollout/{action}", response_model=Rollout)
@@ -162,28 +155,20 @@ def steer_rollout(
     audit: Audit = permit("endpoints.rollout", "deployer", from_path("name")),
 ) -> Any:
     """Promote, pause, resume, abort or roll back the endpoint's rollout."""
-    from mainsail.rollout import rollback
-    from mainsail.rollout._controller import RolloutController
 
     audit.target = f"endpoints/{name}"
-    store(request).get_endpoint_record(name, history=False)  # 404 for an unknown endpoint
-    audit.before = _rollout_state(request, name)
-    ctl = RolloutController(context(request))
-    actor = audit.actor
+    audit.before = _rollout_state(request, name)  # an unknown endpoint: 404
+    ctx, actor = context(request), audit.actor
     if action == "promote":
-        out = ctl.promote(name, actor)
+        out = rollout.promote(ctx, name, actor=actor)
     elif action == "pause":
-        out = ctl.pause(name)
+        out = rollout.pause(ctx, name)
     elif action == "resume":
-        out = ctl.resume(name)
+        out = rollout.resume(ctx, name)
     elif action == "abort":
-        out = ctl.abort(name, actor)
-    else:
-        active = store(request).get_rollout_record(name)
-        if active is not None and active["state"] in ACTIVE_STATES:
-            out = ctl.roll_back(name, actor)
-        else:  # no active rollout: back to the previous settled revision
-            out = rollback(context(request), name)
+        out = rollout.abort(ctx, name, actor=actor)
+    else:  # the active rollout, or back to the previous settled revision
+        out = rollout.rollback(ctx, name, actor=actor)
     audit.after = {"action": action, "id": out.id, "state": out.state}
     return out
 
@@ -196,12 +181,10 @@ def declare_winner(
     audit: Audit = permit("endpoints.declare_winner", "deployer", from_path("name")),
 ) -> Any:
     """End the endpoint's A/B test: arm ``a`` or ``b`` becomes the stable variant."""
-    from mainsail.rollout._controller import RolloutController
 
     audit.target = f"endpoints/{name}"
-    store(request).get_endpoint_record(name, history=False)
-    audit.before = _rollout_state(request, name)
-    out = RolloutController(context(request)).declare_winner(name, body.arm, audit.actor)
+    audit.before = _rollout_state(request, name)  # an unknown endpoint: 404
+    out = rollout.declare_winner(context(request), name, body.arm, actor=audit.actor)
     audit.after = {"winner": body.arm, "id": out.id, "state": out.state}
     return out
 
@@ -214,15 +197,11 @@ def ab_report(
     mde: Annotated[float | None, Query(gt=0, le=1e12)] = None,
     _: Any = reader(from_path("name")),
 ) -> Any:
-    from mainsail.rollout import ab_report as _report
 
-    store(request).get_endpoint_record(name, history=False)
-    return _report(context(request), name, alpha=alpha, mde=mde)
+    return rollout.ab_report(context(request), name, alpha=alpha, mde=mde)
 
 
 @router.get("/endpoints/{name}/shadow-report", response_model=ShadowReport)
 def shadow_report(request: Request, name: EndpointName, _: Any = reader(from_path("name"))) -> Any:
-    from mainsail.rollout import shadow_report as _report
 
-    store(request).get_endpoint_record(name, history=False)
-    return _report(context(request), name)
+    return rollout.shadow_report(context(request), name)

@@ -24,10 +24,11 @@ from mainsail.store.protocols.automation import AutomationRecords, AutomationSto
 from mainsail.store.protocols.checks import CheckStore
 from mainsail.store.protocols.datasets import DatasetStore
 from mainsail.store.protocols.jobs import JobClaimStore, JobQueueAdmin, JobStore
+from mainsail.store.protocols.leader import LeaderLockHandle, LeaderStore
 from mainsail.store.protocols.monitoring import MonitorRunStore, MonitorStore
 from mainsail.store.protocols.pipelines import PipelineStore
 from mainsail.store.protocols.registry import RegistryStore
-from mainsail.store.protocols.rollout import RolloutStore, ServingStatsStore
+from mainsail.store.protocols.rollout import RevisionDraft, RolloutStore, ServingStatsStore
 from mainsail.store.protocols.security import AuthStore, SecurityStore
 from mainsail.store.protocols.tracking import MetricRow, TrackingStore
 
@@ -62,6 +63,7 @@ class LocalStore(
     AutomationRecords,
     SecurityStore,
     AuthStore,
+    LeaderStore,
     Protocol,
 ):
     """A store next to the database: everything in :class:`Store` and what only runs there."""
@@ -80,12 +82,15 @@ __all__ = [
     "JobClaimStore",
     "JobQueueAdmin",
     "JobStore",
+    "LeaderLockHandle",
+    "LeaderStore",
     "LocalStore",
     "MetricRow",
     "MonitorRunStore",
     "MonitorStore",
     "PipelineStore",
     "RegistryStore",
+    "RevisionDraft",
     "RolloutStore",
     "SecurityStore",
     "ServingStatsStore",

@@ -2,7 +2,8 @@
 
 PostgreSQL: a session-level advisory lock held on a dedicated connection (it is released
 by the server if the process dies). SQLite: an exclusive file lock beside the database file
-(released by the OS if the process dies).
+(released by the OS if the process dies). The SQL store hands one out by name
+(:meth:`LeaderStoreMixin.leader_lock`), so controllers never reach the database themselves.
 """
 
 from __future__ import annotations
@@ -14,9 +15,10 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from mainsail.core._errors import InvalidValueError
 from mainsail.store._db import Database
 
-log = logging.getLogger("mainsail.controllers")
+log = logging.getLogger("mainsail.controllers")  # what it elects, for operators' filters
 
 _PG_LEADER_LOCK = 0x6D73_6C64  # "msld"
 _memory_locks: dict[str, threading.Lock] = {}
@@ -28,6 +30,7 @@ class LeaderLock:
     Examples
     --------
     >>> lock = LeaderLock(Database("sqlite:////tmp/ms-doc/mainsail.db"))  # doctest: +SKIP
+    >>> lock = store.leader_lock("controllers")  # the same, from a LocalStore  # doctest: +SKIP
     >>> lock.try_acquire()  # doctest: +SKIP
     True
     """
@@ -133,3 +136,20 @@ class LeaderLock:
             return False
         self._file_lock = file_lock
         return True
+
+
+class LeaderStoreMixin:
+    """The leader lock of the SQL store; mixed into :class:`~mainsail.store.SqlStore`."""
+
+    db: Database
+
+    def leader_lock(self, name: str = "controllers") -> LeaderLock:
+        """A lock (not yet taken) that elects one leader per ``name`` over this database."""
+        if not isinstance(name, str) or not name.strip():
+            raise InvalidValueError(
+                f"A leader lock needs a non-empty name, e.g. 'controllers'. Got {name!r}."
+            )
+        return LeaderLock(self.db, name)
+
+
+__all__ = ["LeaderLock", "LeaderStoreMixin"]
