@@ -163,3 +163,9 @@ def test_dead_process_runs_are_reaped(store: SqlStore) -> None:
     rid = _run(store, pid=2**22 + 12345)  # no such process
     assert store.reap_dead_runs() == 1
     assert store.get_run(rid).status == "failed"
+
+
+def test_the_store_reports_its_schema_revision(store: SqlStore) -> None:
+    from mainsail.store import SCHEMA_REVISION
+
+    assert store.schema_revision() == SCHEMA_REVISION

@@ -137,7 +137,7 @@ def server(
     scheme = "https" if ssl_certfile else "http"
     err_console.print(
         f"Mainsail server on {scheme}://{host}:{port} (auth {'off' if no_auth else 'on'}, "
-        f"store {ctx.database().db.url.split('://')[0]}, artifacts {ctx.artifacts.root_url.split('://')[0] if '://' in ctx.artifacts.root_url else 'local'})"
+        f"store {settings.resolved_database_url().split('://')[0]}, artifacts {ctx.artifacts.root_url.split('://')[0] if '://' in ctx.artifacts.root_url else 'local'})"
     )
     config = uvicorn.Config(
         app,
@@ -397,13 +397,11 @@ def backup(
     out: Annotated[Path, typer.Argument(help="Folder to write (must not exist or be empty).")],
 ) -> None:
     """Write every metadata table and the artifact manifest (digest, size) to a folder."""
-    from mainsail.store._backup import write_backup
-
     ctx = _ctx()
-    report = write_backup(ctx.store.db, ctx.artifacts, out)
+    report = ctx.database("A backup").backup(ctx.artifacts, out)
     console.print(
-        f"Backed up {report['rows']} rows from {report['tables']} tables and a manifest of "
-        f"{report['blobs']} artifact blobs to {out}."
+        f"Backed up {report.rows} rows from {report.tables} tables and a manifest of "
+        f"{report.blobs} artifact blobs to {out}."
     )
 
 
@@ -411,14 +409,12 @@ def restore(
     folder: Annotated[Path, typer.Argument(help="A folder written by 'mainsail backup'.")],
 ) -> None:
     """Load a backup into an empty database and check its artifacts are all present."""
-    from mainsail.store._backup import read_backup
-
     ctx = _ctx()
-    report = read_backup(ctx.store.db, ctx.artifacts, folder)
-    console.print(f"Restored {report['rows']} rows into {report['tables']} tables.")
-    if report["missing"]:
+    report = ctx.database("A restore").restore(ctx.artifacts, folder)
+    console.print(f"Restored {report.rows} rows into {report.tables} tables.")
+    if report.missing:
         err_console.print(
-            f"[yellow]{len(report['missing'])} artifact blob(s) in the manifest are not in the "
-            "artifact store[/] (copy the artifact storage too); first: " + report["missing"][0]
+            f"[yellow]{len(report.missing)} artifact blob(s) in the manifest are not in the "
+            "artifact store[/] (copy the artifact storage too); first: " + report.missing[0]
         )
         raise typer.Exit(2)

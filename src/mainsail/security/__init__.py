@@ -7,6 +7,7 @@ Examples
 True
 """
 
+from mainsail.core._tokens import hash_token, new_token
 from mainsail.security._models import AuditEvent, IssuedToken, TokenInfo, User
 from mainsail.security._roles import (
     ANONYMOUS_ADMIN,
@@ -19,7 +20,6 @@ from mainsail.security._roles import (
     rank,
 )
 from mainsail.security._service import Authenticator, create_user_with_token, issue_token
-from mainsail.security._tokens import hash_token, new_token
 
 __all__ = [
     "ANONYMOUS_ADMIN",

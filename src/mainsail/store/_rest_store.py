@@ -11,10 +11,17 @@ from mainsail.store._rest_client import RestClient
 from mainsail.store._rest_jobs import RestJobMixin
 from mainsail.store._rest_pipelines import RestPipelineMixin
 from mainsail.store._rest_registry import RestRegistryMixin
+from mainsail.store._rest_security import RestSecurityMixin
 from mainsail.store._rest_tracking import RestTrackingMixin
 
 
-class RestStore(RestTrackingMixin, RestRegistryMixin, RestPipelineMixin, RestJobMixin):
+class RestStore(
+    RestTrackingMixin,
+    RestRegistryMixin,
+    RestPipelineMixin,
+    RestJobMixin,
+    RestSecurityMixin,
+):
     """The ``Store`` protocols over HTTP.
 
     Examples
@@ -30,6 +37,11 @@ class RestStore(RestTrackingMixin, RestRegistryMixin, RestPipelineMixin, RestJob
 
     def close(self) -> None:
         self.client.close()
+
+    def schema_revision(self) -> str | None:
+        """The server's readiness: it answers, and so does its database."""
+        rev = self.client.json("GET", "/health/ready").get("schema_revision")
+        return str(rev) if rev is not None else None
 
 
 __all__ = ["RestArtifactStore", "RestClient", "RestStore"]

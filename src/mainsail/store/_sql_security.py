@@ -16,7 +16,8 @@ from mainsail.core._errors import (
 )
 from mainsail.core._ids import now_ms
 from mainsail.core._roles import check_role, check_scopes
-from mainsail.core._security_schemas import AuditEvent, TokenInfo, User
+from mainsail.core._security_schemas import AuditEvent, IssuedToken, TokenInfo, User
+from mainsail.core._tokens import display_prefix, hash_token, new_token
 from mainsail.store import _tables as t
 from mainsail.store._upsert import upsert
 
@@ -155,16 +156,15 @@ class SecurityStoreMixin:
             t.tokens.c.last_used_at,
         ).join(t.users, t.users.c.id == t.tokens.c.user_id)
 
-    def create_token(
+    def issue_token(
         self,
         user: str,
-        token_hash: str,
-        prefix: str,
         scopes: Sequence[str],
         name: str | None = None,
         expires_at: int | None = None,
-    ) -> TokenInfo:
+    ) -> IssuedToken:
         scopes = check_scopes(list(scopes))
+        token = new_token()
         with self.db.write() as conn:
             row = self._user_row(conn, user)
             tid = conn.execute(
@@ -172,16 +172,17 @@ class SecurityStoreMixin:
                 {
                     "user_id": row.id,
                     "name": name,
-                    "token_hash": token_hash,
-                    "prefix": prefix,
+                    "token_hash": hash_token(token),
+                    "prefix": display_prefix(token),
                     "scopes": scopes,
                     "created_at": now_ms(),
                     "expires_at": expires_at,
                 },
             ).scalar_one()
-            return self._to_token(
+            info = self._to_token(
                 conn.execute(self._token_query().where(t.tokens.c.id == tid)).one()
             )
+        return IssuedToken(token=token, info=info)
 
     def list_tokens(self, user: str | None = None) -> list[TokenInfo]:
         q = self._token_query().order_by(t.tokens.c.id)
@@ -241,6 +242,15 @@ class SecurityStoreMixin:
             "scopes": list(row.scopes),
             "bindings": bindings,
         }
+
+    def run_experiment(self, run_id: str) -> str | None:
+        with self.db.read() as conn:
+            name = conn.execute(
+                sa.select(t.experiments.c.name)
+                .join(t.runs, t.runs.c.experiment_id == t.experiments.c.id)
+                .where(t.runs.c.id == str(run_id))
+            ).scalar()
+        return str(name) if name is not None else None
 
     def touch_token(self, token_id: int) -> None:
         with self.db.write() as conn:

@@ -34,8 +34,10 @@ from mainsail.store import _fastsql as fastsql
 from mainsail.store import _tables as t
 from mainsail.store._db import Database
 from mainsail.store._sql_automation import AutomationStoreMixin
+from mainsail.store._sql_blobs import BlobScopeMixin
 from mainsail.store._sql_checks import CheckStoreMixin
 from mainsail.store._sql_filter import compile_filter, order_column
+from mainsail.store._sql_maintenance import MaintenanceMixin
 from mainsail.store._sql_pipelines import PipelineStoreMixin
 from mainsail.store._sql_registry import RegistryStoreMixin
 from mainsail.store._sql_rollout import RolloutStoreMixin
@@ -63,6 +65,8 @@ class SqlStore(
     SecurityStoreMixin,
     PipelineStoreMixin,
     RolloutStoreMixin,
+    BlobScopeMixin,
+    MaintenanceMixin,
 ):
     """Metadata store on SQLAlchemy; the embedded default and the server's backend.
 

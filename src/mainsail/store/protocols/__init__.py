@@ -20,10 +20,12 @@ from __future__ import annotations
 from typing import Protocol, runtime_checkable
 
 from mainsail.store._db import Database
+from mainsail.store.protocols.artifacts import BlobScopeStore
 from mainsail.store.protocols.automation import AutomationStore
 from mainsail.store.protocols.checks import CheckStore
 from mainsail.store.protocols.datasets import DatasetStore
 from mainsail.store.protocols.jobs import JobClaimStore, JobQueueAdmin, JobStore
+from mainsail.store.protocols.maintenance import MaintenanceStore, StoreHealth
 from mainsail.store.protocols.pipelines import PipelineStore
 from mainsail.store.protocols.registry import RegistryStore
 from mainsail.store.protocols.rollout import RolloutStore, ServingStatsStore
@@ -38,6 +40,8 @@ class Store(
     RegistryStore,
     PipelineStore,
     JobClaimStore,
+    SecurityStore,
+    StoreHealth,
     Protocol,
 ):
     """Every protocol both the SQL and the REST store implement."""
@@ -56,8 +60,9 @@ class LocalStore(
     RolloutStore,
     ServingStatsStore,
     AutomationStore,
-    SecurityStore,
     AuthStore,
+    BlobScopeStore,
+    MaintenanceStore,
     Protocol,
 ):
     """A store next to the database: everything in :class:`Store` and what only runs there."""
@@ -70,12 +75,14 @@ class LocalStore(
 __all__ = [
     "AuthStore",
     "AutomationStore",
+    "BlobScopeStore",
     "CheckStore",
     "DatasetStore",
     "JobClaimStore",
     "JobQueueAdmin",
     "JobStore",
     "LocalStore",
+    "MaintenanceStore",
     "MetricRow",
     "PipelineStore",
     "RegistryStore",
@@ -83,5 +90,6 @@ __all__ = [
     "SecurityStore",
     "ServingStatsStore",
     "Store",
+    "StoreHealth",
     "TrackingStore",
 ]
