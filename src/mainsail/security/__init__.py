@@ -8,7 +8,8 @@ True
 """
 
 from mainsail.core._tokens import hash_token, new_token
-from mainsail.security._models import AuditEvent, IssuedToken, TokenInfo, User
+from mainsail.security import _admin as admin
+from mainsail.security._models import AuditEvent, CreatedUser, IssuedToken, TokenInfo, User
 from mainsail.security._roles import (
     ANONYMOUS_ADMIN,
     DEFAULT_SCOPES,
@@ -28,11 +29,13 @@ __all__ = [
     "SCOPES",
     "AuditEvent",
     "Authenticator",
+    "CreatedUser",
     "IssuedToken",
     "Principal",
     "Role",
     "TokenInfo",
     "User",
+    "admin",
     "check_role",
     "create_user_with_token",
     "hash_token",

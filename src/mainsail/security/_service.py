@@ -55,9 +55,9 @@ def create_user_with_token(
     'ms_...'
     """
     check_role(role)
-    wanted = check_scopes(list(scopes))  # before the user exists: a bad scope creates nothing
-    store.create_user(name, kind=kind, roles={project: role}, created_by=created_by)
-    return store.issue_token(name, wanted, name="initial")
+    created = store.create_user_with_token(name, kind, {project: role}, scopes, created_by)
+    assert created.token is not None  # asked for: the store issued it
+    return created.token
 
 
 class Authenticator:

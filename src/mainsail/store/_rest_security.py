@@ -11,8 +11,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from mainsail.core._errors import InvalidValueError
-from mainsail.core._roles import check_role, check_scopes
-from mainsail.core._security_schemas import AuditEvent, IssuedToken, TokenInfo, User
+from mainsail.core._roles import DEFAULT_SCOPES, check_role, check_scopes
+from mainsail.core._security_schemas import AuditEvent, CreatedUser, IssuedToken, TokenInfo, User
 from mainsail.store._rest_client import RestClient, seg
 
 
@@ -35,12 +35,28 @@ class RestSecurityMixin:
         roles: dict[str, str] | None = None,
         created_by: str | None = None,
     ) -> User:
+        return self._create(name, kind, roles, None).user
+
+    def create_user_with_token(
+        self,
+        name: str,
+        kind: str = "user",
+        roles: dict[str, str] | None = None,
+        scopes: Sequence[str] = DEFAULT_SCOPES,
+        created_by: str | None = None,
+    ) -> CreatedUser:
+        return self._create(name, kind, roles, check_scopes(list(scopes)))
+
+    def _create(
+        self, name: str, kind: str, roles: dict[str, str] | None, scopes: list[str] | None
+    ) -> CreatedUser:
         if kind not in ("user", "service"):
             raise InvalidValueError(f"A user kind is 'user' or 'service'. Got {kind!r}.")
         for role in (roles or {}).values():
             check_role(role)
-        body = {"name": _check_name(name), "kind": kind, "roles": roles or {}, "token": False}
-        return User(**self.client.json("POST", "/users", json=body)["user"])
+        body: dict[str, Any] = {"name": _check_name(name), "kind": kind, "roles": roles or {}}
+        body.update({"scopes": scopes, "token": True} if scopes is not None else {"token": False})
+        return CreatedUser(**self.client.json("POST", "/users", json=body))
 
     def get_user(self, name: str) -> User:
         return User(**self.client.json("GET", f"/users/{seg(_check_name(name))}"))

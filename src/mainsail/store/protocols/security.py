@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Protocol, runtime_checkable
 
-from mainsail.core._security_schemas import AuditEvent, IssuedToken, TokenInfo, User
+from mainsail.core._roles import DEFAULT_SCOPES
+from mainsail.core._security_schemas import AuditEvent, CreatedUser, IssuedToken, TokenInfo, User
 
 
 @runtime_checkable
@@ -24,6 +25,17 @@ class SecurityStore(Protocol):
         roles: dict[str, str] | None = None,
         created_by: str | None = None,
     ) -> User: ...
+    def create_user_with_token(
+        self,
+        name: str,
+        kind: str = "user",
+        roles: dict[str, str] | None = None,
+        scopes: Sequence[str] = DEFAULT_SCOPES,
+        created_by: str | None = None,
+    ) -> CreatedUser:
+        """A user and its first token (named ``initial``), at once: neither without the other."""
+        ...
+
     def get_user(self, name: str) -> User: ...
     def list_users(self) -> list[User]: ...
     def count_users(self) -> int: ...
