@@ -31,7 +31,12 @@ from mainsail.core._errors import (
 from mainsail.core._registry_schemas import ModelVersion
 from mainsail.core._uris import check_name, parse_address
 from mainsail.registry._signature import ExtraPolicy, ModelSignature, infer_signature, prepare_input
-from mainsail.runtimes import detect_flavor, feature_importance, get_runtime_class
+from mainsail.runtimes import (
+    check_flavor_meta,
+    detect_flavor,
+    feature_importance,
+    get_runtime_class,
+)
 
 if TYPE_CHECKING:
     from mainsail.store._context import Context
@@ -137,12 +142,17 @@ def register_model(
     with tempfile.TemporaryDirectory(prefix="mainsail-model-") as tmp:
         folder = Path(tmp) / "model"
         folder.mkdir()
-        if flavor == "pyfunc":
+        if artifacts:
+            if not getattr(runtime_cls, "takes_artifacts", False):
+                raise InvalidValueError(
+                    f"artifacts= stores files with the model for flavors that load them "
+                    f"(python-function models); the {flavor} flavor does not take any. "
+                    "Drop artifacts=, or wrap the model in a mainsail.runtimes.PythonModel."
+                )
             meta = runtime_cls.save(model, folder, allow_pickle, artifacts=artifacts)
         else:
-            if allow_pickle is False and artifacts:
-                raise InvalidValueError("artifacts= is only for python-function models.")
             meta = runtime_cls.save(model, folder, allow_pickle)
+        check_flavor_meta(flavor, meta)
         # Load the saved files back and predict: proves the package works, and gives outputs.
         runtime = runtime_cls()
         runtime.load(folder, meta)
