@@ -40,3 +40,17 @@ def test_like_wildcards_in_a_prefix_match_nothing_by_accident(ctx: Context) -> N
         resolve_run(ctx, "a%")
     with pytest.raises(RunNotFoundError, match="No run with id"):
         resolve_run(ctx, "a' OR '1'='1")
+
+
+def test_the_sdk_binds_its_functions_without_loading_pandas() -> None:
+    """The facade binds domain functions at import; touching ``mainsail.start_run`` loads
+    the tracking, dataset and registry facades, and none of them pulls in pandas or numpy."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, mainsail; mainsail.start_run; mainsail.list_models; mainsail.get_dataset\n"
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'pandas', 'numpy', 'sklearn'}))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

@@ -24,6 +24,7 @@ from mainsail.core._ids import hostname, now_ms
 from mainsail.core._schemas import (
     RUN_STATUSES,
     ArtifactRecord,
+    Dataset,
     DatasetVersion,
     Experiment,
     MetricPoint,
@@ -546,7 +547,7 @@ class SqlStore(
         with self.db.read() as conn:
             return self._dataset_version(conn, name, version=version)
 
-    def list_datasets(self) -> list[dict[str, Any]]:
+    def list_datasets(self) -> list[Dataset]:
         dv, ds = t.dataset_versions, t.datasets
         q = (
             sa.select(
@@ -560,7 +561,7 @@ class SqlStore(
             .order_by(ds.c.name)
         )
         with self.db.read() as conn:
-            return [dict(r._mapping) for r in conn.execute(q)]
+            return [Dataset(**r._mapping) for r in conn.execute(q)]
 
     def list_dataset_versions(self, name: str) -> list[DatasetVersion]:
         dv, ds = t.dataset_versions, t.datasets
