@@ -582,7 +582,9 @@ class SqlStore(
 
     # -- garbage collection ----------------------------------------------------------------
     def referenced_digests(self) -> tuple[set[str], set[str]]:
-        """(blob digests referenced directly, digests that are folder manifests)."""
+        """(blob digests referenced directly, digests that are folder manifests): run
+        artifacts (pipeline step outputs among them), dataset tables, model folders, and the
+        reports of release checks and monitor runs."""
         with self.db.read() as conn:
             files = set(
                 conn.execute(
@@ -596,6 +598,13 @@ class SqlStore(
             )
             files |= set(conn.execute(sa.select(t.dataset_versions.c.blob_digest)).scalars())
             dirs |= set(conn.execute(sa.select(t.model_versions.c.manifest_digest)).scalars())
+            reports = [
+                t.check_results.c.report_digest,
+                t.check_results.c.html_digest,
+                t.monitor_results.c.report_digest,
+            ]
+            for col in reports:
+                files |= set(conn.execute(sa.select(col).where(col.is_not(None))).scalars())
         return files, dirs
 
 
