@@ -1,8 +1,14 @@
-"""One contract over every flavor: register -> load -> predict equals the original model."""
+"""One contract over every registered flavor: register -> load -> predict equals the model.
+
+Parametrised over the registry itself, so a flavor registered without a case here fails
+(``test_every_flavor_has_a_contract_case``), plus the third-party flavor of
+``tests/thirdparty/acme_flavors.py``.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from types import ModuleType
 from typing import Any
 
 import numpy as np
@@ -10,7 +16,9 @@ import pandas as pd
 import pytest
 
 import mainsail
-from mainsail.runtimes import PythonModel, detect_flavor
+from mainsail.runtimes import PythonModel, check_runtime, detect_flavor, flavors, get_runtime_class
+
+from .conftest import ACME
 
 
 def _data(task: str) -> tuple[pd.DataFrame, np.ndarray]:
@@ -73,15 +81,22 @@ def pyfunc_model(X: pd.DataFrame, y: np.ndarray) -> Any:
     return Doubler()
 
 
-CASES: list[tuple[str, str, Callable[..., Any]]] = [
-    ("sklearn", "classification", sklearn_clf),
-    ("sklearn", "regression", sklearn_reg),
-    ("xgboost", "classification", xgb_clf),
-    ("lightgbm", "regression", lgbm_reg),
-    ("lightgbm", "classification", lgbm_clf),
-    ("onnx", "classification", onnx_clf),
-    ("pyfunc", "regression", pyfunc_model),
-]
+def acme_linear(X: pd.DataFrame, y: np.ndarray) -> Any:
+    from acme_flavors import LinearCoefficients  # on the path while `acme` is active
+
+    return LinearCoefficients.fit(X, y)
+
+
+# flavor -> (task, how to make a fitted model of that flavor)
+CASES: dict[str, list[tuple[str, Callable[..., Any]]]] = {
+    "sklearn": [("classification", sklearn_clf), ("regression", sklearn_reg)],
+    "xgboost": [("classification", xgb_clf)],
+    "lightgbm": [("regression", lgbm_reg), ("classification", lgbm_clf)],
+    "onnx": [("classification", onnx_clf)],
+    "pyfunc": [("regression", pyfunc_model)],
+    ACME: [("regression", acme_linear)],
+}
+REGISTERED = sorted(set(flavors()) | {ACME})  # what the registry holds, and the third party
 
 
 def _reference_predict(model: Any, flavor: str, X: pd.DataFrame) -> np.ndarray:
@@ -95,8 +110,23 @@ def _reference_predict(model: Any, flavor: str, X: pd.DataFrame) -> np.ndarray:
     return np.asarray(model.predict(X))
 
 
-@pytest.mark.parametrize(("flavor", "task", "make"), CASES, ids=[f"{c[0]}-{c[1]}" for c in CASES])
-def test_register_load_predict_exactly(ctx, flavor: str, task: str, make) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize("flavor", REGISTERED)
+def test_every_flavor_has_a_contract_case(flavor: str) -> None:
+    assert flavor in CASES, f"add a case for the registered flavor {flavor!r} to CASES"
+
+
+@pytest.mark.parametrize("flavor", REGISTERED)
+def test_every_flavor_passes_check_runtime(flavor: str, acme: ModuleType) -> None:
+    cls = get_runtime_class(flavor)  # the registry runs check_runtime when it loads one
+    assert check_runtime(cls, flavor) is cls
+
+
+@pytest.mark.parametrize(
+    ("flavor", "task", "make"),
+    [(f, task, make) for f in REGISTERED for task, make in CASES.get(f, [])],
+    ids=[f"{f}-{task}" for f in REGISTERED for task, _ in CASES.get(f, [])],
+)
+def test_register_load_predict_exactly(ctx, acme, flavor: str, task: str, make) -> None:  # type: ignore[no-untyped-def]
     X, y = _data(task)
     model = make(X, y)
     assert detect_flavor(model) == flavor

@@ -144,7 +144,7 @@ def test_dataset_versions_are_content_addressed(store: SqlStore) -> None:
     assert store.get_dataset_version("tx").version == 2
     assert store.get_dataset_version("tx", 1).digest == "d1"
     assert [v.version for v in store.list_dataset_versions("tx")] == [1, 2]
-    assert store.list_datasets()[0]["latest"] == 2
+    assert store.list_datasets()[0].latest == 2
     with pytest.raises(DatasetNotFoundError, match="versions are: 1, 2"):
         store.get_dataset_version("tx", 9)
     with pytest.raises(DatasetNotFoundError, match="Known datasets: tx"):
@@ -163,3 +163,9 @@ def test_dead_process_runs_are_reaped(store: SqlStore) -> None:
     rid = _run(store, pid=2**22 + 12345)  # no such process
     assert store.reap_dead_runs() == 1
     assert store.get_run(rid).status == "failed"
+
+
+def test_the_store_reports_its_schema_revision(store: SqlStore) -> None:
+    from mainsail.store import SCHEMA_REVISION
+
+    assert store.schema_revision() == SCHEMA_REVISION

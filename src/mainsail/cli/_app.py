@@ -45,7 +45,7 @@ def _register() -> None:
 
     app.command("check")(_checks.check)
     app.add_typer(_checks.checks, name="checks")
-    from mainsail.cli import _monitor  # monitoring (issue 6)
+    from mainsail.cli import _monitor
 
     app.add_typer(_monitor.monitor, name="monitor")
     app.add_typer(_monitor.alerts, name="alerts")
@@ -58,15 +58,15 @@ def _register() -> None:
     from mainsail.cli._serve import serve
 
     app.command("serve")(serve)
-    from mainsail.cli import _server  # server, users, tokens, audit, db, backup (issue 9)
+    from mainsail.cli import _audit, _backup, _db, _server, _tokens, _users
 
     app.command("server")(_server.server)
-    app.add_typer(_server.users, name="users")
-    app.add_typer(_server.tokens, name="tokens")
-    app.command("audit")(_server.audit)
-    app.add_typer(_server.db, name="db")
-    app.command("backup")(_server.backup)
-    app.command("restore")(_server.restore)
+    app.add_typer(_users.users, name="users")
+    app.add_typer(_tokens.tokens, name="tokens")
+    app.command("audit")(_audit.audit)
+    app.add_typer(_db.db, name="db")
+    app.command("backup")(_backup.backup)
+    app.command("restore")(_backup.restore)
     from mainsail.cli import _deploy  # progressive delivery
 
     app.command("deploy")(_deploy.deploy)

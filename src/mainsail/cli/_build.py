@@ -70,7 +70,7 @@ def build_lambda(address: str, out: OutOpt = Path("build/lambda")) -> None:
     )
 
 
-# -- monitoring (issue 6) ------------------------------------------------------------------
+# -- monitoring -----------------------------------------------------------------------------
 @build.command("grafana")
 def build_grafana(
     out: Annotated[Path, typer.Option("--out", "-o", help="Dashboard JSON file.")] = Path(

@@ -20,20 +20,21 @@ def datasets_list(
 ) -> None:
     """List datasets, or the versions of one."""
     from mainsail.client import get_context
+    from mainsail.data import list_dataset_versions, list_datasets
 
-    store = get_context().store
+    ctx = get_context()
     if name is None:
-        rows = store.list_datasets()
+        found = list_datasets(ctx)
         if as_json:
-            print_json(rows)
+            print_json([d.model_dump() for d in found])
             return
         table(
             "Datasets",
             ["name", "versions", "latest", "created"],
-            [(r["name"], r["versions"], r["latest"], fmt_ms(r["created_at"])) for r in rows],
+            [(d.name, d.versions, d.latest, fmt_ms(d.created_at)) for d in found],
         )
         return
-    versions = store.list_dataset_versions(name)
+    versions = list_dataset_versions(ctx, name)
     if as_json:
         print_json([v.model_dump(exclude={"profile"}, by_alias=True) for v in versions])
         return

@@ -53,13 +53,16 @@ def doctor(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     s = get_settings()
     checks: list[tuple[str, bool, str]] = []
     checks.append(("home", True, str(s.resolved_home())))
-    checks.append(("database", True, _redact(s.resolved_database_url())))
+    if s.tracking_uri:
+        checks.append(("server", True, s.tracking_uri))
+    else:
+        checks.append(("database", True, _redact(s.resolved_database_url())))
     checks.append(("artifact root", True, s.resolved_artifact_root()))
     try:
         from mainsail.client import get_context
 
         ctx = get_context()
-        rev = ctx.database().db.current_revision()
+        rev = ctx.store.schema_revision()
         checks.append(("store reachable", True, f"schema revision {rev}"))
         digest = ctx.artifacts.put_bytes(b"mainsail doctor probe")
         ctx.artifacts.get_bytes(digest)

@@ -18,8 +18,9 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")
 def experiments_list(as_json: JsonOpt = False) -> None:
     """List experiments with their run counts."""
     from mainsail.client import get_context
+    from mainsail.tracking._stored import list_experiments
 
-    exps = get_context().database().list_experiments()
+    exps = list_experiments(get_context())
     if as_json:
         print_json([e.model_dump() for e in exps])
         return
@@ -67,38 +68,14 @@ def runs_list(
     )
 
 
-def _resolve(run_id: str) -> str:
-    """Accept a unique prefix of a run id, as the listing shows 12 characters."""
-    from mainsail.client import get_context
-    from mainsail.core._errors import RunNotFoundError
-
-    if len(run_id) == 32:
-        return run_id
-    import sqlalchemy as sa
-
-    from mainsail.store import _tables as t
-
-    with get_context().database().db.read() as conn:
-        ids = (
-            conn.execute(sa.select(t.runs.c.id).where(t.runs.c.id.like(f"{run_id}%")).limit(2))
-            .scalars()
-            .all()
-        )
-    if len(ids) != 1:
-        raise RunNotFoundError(
-            f"Expected a run id or a unique prefix of one. {run_id!r} matches "
-            f"{'no run' if not ids else 'several runs'}. See 'mainsail runs list'."
-        )
-    return str(ids[0])
-
-
 @runs.command("show")
 def runs_show(run_id: str, as_json: JsonOpt = False) -> None:
     """Show one run: status, params, metrics, tags, artifacts, inputs, environment."""
     from mainsail.client import get_context
+    from mainsail.tracking._stored import resolve_run
 
     ctx = get_context()
-    run = ctx.store.get_run(_resolve(run_id))
+    run = resolve_run(ctx, run_id)
     env = ctx.store.get_environment(run.env_digest) if run.env_digest else None
     if as_json:
         print_json({**run.model_dump(), "environment": env})
@@ -135,9 +112,10 @@ def runs_show(run_id: str, as_json: JsonOpt = False) -> None:
 def runs_compare(run_ids: list[str], as_json: JsonOpt = False) -> None:
     """Compare runs side by side: params and metrics that differ are highlighted."""
     from mainsail.client import get_context
+    from mainsail.tracking._stored import resolve_run
 
-    store = get_context().store
-    found = [store.get_run(_resolve(r)) for r in run_ids]
+    ctx = get_context()
+    found = [resolve_run(ctx, r) for r in run_ids]
     if as_json:
         print_json([r.model_dump() for r in found])
         return

@@ -1,16 +1,32 @@
-"""SDK facade for the model registry."""
+"""SDK facade for the model registry: each domain function bound to the process context."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from mainsail.client._bind import sdk
 from mainsail.client._context import get_context
-from mainsail.core._registry_schemas import AliasChange, ModelVersion, RegisteredModel
+from mainsail.registry import _versions
 
 if TYPE_CHECKING:
     import pandas as pd
 
+    from mainsail.core._registry_schemas import ModelVersion
     from mainsail.registry._registry import LoadedModel
+
+# Registering and loading live with the flavors (numpy, pandas): they are imported when first
+# called, so that ``mainsail.start_run`` does not load them.
+
+get_model_version = sdk(_versions.get_model_version)
+list_models = sdk(_versions.list_models)
+list_model_versions = sdk(_versions.list_model_versions)
+set_alias = sdk(_versions.set_alias)
+delete_alias = sdk(_versions.delete_alias)
+alias_history = sdk(_versions.alias_history)
+archive_version = sdk(_versions.archive_version)
+unarchive_version = sdk(_versions.unarchive_version)
+delete_version = sdk(_versions.delete_version)
+update_model_card = sdk(_versions.update_model_card)
 
 
 def register_model(
@@ -26,7 +42,8 @@ def register_model(
     flavor: str | None = None,
     artifacts: dict[str, str] | None = None,
 ) -> ModelVersion:
-    """Register ``model`` as the next immutable version of ``name``.
+    """Register ``model`` as the next immutable version of ``name`` (linked to ``run``, by
+    default the active run of this thread).
 
     Examples
     --------
@@ -58,62 +75,15 @@ def register_model(
 
 
 def load_model(address: str | ModelVersion, extra_columns: str = "drop") -> LoadedModel:
-    """Load ``models:/churn@champion`` (or ``/3``, ``@latest``); files are verified first."""
+    """Load ``models:/churn@champion`` (or ``/3``, ``@latest``); files are verified first.
+
+    ``extra_columns``: ``"drop"`` input columns the model was not trained on, or ``"reject"``.
+
+    Examples
+    --------
+    >>> import mainsail
+    >>> mainsail.load_model("models:/churn@champion").predict(df)  # doctest: +SKIP
+    """
     from mainsail.registry._registry import load_model as _load
 
-    if extra_columns not in ("drop", "reject"):
-        from mainsail.core._errors import InvalidValueError
-
-        raise InvalidValueError(f"extra_columns must be 'drop' or 'reject'. Got {extra_columns!r}.")
     return _load(get_context(), address, extra_columns)  # type: ignore[arg-type]
-
-
-def get_model_version(address: str) -> ModelVersion:
-    from mainsail.registry._registry import resolve_version
-
-    return resolve_version(get_context(), address)
-
-
-def list_models() -> list[RegisteredModel]:
-    return get_context().store.list_models()
-
-
-def list_model_versions(name: str) -> list[ModelVersion]:
-    return get_context().store.list_model_versions(name)
-
-
-def set_alias(name: str, alias: str, version: int, require_checks: bool | None = None) -> Any:
-    """Move ``alias`` (e.g. ``champion``) to ``version`` atomically; the move is recorded."""
-    from mainsail.registry._registry import set_alias as _set
-
-    return _set(get_context(), name, alias, version, require_checks)
-
-
-def delete_alias(name: str, alias: str) -> None:
-    from mainsail.registry._registry import _actor
-
-    get_context().store.delete_alias(name, alias, _actor())
-
-
-def alias_history(name: str, alias: str | None = None) -> list[AliasChange]:
-    return get_context().store.alias_history(name, alias)
-
-
-def archive_version(name: str, version: int) -> ModelVersion:
-    return get_context().store.set_version_status(name, version, "archived")
-
-
-def unarchive_version(name: str, version: int) -> ModelVersion:
-    return get_context().store.set_version_status(name, version, "ready")
-
-
-def delete_version(name: str, version: int) -> None:
-    """Delete a version; refused while an alias (or an endpoint) points to it."""
-    get_context().store.delete_model_version(name, version)
-
-
-def update_model_card(name: str, version: int, **fields: Any) -> ModelVersion:
-    """Fill in card fields such as ``intended_use`` and ``limitations``."""
-    store = get_context().store
-    current = store.get_model_version(name, version)
-    return store.update_model_version(name, version, card={**current.card, **fields})

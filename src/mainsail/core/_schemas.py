@@ -75,6 +75,15 @@ class Run(_Record):
         return None if self.end_time is None else self.end_time - self.start_time
 
 
+class Dataset(_Record):
+    """A named dataset: how many versions it has and the newest one."""
+
+    name: str
+    versions: int
+    latest: int | None = None
+    created_at: int
+
+
 class DatasetVersion(_Record):
     """An immutable, content-addressed table snapshot."""
 

@@ -43,6 +43,13 @@ class IssuedToken(BaseModel):
     info: TokenInfo
 
 
+class CreatedUser(BaseModel):
+    """A new user and, when one was issued with it, its first token (shown this once)."""
+
+    user: User
+    token: IssuedToken | None = None
+
+
 class AuditEvent(BaseModel):
     model_config = ConfigDict(frozen=True)
 

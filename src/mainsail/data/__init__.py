@@ -1,21 +1,9 @@
-"""Datasets: schema inference, mergeable profiles, validation and content-addressed versions."""
+"""Datasets: schema inference, mergeable profiles, validation and content-addressed versions.
 
-from mainsail.data._datasets import load_dataset, log_dataset, resolve_dataset_version
-from mainsail.data._profile import ColumnProfile, Profile, profile_frame
-from mainsail.data._schema import ColumnSchema, Schema, infer_schema
-from mainsail.data._validate import ValidationReport, Violation, validate
+Names load lazily (their list is ``__init__.pyi``): a domain module imported on its own, such
+as the SDK facade's, does not pull in pandas and the rest of the package.
+"""
 
-__all__ = [
-    "ColumnProfile",
-    "ColumnSchema",
-    "Profile",
-    "Schema",
-    "ValidationReport",
-    "Violation",
-    "infer_schema",
-    "load_dataset",
-    "log_dataset",
-    "profile_frame",
-    "resolve_dataset_version",
-    "validate",
-]
+import lazy_loader as _lazy
+
+__getattr__, __dir__, __all__ = _lazy.attach_stub(__name__, __file__)

@@ -9,12 +9,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mainsail.core._errors import InvalidValueError
-from mainsail.core._schemas import DatasetVersion
+from mainsail.core._schemas import Dataset, DatasetVersion
 from mainsail.core._uris import check_name, parse_address
 
 if TYPE_CHECKING:
     import pandas as pd
 
+    from mainsail.data._schema import Schema
+    from mainsail.data._validate import ValidationReport
     from mainsail.store._context import Context
 
 _READERS = {
@@ -66,6 +68,15 @@ def log_dataset(
     parents: list[str] | None = None,
     source: str | None = None,
 ) -> DatasetVersion:
+    """Store an immutable dataset version (an unchanged table returns the existing one).
+
+    Examples
+    --------
+    >>> import mainsail, pandas as pd
+    >>> dv = mainsail.log_dataset(pd.DataFrame({"x": [1, 2]}), name="toy")  # doctest: +SKIP
+    >>> dv.address  # doctest: +SKIP
+    'datasets:/toy/1'
+    """
     import pandas as pd
 
     from mainsail.data._profile import profile_frame
@@ -126,8 +137,56 @@ def resolve_dataset_version(ctx: Context, ref: Any) -> DatasetVersion:
     return ctx.store.get_dataset_version(addr.name, addr.version)
 
 
-def load_dataset(ctx: Context, ref: Any) -> pd.DataFrame:
+def get_dataset(ctx: Context, address: str) -> DatasetVersion:
+    """Metadata (schema, profile, lineage) of ``datasets:/name/3`` or ``datasets:/name@latest``."""
+    return resolve_dataset_version(ctx, address)
+
+
+def load_dataset(ctx: Context, address: str | DatasetVersion) -> pd.DataFrame:
+    """The table of a dataset version, verified against its digest."""
     import pandas as pd
 
-    dv = resolve_dataset_version(ctx, ref)
+    dv = resolve_dataset_version(ctx, address)
     return pd.read_parquet(io.BytesIO(ctx.artifacts.get_bytes(dv.blob_digest)))
+
+
+def list_datasets(ctx: Context) -> list[Dataset]:
+    """Datasets with their version counts (against a server: those the caller may view)."""
+    return ctx.store.list_datasets()
+
+
+def list_dataset_versions(ctx: Context, name: str) -> list[DatasetVersion]:
+    """The versions of dataset ``name``, oldest first."""
+    return ctx.store.list_dataset_versions(name)
+
+
+def validate_dataset(
+    ctx: Context,
+    df: pd.DataFrame,
+    schema: Schema | DatasetVersion | str,
+    strict: bool = False,
+    max_examples: int = 5,
+) -> ValidationReport:
+    """Check ``df`` against a schema, a DatasetVersion or a dataset address; every violation.
+
+    With ``strict=True`` a failing report raises :class:`~mainsail.core.DataValidationError`.
+
+    Examples
+    --------
+    >>> import mainsail
+    >>> mainsail.validate(new_df, "datasets:/transactions/1").ok  # doctest: +SKIP
+    True
+    """
+    from mainsail.data._schema import Schema
+    from mainsail.data._validate import validate
+
+    if isinstance(schema, str):
+        schema = resolve_dataset_version(ctx, schema)
+    if isinstance(schema, DatasetVersion):
+        schema = Schema.from_dict(schema.schema_)
+    if not isinstance(schema, Schema):
+        raise InvalidValueError(
+            "Expected a Schema, a DatasetVersion or a dataset address like "
+            f"'datasets:/transactions/3'. Got {type(schema).__name__}."
+        )
+    return validate(df, schema, strict=strict, max_examples=max_examples)

@@ -1,28 +1,9 @@
-"""Model registry: immutable versions, aliases with history, signatures, cards, loading."""
+"""Model registry: immutable versions, aliases with history, signatures, cards, loading.
 
-from mainsail.registry._card import render_html, render_markdown
-from mainsail.registry._registry import (
-    LoadedModel,
-    load_model,
-    load_model_dir,
-    materialise,
-    register_model,
-    resolve_version,
-    set_alias,
-)
-from mainsail.registry._signature import ModelSignature, infer_signature, prepare_input
+Names load lazily (their list is ``__init__.pyi``): a domain module imported on its own, such
+as the SDK facade's, does not pull in pandas and the rest of the package.
+"""
 
-__all__ = [
-    "LoadedModel",
-    "ModelSignature",
-    "infer_signature",
-    "load_model",
-    "load_model_dir",
-    "materialise",
-    "prepare_input",
-    "register_model",
-    "render_html",
-    "render_markdown",
-    "resolve_version",
-    "set_alias",
-]
+import lazy_loader as _lazy
+
+__getattr__, __dir__, __all__ = _lazy.attach_stub(__name__, __file__)

@@ -8,7 +8,6 @@ store as a manifest of path -> digest, so every file is verified before it is lo
 
 from __future__ import annotations
 
-import getpass
 import hashlib
 import importlib.metadata as md
 import logging
@@ -29,9 +28,15 @@ from mainsail.core._errors import (
     MainsailError,
 )
 from mainsail.core._registry_schemas import ModelVersion
-from mainsail.core._uris import check_name, parse_address
+from mainsail.core._uris import check_name
 from mainsail.registry._signature import ExtraPolicy, ModelSignature, infer_signature, prepare_input
-from mainsail.runtimes import detect_flavor, feature_importance, get_runtime_class
+from mainsail.registry._versions import _actor, resolve_version, set_alias
+from mainsail.runtimes import (
+    check_flavor_meta,
+    detect_flavor,
+    feature_importance,
+    get_runtime_class,
+)
 
 if TYPE_CHECKING:
     from mainsail.store._context import Context
@@ -40,13 +45,6 @@ _log = logging.getLogger(__name__)
 
 MANIFEST = "mainsail-model.json"
 FORMAT_VERSION = 1
-
-
-def _actor() -> str | None:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return None
 
 
 def _requirements(packages: tuple[str, ...]) -> list[str]:
@@ -115,6 +113,13 @@ def register_model(
     flavor: str | None = None,
     artifacts: dict[str, str] | None = None,
 ) -> ModelVersion:
+    """Register ``model`` as the next immutable version of ``name``.
+
+    The flavor is detected (or given as ``flavor=``); the saved package is loaded back and
+    predicts on the input example before anything is recorded. ``run`` (a run or its id)
+    links the version to its run, metrics and datasets; ``reference`` (the training
+    features) gives the signature and the reference profile monitors compare with.
+    """
     from mainsail.data._profile import profile_frame
 
     check_name(name, "Model")
@@ -137,12 +142,17 @@ def register_model(
     with tempfile.TemporaryDirectory(prefix="mainsail-model-") as tmp:
         folder = Path(tmp) / "model"
         folder.mkdir()
-        if flavor == "pyfunc":
+        if artifacts:
+            if not getattr(runtime_cls, "takes_artifacts", False):
+                raise InvalidValueError(
+                    f"artifacts= stores files with the model for flavors that load them "
+                    f"(python-function models); the {flavor} flavor does not take any. "
+                    "Drop artifacts=, or wrap the model in a mainsail.runtimes.PythonModel."
+                )
             meta = runtime_cls.save(model, folder, allow_pickle, artifacts=artifacts)
         else:
-            if allow_pickle is False and artifacts:
-                raise InvalidValueError("artifacts= is only for python-function models.")
             meta = runtime_cls.save(model, folder, allow_pickle)
+        check_flavor_meta(flavor, meta)
         # Load the saved files back and predict: proves the package works, and gives outputs.
         runtime = runtime_cls()
         runtime.load(folder, meta)
@@ -215,18 +225,6 @@ def register_model(
 def _json_safe(data: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = orjson.loads(orjson.dumps(data, option=orjson.OPT_SERIALIZE_NUMPY))
     return out
-
-
-def resolve_version(ctx: Context, ref: Any) -> ModelVersion:
-    """A ModelVersion from ``models:/name/3``, ``models:/name@alias`` or a ModelVersion."""
-    if isinstance(ref, ModelVersion):
-        return ref
-    if not isinstance(ref, str):
-        raise InvalidValueError(
-            f"Expected a model address like 'models:/churn@champion'. Got {type(ref).__name__}."
-        )
-    addr = parse_address(ref, kind="models")
-    return ctx.store.get_model_version(addr.name, addr.version, addr.alias)
 
 
 class LoadedModel:
@@ -307,8 +305,21 @@ def materialise(ctx: Context, version: ModelVersion) -> Path:
     return cache
 
 
-def load_model(ctx: Context, ref: Any, extra_columns: ExtraPolicy = "drop") -> LoadedModel:
-    version = resolve_version(ctx, ref)
+def load_model(ctx: Context, address: Any, extra_columns: ExtraPolicy = "drop") -> LoadedModel:
+    """Load ``models:/churn@champion`` (or ``/3``, ``@latest``, or a ModelVersion); files are
+    verified first.
+
+    ``extra_columns``: ``"drop"`` input columns the model was not trained on, or
+    ``"reject"`` such inputs.
+
+    Examples
+    --------
+    >>> import mainsail
+    >>> mainsail.load_model("models:/churn@champion").predict(df)  # doctest: +SKIP
+    """
+    if extra_columns not in ("drop", "reject"):
+        raise InvalidValueError(f"extra_columns must be 'drop' or 'reject'. Got {extra_columns!r}.")
+    version = resolve_version(ctx, address)
     folder = materialise(ctx, version)
     manifest = orjson.loads((folder / MANIFEST).read_bytes())
     if manifest.get("format_version", 0) > FORMAT_VERSION:
@@ -319,13 +330,6 @@ def load_model(ctx: Context, ref: Any, extra_columns: ExtraPolicy = "drop") -> L
     runtime = get_runtime_class(version.flavor)()
     runtime.load(folder, manifest["flavor_meta"])
     return LoadedModel(version, runtime, folder, extra_columns)
-
-
-def set_alias(
-    ctx: Context, name: str, alias: str, version: int, require_checks: bool | None = None
-) -> Any:
-    check_name(alias, "Alias")
-    return ctx.store.set_alias(name, alias, int(version), _actor(), require_checks)
 
 
 def load_model_dir(
@@ -365,3 +369,16 @@ def load_model_dir(
     runtime = get_runtime_class(version.flavor)()
     runtime.load(path, manifest["flavor_meta"])
     return LoadedModel(version, runtime, path, extra_columns)
+
+
+__all__ = [  # resolve_version and set_alias live in _versions; callers import them from here too
+    "FORMAT_VERSION",
+    "MANIFEST",
+    "LoadedModel",
+    "load_model",
+    "load_model_dir",
+    "materialise",
+    "register_model",
+    "resolve_version",
+    "set_alias",
+]

@@ -17,9 +17,19 @@ class Runtime(Protocol):
     (JSON-safe) that ``load`` receives again. Formats that execute code on load are
     only used when the caller passed ``allow_pickle=True``.
 
+    ``save`` returns what the model's manifest records for the flavor: JSON-safe, with
+    ``task`` (classification, regression or other) and ``classes`` (the labels in the
+    order of ``predict_proba``, or ``None``). The class is built without arguments.
+
     A flavor may also define ``predict_both(X) -> (predictions, probabilities) | None``:
     both from one model call when its ``predict`` is the argmax of ``predict_proba``
-    (the server then logs probabilities for free); ``None`` means "call both".
+    (the server then logs probabilities for free); ``None`` means "call both". And two
+    optional class attributes: ``detect_order`` (when ``supports`` is asked while
+    detecting a model's flavor, lower first; default 50, catch-alls later) and
+    ``takes_artifacts`` (``save`` accepts ``artifacts=``: files stored with the model).
+
+    Register one with :func:`mainsail.runtimes.register_flavor` or an entry point in the
+    ``mainsail.flavors`` group; :func:`mainsail.runtimes.check_runtime` checks it.
     """
 
     flavor: ClassVar[str]

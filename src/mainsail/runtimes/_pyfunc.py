@@ -41,6 +41,8 @@ class PythonModel(abc.ABC):
 class PyfuncRuntime:
     flavor: ClassVar[str] = "pyfunc"
     requires: ClassVar[tuple[str, ...]] = ("cloudpickle",)
+    detect_order: ClassVar[int] = 90  # anything with predict + load_context: the last resort
+    takes_artifacts: ClassVar[bool] = True
 
     def __init__(self) -> None:
         self.model: Any = None

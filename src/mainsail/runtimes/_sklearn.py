@@ -17,6 +17,7 @@ FILE = "model.skops"
 class SklearnRuntime:
     flavor: ClassVar[str] = "sklearn"
     requires: ClassVar[tuple[str, ...]] = ("scikit-learn", "skops")
+    detect_order: ClassVar[int] = 80  # any scikit-learn estimator: after specific formats
 
     def __init__(self) -> None:
         self.model: Any = None

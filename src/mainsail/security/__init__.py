@@ -7,7 +7,9 @@ Examples
 True
 """
 
-from mainsail.security._models import AuditEvent, IssuedToken, TokenInfo, User
+from mainsail.core._tokens import hash_token, new_token
+from mainsail.security import _admin as admin
+from mainsail.security._models import AuditEvent, CreatedUser, IssuedToken, TokenInfo, User
 from mainsail.security._roles import (
     ANONYMOUS_ADMIN,
     DEFAULT_SCOPES,
@@ -19,7 +21,6 @@ from mainsail.security._roles import (
     rank,
 )
 from mainsail.security._service import Authenticator, create_user_with_token, issue_token
-from mainsail.security._tokens import hash_token, new_token
 
 __all__ = [
     "ANONYMOUS_ADMIN",
@@ -28,11 +29,13 @@ __all__ = [
     "SCOPES",
     "AuditEvent",
     "Authenticator",
+    "CreatedUser",
     "IssuedToken",
     "Principal",
     "Role",
     "TokenInfo",
     "User",
+    "admin",
     "check_role",
     "create_user_with_token",
     "hash_token",

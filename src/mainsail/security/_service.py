@@ -7,18 +7,19 @@ import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from mainsail.security._models import IssuedToken
-from mainsail.security._roles import DEFAULT_SCOPES, Principal, check_role
-from mainsail.security._tokens import display_prefix, hash_token, new_token
+from mainsail.core._roles import DEFAULT_SCOPES, check_role, check_scopes
+from mainsail.core._security_schemas import IssuedToken
+from mainsail.core._tokens import hash_token
+from mainsail.security._roles import Principal
 
 if TYPE_CHECKING:
-    from mainsail.store.protocols import LocalStore
+    from mainsail.store.protocols import AuthStore, SecurityStore
 
 _TOUCH_EVERY_S = 60.0
 
 
 def issue_token(
-    store: LocalStore,
+    store: SecurityStore,
     user: str,
     scopes: Sequence[str] = DEFAULT_SCOPES,
     name: str | None = None,
@@ -26,21 +27,19 @@ def issue_token(
 ) -> IssuedToken:
     """Create a token for ``user``; the plaintext is in the result and nowhere else.
 
+    ``store`` is either store: next to the database, or a server's (which issues it).
+
     Examples
     --------
     >>> issued = issue_token(ctx.store, "ana", scopes=["api"])  # doctest: +SKIP
     >>> issued.token.startswith("ms_")  # doctest: +SKIP
     True
     """
-    token = new_token()
-    info = store.create_token(
-        user, hash_token(token), display_prefix(token), list(scopes), name, expires_at
-    )
-    return IssuedToken(token=token, info=info)
+    return store.issue_token(user, check_scopes(list(scopes)), name, expires_at)
 
 
 def create_user_with_token(
-    store: LocalStore,
+    store: SecurityStore,
     name: str,
     role: str,
     project: str = "*",
@@ -48,16 +47,23 @@ def create_user_with_token(
     scopes: Sequence[str] = DEFAULT_SCOPES,
     created_by: str | None = None,
 ) -> IssuedToken:
-    """Create a user (or service account) bound to ``role`` on ``project``, with a first token."""
+    """Create a user (or service account) bound to ``role`` on ``project``, with a first token.
+
+    Examples
+    --------
+    >>> create_user_with_token(ctx.store, "ana", "developer", project="churn-*").token  # doctest: +SKIP
+    'ms_...'
+    """
     check_role(role)
-    store.create_user(name, kind=kind, roles={project: role}, created_by=created_by)
-    return issue_token(store, name, scopes, name="initial")
+    created = store.create_user_with_token(name, kind, {project: role}, scopes, created_by)
+    assert created.token is not None  # asked for: the store issued it
+    return created.token
 
 
 class Authenticator:
     """Maps a bearer token to a :class:`Principal`; records last use at most once a minute."""
 
-    def __init__(self, store: LocalStore) -> None:
+    def __init__(self, store: AuthStore) -> None:
         self.store = store
         self._touched: dict[int, float] = {}
         self._lock = threading.Lock()

@@ -242,16 +242,7 @@ def from_body(key: str) -> ProjectFn:
 
 def run_project(request: Request, store: LocalStore) -> str | None:
     """The project of a run is its experiment (``None`` if the run is unknown)."""
-    from mainsail.store import _tables as t
-
-    run_id = request.path_params.get("run_id")
-    with store.db.read() as conn:
-        name = conn.execute(
-            sa.select(t.experiments.c.name)
-            .join(t.runs, t.runs.c.experiment_id == t.experiments.c.id)
-            .where(t.runs.c.id == str(run_id))
-        ).scalar()
-    return str(name) if name is not None else None
+    return store.run_experiment(str(request.path_params.get("run_id")))
 
 
 def global_scope(request: Request, store: LocalStore) -> str:

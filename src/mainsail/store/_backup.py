@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from mainsail.core._errors import ConflictError, InvalidValueError
 from mainsail.core._ids import now_ms
 from mainsail.store import _tables as t
+from mainsail.store.protocols.maintenance import BackupReport, RestoreReport
 
 if TYPE_CHECKING:
     from mainsail.store._artifacts import ArtifactStore
@@ -32,7 +33,7 @@ def _atomic_write(path: Path, data: bytes) -> None:
     os.replace(tmp, path)
 
 
-def write_backup(db: Database, artifacts: ArtifactStore, out: Path) -> dict[str, Any]:
+def write_backup(db: Database, artifacts: ArtifactStore, out: Path) -> BackupReport:
     if out.exists() and any(out.iterdir()):
         raise ConflictError(
             f"Expected an empty or new folder for the backup; {out} has files. "
@@ -54,14 +55,12 @@ def write_backup(db: Database, artifacts: ArtifactStore, out: Path) -> dict[str,
         out / "artifacts.json",
         orjson.dumps({"root": artifacts.root_url, "blobs": blobs}, option=orjson.OPT_INDENT_2),
     )
-    return {
-        "tables": len(tables),
-        "rows": sum(len(v) for v in tables.values()),
-        "blobs": len(blobs),
-    }
+    return BackupReport(
+        tables=len(tables), rows=sum(len(v) for v in tables.values()), blobs=len(blobs)
+    )
 
 
-def read_backup(db: Database, artifacts: ArtifactStore, folder: Path) -> dict[str, Any]:
+def read_backup(db: Database, artifacts: ArtifactStore, folder: Path) -> RestoreReport:
     try:
         meta = orjson.loads((folder / "metadata.json").read_bytes())
         manifest = orjson.loads((folder / "artifacts.json").read_bytes())
@@ -105,4 +104,4 @@ def read_backup(db: Database, artifacts: ArtifactStore, folder: Path) -> dict[st
                         )
                     )
     missing = [b["digest"] for b in manifest.get("blobs", []) if not artifacts.exists(b["digest"])]
-    return {"tables": len(tables), "rows": total, "missing": missing}
+    return RestoreReport(tables=len(tables), rows=total, missing=missing)

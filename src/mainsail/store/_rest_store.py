@@ -14,6 +14,7 @@ from mainsail.store._rest_jobs import RestJobMixin
 from mainsail.store._rest_monitoring import RestMonitorMixin
 from mainsail.store._rest_pipelines import RestPipelineMixin
 from mainsail.store._rest_registry import RestRegistryMixin
+from mainsail.store._rest_security import RestSecurityMixin
 from mainsail.store._rest_tracking import RestTrackingMixin
 
 
@@ -25,6 +26,7 @@ class RestStore(
     RestCheckMixin,
     RestMonitorMixin,
     RestAutomationMixin,
+    RestSecurityMixin,
 ):
     """The ``Store`` protocols over HTTP.
 
@@ -41,6 +43,11 @@ class RestStore(
 
     def close(self) -> None:
         self.client.close()
+
+    def schema_revision(self) -> str | None:
+        """The server's readiness: it answers, and so does its database."""
+        rev = self.client.json("GET", "/health/ready").get("schema_revision")
+        return str(rev) if rev is not None else None
 
 
 __all__ = ["RestArtifactStore", "RestClient", "RestStore"]

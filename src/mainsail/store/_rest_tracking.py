@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from mainsail.core._ids import hostname
-from mainsail.core._schemas import DatasetVersion, Experiment, MetricPoint, Run
+from mainsail.core._schemas import Dataset, DatasetVersion, Experiment, MetricPoint, Run
 from mainsail.store._rest_client import RestClient, seg
 from mainsail.store.protocols.tracking import MetricRow
 
@@ -125,8 +125,8 @@ class RestTrackingMixin:
         path = f"/datasets/{seg(name)}/" + ("latest" if version is None else f"versions/{version}")
         return DatasetVersion(**self.client.json("GET", path))
 
-    def list_datasets(self) -> list[dict[str, Any]]:
-        return list(self.client.json("GET", "/datasets"))
+    def list_datasets(self) -> list[Dataset]:
+        return [Dataset(**d) for d in self.client.json("GET", "/datasets")]
 
     def list_dataset_versions(self, name: str) -> list[DatasetVersion]:
         return [

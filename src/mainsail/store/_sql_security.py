@@ -15,8 +15,9 @@ from mainsail.core._errors import (
     UserNotFoundError,
 )
 from mainsail.core._ids import now_ms
-from mainsail.core._roles import check_role, check_scopes
-from mainsail.core._security_schemas import AuditEvent, TokenInfo, User
+from mainsail.core._roles import DEFAULT_SCOPES, check_role, check_scopes
+from mainsail.core._security_schemas import AuditEvent, CreatedUser, IssuedToken, TokenInfo, User
+from mainsail.core._tokens import display_prefix, hash_token, new_token
 from mainsail.store import _tables as t
 from mainsail.store._upsert import upsert
 
@@ -57,33 +58,57 @@ class SecurityStoreMixin:
         roles: dict[str, str] | None = None,
         created_by: str | None = None,
     ) -> User:
+        with self.db.write() as conn:
+            return self._insert_user(conn, name, kind, roles, created_by)
+
+    def create_user_with_token(
+        self,
+        name: str,
+        kind: str = "user",
+        roles: dict[str, str] | None = None,
+        scopes: Sequence[str] = DEFAULT_SCOPES,
+        created_by: str | None = None,
+    ) -> CreatedUser:
+        scopes = check_scopes(list(scopes))
+        with self.db.write() as conn:  # one transaction: no user is left without its token
+            user = self._insert_user(conn, name, kind, roles, created_by)
+            issued = self._insert_token(conn, user.id, scopes, "initial", None)
+        return CreatedUser(user=user, token=issued)
+
+    def _insert_user(
+        self,
+        conn: Connection,
+        name: str,
+        kind: str,
+        roles: dict[str, str] | None,
+        created_by: str | None,
+    ) -> User:
         if not isinstance(name, str) or not name.strip() or len(name) > 256:
             raise InvalidValueError(f"A user name is 1 to 256 characters. Got {name!r}.")
         if kind not in ("user", "service"):
             raise InvalidValueError(f"A user kind is 'user' or 'service'. Got {kind!r}.")
         for role in (roles or {}).values():
             check_role(role)
-        with self.db.write() as conn:
-            if conn.execute(sa.select(t.users.c.id).where(t.users.c.name == name)).first():
-                raise ConflictError(
-                    f"A user named {name!r} already exists. Pick another name, or grant it a "
-                    "role with 'mainsail users grant'."
-                )
-            uid = conn.execute(
-                t.users.insert().returning(t.users.c.id),
-                {
-                    "name": name,
-                    "kind": kind,
-                    "disabled": False,
-                    "created_at": now_ms(),
-                    "created_by": created_by,
-                },
-            ).scalar_one()
-            for project, role in (roles or {}).items():
-                conn.execute(
-                    t.role_bindings.insert(), {"user_id": uid, "project": project, "role": role}
-                )
-            return self._to_user(conn, self._user_row(conn, name))
+        if conn.execute(sa.select(t.users.c.id).where(t.users.c.name == name)).first():
+            raise ConflictError(
+                f"A user named {name!r} already exists. Pick another name, or grant it a "
+                "role with 'mainsail users grant'."
+            )
+        uid = conn.execute(
+            t.users.insert().returning(t.users.c.id),
+            {
+                "name": name,
+                "kind": kind,
+                "disabled": False,
+                "created_at": now_ms(),
+                "created_by": created_by,
+            },
+        ).scalar_one()
+        for project, role in (roles or {}).items():
+            conn.execute(
+                t.role_bindings.insert(), {"user_id": uid, "project": project, "role": role}
+            )
+        return self._to_user(conn, self._user_row(conn, name))
 
     def get_user(self, name: str) -> User:
         with self.db.read() as conn:
@@ -155,33 +180,40 @@ class SecurityStoreMixin:
             t.tokens.c.last_used_at,
         ).join(t.users, t.users.c.id == t.tokens.c.user_id)
 
-    def create_token(
+    def issue_token(
         self,
         user: str,
-        token_hash: str,
-        prefix: str,
         scopes: Sequence[str],
         name: str | None = None,
         expires_at: int | None = None,
-    ) -> TokenInfo:
+    ) -> IssuedToken:
         scopes = check_scopes(list(scopes))
         with self.db.write() as conn:
-            row = self._user_row(conn, user)
-            tid = conn.execute(
-                t.tokens.insert().returning(t.tokens.c.id),
-                {
-                    "user_id": row.id,
-                    "name": name,
-                    "token_hash": token_hash,
-                    "prefix": prefix,
-                    "scopes": scopes,
-                    "created_at": now_ms(),
-                    "expires_at": expires_at,
-                },
-            ).scalar_one()
-            return self._to_token(
-                conn.execute(self._token_query().where(t.tokens.c.id == tid)).one()
-            )
+            return self._insert_token(conn, self._user_row(conn, user).id, scopes, name, expires_at)
+
+    def _insert_token(
+        self,
+        conn: Connection,
+        user_id: int,
+        scopes: list[str],
+        name: str | None,
+        expires_at: int | None,
+    ) -> IssuedToken:
+        token = new_token()
+        tid = conn.execute(
+            t.tokens.insert().returning(t.tokens.c.id),
+            {
+                "user_id": user_id,
+                "name": name,
+                "token_hash": hash_token(token),
+                "prefix": display_prefix(token),
+                "scopes": scopes,
+                "created_at": now_ms(),
+                "expires_at": expires_at,
+            },
+        ).scalar_one()
+        info = self._to_token(conn.execute(self._token_query().where(t.tokens.c.id == tid)).one())
+        return IssuedToken(token=token, info=info)
 
     def list_tokens(self, user: str | None = None) -> list[TokenInfo]:
         q = self._token_query().order_by(t.tokens.c.id)
@@ -241,6 +273,15 @@ class SecurityStoreMixin:
             "scopes": list(row.scopes),
             "bindings": bindings,
         }
+
+    def run_experiment(self, run_id: str) -> str | None:
+        with self.db.read() as conn:
+            name = conn.execute(
+                sa.select(t.experiments.c.name)
+                .join(t.runs, t.runs.c.experiment_id == t.experiments.c.id)
+                .where(t.runs.c.id == str(run_id))
+            ).scalar()
+        return str(name) if name is not None else None
 
     def touch_token(self, token_id: int) -> None:
         with self.db.write() as conn:

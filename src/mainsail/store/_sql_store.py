@@ -24,6 +24,7 @@ from mainsail.core._ids import hostname, now_ms
 from mainsail.core._schemas import (
     RUN_STATUSES,
     ArtifactRecord,
+    Dataset,
     DatasetVersion,
     Experiment,
     MetricPoint,
@@ -35,9 +36,11 @@ from mainsail.store import _tables as t
 from mainsail.store._db import Database
 from mainsail.store._leader import LeaderStoreMixin
 from mainsail.store._sql_automation import AutomationStoreMixin
+from mainsail.store._sql_blobs import BlobScopeMixin
 from mainsail.store._sql_checks import CheckStoreMixin
 from mainsail.store._sql_filter import compile_filter, order_column
 from mainsail.store._sql_jobs import JobStoreMixin
+from mainsail.store._sql_maintenance import MaintenanceMixin
 from mainsail.store._sql_monitoring import MonitorStoreMixin
 from mainsail.store._sql_pipelines import PipelineStoreMixin
 from mainsail.store._sql_registry import RegistryStoreMixin
@@ -69,6 +72,8 @@ class SqlStore(
     RolloutStoreMixin,
     MonitorStoreMixin,
     LeaderStoreMixin,
+    BlobScopeMixin,
+    MaintenanceMixin,
 ):
     """Metadata store on SQLAlchemy; the embedded default and the server's backend.
 
@@ -548,7 +553,7 @@ class SqlStore(
         with self.db.read() as conn:
             return self._dataset_version(conn, name, version=version)
 
-    def list_datasets(self) -> list[dict[str, Any]]:
+    def list_datasets(self) -> list[Dataset]:
         dv, ds = t.dataset_versions, t.datasets
         q = (
             sa.select(
@@ -562,7 +567,7 @@ class SqlStore(
             .order_by(ds.c.name)
         )
         with self.db.read() as conn:
-            return [dict(r._mapping) for r in conn.execute(q)]
+            return [Dataset(**r._mapping) for r in conn.execute(q)]
 
     def list_dataset_versions(self, name: str) -> list[DatasetVersion]:
         dv, ds = t.dataset_versions, t.datasets
@@ -583,7 +588,9 @@ class SqlStore(
 
     # -- garbage collection ----------------------------------------------------------------
     def referenced_digests(self) -> tuple[set[str], set[str]]:
-        """(blob digests referenced directly, digests that are folder manifests)."""
+        """(blob digests referenced directly, digests that are folder manifests): run
+        artifacts (pipeline step outputs among them), dataset tables, model folders, and the
+        reports of release checks and monitor runs."""
         with self.db.read() as conn:
             files = set(
                 conn.execute(
@@ -597,6 +604,13 @@ class SqlStore(
             )
             files |= set(conn.execute(sa.select(t.dataset_versions.c.blob_digest)).scalars())
             dirs |= set(conn.execute(sa.select(t.model_versions.c.manifest_digest)).scalars())
+            reports = [
+                t.check_results.c.report_digest,
+                t.check_results.c.html_digest,
+                t.monitor_results.c.report_digest,
+            ]
+            for col in reports:
+                files |= set(conn.execute(sa.select(col).where(col.is_not(None))).scalars())
         return files, dirs
 
 

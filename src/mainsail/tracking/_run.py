@@ -335,6 +335,14 @@ def start_run(
     params: Mapping[str, Any] | None = None,
     tags: Mapping[str, Any] | None = None,
 ) -> ActiveRun:
+    """Start a run; use it as a context manager so it ends (finished or failed) by itself.
+
+    Examples
+    --------
+    >>> import mainsail
+    >>> with mainsail.start_run(experiment="churn", params={"depth": 3}) as run:  # doctest: +SKIP
+    ...     run.log_metric("auc", 0.91, step=3)
+    """
     from mainsail.core._uris import check_name
 
     check_name(experiment, "Experiment")

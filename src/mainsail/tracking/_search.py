@@ -32,12 +32,30 @@ def find_runs(
     order_by: Sequence[str] | None = None,
     max_results: int | None = 1000,
 ) -> list[Run]:
+    """Like :func:`search_runs` but returns ``Run`` objects."""
     if max_results is not None and (not isinstance(max_results, int) or max_results < 0):
         raise InvalidValueError(f"max_results must be a non-negative integer. Got {max_results!r}.")
     exps = [experiment] if isinstance(experiment, str) else list(experiment or [])
     return ctx.store.search_runs(
         exps or None, parse_filter(filter), parse_order_by(list(order_by or [])), max_results
     )
+
+
+def search_runs(
+    ctx: Context,
+    experiment: str | Sequence[str] | None = None,
+    filter: str | None = None,
+    order_by: Sequence[str] | None = None,
+    max_results: int | None = 1000,
+) -> pd.DataFrame:
+    """Runs as a DataFrame, filtered like ``"metrics.auc > 0.9 and params.depth = '3'"``.
+
+    Examples
+    --------
+    >>> import mainsail
+    >>> mainsail.search_runs("churn", filter="metrics.auc > 0.9", order_by=["metrics.auc DESC"])  # doctest: +SKIP
+    """
+    return runs_to_frame(find_runs(ctx, experiment, filter, order_by, max_results))
 
 
 def runs_to_frame(runs: Sequence[Run]) -> pd.DataFrame:

@@ -17,7 +17,6 @@ import tempfile
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Annotated, Any
 
-import sqlalchemy as sa
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
@@ -33,9 +32,8 @@ from mainsail.server._auth import Audit, global_scope, permit, reader
 from mainsail.server.routers._common import Body, context
 
 if TYPE_CHECKING:
-    from sqlalchemy.engine import Connection
-
     from mainsail.store._context import Context
+    from mainsail.store.protocols import LocalStore
 
 router = APIRouter(tags=["artifacts"])
 
@@ -108,8 +106,7 @@ def download_blob(
     """Stream a blob's plaintext; the server verifies the digest as it reads."""
     ctx = context(request)
     check_blob_access(ctx, principal, digest, via)
-    artifacts = ctx.artifacts
-    chunks = artifacts._read_plain(digest)
+    chunks = ctx.artifacts.stream(digest)
     first = next(chunks, b"")  # opens the blob now: a missing one is a 404, not a cut stream
 
     def body() -> Any:
@@ -134,61 +131,8 @@ def referenced_digests(request: Request, _: Any = reader(global_scope, role="adm
 
 
 # -- project scoping ---------------------------------------------------------------------------
-def blob_projects(conn: Connection, digest: str) -> set[str]:
-    """The projects whose metadata references ``digest`` directly."""
-    from mainsail.store import _tables as t
-
-    queries = [
-        sa.select(t.experiments.c.name)
-        .join(t.runs, t.runs.c.experiment_id == t.experiments.c.id)
-        .join(t.run_artifacts, t.run_artifacts.c.run_id == t.runs.c.id)
-        .where(t.run_artifacts.c.digest == digest),
-        sa.select(t.datasets.c.name)
-        .join(t.dataset_versions, t.dataset_versions.c.dataset_id == t.datasets.c.id)
-        .where(t.dataset_versions.c.blob_digest == digest),
-        sa.select(t.models.c.name)
-        .join(t.model_versions, t.model_versions.c.model_id == t.models.c.id)
-        .where(t.model_versions.c.manifest_digest == digest),
-        sa.select(t.models.c.name)
-        .join(t.check_results, t.check_results.c.model_id == t.models.c.id)
-        .where(
-            sa.or_(
-                t.check_results.c.report_digest == digest,
-                t.check_results.c.html_digest == digest,
-            )
-        ),
-        sa.select(t.monitors.c.endpoint)
-        .join(t.monitor_results, t.monitor_results.c.monitor_id == t.monitors.c.id)
-        .where(t.monitor_results.c.report_digest == digest),
-    ]
-    return {str(name) for name in conn.execute(sa.union(*queries)).scalars()}
-
-
-def _uploaded_by(conn: Connection, actor: str, digest: str) -> bool:
-    from mainsail.store import _tables as t
-
-    ev = t.audit_events.c
-    row = conn.execute(
-        sa.select(ev.id)
-        .where(
-            ev.target == f"artifacts/{digest}",
-            ev.action == "artifacts.upload",
-            ev.actor == actor,
-            ev.status < 400,
-        )
-        .limit(1)
-    ).first()
-    return row is not None
-
-
-def _readable(conn: Connection, principal: Principal, digest: str) -> bool:
-    if _uploaded_by(conn, principal.name, digest):
-        return True
-    return _referenced_for(conn, principal, digest)
-
-
-def _referenced_for(conn: Connection, principal: Principal, digest: str) -> bool:
-    return any(principal.may("viewer", p) for p in blob_projects(conn, digest))
+def _referenced_for(store: LocalStore, principal: Principal, digest: str) -> bool:
+    return any(principal.may("viewer", p) for p in store.blob_projects(digest))
 
 
 _MAX_MANIFEST_BYTES = 64 * 1024 * 1024
@@ -221,11 +165,10 @@ def check_blob_access(ctx: Context, principal: Principal, digest: str, via: str 
     """
     if principal.may("viewer", "*"):
         return
-    with ctx.database().db.read() as conn:
-        if _readable(conn, principal, digest):
-            return
-        via_ok = via is not None and via != digest and _referenced_for(conn, principal, via)
-    if via_ok and via is not None:
+    store = ctx.database("Reading a blob through the server")
+    if store.uploaded_blob(principal.name, digest) or _referenced_for(store, principal, digest):
+        return
+    if via is not None and via != digest and _referenced_for(store, principal, via):
         listed = manifest_files(ctx, via)
         if listed is not None and digest in listed:
             return

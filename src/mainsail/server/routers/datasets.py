@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Request
 from pydantic import Field
 
-from mainsail.core._schemas import DatasetVersion
+from mainsail.core._schemas import Dataset, DatasetVersion
 from mainsail.security._roles import Principal
 from mainsail.server._auth import Audit, from_path, permit, reader
 from mainsail.server.routers._common import Body, context, store
@@ -36,16 +36,9 @@ class CreatedVersion(Body):
     created: bool
 
 
-class DatasetSummary(Body):
-    name: str
-    versions: int
-    latest: int | None = None
-    created_at: int
-
-
-@router.get("/datasets", response_model=list[DatasetSummary])
+@router.get("/datasets", response_model=list[Dataset])
 def list_datasets(request: Request, principal: Principal = reader()) -> Any:
-    return [d for d in store(request).list_datasets() if principal.role_in(d["name"])]
+    return [d for d in store(request).list_datasets() if principal.role_in(d.name)]
 
 
 @router.post("/datasets/{name}/versions", response_model=CreatedVersion)

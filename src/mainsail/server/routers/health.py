@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import sqlalchemy as sa
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
@@ -27,11 +26,8 @@ def live() -> Any:
 
 @router.get("/health/ready", response_model=Health, responses={503: {"model": Health}})
 def ready(request: Request) -> Any:
-    ctx = context(request)
     try:
-        with ctx.database().db.read() as conn:
-            conn.execute(sa.text("SELECT 1"))
-        rev = ctx.database().db.current_revision()
+        rev = context(request).store.schema_revision()
     except Exception as exc:  # noqa: BLE001 - readiness reports, never raises
         return JSONResponse({"status": f"store unavailable: {type(exc).__name__}"}, 503)
     mgr = request.app.state.mainsail.controllers

@@ -19,12 +19,13 @@ from __future__ import annotations
 
 from typing import Protocol, runtime_checkable
 
-from mainsail.store._db import Database
+from mainsail.store.protocols.artifacts import BlobScopeStore
 from mainsail.store.protocols.automation import AutomationRecords, AutomationStore
 from mainsail.store.protocols.checks import CheckStore
 from mainsail.store.protocols.datasets import DatasetStore
 from mainsail.store.protocols.jobs import JobClaimStore, JobQueueAdmin, JobStore
 from mainsail.store.protocols.leader import LeaderLockHandle, LeaderStore
+from mainsail.store.protocols.maintenance import MaintenanceStore, StoreHealth
 from mainsail.store.protocols.monitoring import MonitorRunStore, MonitorStore
 from mainsail.store.protocols.pipelines import PipelineStore
 from mainsail.store.protocols.registry import RegistryStore
@@ -44,6 +45,8 @@ class Store(
     CheckStore,
     MonitorStore,
     AutomationStore,
+    SecurityStore,
+    StoreHealth,
     Protocol,
 ):
     """Every protocol both the SQL and the REST store implement."""
@@ -61,22 +64,20 @@ class LocalStore(
     ServingStatsStore,
     MonitorRunStore,
     AutomationRecords,
-    SecurityStore,
     AuthStore,
     LeaderStore,
+    BlobScopeStore,
+    MaintenanceStore,
     Protocol,
 ):
     """A store next to the database: everything in :class:`Store` and what only runs there."""
-
-    # Transitional: domain code that still opens its own transactions or reads tables
-    # (monitoring, alerts, the leader lock) reaches the database through this.
-    db: Database
 
 
 __all__ = [
     "AuthStore",
     "AutomationRecords",
     "AutomationStore",
+    "BlobScopeStore",
     "CheckStore",
     "DatasetStore",
     "JobClaimStore",
@@ -85,6 +86,7 @@ __all__ = [
     "LeaderLockHandle",
     "LeaderStore",
     "LocalStore",
+    "MaintenanceStore",
     "MetricRow",
     "MonitorRunStore",
     "MonitorStore",
@@ -95,5 +97,6 @@ __all__ = [
     "SecurityStore",
     "ServingStatsStore",
     "Store",
+    "StoreHealth",
     "TrackingStore",
 ]

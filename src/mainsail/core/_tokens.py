@@ -1,7 +1,8 @@
 """Bearer tokens: 256 random bits, shown once, stored as a SHA-256 hash.
 
 A token looks like ``ms_<43 url-safe characters>``. Its first characters (the prefix)
-are kept in the clear so people can tell their tokens apart in listings.
+are kept in the clear so people can tell their tokens apart in listings. The store issues
+tokens (so a server issues them for its clients), hence this lives below it.
 """
 
 from __future__ import annotations
@@ -24,3 +25,6 @@ def hash_token(token: str) -> str:
 
 def display_prefix(token: str) -> str:
     return token[:10]
+
+
+__all__ = ["TOKEN_PREFIX", "display_prefix", "hash_token", "new_token"]
