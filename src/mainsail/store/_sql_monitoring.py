@@ -268,6 +268,11 @@ class MonitorStoreMixin:
         _check_state(values["state"])
         a = t.alerts.c
         with self.db.write() as conn:
+            if not self.db.is_sqlite:  # READ COMMITTED: serialise openers of one fingerprint
+                conn.execute(
+                    sa.text("SELECT pg_advisory_xact_lock(hashtext(:k))"),
+                    {"k": f"alert:{values['fingerprint']}"},
+                )
             taken = conn.execute(
                 sa.select(a.id).where(a.fingerprint == values["fingerprint"], a.state.in_(_OPEN))
             ).first()
