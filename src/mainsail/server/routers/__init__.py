@@ -11,6 +11,7 @@ from mainsail.server.routers import (
     checks,
     datasets,
     endpoints,
+    explore,
     health,
     models,
     monitoring,
@@ -20,7 +21,7 @@ from mainsail.server.routers import (
 )
 
 ALL = [health, tracking, datasets, models, artifacts, security]
-ALL += [endpoints, monitoring, checks, automation, pipelines]
+ALL += [endpoints, monitoring, checks, automation, pipelines, explore]
 
 __all__ = [
     "ALL",
@@ -29,6 +30,7 @@ __all__ = [
     "checks",
     "datasets",
     "endpoints",
+    "explore",
     "health",
     "models",
     "monitoring",

@@ -1,0 +1,137 @@
+"""Reads for browsing at scale: a page of the run table, the run keys, a downsampled series.
+
+The web UI's runs page asks for one page of runs with the columns the user chose and the
+total (``GET /run-table``); its charts ask for one metric series downsampled on the server
+to a bounded number of points (``GET /runs/{run_id}/metric-series``), re-asked for a step
+range when the user zooms.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel
+
+from mainsail.security._roles import Principal
+from mainsail.server._auth import denied, reader, run_project
+from mainsail.server.routers._common import context
+from mainsail.store._sql_explore import metric_series, run_keys, run_page
+from mainsail.tracking._downsample import METHODS, downsample
+from mainsail.tracking._filter import parse_filter, parse_order_by
+
+router = APIRouter(tags=["explore"])
+
+MAX_PAGE = 1000
+MAX_POINTS = 10_000
+
+
+class RunRowOut(BaseModel):
+    id: str
+    experiment: str
+    name: str
+    status: str
+    start_time: int
+    end_time: int | None = None
+    user: str | None = None
+    git_commit: str | None = None
+    params: dict[str, str]
+    metrics: dict[str, float]
+
+
+class RunKeys(BaseModel):
+    params: list[str]
+    metrics: list[str]
+
+
+class RunTable(BaseModel):
+    total: int
+    offset: int
+    rows: list[RunRowOut]
+    keys: RunKeys | None = None
+
+
+class MetricSeries(BaseModel):
+    run_id: str
+    key: str
+    total: int
+    in_range: int
+    downsampled: bool
+    method: str
+    step: list[int]
+    ts: list[int]
+    value: list[float]
+
+
+def _visible_experiments(
+    request: Request, principal: Principal, wanted: list[str] | None
+) -> list[str] | None:
+    """The experiments this caller may read (``None``: all of them, for a global viewer)."""
+    for name in wanted or ():
+        if not principal.may("viewer", name):
+            raise denied(principal, "viewer", name)
+    if wanted:
+        return wanted
+    if principal.may("viewer", "*"):
+        return None
+    store = context(request).database("The run table")
+    return [e.name for e in store.list_experiments() if principal.role_in(e.name)]
+
+
+@router.get("/run-table", response_model=RunTable)
+def run_table(
+    request: Request,
+    experiment: Annotated[list[str] | None, Query()] = None,
+    filter: Annotated[str | None, Query(max_length=10000)] = None,
+    order_by: Annotated[list[str] | None, Query()] = None,
+    offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
+    param: Annotated[list[str] | None, Query(description="A param column to return")] = None,
+    metric: Annotated[list[str] | None, Query(description="A metric column to return")] = None,
+    keys: Annotated[bool, Query(description="Also list every param and metric key")] = False,
+    principal: Principal = reader(),
+) -> Any:
+    """One page of the runs matching ``filter`` (the SDK's filter language), and the total."""
+    expr = parse_filter(filter)
+    orders = parse_order_by(list(order_by or []))
+    visible = _visible_experiments(request, principal, experiment)
+    db = context(request).database("The run table").db
+    page = run_page(db, visible, expr, orders, offset, limit, param or [], metric or [])
+    return RunTable(
+        total=page.total,
+        offset=offset,
+        rows=[RunRowOut(**vars(r)) for r in page.rows],
+        keys=RunKeys(**run_keys(db, visible)) if keys else None,
+    )
+
+
+@router.get("/runs/{run_id}/metric-series", response_model=MetricSeries)
+def metric_series_route(
+    request: Request,
+    run_id: str,
+    key: Annotated[str, Query(min_length=1, max_length=250)],
+    points: Annotated[int, Query(ge=3, le=MAX_POINTS)] = 2000,
+    min_step: Annotated[int | None, Query(ge=-(2**63), le=2**63 - 1)] = None,
+    max_step: Annotated[int | None, Query(ge=-(2**63), le=2**63 - 1)] = None,
+    method: Annotated[str, Query(description=f"One of: {', '.join(METHODS)}")] = "lttb",
+    _: Any = reader(run_project),
+) -> Any:
+    """One metric of one run, by step, downsampled to at most ``points`` points.
+
+    ``min_step``/``max_step`` narrow the range (a zoomed chart asks again for its window, so
+    it gets up to ``points`` points of that window).
+    """
+    db = context(request).database("A metric series").db
+    series, total = metric_series(db, run_id, key, min_step, max_step)
+    kept = downsample(series.step, series.value, points, method)
+    return MetricSeries(
+        run_id=run_id,
+        key=key,
+        total=total,
+        in_range=len(series.value),
+        downsampled=len(kept) < len(series.value),
+        method=method,
+        step=series.step[kept].tolist(),
+        ts=series.ts[kept].tolist(),
+        value=series.value[kept].tolist(),
+    )

@@ -1,0 +1,179 @@
+"""Read-only queries for browsing runs at scale: one page of the run table, a metric series.
+
+``search_runs`` hydrates every param, metric, tag, artifact and input of every run it
+returns; a table over 10,000 runs needs less: one page, the columns the user chose, and the
+total. A chart needs one series as arrays, not 100,000 pydantic objects.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import numpy.typing as npt
+import sqlalchemy as sa
+
+from mainsail.core._errors import RunNotFoundError
+from mainsail.store import _tables as t
+from mainsail.store._sql_filter import compile_filter, order_column
+
+if TYPE_CHECKING:
+    from mainsail.store._db import Database
+
+MAX_KEYS = 2000  # distinct param or metric keys listed for the column chooser
+
+
+@dataclass
+class RunRow:
+    id: str
+    experiment: str
+    name: str
+    status: str
+    start_time: int
+    end_time: int | None
+    user: str | None
+    git_commit: str | None
+    params: dict[str, str] = field(default_factory=dict)
+    metrics: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class RunPage:
+    total: int
+    rows: list[RunRow]
+
+
+@dataclass
+class Series:
+    step: npt.NDArray[np.int64]
+    ts: npt.NDArray[np.int64]
+    value: npt.NDArray[np.float64]
+
+
+def _base(experiments: Sequence[str] | None, filter_expr: Any) -> Any:
+    q = sa.select(t.runs.c.id).join(t.experiments, t.experiments.c.id == t.runs.c.experiment_id)
+    if experiments is not None:
+        q = q.where(t.experiments.c.name.in_(list(experiments)))
+    if filter_expr is not None:
+        q = q.where(compile_filter(filter_expr))
+    return q
+
+
+def run_page(
+    db: Database,
+    experiments: Sequence[str] | None,
+    filter_expr: Any,
+    order_by: Sequence[Any],
+    offset: int,
+    limit: int,
+    params: Sequence[str],
+    metrics: Sequence[str],
+) -> RunPage:
+    """One page of runs (newest first unless ``order_by`` says otherwise) and the total.
+
+    ``experiments=None`` means every experiment; an empty list means none. Only the params
+    and metrics named in ``params``/``metrics`` are read for the page's runs.
+    """
+    if experiments is not None and not experiments:
+        return RunPage(0, [])
+    base = _base(experiments, filter_expr)
+    q = sa.select(
+        t.runs.c.id,
+        t.experiments.c.name.label("experiment"),
+        t.runs.c.name,
+        t.runs.c.status,
+        t.runs.c.start_time,
+        t.runs.c.end_time,
+        t.runs.c.user,
+        t.runs.c.git_commit,
+    ).join(t.experiments, t.experiments.c.id == t.runs.c.experiment_id)
+    if experiments is not None:
+        q = q.where(t.experiments.c.name.in_(list(experiments)))
+    if filter_expr is not None:
+        q = q.where(compile_filter(filter_expr))
+    orders = []
+    for key in order_by:
+        col, alias = order_column(key.entity, key.key)
+        if alias is not None:
+            q = q.outerjoin(alias, sa.and_(alias.c.run_id == t.runs.c.id, alias.c.key == key.key))
+        orders.append(col.desc().nulls_last() if key.descending else col.asc().nulls_last())
+    orders += [t.runs.c.start_time.desc(), t.runs.c.id]
+    q = q.order_by(*orders).offset(int(offset)).limit(int(limit))
+    with db.read() as conn:
+        total = int(conn.execute(sa.select(sa.func.count()).select_from(base.subquery())).scalar())
+        rows = [RunRow(**r._mapping) for r in conn.execute(q)]
+        by_id = {r.id: r for r in rows}
+        ids = list(by_id)
+        if ids and params:
+            for r in conn.execute(
+                sa.select(t.params.c.run_id, t.params.c.key, t.params.c.value).where(
+                    t.params.c.run_id.in_(ids), t.params.c.key.in_(list(params))
+                )
+            ):
+                by_id[r.run_id].params[r.key] = r.value
+        if ids and metrics:
+            for r in conn.execute(
+                sa.select(
+                    t.latest_metrics.c.run_id, t.latest_metrics.c.key, t.latest_metrics.c.value
+                ).where(
+                    t.latest_metrics.c.run_id.in_(ids), t.latest_metrics.c.key.in_(list(metrics))
+                )
+            ):
+                by_id[r.run_id].metrics[r.key] = r.value
+    return RunPage(total, rows)
+
+
+def run_keys(db: Database, experiments: Sequence[str] | None) -> dict[str, list[str]]:
+    """The distinct param and metric keys of the runs in ``experiments`` (``None``: all)."""
+    out: dict[str, list[str]] = defaultdict(list)
+    if experiments is not None and not experiments:
+        return {"params": [], "metrics": []}
+    with db.read() as conn:
+        for name, table in (("params", t.params), ("metrics", t.latest_metrics)):
+            q = sa.select(table.c.key).distinct().order_by(table.c.key).limit(MAX_KEYS)
+            if experiments is not None:
+                q = q.where(table.c.run_id.in_(_base(experiments, None)))
+            out[name] = [str(k) for k in conn.execute(q).scalars()]
+    return {"params": out["params"], "metrics": out["metrics"]}
+
+
+def metric_series(
+    db: Database,
+    run_id: str,
+    key: str,
+    min_step: int | None = None,
+    max_step: int | None = None,
+) -> tuple[Series, int]:
+    """The points of one metric of one run, by step, within the step range; and the total.
+
+    Raises
+    ------
+    NotFoundError
+        If the run does not exist.
+    """
+    cols = (t.metrics.c.step, t.metrics.c.ts, t.metrics.c.value)
+    where = [t.metrics.c.run_id == run_id, t.metrics.c.key == key]
+    with db.read() as conn:
+        if conn.execute(sa.select(t.runs.c.id).where(t.runs.c.id == run_id)).first() is None:
+            raise RunNotFoundError(
+                f"No run with id {run_id!r}. Find run ids with 'mainsail runs list' or the "
+                "runs page."
+            )
+        total = int(conn.execute(sa.select(sa.func.count()).where(*where)).scalar())
+        if min_step is not None:
+            where.append(t.metrics.c.step >= int(min_step))
+        if max_step is not None:
+            where.append(t.metrics.c.step <= int(max_step))
+        rows = conn.execute(
+            sa.select(*cols).where(*where).order_by(t.metrics.c.step, t.metrics.c.ts, t.metrics.c.id)
+        ).all()
+    arr = np.array(rows, dtype=np.float64).reshape(-1, 3)
+    return (
+        Series(
+            step=arr[:, 0].astype(np.int64), ts=arr[:, 1].astype(np.int64), value=arr[:, 2].copy()
+        ),
+        total,
+    )
