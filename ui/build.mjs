@@ -58,6 +58,10 @@ const name = (p) => relative(join(out, "assets"), join(process.cwd(), p));
 let html = readFileSync(join(here, "index.html"), "utf8");
 html = html.replace("%APP_JS%", `/ui-assets/${name(entry[0])}`);
 html = html.replace("%APP_CSS%", css ? `/ui-assets/${name(css[0])}` : "");
+// The entry's static imports load in parallel with it, not after it is parsed.
+const preload = entry[1].imports.filter((i) => i.kind === "import-statement")
+  .map((i) => `<link rel="modulepreload" href="/ui-assets/${name(i.path)}">`).join("\n");
+html = html.replace("%PRELOAD%", preload);
 writeFileSync(join(out, "index.html"), html);
 writeFileSync(
   join(out, "build.json"),

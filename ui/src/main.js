@@ -120,10 +120,14 @@ function App() {
   const [state, setState] = useState({ me: null, error: null, checked: false });
   const check = async () => {
     const meta = document.querySelector('meta[name="mainsail-auth"]');
-    if (meta && meta.content === "on" && !token.get()) {
+    const auth = !meta || meta.content !== "off";
+    if (auth && !token.get()) {
       setState({ me: null, error: null, checked: true });
       return;
     }
+    // Draw the page while asking who is calling: its data loads in parallel. Until the
+    // answer, the caller has no role, so no mutating control shows.
+    setState({ me: { name: "…", roles: {}, auth }, error: null, checked: true, pending: true });
     try {
       setState({ me: await api.whoami(), error: null, checked: true });
     } catch (error) {

@@ -7,6 +7,7 @@ total. A chart needs one series as arrays, not 100,000 pydantic objects.
 
 from __future__ import annotations
 
+import itertools
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
     from mainsail.store._db import Database
 
 MAX_KEYS = 2000  # distinct param or metric keys listed for the column chooser
+KEYS_FROM_RUNS = 500  # the newest runs whose keys are listed
 
 
 @dataclass
@@ -127,15 +129,26 @@ def run_page(
 
 
 def run_keys(db: Database, experiments: Sequence[str] | None) -> dict[str, list[str]]:
-    """The distinct param and metric keys of the runs in ``experiments`` (``None``: all)."""
+    """The distinct param and metric keys of the newest runs in ``experiments``.
+
+    ``None`` means every experiment. Only the newest ``KEYS_FROM_RUNS`` runs are read: the
+    keys of a sweep repeat from run to run, and reading every row of 10,000 runs would cost
+    more than the page it serves.
+    """
     out: dict[str, list[str]] = defaultdict(list)
     if experiments is not None and not experiments:
         return {"params": [], "metrics": []}
+    newest = _base(experiments, None).order_by(t.runs.c.start_time.desc()).limit(KEYS_FROM_RUNS)
     with db.read() as conn:
+        ids = [str(r) for r in conn.execute(newest).scalars()]
         for name, table in (("params", t.params), ("metrics", t.latest_metrics)):
-            q = sa.select(table.c.key).distinct().order_by(table.c.key).limit(MAX_KEYS)
-            if experiments is not None:
-                q = q.where(table.c.run_id.in_(_base(experiments, None)))
+            q = (
+                sa.select(table.c.key)
+                .where(table.c.run_id.in_(ids))
+                .distinct()
+                .order_by(table.c.key)
+                .limit(MAX_KEYS)
+            )
             out[name] = [str(k) for k in conn.execute(q).scalars()]
     return {"params": out["params"], "metrics": out["metrics"]}
 
@@ -154,26 +167,37 @@ def metric_series(
     NotFoundError
         If the run does not exist.
     """
-    cols = (t.metrics.c.step, t.metrics.c.ts, t.metrics.c.value)
-    where = [t.metrics.c.run_id == run_id, t.metrics.c.key == key]
+    # A text query: rows come back as the driver gives them, without SQLAlchemy's per-value
+    # type processing (10x faster on 100,000 points).
+    sql = "SELECT step, ts, value FROM metrics WHERE run_id = :run AND key = :key"
+    args: dict[str, Any] = {"run": run_id, "key": key}
+    if min_step is not None:
+        sql += " AND step >= :lo"
+        args["lo"] = int(min_step)
+    if max_step is not None:
+        sql += " AND step <= :hi"
+        args["hi"] = int(max_step)
     with db.read() as conn:
         if conn.execute(sa.select(t.runs.c.id).where(t.runs.c.id == run_id)).first() is None:
             raise RunNotFoundError(
                 f"No run with id {run_id!r}. Find run ids with 'mainsail runs list' or the "
                 "runs page."
             )
-        total = int(conn.execute(sa.select(sa.func.count()).where(*where)).scalar())
-        if min_step is not None:
-            where.append(t.metrics.c.step >= int(min_step))
-        if max_step is not None:
-            where.append(t.metrics.c.step <= int(max_step))
-        rows = conn.execute(
-            sa.select(*cols).where(*where).order_by(t.metrics.c.step, t.metrics.c.ts, t.metrics.c.id)
-        ).all()
-    arr = np.array(rows, dtype=np.float64).reshape(-1, 3)
-    return (
-        Series(
-            step=arr[:, 0].astype(np.int64), ts=arr[:, 1].astype(np.int64), value=arr[:, 2].copy()
-        ),
-        total,
-    )
+        rows = conn.execute(sa.text(sql + " ORDER BY step, ts, id"), args).all()
+        total = len(rows)
+        if min_step is not None or max_step is not None:
+            total = int(
+                conn.execute(
+                    sa.select(sa.func.count()).where(
+                        t.metrics.c.run_id == run_id, t.metrics.c.key == key
+                    )
+                ).scalar()
+            )
+    # np.array over Row objects walks each one through the sequence protocol (seconds for
+    # 100,000 rows); a flat iterator of their values is read in one pass.
+    flat = itertools.chain.from_iterable(rows)
+    arr = np.fromiter(flat, dtype=np.float64, count=3 * len(rows)).reshape(-1, 3)
+    steps = arr[:, 0].astype(np.int64)
+    if len(rows) and np.abs(arr[:, 0]).max() >= 2**53:  # beyond float64's exact integers
+        steps = np.array([r[0] for r in rows], dtype=np.int64)
+    return Series(step=steps, ts=arr[:, 1].astype(np.int64), value=arr[:, 2].copy()), total

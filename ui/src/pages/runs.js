@@ -20,9 +20,8 @@ export function Experiments() {
 
 const PAGE_SIZES = [50, 100, 200];
 
-function defaultColumns(keys) {
-  return [...keys.metrics.slice(0, 4).map((k) => `metric:${k}`), ...keys.params.slice(0, 4).map((k) => `param:${k}`)];
-}
+const AUTO_COLUMNS = 8;
+const asCols = (c) => [...c.metrics.map((k) => `metric:${k}`), ...c.params.map((k) => `param:${k}`)];
 
 export function RunsPage() {
   const [qs, setQs] = useQueryState();
@@ -31,8 +30,12 @@ export function RunsPage() {
   const order = qs.get("order") || "";
   const size = Number(qs.get("size")) || 50;
   const page = Math.max(0, Number(qs.get("page")) || 0);
-  const [keys, setKeys] = useState(null);
-  const cols = qs.getAll("col").length ? qs.getAll("col") : keys ? defaultColumns(keys) : [];
+  // The keys and the automatic columns belong to the experiments they were listed for.
+  const expKey = experiments.join("\0");
+  const [meta, setMeta] = useState({ expKey: null, keys: null, auto: null });
+  const keys = meta.expKey === expKey ? meta.keys : null;
+  const chosen = qs.getAll("col");
+  const cols = chosen.length ? chosen : (meta.expKey === expKey && meta.auto) || [];
   const [draft, setDraft] = useState(filter);
   const [selected, setSelected] = useState([]);
   useEffect(() => setDraft(filter), [filter]);
@@ -43,10 +46,11 @@ export function RunsPage() {
       param: cols.filter((c) => c.startsWith("param:")).map((c) => c.slice(6)),
       metric: cols.filter((c) => c.startsWith("metric:")).map((c) => c.slice(7)),
       keys: keys ? undefined : true,
+      auto_columns: cols.length ? undefined : AUTO_COLUMNS,
     });
-    if (data.keys) setKeys(data.keys);
+    if (data.keys) setMeta((m) => ({ expKey, keys: data.keys, auto: cols.length ? m.auto : asCols(data.columns) }));
     return data;
-  }, [experiments.join("\0"), filter, order, page, size, cols.join("\0"), !!keys]);
+  }, [expKey, filter, order, page, size, chosen.join("\0")]);
   const exps = useApi(() => api.experiments(), []);
 
   const sortBy = (key) => {

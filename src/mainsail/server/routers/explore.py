@@ -49,6 +49,7 @@ class RunTable(BaseModel):
     offset: int
     rows: list[RunRowOut]
     keys: RunKeys | None = None
+    columns: RunKeys
 
 
 class MetricSeries(BaseModel):
@@ -88,20 +89,34 @@ def run_table(
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
     param: Annotated[list[str] | None, Query(description="A param column to return")] = None,
     metric: Annotated[list[str] | None, Query(description="A metric column to return")] = None,
-    keys: Annotated[bool, Query(description="Also list every param and metric key")] = False,
+    keys: Annotated[bool, Query(description="Also list the param and metric keys")] = False,
+    auto_columns: Annotated[
+        int, Query(ge=0, le=100, description="With no param/metric given: this many, chosen")
+    ] = 0,
     principal: Principal = reader(),
 ) -> Any:
-    """One page of the runs matching ``filter`` (the SDK's filter language), and the total."""
+    """One page of the runs matching ``filter`` (the SDK's filter language), and the total.
+
+    ``keys=true`` also lists the param and metric keys (of the newest runs) for a column
+    chooser; ``auto_columns=N`` with no ``param``/``metric`` picks the first N/2 metrics and
+    params as columns, so a first visit needs one request. ``columns`` says which were used.
+    """
     expr = parse_filter(filter)
     orders = parse_order_by(list(order_by or []))
     visible = _visible_experiments(request, principal, experiment)
     db = context(request).database("The run table").db
-    page = run_page(db, visible, expr, orders, offset, limit, param or [], metric or [])
+    found = run_keys(db, visible) if keys or (auto_columns and not param and not metric) else None
+    params, metrics = list(param or []), list(metric or [])
+    if auto_columns and not params and not metrics and found is not None:
+        metrics = found["metrics"][: (auto_columns + 1) // 2]
+        params = found["params"][: auto_columns // 2]
+    page = run_page(db, visible, expr, orders, offset, limit, params, metrics)
     return RunTable(
         total=page.total,
         offset=offset,
         rows=[RunRowOut(**vars(r)) for r in page.rows],
-        keys=RunKeys(**run_keys(db, visible)) if keys else None,
+        keys=RunKeys(**found) if keys and found is not None else None,
+        columns=RunKeys(params=params, metrics=metrics),
     )
 
 
