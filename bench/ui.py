@@ -57,7 +57,9 @@ T0 = 1_700_000_000_000
 
 def run_values(i: int) -> tuple[dict[str, Any], dict[str, float]]:
     """The params and metrics of run ``i``: the same in both tools."""
-    params = {f"p{k}": ("abc"[(i + k) % 3] if k % 2 else str((i * (k + 1)) % 97)) for k in range(N_PARAMS)}
+    params = {
+        f"p{k}": ("abc"[(i + k) % 3] if k % 2 else str((i * (k + 1)) % 97)) for k in range(N_PARAMS)
+    }
     metrics = {f"m{k}": ((i * 7919 + k * 104729) % 10007) / 10007 for k in range(N_METRICS)}
     return params, metrics
 
@@ -74,13 +76,18 @@ def seed_mainsail(home: Path, n: int) -> None:
         params, metrics = run_values(i)
         run_id = f"r{i:07d}"
         store.create_run(run_id, "bench", f"run-{i:05d}", params=params, start_time=T0 + i * 1000)
-        store.end_run(run_id, "finished", [(k, v, 0, T0 + i * 1000 + 500) for k, v in metrics.items()])
+        store.end_run(
+            run_id, "finished", [(k, v, 0, T0 + i * 1000 + 500) for k, v in metrics.items()]
+        )
     store.create_run("longseries", "long", "long-series", start_time=T0)
     chunk = 20_000
     for s0 in range(0, LONG_POINTS, chunk):
         store.log_metrics(
             "longseries",
-            [("loss", 1.0 / (1 + s / 1000) + (s % 97) / 970, s, T0 + s * 10) for s in range(s0, s0 + chunk)],
+            [
+                ("loss", 1.0 / (1 + s / 1000) + (s % 97) / 970, s, T0 + s * 10)
+                for s in range(s0, s0 + chunk)
+            ],
         )
     store.end_run("longseries", "finished")
     store.db.engine.dispose()
@@ -367,25 +374,44 @@ def main() -> int:
         tmp = Path(tmp_s)
         t = time.perf_counter()
         seed_mainsail(tmp / "mainsail", args.runs)
-        print(f"seeded Mainsail: {args.runs} runs x {N_PARAMS} params x {N_METRICS} metrics + a "
-              f"{LONG_POINTS:,}-point series in {time.perf_counter() - t:.0f} s", flush=True)
+        print(
+            f"seeded Mainsail: {args.runs} runs x {N_PARAMS} params x {N_METRICS} metrics + a "
+            f"{LONG_POINTS:,}-point series in {time.perf_counter() - t:.0f} s",
+            flush=True,
+        )
         t = time.perf_counter()
         exp_id = seed_mlflow(mlflow_python, tmp / "mlflow.db", tmp / "mlruns", args.runs)
-        print(f"seeded MLflow {mlflow_version}: the same runs in {time.perf_counter() - t:.0f} s", flush=True)
+        print(
+            f"seeded MLflow {mlflow_version}: the same runs in {time.perf_counter() - t:.0f} s",
+            flush=True,
+        )
 
         newest = f"run-{args.runs - 1:05d}"
         results: list[dict[str, Any]] = []
         with (
             ServerProcess(tmp / "mainsail", "--no-auth", "--no-controllers") as ms,
-            mlflow_server(mlflow_python, tmp / "mlflow.db", tmp / "mlruns", tmp / "mlflow.log") as mf,
+            mlflow_server(
+                mlflow_python, tmp / "mlflow.db", tmp / "mlruns", tmp / "mlflow.log"
+            ) as mf,
             sync_playwright() as p,
         ):
             browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-            ms_runs = visits(browser, args.repeats, table_visible(f"{ms.url}/runs?experiment=bench", newest))
-            mf_runs = visits(browser, args.repeats, table_visible(f"{mf}/#/experiments/{exp_id}/runs", newest))
+            ms_runs = visits(
+                browser, args.repeats, table_visible(f"{ms.url}/runs?experiment=bench", newest)
+            )
+            mf_runs = visits(
+                browser, args.repeats, table_visible(f"{mf}/#/experiments/{exp_id}/runs", newest)
+            )
             filters = []
-            for text in ("metrics.m3 > 0.5", "params.p1 = 'b' and metrics.m0 < 0.25", "metrics.m7 <= 0.1"):
-                r = httpx.get(f"{ms.url}/api/v1/run-table", params={"experiment": "bench", "filter": text, "limit": 1})
+            for text in (
+                "metrics.m3 > 0.5",
+                "params.p1 = 'b' and metrics.m0 < 0.25",
+                "metrics.m7 <= 0.1",
+            ):
+                r = httpx.get(
+                    f"{ms.url}/api/v1/run-table",
+                    params={"experiment": "bench", "filter": text, "limit": 1},
+                )
                 filters.append((text, int(r.json()["total"])))
             ms_filter = visits(browser, args.repeats, filtered_query(ms.url, filters))
             payload: list[dict[str, Any]] = []
@@ -396,21 +422,43 @@ def main() -> int:
         ratio = round(runs_mf / runs_ms, 2)
         most_points = max(x["points"] for x in payload)
         most_bytes = max(x["bytes"] for x in payload)
-        print(f"\nUI bench: {args.runs:,} runs x {N_PARAMS} params x {N_METRICS} metrics; median of "
-              f"{args.repeats} fresh-context visits; MLflow {mlflow_version} in the same run")
-        results.append(verdict("Mainsail runs page, table visible (ms)", runs_ms, "< 300 ms", runs_ms < 300))
+        print(
+            f"\nUI bench: {args.runs:,} runs x {N_PARAMS} params x {N_METRICS} metrics; median of "
+            f"{args.repeats} fresh-context visits; MLflow {mlflow_version} in the same run"
+        )
+        results.append(
+            verdict("Mainsail runs page, table visible (ms)", runs_ms, "< 300 ms", runs_ms < 300)
+        )
         print(f"  {'MLflow runs page, table visible (ms)':<52} {runs_mf:>10}")
         results.append(verdict("MLflow / Mainsail (x)", ratio, ">= 3x", ratio >= 3))
         results.append(verdict("filtered query, Enter to table (ms)", filt, "< 300 ms", filt < 300))
-        results.append(verdict(f"{LONG_POINTS:,}-point series, chart visible (ms)", chart, "< 500 ms", chart < 500))
-        results.append(verdict("points sent for that series", most_points, "<= a few thousand", most_points <= 5000))
+        results.append(
+            verdict(
+                f"{LONG_POINTS:,}-point series, chart visible (ms)", chart, "< 500 ms", chart < 500
+            )
+        )
+        results.append(
+            verdict(
+                "points sent for that series", most_points, "<= a few thousand", most_points <= 5000
+            )
+        )
         print(f"  {'bytes sent for that series':<52} {most_bytes:>10}")
         if args.json:
-            args.json.write_text(json.dumps({
-                "runs": args.runs, "mlflow": mlflow_version, "mainsail_runs_ms": ms_runs,
-                "mlflow_runs_ms": mf_runs, "filter_ms": ms_filter, "chart_ms": ms_chart,
-                "payload": payload, "results": results,
-            }, indent=2))
+            args.json.write_text(
+                json.dumps(
+                    {
+                        "runs": args.runs,
+                        "mlflow": mlflow_version,
+                        "mainsail_runs_ms": ms_runs,
+                        "mlflow_runs_ms": mf_runs,
+                        "filter_ms": ms_filter,
+                        "chart_ms": ms_chart,
+                        "payload": payload,
+                        "results": results,
+                    },
+                    indent=2,
+                )
+            )
         return 0 if all(r["met"] for r in results) else 1
 
 

@@ -12,7 +12,6 @@ Chromium is Debian's (``apt-get install chromium``); Playwright drives it throug
 
 from __future__ import annotations
 
-
 import io
 import math
 import os
@@ -62,13 +61,23 @@ class Api:
 
 def png_bytes(w: int = 48, h: int = 32) -> bytes:
     """A small gradient PNG, written by hand so the tests need no imaging library."""
-    raw = b"".join(b"\x00" + b"".join(bytes((x * 5 % 256, y * 8 % 256, 160)) for x in range(w)) for y in range(h))
+    raw = b"".join(
+        b"\x00" + b"".join(bytes((x * 5 % 256, y * 8 % 256, 160)) for x in range(w))
+        for y in range(h)
+    )
 
     def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        return (
+            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        )
 
     ihdr = struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", ihdr)
+        + chunk(b"IDAT", zlib.compress(raw))
+        + chunk(b"IEND", b"")
+    )
 
 
 SWEEP = "ui-sweep"
@@ -104,7 +113,9 @@ def seed_sweep(url: str, token: str, tmp: Path) -> dict[str, Any]:
             loss = 2.0 * math.exp(-rate * s * (200 / steps)) + 0.05 + rng.random() * 0.02
             points.append(["loss", loss, s, 1_700_000_000_000 + i * 60_000 + s * 100])
             if s % 10 == 0:
-                points.append(["accuracy", 1 - loss / 2.2, s, 1_700_000_000_000 + i * 60_000 + s * 100])
+                points.append(
+                    ["accuracy", 1 - loss / 2.2, s, 1_700_000_000_000 + i * 60_000 + s * 100]
+                )
         for k in range(0, len(points), 5000):
             api("POST", f"/runs/{run_id}/metrics", json={"points": points[k : k + 5000]})
         api("POST", f"/runs/{run_id}/end", json={"status": "failed" if i == 5 else "finished"})
@@ -126,7 +137,9 @@ def _artifacts(url: str, token: str, tmp: Path) -> None:
     for name, v in [("tenure_months", 0.41), ("monthly_charges", 0.33), ("support_calls", 0.26)]:
         buf.write(f"{name},{v}\n")
     (files / "importance.csv").write_text(buf.getvalue())
-    saved = {k: os.environ.get(k) for k in ("MAINSAIL_TRACKING_URI", "MAINSAIL_TOKEN", "MAINSAIL_HOME")}
+    saved = {
+        k: os.environ.get(k) for k in ("MAINSAIL_TRACKING_URI", "MAINSAIL_TOKEN", "MAINSAIL_HOME")
+    }
     os.environ.update(
         {"MAINSAIL_TRACKING_URI": url, "MAINSAIL_TOKEN": token, "MAINSAIL_HOME": str(tmp / "sdk")}
     )
@@ -163,7 +176,9 @@ CHROMIUM_ARGS = [
 
 
 class World:
-    def __init__(self, url: str, tokens: dict[str, str], rollout: dict[str, Any], home: Path) -> None:
+    def __init__(
+        self, url: str, tokens: dict[str, str], rollout: dict[str, Any], home: Path
+    ) -> None:
         self.url = url
         self.tokens = tokens
         self.rollout = rollout

@@ -19,7 +19,11 @@ PAGES = [
     ("/runs?experiment=ui-sweep", "[data-testid=runs-table] tbody tr", "runs"),
     ("/runs/uisweep01", "text=Datasets used", None),
     ("/runs/uisweep03?tab=charts", "[data-testid=uplot-loss] canvas", "run-charts"),
-    ("/compare?runs=uisweep01,uisweep02,uisweep03,uisweep04", "[data-testid=parallel] canvas", "compare"),
+    (
+        "/compare?runs=uisweep01,uisweep02,uisweep03,uisweep04",
+        "[data-testid=parallel] canvas",
+        "compare",
+    ),
     ("/datasets", "[data-testid=datasets] tbody tr", None),
     ("/datasets/churn-live", "[data-testid=schema] tbody tr", "dataset"),
     ("/models", "[data-testid=models] tbody tr", None),
@@ -43,7 +47,9 @@ PAGES = [
 
 
 @pytest.mark.parametrize(("path", "selector", "shot"), PAGES, ids=[p[0] for p in PAGES])
-def test_each_page_renders_real_data(session: Any, path: str, selector: str, shot: str | None) -> None:
+def test_each_page_renders_real_data(
+    session: Any, path: str, selector: str, shot: str | None
+) -> None:
     s = session("admin")
     page = s.open(path)
     expect(page.locator(selector).first).to_be_visible()
@@ -83,9 +89,13 @@ def test_sorting_and_paging_the_run_table(session: Any) -> None:
     table = page.locator("[data-testid=runs-table]")
     page.locator("th", has_text="loss").click()  # ascending
     expect(page).to_have_url(re.compile(r"order=metrics"))
-    values = [float(v) for v in table.locator("tbody tr td:nth-child(7)").all_inner_texts() if v != "—"]
+    values = [
+        float(v) for v in table.locator("tbody tr td:nth-child(7)").all_inner_texts() if v != "—"
+    ]
     assert values == sorted(values) and len(values) == 25
-    page.goto(s_url(page, "/runs?experiment=ui-sweep&size=50&page=0").replace("size=50", "size=100"))
+    page.goto(
+        s_url(page, "/runs?experiment=ui-sweep&size=50&page=0").replace("size=50", "size=100")
+    )
     expect(page.locator("[data-testid=pager]")).to_contain_text("1–25 of 25")
 
 
@@ -142,7 +152,9 @@ def test_a_long_series_is_downsampled_and_refetched_on_zoom(session: Any) -> Non
 
 
 def test_artifacts_preview_images_text_and_tables(session: Any) -> None:
-    page = session("admin").open("/runs?experiment=ui-sweep&filter=run_name%20%3D%20%27with-artifacts%27")
+    page = session("admin").open(
+        "/runs?experiment=ui-sweep&filter=run_name%20%3D%20%27with-artifacts%27"
+    )
     page.locator("[data-testid=runs-table] tbody a").first.click()
     page.get_by_role("tab", name="artifacts").click()
     page.get_by_role("button", name="confusion.png").click()

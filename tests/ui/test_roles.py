@@ -30,7 +30,9 @@ def test_logging_in_and_out_with_a_token(session: Any, world: Any) -> None:
     expect(page.locator("[data-testid=login-form]")).to_be_visible()
 
 
-def test_a_viewer_sees_no_mutating_control_and_a_forged_call_gets_403(session: Any, world: Any) -> None:
+def test_a_viewer_sees_no_mutating_control_and_a_forged_call_gets_403(
+    session: Any, world: Any
+) -> None:
     s = session("viewer")
     page = s.open("/endpoints/churn")
     expect(page.locator("[data-testid=rollout]")).to_be_visible()
@@ -79,9 +81,10 @@ def test_an_admin_creates_a_token_and_sees_it_once(session: Any, world: Any) -> 
     issued = page.locator("[data-testid=issued-token] code")
     expect(issued).to_contain_text("ms_")
     token = issued.inner_text()
-    assert world.api("admin")("GET", "/whoami", headers={"Authorization": f"Bearer {token}"})[
-        "name"
-    ] == "vera"
+    assert (
+        world.api("admin")("GET", "/whoami", headers={"Authorization": f"Bearer {token}"})["name"]
+        == "vera"
+    )
     expect(page.locator("[data-testid=tokens]")).to_contain_text("from-the-ui")
     page.reload()
     expect(page.locator("[data-testid=issued-token]")).to_have_count(0)  # shown once

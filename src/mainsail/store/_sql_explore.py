@@ -105,7 +105,9 @@ def run_page(
     orders += [t.runs.c.start_time.desc(), t.runs.c.id]
     q = q.order_by(*orders).offset(int(offset)).limit(int(limit))
     with db.read() as conn:
-        total = int(conn.execute(sa.select(sa.func.count()).select_from(base.subquery())).scalar())
+        total = int(
+            conn.execute(sa.select(sa.func.count()).select_from(base.subquery())).scalar() or 0
+        )
         rows = [RunRow(**r._mapping) for r in conn.execute(q)]
         by_id = {r.id: r for r in rows}
         ids = list(by_id)
@@ -192,6 +194,7 @@ def metric_series(
                         t.metrics.c.run_id == run_id, t.metrics.c.key == key
                     )
                 ).scalar()
+                or 0
             )
     # np.array over Row objects walks each one through the sequence protocol (seconds for
     # 100,000 rows); a flat iterator of their values is read in one pass.
