@@ -260,7 +260,7 @@ def visits(browser: Any, repeats: int, visit: Callable[[Any], float]) -> list[fl
         ctx = browser.new_context(viewport={"width": 1400, "height": 900})
         ctx.add_init_script(PROBE)
         page = ctx.new_page()
-        page.set_default_timeout(30_000)
+        page.set_default_timeout(180_000)  # MLflow takes tens of seconds on 10,000 runs
         try:
             t = visit(page)
         finally:
