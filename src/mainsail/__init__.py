@@ -13,7 +13,7 @@ Examples
 
 import lazy_loader as _lazy
 
-__version__ = "0.1.0"
+from mainsail.core._version import VERSION as __version__
 
 __getattr__, __dir__, __all__ = _lazy.attach_stub(__name__, __file__)
 __all__ = [*__all__, "__version__"]

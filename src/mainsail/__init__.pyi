@@ -100,8 +100,13 @@ from .client._pipelines import run_pipeline as run_pipeline
 from .client._pipelines import why_rerun as why_rerun
 from .pipelines import PipelineRun as PipelineRun
 from .pipelines import StepRun as StepRun
-from .pipelines import pipeline as pipeline
+from .client._pipelines import pipeline as pipeline
 from .pipelines import step as step
+
+# -- the job queue ------------------------------------------------------------------------
+from .client._jobs import enqueue_job as enqueue_job
+from .client._jobs import get_job as get_job
+from .client._jobs import list_jobs as list_jobs
 
 # -- core -----------------------------------------------------------------------------------
 from .core import MainsailError as MainsailError

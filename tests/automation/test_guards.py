@@ -68,7 +68,7 @@ def _fire_alert(ctx: Any, when: int | None = None) -> None:
 def _cycle(ctx: Any, controller: AutomationController, step_ms: int = 1000) -> None:
     """One controller tick, then let the worker run whatever was queued."""
     controller.tick(now_ms())
-    jobs.Worker(poll_s=0.05).run(until_idle=True)
+    jobs.Worker(mainsail.get_context(), poll_s=0.05).run(until_idle=True)
     controller.tick(now_ms())
 
 
@@ -129,7 +129,7 @@ def test_the_cooldown_prevents_a_retraining_storm(world: Any) -> None:
     for i in range(6):  # the monitor re-evaluates the still-firing alert six times
         _fire_alert(world, now_ms() + i)
         _cycle(world, controller)
-    assert len(jobs.list_jobs()) == 1
+    assert len(mainsail.list_jobs()) == 1
     statuses = _statuses()
     assert statuses.count("triggered") == 1
     assert statuses.count("suppressed") >= 1
@@ -146,7 +146,7 @@ def test_one_retraining_in_flight(world: Any) -> None:
     controller.tick(now_ms())
     mainsail.trigger_automation("retrain", reason="impatient human")
     controller.tick(now_ms())
-    assert len(jobs.list_jobs()) == 1
+    assert len(mainsail.list_jobs()) == 1
     reasons = [
         e.detail.get("reason")
         for e in mainsail.automation_trail("retrain")
@@ -165,7 +165,7 @@ def test_loop_guard_ignores_evidence_from_before_its_own_rollout(world: Any) -> 
     # evaluation lands inside the settle window: neither may trigger a second retraining.
     _fire_alert(world, now_ms() + 1000)
     _cycle(world, controller)
-    assert len(jobs.list_jobs()) == 1
+    assert len(mainsail.list_jobs()) == 1
     state = mainsail.get_automation("retrain").state
     assert state["guard_until"] > now_ms()
 
@@ -176,7 +176,7 @@ def test_manual_approval(world: Any) -> None:
     _fire_alert(world)
     controller.tick(now_ms())
     assert _statuses() == ["awaiting_approval"]
-    assert jobs.list_jobs() == []
+    assert mainsail.list_jobs() == []
     mainsail.approve_automation("retrain", actor="alice")
     _cycle(world, controller)
     statuses = _statuses()
@@ -207,8 +207,10 @@ def test_a_retried_job_does_not_register_or_deploy_twice(world: Any) -> None:
     controller = AutomationController(world)
     _fire_alert(world)
     _cycle(world, controller)
-    job = jobs.get_job(mainsail.automation_trail("retrain")[0].job_id)
-    again = handle(job.payload, job)  # as if the worker died after deploying
+    job = mainsail.get_job(mainsail.automation_trail("retrain")[0].job_id)
+    again = handle(
+        mainsail.get_context(), job.payload, job
+    )  # as if the worker died after deploying
     assert again["status"] == "deployed"
     assert again["rollout_id"] == job.result["rollout_id"]
     assert [v.version for v in mainsail.list_model_versions("churn")] == [1, 2]

@@ -168,6 +168,7 @@ def test_the_controller_persists_nested_trigger_marks(ctx: Any) -> None:
     from mainsail.automation import AutomationController, create_automation
 
     create_automation(
+        ctx,
         {
             "name": "a",
             "endpoint": "churn",
@@ -175,7 +176,7 @@ def test_the_controller_persists_nested_trigger_marks(ctx: Any) -> None:
             "pipeline": "x:y",
             "triggers": [{"type": "drift_alert"}],
             "require_approval": True,
-        }
+        },
     )
     controller = AutomationController(ctx)
     _alert(ctx, updated=1000)

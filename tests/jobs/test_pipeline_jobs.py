@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-import mainsail.jobs as jobs
+import mainsail
 
 SRC = """
 import mainsail
@@ -44,20 +44,20 @@ def pipeline_module(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
 def test_pipeline_job_runs_the_pipeline(ctx, pipeline_module: str, cli) -> None:  # type: ignore[no-untyped-def]
     import mainsail
 
-    ok = jobs.enqueue(
+    ok = mainsail.enqueue_job(
         "pipeline", {"pipeline": pipeline_module, "params": {"x": 4}, "trigger": {"kind": "drift"}}
     )
-    bad = jobs.enqueue(
+    bad = mainsail.enqueue_job(
         "pipeline", {"pipeline": pipeline_module, "params": {"x": 20}}, max_attempts=1
     )
     code, out, _ = cli("worker", "--once")
     assert code == 0 and "processed 2 job(s)" in out
-    job = jobs.get_job(ok)
+    job = mainsail.get_job(ok)
     assert job.status == "done"
     pr = mainsail.get_pipeline_run(job.result["pipeline_run_id"])
     assert pr.outputs == {"y": 16} and pr.run_id == job.result["run_id"]
     assert pr.trigger == {"kind": "drift", "job_id": ok, "attempt": 1}
-    failed = jobs.get_job(bad)
+    failed = mainsail.get_job(bad)
     assert failed.status == "failed" and "400 is too large" in (failed.error or "")
     code, out, _ = cli("jobs", "list", "--json", "--status", "failed")
     assert code == 0 and [j["id"] for j in json.loads(out)] == [bad]
@@ -72,8 +72,8 @@ def test_pipeline_job_runs_the_pipeline(ctx, pipeline_module: str, cli) -> None:
 def test_worker_cli_checks_handlers(ctx, cli) -> None:  # type: ignore[no-untyped-def]
     code, _, err = cli("worker", "--once", "--handler", "nonsense")
     assert code == 1 and "Expected --handler as kind=module:function" in err
-    job_id = jobs.enqueue("echo", {"v": 1})
+    job_id = mainsail.enqueue_job("echo", {"v": 1})
     code, out, _ = cli("worker", "--max-jobs", "1", "--handler", "echo=json:dumps")
     assert code == 0
-    job = jobs.get_job(job_id)  # json.dumps(payload, job) is a TypeError: recorded, retried
+    job = mainsail.get_job(job_id)  # json.dumps(payload, job) is a TypeError: recorded, retried
     assert job.status == "queued" and job.attempts == 1 and "TypeError" in (job.error or "")

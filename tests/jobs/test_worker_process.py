@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+import mainsail
 import mainsail.jobs as jobs
 
 HANDLERS = """
@@ -63,17 +64,17 @@ def test_a_sigkilled_worker_leaves_the_job_to_another(jctx, db_url: str, tmp_pat
         "MAINSAIL_HOME": str(tmp_path / "home"),
         "MAINSAIL_DATABASE_URL": db_url,
     }
-    job_id = jobs.enqueue("slow", {"dir": str(marks)}, max_attempts=3)
+    job_id = mainsail.enqueue_job("slow", {"dir": str(marks)}, max_attempts=3)
 
     first = _worker(env, tmp_path / "first.log")
     try:
         _wait_for(lambda: any(marks.iterdir()), 60, "the first worker to start the job")
-        assert jobs.get_job(job_id).status == "running"
+        assert mainsail.get_job(job_id).status == "running"
         first.send_signal(signal.SIGKILL)
         first.wait(10)
     finally:
         first.kill()
-    job = jobs.get_job(job_id)
+    job = mainsail.get_job(job_id)
     assert job.status == "running" and job.attempts == 1  # nobody finished it...
 
     second = _worker(env, tmp_path / "second.log", "--max-jobs", "1")  # ...so the next one retries
@@ -83,7 +84,7 @@ def test_a_sigkilled_worker_leaves_the_job_to_another(jctx, db_url: str, tmp_pat
         second.kill()
     out = (tmp_path / "second.log").read_bytes()
     assert second.returncode == 0, out.decode()
-    job = jobs.get_job(job_id)
+    job = mainsail.get_job(job_id)
     assert (job.status, job.attempts) == ("done", 2)
     assert job.result == {"pid": second.pid, "attempt": 2}
     assert sorted(p.name for p in marks.iterdir()) == [
@@ -96,17 +97,17 @@ def test_a_sigkilled_worker_leaves_the_job_to_another(jctx, db_url: str, tmp_pat
 @pytest.mark.timeout(120)
 def test_a_killed_job_without_attempts_left_is_failed_not_stuck(jctx, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     store = jctx.store
-    job_id = jobs.enqueue("slow", {}, max_attempts=1)
+    job_id = mainsail.enqueue_job("slow", {}, max_attempts=1)
     store.claim_job(["default"], "gone", lease_ms=200)  # then the worker vanished
-    worker = jobs.Worker(lease_s=0.4, poll_s=0.05)
+    worker = jobs.Worker(mainsail.get_context(), lease_s=0.4, poll_s=0.05)
     t = threading.Thread(target=worker.run, daemon=True)
     t.start()
     try:
-        _wait_for(lambda: jobs.get_job(job_id).status == "failed", 20, "the reaper")
+        _wait_for(lambda: mainsail.get_job(job_id).status == "failed", 20, "the reaper")
     finally:
         worker.stop()
         t.join(10)
-    assert "No attempts left" in (jobs.get_job(job_id).error or "")
+    assert "No attempts left" in (mainsail.get_job(job_id).error or "")
 
 
 def _concurrent(url: str, home: Path, n_workers: int, n_jobs: int) -> dict[int, list[str]]:
@@ -123,9 +124,9 @@ def _concurrent(url: str, home: Path, n_workers: int, n_jobs: int) -> dict[int, 
         return job.id
 
     ctxs = [build_context(Settings(home=home, database_url=url)) for _ in range(n_workers + 1)]
-    ids = [jobs.enqueue("rec", {"i": i}, ctx=ctxs[-1]) for i in range(n_jobs)]
+    ids = [jobs.enqueue(ctxs[-1], "rec", {"i": i}) for i in range(n_jobs)]
     workers = [
-        jobs.Worker(worker_id=f"w{i}", handlers={"rec": record}, ctx=ctxs[i], poll_s=0.05)
+        jobs.Worker(ctxs[i], worker_id=f"w{i}", handlers={"rec": record}, poll_s=0.05)
         for i in range(n_workers)
     ]
     threads = [threading.Thread(target=w.run, kwargs={"until_idle": True}) for w in workers]

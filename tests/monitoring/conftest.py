@@ -54,7 +54,7 @@ def served(churn_model, ctx) -> Iterator[Any]:  # type: ignore[no-untyped-def]
     """An in-process data plane for models:/churn/1; ``.traffic(frame, label_every=...)``."""
     from mainsail.serving import ServeSettings, create_app
 
-    app = create_app(ServeSettings(model="models:/churn/1", log_flush_interval=0.2))
+    app = create_app(ctx, ServeSettings(model="models:/churn/1", log_flush_interval=0.2))
     with TestClient(app) as client:
 
         def send(

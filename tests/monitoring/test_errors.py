@@ -25,7 +25,7 @@ def test_5xx_answers_count_as_errors_in_the_monitor(ctx) -> None:  # type: ignor
 
     X = pd.DataFrame({"a": np.linspace(0, 2, 50)})
     mainsail.register_model(Picky(), name="picky", input_example=X, reference=X, allow_pickle=True)
-    app = create_app(ServeSettings(model="models:/picky/1", log_flush_interval=0.2))
+    app = create_app(ctx, ServeSettings(model="models:/picky/1", log_flush_interval=0.2))
     with TestClient(app) as client:
         codes = []
         for i in range(20):

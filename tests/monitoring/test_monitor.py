@@ -60,9 +60,9 @@ def test_run_monitor_on_drifted_traffic(served, ctx, make_churn) -> None:  # typ
     ev = r.alerts[0].evidence
     assert ev["features"][0]["column"] == "age" and ev["features"][0]["effect_size"] > 0.5
     assert ev["example_rows"] and "input.age" in ev["example_rows"][0]
-    stored = list_results("churn")
+    stored = list_results(ctx, "churn")
     assert len(stored) == 1 and stored[0].drift is not None and stored[0].status == "warning"
-    frame = results_frame("churn")
+    frame = results_frame(ctx, "churn")
     assert list(frame["status"]) == ["warning"] and frame["drift.share"].iloc[0] == pytest.approx(
         1 / 3
     )
@@ -110,15 +110,15 @@ def test_controller_runs_due_monitors_and_persists_next_run(served, ctx, make_ch
     assert ctrl.name == "monitors"
     now = int(m.next_run_at or 0) + 1
     ctrl.tick(now)
-    after = get_monitor("churn")
+    after = get_monitor(ctx, "churn")
     assert after.last_run_at == now and after.next_run_at == now + 300_000
     ctrl.tick(now + 1000)  # not due yet
-    assert len(list_results("churn")) == 1
+    assert len(list_results(ctx, "churn")) == 1
     ctrl.tick(now + 300_000)
-    assert len(list_results("churn")) == 2
+    assert len(list_results(ctx, "churn")) == 2
     mainsail.create_monitor("churn", interval="5m", checks=["drift"], enabled=False)
     ctrl.tick(now + 10_000_000)
-    assert len(list_results("churn")) == 2
+    assert len(list_results(ctx, "churn")) == 2
 
 
 def test_create_is_an_upsert_and_yaml(ctx) -> None:  # type: ignore[no-untyped-def]
@@ -126,6 +126,7 @@ def test_create_is_an_upsert_and_yaml(ctx) -> None:  # type: ignore[no-untyped-d
     b = mainsail.create_monitor("churn", window="30m", checks=["drift"])
     assert a.id == b.id and b.spec.window == "30m" and b.spec.checks == ["drift"]
     made = monitor_from_yaml(
+        ctx,
         """
 monitors:
   - endpoint: churn
@@ -136,7 +137,7 @@ monitors:
     rules:
       - {name: acc, metric: performance.accuracy, op: "<", threshold: 0.8, for_s: 600, severity: critical}
     notifiers: [log, {type: webhook, url: "http://127.0.0.1:9/hook", format: slack}]
-"""
+""",
     )
     assert made[0].name == "nightly" and made[0].interval_s == 3600
     assert made[0].spec.rules is not None and made[0].spec.rules[0].severity == "critical"
@@ -167,7 +168,7 @@ def test_unknown_monitor_lists_known_ones(ctx) -> None:  # type: ignore[no-untyp
     with pytest.raises(NotFoundError, match="Known monitors: churn/default"):
         mainsail.run_monitor("fraud")
     with pytest.raises(InvalidValueError, match="Expected a monitor mapping"):
-        monitor_from_yaml("- 3\n- 4\n")
+        monitor_from_yaml(ctx, "- 3\n- 4\n")
 
 
 def test_performance_scores_the_probability_of_the_model_s_last_class(ctx, make_churn) -> None:  # type: ignore[no-untyped-def]
@@ -183,7 +184,7 @@ def test_performance_scores_the_probability_of_the_model_s_last_class(ctx, make_
     model = LogisticRegression(max_iter=500).fit(X, y)
     mv = mainsail.register_model(model, name="tenure", input_example=X.head(), reference=X)
     assert mv.classes == ["10", "2"]
-    app = create_app(ServeSettings(model="models:/tenure/1", log_flush_interval=0.2))
+    app = create_app(ctx, ServeSettings(model="models:/tenure/1", log_flush_interval=0.2))
     with TestClient(app) as client:
         for i in range(0, 600, 100):
             part = X.iloc[i : i + 100]

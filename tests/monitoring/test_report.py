@@ -15,7 +15,7 @@ def test_report_is_standalone_html_plus_json(served, ctx, make_churn, tmp_path) 
     mainsail.run_monitor("churn")
     served.traffic(make_churn(1000, seed=4, age_shift=10), label_every=2)
     mainsail.run_monitor("churn")
-    html_path, json_path = write_report("churn", tmp_path / "r" / "report.html")
+    html_path, json_path = write_report(ctx, "churn", tmp_path / "r" / "report.html")
     html = html_path.read_text()
     assert html.startswith("<!doctype html>") and "<svg" in html
     assert not re.search(r"<(script|link|img)[^>]+(src|href)=", html), "nothing may be fetched"

@@ -24,7 +24,7 @@ def test_monitor_and_alerts_on_postgres(pg_url, home, make_churn) -> None:  # ty
     )
     m = mainsail.create_monitor("churn", checks=["drift"], notifiers=[])
     MonitorController(ctx).tick(int(m.next_run_at or 0))
-    (r,) = list_results("churn")
+    (r,) = list_results(ctx, "churn")
     assert r.status == "no_data"
     rule = AlertRule(name="drift", metric="drift.share", op=">", threshold=0.1, for_s=10)
     evaluate(ctx.store.db, "churn", [rule], {"drift.share": 0.5}, lambda r: {}, 0)

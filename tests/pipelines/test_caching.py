@@ -213,7 +213,7 @@ def test_a_missing_output_artifact_forces_a_rerun(ctx, flow: ModuleType) -> None
 
 
 def test_why_rerun_explains_each_step(ctx, flow: ModuleType, project, cli) -> None:  # type: ignore[no-untyped-def]
-    from mainsail.pipelines import why_rerun
+    from mainsail.client._pipelines import why_rerun
 
     first = flow.flow.run(progress=False)
     edited = project("flowmod", helpers=HELPERS.replace("x * 2", "x * 5"))
@@ -235,7 +235,7 @@ def test_why_rerun_explains_each_step(ctx, flow: ModuleType, project, cli) -> No
 
 
 def test_first_run_why_rerun_says_no_cache_entry(ctx, flow: ModuleType) -> None:  # type: ignore[no-untyped-def]
-    from mainsail.pipelines import why_rerun
+    from mainsail.client._pipelines import why_rerun
 
     pr = flow.flow.run(progress=False)
     assert [e.lines() for e in why_rerun(pr.id)] == [["no cache entry"]] * 3

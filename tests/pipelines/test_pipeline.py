@@ -90,7 +90,7 @@ def test_outputs_are_stored_in_safe_formats(ctx, train) -> None:  # type: ignore
 
 
 def test_lineage_of_an_output_reaches_the_parameters(ctx, train) -> None:  # type: ignore[no-untyped-def]
-    from mainsail.pipelines import lineage
+    from mainsail.client._pipelines import lineage
 
     pr = train.training.run(params={"rows": 80}, progress=False)
     node = lineage(pr.output_meta["metrics"]["digest"])

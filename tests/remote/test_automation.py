@@ -10,8 +10,7 @@ from typing import Any
 import pytest
 
 import mainsail
-import mainsail.automation as auto
-from mainsail.client._remote import server
+from mainsail.client import _automation as auto
 from mainsail.core._errors import AutomationNotFoundError, AutomationSpecError, InvalidValueError
 
 
@@ -44,7 +43,7 @@ def test_declare_inspect_switch(sdk_mode: str, unique: str) -> None:
     again = auto.create_automation(spec(name, cooldown="1h"))
     assert (again.id, again.enabled, again.spec.cooldown) == (made.id, False, 3600)
     if sdk_mode == "remote":
-        api = server(mainsail.get_context())
+        api = mainsail.get_context().remote
         assert api is not None
         events = api.json("GET", "/audit", params={"target": f"automations/{name}"})
         assert [e["action"] for e in events] == [

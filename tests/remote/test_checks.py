@@ -20,7 +20,6 @@ import pytest
 import mainsail
 from mainsail.checks import CheckOutcome, register_check
 from mainsail.checks._types import _CHECKS
-from mainsail.client._remote import server
 from mainsail.core._errors import (
     InvalidValueError,
     ModelNotFoundError,
@@ -60,7 +59,7 @@ def setup_models(unique: str) -> tuple[str, str, pd.DataFrame]:
 
 
 def audit(action: str, target: str) -> list[Any]:
-    api = server(mainsail.get_context())
+    api = mainsail.get_context().remote
     assert api is not None
     return list(api.json("GET", "/audit", params={"action": action, "target": target}))
 
@@ -152,7 +151,7 @@ def test_the_server_refuses_a_recorded_result_that_breaks_the_rules(
     remote: Any, unique: str
 ) -> None:
     name, _, _ = setup_models(unique)
-    api = server(mainsail.get_context())
+    api = mainsail.get_context().remote
     assert api is not None
     path = f"/models/{name}/versions/2/checks/record"
     fail = {"name": "accuracy", "kind": "metrics", "status": "fail", "threshold": 0.7}
@@ -182,7 +181,7 @@ def test_a_recorded_result_does_not_open_the_gate(remote: Any, unique: str) -> N
     """A developer's made-up blessing is stored and listed, but the gate counts only the server's."""
     name, data, holdout = setup_models(unique)
     mainsail.set_alias(name, "champion", 1, require_checks=True)
-    api = server(mainsail.get_context())
+    api = mainsail.get_context().remote
     assert api is not None
     made_up = {
         "verdict": "blessed",
@@ -213,7 +212,7 @@ def test_a_recorded_result_does_not_open_the_gate(remote: Any, unique: str) -> N
 def test_a_viewer_cannot_record_a_result(remote: Any, unique: str) -> None:
     from mainsail.store._rest_store import RestClient
 
-    api = server(mainsail.get_context())
+    api = mainsail.get_context().remote
     assert api is not None
     user = f"viewer-{unique}"
     token = api.json("POST", "/users", json={"name": user, "role": "viewer"})["token"]["token"]

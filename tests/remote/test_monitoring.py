@@ -13,18 +13,15 @@ import pandas as pd
 import pytest
 
 import mainsail
-from mainsail.core._errors import InvalidAddressError, InvalidValueError, NotFoundError
-from mainsail.monitoring import (
-    Alert,
-    AlertRule,
-    Monitor,
-    MonitorResult,
+from mainsail.client._monitoring import (
     delete_monitor,
     get_monitor,
     list_results,
     results_frame,
     write_report,
 )
+from mainsail.core._errors import InvalidAddressError, InvalidValueError, NotFoundError
+from mainsail.monitoring import Alert, AlertRule, Monitor, MonitorResult
 from mainsail.serving import LiveSketches
 
 Cli = Callable[..., tuple[int, str, str]]

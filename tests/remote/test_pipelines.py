@@ -78,7 +78,7 @@ def test_run_rerun_from_cache_and_explain(
     tmp_path: Path,
     cli: Callable[..., tuple[int, str, str]],
 ) -> None:
-    from mainsail.pipelines import lineage, why_rerun
+    from mainsail.client._pipelines import lineage, why_rerun
 
     mod = make_flow()
     first = mod.flow.run(progress=False)
@@ -127,7 +127,7 @@ def test_run_rerun_from_cache_and_explain(
 def test_unknown_pipeline_run_is_not_found(
     sdk_mode: str, cli: Callable[..., tuple[int, str, str]]
 ) -> None:
-    from mainsail.pipelines import why_rerun
+    from mainsail.client._pipelines import why_rerun
 
     for missing in ("nope", "abcdef0123"):
         with pytest.raises(PipelineRunNotFoundError, match=f"No pipeline run with id '{missing}'"):

@@ -5,13 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import mainsail
-from mainsail.client._remote import seg, server
+from mainsail.store._rest_client import seg
 
 
 def test_modes_reach_the_intended_store(sdk_mode: str, unique: str, tmp_path: Path) -> None:
     ctx = mainsail.get_context()
     assert ctx.is_remote is (sdk_mode == "remote")
-    api = server(ctx)
+    api = ctx.remote
     assert (api is None) is (sdk_mode == "embedded")
     with mainsail.start_run(experiment=f"smoke-{unique}"):
         mainsail.log_metric("m", 1.0)

@@ -21,7 +21,6 @@ import pytest
 
 import mainsail
 from mainsail import jobs
-from mainsail.client._remote import server
 from mainsail.core._errors import (
     ConfigurationError,
     InvalidValueError,
@@ -54,7 +53,7 @@ def _module(folder: Path, name: str, source: str) -> None:
 
 
 def _api() -> RestClient:
-    api = server(mainsail.get_context())
+    api = mainsail.get_context().remote
     assert api is not None
     return api
 
@@ -65,7 +64,7 @@ def _rest() -> RestStore:
 
 def _wait_for(job_id: int, status: str, timeout: float = 10.0) -> jobs.Job:
     deadline = time.monotonic() + timeout
-    while (job := jobs.get_job(job_id)).status != status:
+    while (job := mainsail.get_job(job_id)).status != status:
         assert time.monotonic() < deadline, f"job {job_id} is {job.status}, expected {status}"
         time.sleep(0.05)
     return job
@@ -82,20 +81,20 @@ def test_a_remote_worker_runs_a_pipeline_job(
     _module(folder, f"flow_{unique}", FLOW)
     monkeypatch.syspath_prepend(str(folder))
     q = f"p-{unique}"
-    job_id = jobs.enqueue(
+    job_id = mainsail.enqueue_job(
         "pipeline", {"pipeline": f"flow_{unique}:flow", "params": {"n": 3}}, queue=q
     )
-    retrain = jobs.enqueue("automation.retrain", {"automation": "x"}, queue=q)
+    retrain = mainsail.enqueue_job("automation.retrain", {"automation": "x"}, queue=q)
     code, out, err = cli("worker", "--once", "-q", q)
     assert code == 0, err
     assert f"through {remote.url}" in out and "processed 1 job(s)" in out
-    job = jobs.get_job(job_id)
+    job = mainsail.get_job(job_id)
     assert (job.status, job.attempts, job.error) == ("done", 1, None)
     assert job.result["status"] == "succeeded"
-    run = mainsail.pipelines.get_pipeline_run(job.result["pipeline_run_id"])
+    run = mainsail.get_pipeline_run(job.result["pipeline_run_id"])
     assert run.status == "succeeded" and run.trigger["job_id"] == job_id
     # a kind that writes to the database itself is left for a worker next to the database
-    assert jobs.get_job(retrain).status == "queued"
+    assert mainsail.get_job(retrain).status == "queued"
     events = _api().json("GET", "/audit", params={"target": f"jobs/{job_id}"})
     actions = [e["action"] for e in events]
     assert "jobs.claim" in actions and "jobs.complete" in actions
@@ -138,7 +137,7 @@ def test_a_worker_process_long_polls(
             worker_id = match.group(1)
             time.sleep(1.0)  # the worker is now inside its first claim, waiting
             started = time.monotonic()
-            job_id = jobs.enqueue("echo", {"x": 1}, queue=q)
+            job_id = mainsail.enqueue_job("echo", {"x": 1}, queue=q)
             job = _wait_for(job_id, "done")
             latency = time.monotonic() - started
             assert proc.wait(timeout=15) == 0, log.read_text()
@@ -164,25 +163,27 @@ def test_a_failing_handler_is_retried_then_failed(remote: ServerProcess, unique:
     def refuse(payload: dict[str, Any], job: jobs.Job) -> Any:
         raise InvalidValueError("payload['x'] must be a number. Got 'y'.")
 
-    flaky = jobs.enqueue("boom", {}, queue=q, max_attempts=2)
-    bad = jobs.enqueue("refuse", {}, queue=q, max_attempts=3)
-    other = jobs.enqueue("elsewhere", {}, queue=q)  # no handler here: not claimed
-    w = jobs.Worker([q], handlers={"boom": boom, "refuse": refuse}, retry_delay_s=0.0)
+    flaky = mainsail.enqueue_job("boom", {}, queue=q, max_attempts=2)
+    bad = mainsail.enqueue_job("refuse", {}, queue=q, max_attempts=3)
+    other = mainsail.enqueue_job("elsewhere", {}, queue=q)  # no handler here: not claimed
+    w = jobs.Worker(
+        mainsail.get_context(), [q], handlers={"boom": boom, "refuse": refuse}, retry_delay_s=0.0
+    )
     assert w.claim_kinds() == ["boom", "pipeline", "refuse"]
     assert w.run(until_idle=True) == 3  # boom twice (retried at once), refuse once
-    job = jobs.get_job(flaky)
+    job = mainsail.get_job(flaky)
     assert (job.status, job.attempts) == ("failed", 2)
     assert "RuntimeError: boom on attempt 2" in (job.error or "")
-    job = jobs.get_job(bad)
+    job = mainsail.get_job(bad)
     assert (job.status, job.attempts) == ("failed", 1)  # bad input is not retried
     assert job.error == "Invalid value: payload['x'] must be a number. Got 'y'."
-    assert jobs.get_job(other).status == "queued"
+    assert mainsail.get_job(other).status == "queued"
 
 
 def test_a_worker_whose_lease_expired_cannot_complete(remote: ServerProcess, unique: str) -> None:
     q = f"l-{unique}"
     store = _rest()
-    job_id = jobs.enqueue("echo", {}, queue=q, max_attempts=3)
+    job_id = mainsail.enqueue_job("echo", {}, queue=q, max_attempts=3)
     first = store.claim_job([q], "slow", 100, ["echo"])
     # the server binds a worker id to the caller: "admin/slow"
     assert first is not None and (first["id"], first["claimed_by"]) == (job_id, "admin/slow")
@@ -195,14 +196,14 @@ def test_a_worker_whose_lease_expired_cannot_complete(remote: ServerProcess, uni
     assert store.complete_job(job_id, "slow", {"late": True}) is False
     assert store.fail_job(job_id, "slow", "late", 0) is None
     assert store.complete_job(job_id, "fast", {"ok": True}) is True
-    job = jobs.get_job(job_id)
+    job = mainsail.get_job(job_id)
     assert (job.status, job.claimed_by, job.result) == ("done", "admin/fast", {"ok": True})
     assert store.complete_job(job_id, "fast", {"again": True}) is False  # done is final
 
 
 def test_another_user_cannot_finish_a_workers_job(remote: ServerProcess, unique: str) -> None:
     q = f"o-{unique}"
-    job_id = jobs.enqueue("echo", {}, queue=q, max_attempts=3)
+    job_id = mainsail.enqueue_job("echo", {}, queue=q, max_attempts=3)
     assert _rest().claim_job([q], "w1", 60_000, ["echo"]) is not None
     made = _api().json(
         "POST", "/users", json={"name": f"mallory-{unique}", "role": "developer", "project": "*"}
@@ -214,7 +215,7 @@ def test_another_user_cannot_finish_a_workers_job(remote: ServerProcess, unique:
     assert mallory.fail_job(job_id, "w1", "forged", 0) is None
     mallory.close()
     assert _rest().complete_job(job_id, "w1", {"ok": True}) is True
-    assert jobs.get_job(job_id).result == {"ok": True}
+    assert mainsail.get_job(job_id).result == {"ok": True}
 
 
 def _claim(**fields: Any) -> Callable[[], Any]:
@@ -237,13 +238,25 @@ def _claim(**fields: Any) -> Callable[[], Any]:
         ),
         (lambda: _rest().claim_job(["b"], "w", 1000), InvalidValueError, "names the job kinds"),
         (
-            lambda: jobs.Worker(["b"], kinds=["automation.retrain"]).run(),
+            lambda: jobs.Worker(mainsail.get_context(), ["b"], kinds=["automation.retrain"]).run(),
             ConfigurationError,
             "write to the metadata database",
         ),
-        (lambda: jobs.Worker(["b"], wait_s=31), InvalidValueError, "wait_s must be seconds"),
-        (lambda: jobs.Worker(["b"], kinds=[]), InvalidValueError, "got an empty list"),
-        (lambda: jobs.reap_stale_jobs(), ConfigurationError, "needs the metadata database"),
+        (
+            lambda: jobs.Worker(mainsail.get_context(), ["b"], wait_s=31),
+            InvalidValueError,
+            "wait_s must be seconds",
+        ),
+        (
+            lambda: jobs.Worker(mainsail.get_context(), ["b"], kinds=[]),
+            InvalidValueError,
+            "got an empty list",
+        ),
+        (
+            lambda: jobs.reap_stale_jobs(mainsail.get_context()),
+            ConfigurationError,
+            "needs the metadata database",
+        ),
     ],
 )
 def test_bad_input_is_a_clear_error(
@@ -257,14 +270,14 @@ def test_a_viewer_cannot_serve_the_queue(
     remote: ServerProcess, monkeypatch: pytest.MonkeyPatch, unique: str
 ) -> None:
     q = f"v-{unique}"
-    job_id = jobs.enqueue("echo", {}, queue=q)
+    job_id = mainsail.enqueue_job("echo", {}, queue=q)
     made = _api().json("POST", "/users", json={"name": f"viewer-{unique}", "role": "viewer"})
     monkeypatch.setenv("MAINSAIL_TOKEN", made["token"]["token"])
     mainsail.reset()
-    w = jobs.Worker([q], handlers={"echo": lambda p, j: p}, wait_s=0.5)
+    w = jobs.Worker(mainsail.get_context(), [q], handlers={"echo": lambda p, j: p}, wait_s=0.5)
     with pytest.raises(PermissionDeniedError, match="needs the developer role"):
         w.run()  # refused by the server: not retried as an outage
-    assert jobs.get_job(job_id).status == "queued"
+    assert mainsail.get_job(job_id).status == "queued"
 
 
 def test_a_server_stopping_ends_waiting_claims_at_once(tmp_path: Path) -> None:

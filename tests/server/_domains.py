@@ -10,7 +10,6 @@ import sqlalchemy as sa
 
 from mainsail.client._context import Context
 from mainsail.core._ids import now_ms
-from mainsail.server.routers._sdk import bound
 from mainsail.store import _tables as t
 
 POLICY = {"label": "y", "metrics": {"accuracy": {"min": 0.6}}}
@@ -27,18 +26,19 @@ def register_models(ctx: Context, name: str = "clf") -> None:
     """Two sklearn versions of ``name`` and the holdout ``datasets:/<name>-holdout/1``."""
     from sklearn.linear_model import LogisticRegression
 
-    import mainsail
+    from mainsail.data import log_dataset
+    from mainsail.registry import register_model
 
     train, holdout = frame(300, 1), frame(200, 2)
     X, y = train[["a", "b", "c"]], train["y"]
-    with bound(ctx):
-        mainsail.register_model(LogisticRegression().fit(X, y), name=name, input_example=X.head())
-        mainsail.register_model(
-            LogisticRegression().fit(X[["a"]].assign(b=0.0, c=0.0), y),
-            name=name,
-            input_example=X.head(),
-        )
-        mainsail.log_dataset(holdout, name=f"{name}-holdout")
+    register_model(ctx, LogisticRegression().fit(X, y), name=name, input_example=X.head())
+    register_model(
+        ctx,
+        LogisticRegression().fit(X[["a"]].assign(b=0.0, c=0.0), y),
+        name=name,
+        input_example=X.head(),
+    )
+    log_dataset(ctx, holdout, name=f"{name}-holdout")
 
 
 def add_alert(ctx: Context, endpoint: str, rule: str = "drift") -> int:
@@ -76,20 +76,20 @@ def automation_spec(name: str, endpoint: str = "ep") -> dict[str, Any]:
 def seed_domains(ctx: Context) -> dict[str, Any]:
     """Models clf/1-2, endpoints ep (direct), ep-canary (canary), ep-ab (A/B), a monitor,
     an automation and a firing alert."""
-    import mainsail
+    from mainsail.automation import create_automation
     from mainsail.monitoring import create_monitor
+    from mainsail.rollout import deploy
 
     register_models(ctx)
-    with bound(ctx):
-        mainsail.deploy("ep", "models:/clf/1")
-        for ep, strategy, spec in (
-            ("ep-canary", "canary", {"steps": [50], "interval": 3600}),
-            ("ep-ab", "ab", {"weights": [50, 50]}),
-        ):
-            mainsail.deploy(ep, "models:/clf/1")
-            mainsail.deploy(ep, "models:/clf/2", strategy=strategy, spec=spec)
-        mainsail.create_automation(automation_spec("auto"))
-    create_monitor("ep", ctx=ctx)
+    deploy(ctx, "ep", "models:/clf/1")
+    for ep, strategy, spec in (
+        ("ep-canary", "canary", {"steps": [50], "interval": 3600}),
+        ("ep-ab", "ab", {"weights": [50, 50]}),
+    ):
+        deploy(ctx, ep, "models:/clf/1")
+        deploy(ctx, ep, "models:/clf/2", strategy=strategy, spec=spec)
+    create_automation(ctx, automation_spec("auto"))
+    create_monitor(ctx, "ep")
     with ctx.store.db.read() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(t.monitors)).scalar() == 1
     return {"alert": add_alert(ctx, "ep")}

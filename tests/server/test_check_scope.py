@@ -16,9 +16,9 @@ from fastapi.testclient import TestClient
 
 from mainsail.client._context import Context
 from mainsail.core._settings import Settings
+from mainsail.rollout import deploy
 from mainsail.security import create_user_with_token
 from mainsail.server import create_app
-from mainsail.server.routers._sdk import bound
 from mainsail.store import ArtifactStore, Database, SqlStore
 
 from ._domains import POLICY, register_models
@@ -33,15 +33,13 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestClien
     """A server with models alpha and beta (and their holdouts, and endpoint alpha) and a
     blob only alpha's side wrote; a client for bob, a developer on ``beta*`` (model beta,
     dataset beta-holdout) only."""
-    import mainsail
 
     home = tmp_path_factory.mktemp("scope")
     store = SqlStore(Database(f"sqlite:///{home / 'srv' / 'mainsail.db'}"))
     ctx = Context(Settings(home=home / "srv"), store, ArtifactStore(str(home / "art")))
     register_models(ctx, "alpha")
     register_models(ctx, "beta")
-    with bound(ctx):
-        mainsail.deploy("alpha", "models:/alpha/1")
+    deploy(ctx, "alpha", "models:/alpha/1")
     token = create_user_with_token(store, "bob", "developer", project="beta*").token
     with TestClient(create_app(ctx, auth=True), raise_server_exceptions=False) as client:
         client.headers["Authorization"] = f"Bearer {token}"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import importlib
 import sys
-import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -12,8 +11,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from mainsail.client._context import Context
+from mainsail.pipelines import run_pipeline
+from mainsail.registry import set_alias
 from mainsail.security import create_user_with_token
-from mainsail.server.routers._sdk import bound
 
 from ._domains import POLICY, add_alert, automation_spec, register_models
 
@@ -241,10 +241,7 @@ def test_automation_put_run_and_trail(
 
 def test_checks_over_http(server_ctx: Context, client_for: Callable[..., TestClient]) -> None:
     register_models(server_ctx)
-    with bound(server_ctx):
-        import mainsail
-
-        mainsail.set_alias("clf", "champion", 2)
+    set_alias(server_ctx, "clf", "champion", 2)
     c = client_for("developer")
     url = f"{API}/models/clf/versions/1/checks"
     body = {"data": "datasets:/clf-holdout/1", "policy": POLICY, "baseline": "@champion"}
@@ -299,9 +296,8 @@ def test_pipeline_runs_and_jobs(
     monkeypatch.setattr(sys, "dont_write_bytecode", True)
     mod = importlib.import_module("srvflow")
     try:
-        with bound(server_ctx):
-            first = mod.flow.run(progress=False)
-            second = mod.flow.run(params={"n": 5}, progress=False)
+        first = run_pipeline(server_ctx, mod.flow, progress=False)
+        second = run_pipeline(server_ctx, mod.flow, params={"n": 5}, progress=False)
     finally:
         sys.modules.pop("srvflow", None)
     c = client_for("viewer")
@@ -389,40 +385,6 @@ def test_a_real_server_process_deploys_monitors_and_checks(
             actions = {e["action"] for e in c.get("/audit", params={"limit": 100}).json()}
             assert {"endpoints.deploy", "monitors.put", "checks.run", "jobs.enqueue"} <= actions
         assert srv.output().count(token) == 1  # never logged
-
-
-def test_bound_swaps_the_sdk_context_for_a_call_and_restores_it(server_ctx: Context) -> None:
-    from mainsail.client import _context as sdk
-    from mainsail.server.routers._sdk import _lock, install
-
-    saved = sdk._context
-    try:
-        sdk._context = None
-        with bound(server_ctx) as ctx:
-            assert sdk.get_context() is ctx is server_ctx
-        assert sdk._context is None
-
-        def free() -> bool:  # is the lock free, seen from another thread?
-            out: list[bool] = []
-
-            def probe() -> None:
-                got = _lock.acquire(blocking=False)
-                out.append(got)
-                if got:
-                    _lock.release()
-
-            t = threading.Thread(target=probe)
-            t.start()
-            t.join()
-            return out[0]
-
-        with bound(server_ctx):
-            assert not free()  # another context: calls are serialised
-        install(server_ctx)
-        with bound(server_ctx):  # already the SDK context: no lock taken
-            assert free() and sdk.get_context() is server_ctx
-    finally:
-        sdk._context = saved
 
 
 def test_a_scoped_reader_sees_its_own_rollouts_first(

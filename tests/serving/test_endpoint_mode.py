@@ -22,7 +22,7 @@ def test_endpoint_mode_routes_reports_and_follows_revisions(registered) -> None:
     rows = X.head(2).to_numpy()
     body = {"inputs": [{"name": "input", "shape": list(rows.shape), "datatype": "FP64",
                         "data": rows.reshape(-1).tolist()}]}  # fmt: skip
-    with TestClient(create_app(settings)) as client:
+    with TestClient(create_app(mainsail.get_context(), settings)) as client:
         r = client.post("/v2/models/churn/infer", json=body)
         assert r.status_code == 200 and r.headers["x-mainsail-variant"] == "stable"
         doc = r.json()

@@ -17,9 +17,10 @@ FEATURES = [f"f{i}" for i in range(20)]
 @pytest.fixture
 def client(registered, ctx):  # type: ignore[no-untyped-def]
     app = create_app(
+        ctx,
         ServeSettings(
             model="models:/churn@champion", max_body_bytes=200_000, log_flush_interval=0.2
-        )
+        ),
     )
     with TestClient(app) as c:
         yield c
@@ -246,7 +247,7 @@ def test_serving_without_anything_is_a_clear_error(ctx) -> None:  # type: ignore
     from mainsail.core import MainsailError
 
     with pytest.raises(MainsailError, match="Nothing to serve"):
-        create_app(ServeSettings())
+        create_app(ctx, ServeSettings())
 
 
 def test_model_dir_serving(registered, ctx) -> None:  # type: ignore[no-untyped-def]
@@ -255,7 +256,9 @@ def test_model_dir_serving(registered, ctx) -> None:  # type: ignore[no-untyped-
 
     model, X = registered
     folder = materialise(ctx, mainsail.get_model_version("models:/churn/1"))
-    app = create_app(ServeSettings(model_dir=str(folder), endpoint="churn", log_predictions=False))
+    app = create_app(
+        ctx, ServeSettings(model_dir=str(folder), endpoint="churn", log_predictions=False)
+    )
     with TestClient(app) as c:
         r = c.post("/invocations", json={"dataframe_records": X.head(3).to_dict(orient="records")})
         assert r.json()["predictions"] == model.predict(X.head(3)).tolist()

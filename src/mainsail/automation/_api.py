@@ -8,15 +8,14 @@ to change anything and audit every change; they return the same objects.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
 from mainsail.automation._spec import AutomationSpec, parse_spec
 from mainsail.core._errors import AutomationNotFoundError, InvalidValueError
-
-if TYPE_CHECKING:
-    from mainsail.store._rest_store import RestClient
+from mainsail.store._context import Context
+from mainsail.store._rest_client import seg
 
 
 class Automation(BaseModel):
@@ -56,22 +55,7 @@ class AutomationEvent(BaseModel):
     rollout_id: int | None = None
 
 
-def _store() -> Any:
-    from mainsail.client._context import get_context
-
-    return get_context().store
-
-
-def _server() -> RestClient | None:
-    from mainsail.client._context import get_context
-    from mainsail.client._remote import server
-
-    return server(get_context())
-
-
 def _path(name: str, tail: str = "") -> str:
-    from mainsail.client._remote import seg
-
     if not isinstance(name, str) or not name:
         raise AutomationNotFoundError(
             f"Expected an automation name (a non-empty string). Got {name!r}. List them with "
@@ -84,7 +68,9 @@ def _from_row(row: dict[str, Any]) -> Automation:
     return Automation(**{**row, "spec": parse_spec(row["spec"]), "state": row["state"] or {}})
 
 
-def create_automation(spec: AutomationSpec | dict[str, Any] | str | Path) -> Automation:
+def create_automation(
+    ctx: Context, spec: AutomationSpec | dict[str, Any] | str | Path
+) -> Automation:
     """Declare (or replace) an automation from a spec object, a dict or a YAML file.
 
     Examples
@@ -96,72 +82,74 @@ def create_automation(spec: AutomationSpec | dict[str, Any] | str | Path) -> Aut
     ...     "checks": {"policy": "checks.yaml"}, "cooldown": "6h"})
     """
     parsed = parse_spec(spec)
-    if (api := _server()) is not None:
+    if (api := ctx.remote) is not None:
         body = parsed.model_dump(mode="json")
         return Automation.model_validate(api.json("PUT", _path(parsed.name), json=body))
-    store = _store()
+    store = ctx.database()
     store.put_automation(parsed.name, parsed.endpoint, parsed.model_dump(mode="json"))
-    return get_automation(parsed.name)
+    return get_automation(ctx, parsed.name)
 
 
-def get_automation(name: str) -> Automation:
+def get_automation(ctx: Context, name: str) -> Automation:
     """An automation by name (:class:`AutomationNotFoundError` if there is none)."""
-    if (api := _server()) is not None:
+    if (api := ctx.remote) is not None:
         return Automation.model_validate(api.json("GET", _path(name)))
-    return _from_row(_store().get_automation_row(name))
+    return _from_row(ctx.database().get_automation_row(name))
 
 
-def list_automations() -> list[Automation]:
+def list_automations(ctx: Context) -> list[Automation]:
     """Every automation (against a server: those on endpoints the caller may read)."""
-    if (api := _server()) is not None:
+    if (api := ctx.remote) is not None:
         return [Automation.model_validate(a) for a in api.json("GET", "/automations")]
-    return [_from_row(r) for r in _store().list_automation_rows()]
+    return [_from_row(r) for r in ctx.database().list_automation_rows()]
 
 
-def set_automation_enabled(name: str, enabled: bool) -> Automation:
+def set_automation_enabled(ctx: Context, name: str, enabled: bool) -> Automation:
     """Switch an automation on or off; returns it."""
-    if (api := _server()) is not None:
+    if (api := ctx.remote) is not None:
         tail = "/enable" if enabled else "/disable"
         return Automation.model_validate(api.json("POST", _path(name, tail)))
-    store = _store()
+    store = ctx.database()
     row = store.get_automation_row(name)
     store.update_automation(row["id"], enabled=enabled)
-    return get_automation(name)
+    return get_automation(ctx, name)
 
 
-def automation_trail(name: str, limit: int = 200) -> list[AutomationEvent]:
+def automation_trail(ctx: Context, name: str, limit: int = 200) -> list[AutomationEvent]:
     """The automation's events, oldest first: what fired, what ran, what it produced."""
     if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 10000:
         raise InvalidValueError(f"limit must be an integer in 1..10000. Got {limit!r}.")
-    if (api := _server()) is not None:
+    if (api := ctx.remote) is not None:
         data = api.json("GET", _path(name, "/events"), params={"limit": limit})
         return [AutomationEvent.model_validate(e) for e in data]
-    store = _store()
+    store = ctx.database()
     row = store.get_automation_row(name)
     return [AutomationEvent(**e) for e in store.automation_events(row["id"], limit=limit)]
 
 
-def _request(name: str, kind: str, detail: dict[str, Any]) -> int:
-    store = _store()
+def _request(ctx: Context, name: str, kind: str, detail: dict[str, Any]) -> int:
+    store = ctx.database()
     row = store.get_automation_row(name)
     return int(store.add_automation_event(row["id"], kind, "requested", detail))
 
 
-def trigger_automation(name: str, reason: str | None = None, actor: str | None = None) -> int:
+def trigger_automation(
+    ctx: Context, name: str, reason: str | None = None, actor: str | None = None
+) -> int:
     """Ask the controller to retrain now (the in-flight guard still applies; the cooldown
     does not: a person asked). Returns the request's event id.
 
     Against a server the actor is the caller's user (``actor`` is ignored there)."""
-    if (api := _server()) is not None:
+    if (api := ctx.remote) is not None:
         event = api.json("POST", _path(name, "/run"), json={"reason": reason})
         return int(event["id"])
-    return _request(name, "manual", {"reason": reason or "manual run", "actor": actor})
+    return _request(ctx, name, "manual", {"reason": reason or "manual run", "actor": actor})
 
 
-def approve_automation(name: str, actor: str | None = None) -> int:
+def approve_automation(ctx: Context, name: str, actor: str | None = None) -> int:
     """Approve the firing that waits for approval; the controller starts it on its next tick.
 
     Against a server the approver is the caller's user (``actor`` is ignored there)."""
-    if (api := _server()) is not None:
+    if (api := ctx.remote) is not None:
         return int(api.json("POST", _path(name, "/approve"))["id"])
-    return _request(name, "approval", {"actor": actor})
+    return _request(ctx, name, "approval", {"actor": actor})

@@ -58,6 +58,7 @@ def start_retraining(
     import mainsail.jobs as jobs
 
     job_id = jobs.enqueue(
+        ctx,
         RETRAIN_JOB,
         {"automation": spec.name, "trigger": firing},
         queue=spec.queue,
@@ -207,7 +208,7 @@ class AutomationController:
         if not flight:
             return
         trig = (flight.get("trigger") or {}).get("type", "manual")
-        job = jobs.get_job(int(flight["job_id"]))
+        job = jobs.get_job(self.ctx, int(flight["job_id"]))
         if job.status in ("queued", "running"):
             return
         event = self.ctx.database().add_automation_event
@@ -221,14 +222,15 @@ class AutomationController:
             state["in_flight"] = None
             state["last_outcome"] = result.get("status", "unknown")
             return
-        import mainsail
+        from mainsail.registry._registry import set_alias
+        from mainsail.rollout._api import get_rollout
 
-        rollout = mainsail.get_rollout(spec.endpoint, id=int(result["rollout_id"]))
+        rollout = get_rollout(self.ctx, spec.endpoint, id=int(result["rollout_id"]))
         if rollout is None or rollout.state not in _TERMINAL_ROLLOUT:
             return
         version = result.get("model_version")
         if rollout.state == "promoted" and spec.promote_alias and version is not None:
-            mainsail.set_alias(spec.model, spec.promote_alias, int(version))
+            set_alias(self.ctx, spec.model, spec.promote_alias, int(version))
             self.ctx.database().add_audit_event(
                 f"automation:{spec.name}",
                 "models.set_alias",

@@ -10,8 +10,13 @@ from __future__ import annotations
 from typing import Any
 
 from mainsail.automation._spec import AutomationSpec, parse_spec
+from mainsail.checks._runner import check
 from mainsail.core._errors import AutomationSpecError, ModelNotFoundError
 from mainsail.core._registry_schemas import ModelVersion
+from mainsail.pipelines._runner import run_pipeline
+from mainsail.registry._registry import register_model, resolve_version
+from mainsail.rollout._api import deploy
+from mainsail.store._context import Context
 
 
 def _outputs(outputs: Any) -> dict[str, Any]:
@@ -25,11 +30,9 @@ def _outputs(outputs: Any) -> dict[str, Any]:
 
 
 def register_output(
-    spec: AutomationSpec, outputs: dict[str, Any], run_id: str | None
+    ctx: Context, spec: AutomationSpec, outputs: dict[str, Any], run_id: str | None
 ) -> ModelVersion:
     """The model version a pipeline produced: an address it registered, or a model to register."""
-    import mainsail
-
     model = outputs.get("model_version", outputs.get("model"))
     if model is None:
         raise AutomationSpecError(
@@ -40,8 +43,9 @@ def register_output(
     if isinstance(model, ModelVersion):
         return model
     if isinstance(model, str):
-        return mainsail.get_model_version(model)
-    return mainsail.register_model(
+        return resolve_version(ctx, model)
+    return register_model(
+        ctx,
         model,
         name=spec.model,
         run=run_id,
@@ -52,15 +56,13 @@ def register_output(
     )
 
 
-def _champion(spec: AutomationSpec) -> str | None:
-    import mainsail
-
+def _champion(ctx: Context, spec: AutomationSpec) -> str | None:
     baseline = spec.checks.baseline
     if not baseline:
         return None
     address = f"models:/{spec.model}{baseline}" if baseline.startswith("@") else baseline
     try:
-        mainsail.get_model_version(address)
+        resolve_version(ctx, address)
     except ModelNotFoundError:
         return None
     except Exception as exc:  # an alias that does not exist yet: no baseline
@@ -70,12 +72,9 @@ def _champion(spec: AutomationSpec) -> str | None:
     return address
 
 
-def handle(payload: dict[str, Any], job: Any) -> dict[str, Any]:
+def handle(ctx: Context, payload: dict[str, Any], job: Any) -> dict[str, Any]:
     """Job handler for ``automation.retrain``."""
-    import mainsail
-    from mainsail.client._context import get_context
-
-    store = get_context().database()
+    store = ctx.database("Retraining for an automation")
     row = store.get_automation_row(payload["automation"])
     spec = parse_spec(row["spec"])
     trigger = payload.get("trigger") or {"type": "manual"}
@@ -100,7 +99,8 @@ def handle(payload: dict[str, Any], job: Any) -> dict[str, Any]:
     event(
         "pipeline_started", {"pipeline": spec.pipeline, "attempt": getattr(job, "attempts", None)}
     )
-    run = mainsail.run_pipeline(
+    run = run_pipeline(
+        ctx,
         spec.pipeline,
         params=spec.params,
         executor=spec.executor,
@@ -117,9 +117,9 @@ def handle(payload: dict[str, Any], job: Any) -> dict[str, Any]:
     outputs = _outputs(run.outputs)
     registered = done.get("registered")
     if registered is not None and registered["model_version"] is not None:
-        mv = mainsail.get_model_version(f"models:/{spec.model}/{registered['model_version']}")
+        mv = resolve_version(ctx, f"models:/{spec.model}/{registered['model_version']}")
     else:
-        mv = register_output(spec, outputs, run.run_id)
+        mv = register_output(ctx, spec, outputs, run.run_id)
         store.add_audit_event(
             actor,
             "models.register",
@@ -136,8 +136,9 @@ def handle(payload: dict[str, Any], job: Any) -> dict[str, Any]:
             f"Automation '{spec.name}' has no check data: set checks.data to a dataset address "
             "or return a 'holdout' DataFrame from the pipeline."
         )
-    baseline = _champion(spec)
-    result = mainsail.check(
+    baseline = _champion(ctx, spec)
+    result = check(
+        ctx,
         mv.address,
         data,
         label=spec.checks.label,
@@ -157,7 +158,8 @@ def handle(payload: dict[str, Any], job: Any) -> dict[str, Any]:
     if not result.blessed:
         event("rejected", {"failed": failed}, **links)
         return {"status": "rejected", **links}
-    rollout = mainsail.deploy(
+    rollout = deploy(
+        ctx,
         spec.endpoint,
         mv.address,
         strategy=spec.rollout.strategy,

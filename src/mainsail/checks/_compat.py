@@ -20,9 +20,9 @@ def stored_endpoint_signature(ctx: Any, endpoint: str) -> ModelSignature | None:
     """The signature of the stable variant in the endpoint's current revision (the store's
     endpoints, or the server's when the SDK talks to one; ``None`` when the endpoint does
     not exist)."""
-    from mainsail.client._remote import seg, server
+    from mainsail.store._rest_client import seg
 
-    if (api := server(ctx)) is not None:
+    if (api := ctx.remote) is not None:
         from mainsail.core._errors import EndpointNotFoundError
 
         try:
@@ -30,7 +30,7 @@ def stored_endpoint_signature(ctx: Any, endpoint: str) -> ModelSignature | None:
         except EndpointNotFoundError:
             return None
     else:
-        revision = ctx.store.get_revision(endpoint)
+        revision = ctx.database().get_revision(endpoint)
         if not revision:
             return None
         variants = revision.get("variants") or []

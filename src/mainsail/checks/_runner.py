@@ -177,6 +177,7 @@ def _instantiate(key: str, policy: CheckPolicy, endpoint: str | None) -> Any:
 
 
 def check(
+    ctx: Context,
     model: str,
     data: str | pd.DataFrame,
     *,
@@ -230,15 +231,13 @@ def check(
     >>> res.verdict  # doctest: +SKIP
     'blessed'
     """
-    from mainsail.client._context import get_context
-    from mainsail.client._remote import seg, server
     from mainsail.registry._registry import _actor, load_model, resolve_version
+    from mainsail.store._rest_client import seg
 
-    ctx = get_context()
     started = time.perf_counter()
     pol = load_policy(policy)
     version = resolve_version(ctx, model_address(model))
-    api = server(ctx)
+    api = ctx.remote
     ref = dataset_ref(data)
     if api is not None and ref is not None and not pol.custom:
         body = {
@@ -461,7 +460,7 @@ def write_reports(result: CheckResult, out_dir: str | os.PathLike[str]) -> Path:
     return out
 
 
-def get_check_results(model_address_: str) -> list[CheckResult]:
+def get_check_results(ctx: Context, model_address_: str) -> list[CheckResult]:
     """Stored check results of a version (``churn/4``) or a whole model (``churn``), newest first.
 
     Examples
@@ -469,13 +468,11 @@ def get_check_results(model_address_: str) -> list[CheckResult]:
     >>> [r.verdict for r in mainsail.get_check_results("models:/churn/4")]  # doctest: +SKIP
     ['blessed', 'rejected']
     """
-    from mainsail.client._context import get_context
-    from mainsail.client._remote import seg, server
     from mainsail.core._uris import parse_address
     from mainsail.registry._registry import resolve_version
+    from mainsail.store._rest_client import seg
 
-    ctx = get_context()
-    api = server(ctx)
+    api = ctx.remote
     addr = parse_address(model_address(model_address_), kind="models")
     if addr.version is None and addr.alias is None:
         if api is not None:
@@ -493,7 +490,7 @@ def get_check_results(model_address_: str) -> list[CheckResult]:
     return [from_row(r) for r in rows]
 
 
-def latest_check(model_address_: str) -> CheckResult | None:
+def latest_check(ctx: Context, model_address_: str) -> CheckResult | None:
     """The newest CheckResult of a version, or ``None`` when it was never checked."""
-    found = get_check_results(model_address_)
+    found = get_check_results(ctx, model_address_)
     return found[0] if found else None

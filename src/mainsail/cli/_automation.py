@@ -29,7 +29,7 @@ def create(
     file: Annotated[Path, typer.Option("-f", "--file", help="Automation YAML.")],
 ) -> None:
     """Declare or replace an automation from a YAML file."""
-    import mainsail.automation as auto
+    from mainsail.client import _automation as auto
 
     a = auto.create_automation(file)
     kinds = ", ".join(t.type for t in a.spec.triggers)
@@ -42,7 +42,7 @@ def create(
 @automation.command("list")
 def list_(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Every automation with its state."""
-    import mainsail.automation as auto
+    from mainsail.client import _automation as auto
 
     items = auto.list_automations()
     if as_json:
@@ -73,7 +73,7 @@ def show(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """The audit trail: trigger → job → pipeline run → version → checks → rollout."""
-    import mainsail.automation as auto
+    from mainsail.client import _automation as auto
 
     a = auto.get_automation(name)
     events = auto.automation_trail(name, limit=limit)
@@ -115,7 +115,7 @@ def run(
     reason: Annotated[str | None, typer.Option("--reason")] = None,
 ) -> None:
     """Ask for a retraining now (the controller starts it unless one is in flight)."""
-    import mainsail.automation as auto
+    from mainsail.client import _automation as auto
 
     auto.trigger_automation(name, reason=reason)
     console.print(f"Requested a run of [bold]{name}[/]; the controller starts it on its next tick.")
@@ -124,7 +124,7 @@ def run(
 @automation.command("approve")
 def approve(name: str) -> None:
     """Approve the firing waiting for approval."""
-    import mainsail.automation as auto
+    from mainsail.client import _automation as auto
 
     auto.approve_automation(name)
     console.print(f"Approved [bold]{name}[/]; the controller starts it on its next tick.")
@@ -132,7 +132,7 @@ def approve(name: str) -> None:
 
 @automation.command("enable")
 def enable(name: str) -> None:
-    import mainsail.automation as auto
+    from mainsail.client import _automation as auto
 
     auto.set_automation_enabled(name, True)
     console.print(f"{name}: enabled")
@@ -140,7 +140,7 @@ def enable(name: str) -> None:
 
 @automation.command("disable")
 def disable(name: str) -> None:
-    import mainsail.automation as auto
+    from mainsail.client import _automation as auto
 
     auto.set_automation_enabled(name, False)
     console.print(f"{name}: disabled")

@@ -34,8 +34,8 @@ def check(
     as_json: JsonOpt = False,
 ) -> int:
     """Run release checks; exit 0 when blessed, 1 when rejected."""
-    from mainsail.checks import check as run_check
     from mainsail.checks._report import print_result
+    from mainsail.client._checks import check as run_check
 
     result = run_check(
         model,
@@ -62,7 +62,7 @@ def checks_list(
     as_json: JsonOpt = False,
 ) -> None:
     """Stored check results, newest first."""
-    from mainsail.checks import get_check_results
+    from mainsail.client._checks import get_check_results
 
     found = get_check_results(model)
     if as_json:
@@ -95,9 +95,9 @@ def checks_show(
     as_json: JsonOpt = False,
 ) -> None:
     """Show the newest check result of a version (the table, or the stored HTML report)."""
-    from mainsail.checks import latest_check
     from mainsail.checks._report import print_result
     from mainsail.client import get_context
+    from mainsail.client._checks import latest_check
     from mainsail.core._errors import NotFoundError
 
     result = latest_check(model)

@@ -25,11 +25,12 @@ def run(
     poll: Annotated[float, typer.Option("--poll", help="Seconds between loop wake-ups.")] = 0.5,
 ) -> None:
     """Elect a leader (PostgreSQL advisory lock or a file lock) and run the controllers."""
+    from mainsail.client import get_context
     from mainsail.controllers import ControllerManager
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     names = [n.strip() for n in only.split(",") if n.strip()] if only else None
-    manager = ControllerManager(names=names, poll_s=poll)
+    manager = ControllerManager(get_context(), names=names, poll_s=poll)
     if once:
         if not manager.run_once():
             console.print("Another process is the leader; nothing ran.")

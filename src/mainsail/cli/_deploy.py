@@ -82,7 +82,7 @@ def deploy(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Deploy MODEL to ENDPOINT, directly or progressively."""
-    from mainsail.rollout import deploy as _deploy
+    from mainsail.client._delivery import deploy as _deploy
 
     spec: dict[str, Any] = load_spec_file(file) if file else {}
     name = strategy or spec.pop("strategy", None) or "direct"

@@ -38,8 +38,8 @@ def create(
     drift_share: float = 0.5,
 ) -> None:
     """Create or update a monitor from options or a YAML file."""
+    from mainsail.client._monitoring import create_monitor, monitor_from_yaml
     from mainsail.core._errors import InvalidValueError
-    from mainsail.monitoring import create_monitor, monitor_from_yaml
 
     if file is not None:
         made = monitor_from_yaml(file.read_text())
@@ -68,7 +68,7 @@ def create(
 @monitor.command("list")
 def list_(endpoint: Annotated[str | None, typer.Argument()] = None, json: JsonOpt = False) -> None:
     """Monitors and when they ran."""
-    from mainsail.monitoring import list_monitors
+    from mainsail.client._monitoring import list_monitors
 
     ms = list_monitors(endpoint)
     if json:
@@ -101,7 +101,7 @@ def run(
     json: JsonOpt = False,
 ) -> None:
     """Evaluate a monitor now: store the result, update alerts, notify."""
-    from mainsail.monitoring import run_monitor
+    from mainsail.client._monitoring import run_monitor
 
     r = run_monitor(endpoint, name=name, window=window)
     if json:
@@ -122,7 +122,7 @@ def results(
     json: JsonOpt = False,
 ) -> None:
     """Stored results as a time series table."""
-    from mainsail.monitoring import results_frame
+    from mainsail.client._monitoring import results_frame
 
     df = results_frame(endpoint, name, limit=limit)
     if json:
@@ -168,7 +168,7 @@ def report(
     window: str | None = None,
 ) -> None:
     """A standalone HTML report (and JSON): distributions, drift, quality, performance over time."""
-    from mainsail.monitoring import write_report
+    from mainsail.client._monitoring import write_report
 
     html_path, json_path = write_report(endpoint, out, name=name, window=window)
     console.print(f"Wrote {html_path} and {json_path}")
@@ -181,7 +181,7 @@ def alerts_list(
     json: JsonOpt = False,
 ) -> None:
     """Alerts, newest first."""
-    from mainsail.monitoring import list_alerts
+    from mainsail.client._monitoring import list_alerts
 
     items = list_alerts(endpoint, state)
     if json:
@@ -222,7 +222,7 @@ def alerts_list(
 @alerts.command("resolve")
 def alerts_resolve(alert_id: int) -> None:
     """Resolve an alert by hand."""
-    from mainsail.monitoring import resolve_alert
+    from mainsail.client._monitoring import resolve_alert
 
     a = resolve_alert(alert_id)
     console.print(f"Alert #{a.id} ({a.rule} on {a.endpoint}) is {a.state}.")

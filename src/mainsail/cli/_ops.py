@@ -45,8 +45,9 @@ def doctor(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Check the configuration, the store and the installed versions."""
     import importlib.metadata as md
 
-    import mainsail
+    from mainsail.core._errors import MainsailError
     from mainsail.core._settings import get_settings
+    from mainsail.core._version import VERSION
     from mainsail.store._db import _redact
 
     s = get_settings()
@@ -63,9 +64,9 @@ def doctor(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
         digest = ctx.artifacts.put_bytes(b"mainsail doctor probe")
         ctx.artifacts.get_bytes(digest)
         checks.append(("artifacts writable", True, "write + verified read ok"))
-    except mainsail.MainsailError as exc:
+    except MainsailError as exc:
         checks.append(("store reachable", False, exc.message))
-    versions = {"python": platform.python_version(), "mainsail": mainsail.__version__}
+    versions = {"python": platform.python_version(), "mainsail": VERSION}
     for pkg in ("sqlalchemy", "alembic", "pandas", "pyarrow", "scikit-learn", "psycopg", "s3fs"):
         try:
             versions[pkg] = md.version(pkg)

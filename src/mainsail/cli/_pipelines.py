@@ -131,7 +131,7 @@ def run(
     as_json: JsonOpt = False,
 ) -> None:
     """Run a pipeline and show its steps (cached or why each ran)."""
-    from mainsail.pipelines import run_pipeline
+    from mainsail.client._pipelines import run_pipeline
 
     options = {"address": ray_address} if ray_address else None
     pr = run_pipeline(
@@ -158,7 +158,7 @@ def runs(
     as_json: JsonOpt = False,
 ) -> None:
     """List pipeline runs, newest first."""
-    from mainsail.pipelines import list_pipeline_runs
+    from mainsail.client._pipelines import list_pipeline_runs
 
     found = list_pipeline_runs(pipeline, limit)
     if as_json:
@@ -192,7 +192,7 @@ def show(
     as_json: JsonOpt = False,
 ) -> None:
     """Show a pipeline run: steps, cache keys, outputs and why each step ran."""
-    from mainsail.pipelines import get_pipeline_run
+    from mainsail.client._pipelines import get_pipeline_run
 
     pr = get_pipeline_run(run_id)
     if html:
@@ -212,7 +212,7 @@ def why_rerun(
     as_json: JsonOpt = False,
 ) -> None:
     """Explain why steps ran again: code, parameter or input changes, or no cache."""
-    from mainsail.pipelines import why_rerun as _why
+    from mainsail.client._pipelines import why_rerun as _why
 
     found = _why(run_id, step)
     if as_json:
@@ -265,6 +265,7 @@ def worker(
 
     With MAINSAIL_TRACKING_URI set, the worker serves the queue through that server.
     """
+    from mainsail.client import get_context
     from mainsail.core._errors import InvalidValueError
     from mainsail.jobs import Worker
 
@@ -276,6 +277,7 @@ def worker(
             raise InvalidValueError(f"Expected --handler as kind=module:function. Got {item!r}.")
         handlers[kind] = target
     w = Worker(
+        get_context(),
         queue or ["default"],
         poll_s=poll,
         lease_s=lease,
@@ -313,7 +315,7 @@ def jobs_list(
     """List jobs, newest first."""
     from dataclasses import asdict
 
-    from mainsail.jobs import list_jobs
+    from mainsail.client._jobs import list_jobs
 
     found = list_jobs(status=status, queue=queue, limit=limit)
     if as_json:
@@ -343,6 +345,6 @@ def jobs_show(job_id: Annotated[int, typer.Argument(help="Job id.")]) -> None:
     """Show one job with its payload, result and last error (JSON)."""
     from dataclasses import asdict
 
-    from mainsail.jobs import get_job
+    from mainsail.client._jobs import get_job
 
     print_json(asdict(get_job(job_id)))

@@ -109,9 +109,6 @@ def server(
         )
     settings = get_settings().model_copy(update={"tracking_uri": None})
     ctx = build_context(settings)  # the server always sits on the SQL store
-    from mainsail.server.routers._sdk import install
-
-    install(ctx)  # SDK calls in routes and controllers use the server's store
     logging.basicConfig(
         level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
     )
@@ -127,7 +124,7 @@ def server(
         from mainsail.serving._settings import ServeSettings
 
         ctx.database().get_endpoint_record(endpoint)  # unknown: a clear error listing endpoints
-        inference = create_data_plane(ServeSettings(endpoint=endpoint))
+        inference = create_data_plane(ctx, ServeSettings(endpoint=endpoint))
     app = create_app(
         ctx,
         inference=inference,

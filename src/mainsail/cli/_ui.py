@@ -33,12 +33,10 @@ def ui(
     """
     from mainsail.client._context import build_context
     from mainsail.core._settings import get_settings
-    from mainsail.server.routers._sdk import install
     from mainsail.ui import run_ui
 
     settings = get_settings().model_copy(update={"tracking_uri": None})
     ctx = build_context(settings)
-    install(ctx)  # SDK calls in routes use this store
     run_ui(
         ctx,
         host=host,

@@ -146,7 +146,7 @@ def seed_everything(seed: int) -> int:
 def autolog(experiment: str = "default", disable: bool = False) -> None:
     from mainsail.tracking._autolog import autolog as _autolog
 
-    _autolog(experiment=experiment, disable=disable)
+    _autolog(get_context(), experiment=experiment, disable=disable)
 
 
 # -- datasets ------------------------------------------------------------------------------

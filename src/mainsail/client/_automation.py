@@ -1,23 +1,12 @@
-"""SDK facade for automations: declare, inspect, trigger, approve, on the process context.
+"""SDK facade for automations: declare, inspect, switch, trigger, approve."""
 
-Transitional: these names are the domain's own functions until they take the context as their
-first parameter; then each becomes ``name = sdk(domain.name)`` (see ``_bind``).
-"""
+from mainsail.automation import _api
+from mainsail.client._bind import sdk
 
-from mainsail.automation import (
-    approve_automation,
-    automation_trail,
-    create_automation,
-    get_automation,
-    list_automations,
-    trigger_automation,
-)
-
-__all__ = [
-    "approve_automation",
-    "automation_trail",
-    "create_automation",
-    "get_automation",
-    "list_automations",
-    "trigger_automation",
-]
+approve_automation = sdk(_api.approve_automation)
+automation_trail = sdk(_api.automation_trail)
+create_automation = sdk(_api.create_automation)
+get_automation = sdk(_api.get_automation)
+list_automations = sdk(_api.list_automations)
+set_automation_enabled = sdk(_api.set_automation_enabled)
+trigger_automation = sdk(_api.trigger_automation)

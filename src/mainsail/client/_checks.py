@@ -1,17 +1,8 @@
-"""SDK facade for release checks, on the process context.
+"""SDK facade for release checks: run them on a version, read the results."""
 
-Transitional: these names are the domain's own functions until they take the context as their
-first parameter; then each becomes ``name = sdk(domain.name)`` (see ``_bind``).
-"""
+from mainsail.checks import _runner
+from mainsail.client._bind import sdk
 
-from mainsail.checks import (
-    check,
-    get_check_results,
-    latest_check,
-)
-
-__all__ = [
-    "check",
-    "get_check_results",
-    "latest_check",
-]
+check = sdk(_runner.check)
+get_check_results = sdk(_runner.get_check_results)
+latest_check = sdk(_runner.latest_check)

@@ -11,47 +11,15 @@ import threading
 from typing import Any
 
 from mainsail.core._settings import Settings, get_settings, reset_settings
-from mainsail.store._artifacts import ArtifactStore
-from mainsail.store._context import Context
-from mainsail.store._db import Database
-from mainsail.store._sql_store import SqlStore
+from mainsail.store._context import Context, open_context
 
 _lock = threading.Lock()
 _context: Context | None = None
 
 
 def build_context(settings: Settings) -> Context:
-    """A new context for ``settings``: the REST store for an http(s) tracking URI, else SQL."""
-    if settings.tracking_uri and settings.tracking_uri.startswith(("http://", "https://")):
-        return _rest_context(settings)
-    db = Database(settings.resolved_database_url(), busy_timeout_ms=settings.sqlite_busy_timeout_ms)
-    return Context(
-        settings=settings,
-        store=SqlStore(db),
-        artifacts=ArtifactStore(settings.resolved_artifact_root(), _key(settings)),
-    )
-
-
-def _rest_context(settings: Settings) -> Context:
-    """Store and artifacts through a Mainsail server; the token is never logged."""
-    from mainsail.store._rest_store import RestArtifactStore, RestClient, RestStore
-
-    token = settings.token.get_secret_value() if settings.token is not None else None
-    client = RestClient(str(settings.tracking_uri), token=token)
-    return Context(
-        settings=settings,
-        store=RestStore(client),
-        artifacts=RestArtifactStore(client),
-        remote=client,
-    )
-
-
-def _key(settings: Settings) -> bytes | None:
-    if settings.encryption_key is None:
-        return None
-    from mainsail.store._crypto import parse_key
-
-    return parse_key(settings.encryption_key.get_secret_value())
+    """A new context for ``settings`` (see :func:`mainsail.store.open_context`)."""
+    return open_context(settings)
 
 
 def get_context() -> Context:

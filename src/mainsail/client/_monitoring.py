@@ -1,21 +1,17 @@
-"""SDK facade for monitors and alerts, on the process context.
+"""SDK facade for monitoring: monitors, their results and reports, alerts."""
 
-Transitional: these names are the domain's own functions until they take the context as their
-first parameter; then each becomes ``name = sdk(domain.name)`` (see ``_bind``).
-"""
+from mainsail import monitoring as _m
+from mainsail.client._bind import sdk
 
-from mainsail.monitoring import (
-    create_monitor,
-    list_alerts,
-    list_monitors,
-    resolve_alert,
-    run_monitor,
-)
-
-__all__ = [
-    "create_monitor",
-    "list_alerts",
-    "list_monitors",
-    "resolve_alert",
-    "run_monitor",
-]
+create_monitor = sdk(_m.create_monitor)
+delete_monitor = sdk(_m.delete_monitor)
+get_monitor = sdk(_m.get_monitor)
+list_alerts = sdk(_m.list_alerts)
+list_monitors = sdk(_m.list_monitors)
+list_results = sdk(_m.list_results)
+monitor_from_yaml = sdk(_m.monitor_from_yaml)
+render_prometheus = sdk(_m.render_prometheus)
+resolve_alert = sdk(_m.resolve_alert)
+results_frame = sdk(_m.results_frame)
+run_monitor = sdk(_m.run_monitor)
+write_report = sdk(_m.write_report)

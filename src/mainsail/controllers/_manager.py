@@ -51,8 +51,8 @@ class ControllerManager:
 
     Parameters
     ----------
-    context : Context, optional
-        The store to work on; default: the SDK's current context.
+    ctx : Context
+        The store to work on (the leader runs next to the database).
     names : sequence of str, optional
         Which controllers to run; default: every registered one.
     poll_s : float
@@ -60,18 +60,18 @@ class ControllerManager:
 
     Examples
     --------
-    >>> manager = ControllerManager(names=["rollouts"])  # doctest: +SKIP
+    >>> manager = ControllerManager(ctx, names=["rollouts"])  # doctest: +SKIP
     >>> manager.run_once()  # one tick of each, if this process is the leader  # doctest: +SKIP
     """
 
     def __init__(
         self,
-        context: Context | None = None,
+        ctx: Context,
         names: Sequence[str] | None = None,
         poll_s: float = 0.5,
         controllers: Sequence[Controller] | None = None,
     ) -> None:
-        self.context = context
+        self.context = ctx
         self.names = list(names) if names is not None else None
         self.poll_s = poll_s
         self._given = list(controllers) if controllers is not None else None
@@ -83,26 +83,19 @@ class ControllerManager:
         self.errors: dict[str, str] = {}
 
     # -- setup ------------------------------------------------------------------------------
-    def _ctx(self) -> Context:
-        if self.context is None:
-            from mainsail.client._context import get_context
-
-            self.context = get_context()
-        return self.context
-
     def controllers(self) -> list[Controller]:
         if self._controllers is None:
             if self._given is not None:
                 self._controllers = list(self._given)
             else:
-                ctx = self._ctx()
+                ctx = self.context
                 self._controllers = [_load(n)(ctx) for n in (self.names or list(CONTROLLERS))]
         return self._controllers
 
     @property
     def lock(self) -> LeaderLock:
         if self._lock is None:
-            self._lock = LeaderLock(self._ctx().database().db)
+            self._lock = LeaderLock(self.context.database("Running controllers").db)
         return self._lock
 
     @property

@@ -1,5 +1,6 @@
 """Datasets: schema inference, mergeable profiles, validation and content-addressed versions."""
 
+from mainsail.data._datasets import load_dataset, log_dataset, resolve_dataset_version
 from mainsail.data._profile import ColumnProfile, Profile, profile_frame
 from mainsail.data._schema import ColumnSchema, Schema, infer_schema
 from mainsail.data._validate import ValidationReport, Violation, validate
@@ -12,6 +13,9 @@ __all__ = [
     "ValidationReport",
     "Violation",
     "infer_schema",
+    "load_dataset",
+    "log_dataset",
     "profile_frame",
+    "resolve_dataset_version",
     "validate",
 ]

@@ -270,7 +270,7 @@ def _progress(say: Any, mainsail: Any) -> None:
 
 
 def _monitor_progress(say: Any) -> None:
-    from mainsail.monitoring import list_results
+    from mainsail.client._monitoring import list_results
 
     results = list_results(ENDPOINT, limit=1)
     if not results or f"monitor:{results[0].ts}" in _seen:
@@ -319,7 +319,7 @@ def _trail(console: Any, mainsail: Any) -> None:
 
 
 def _reports(out: Path, mainsail: Any) -> None:
-    from mainsail.monitoring import write_report
+    from mainsail.client._monitoring import write_report
     from mainsail.registry import render_html
 
     write_report(ENDPOINT, out / "monitor-report.html")

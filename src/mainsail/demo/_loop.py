@@ -157,11 +157,15 @@ class Background:
     """The controllers (leader) and one job worker, in threads of this process."""
 
     def __init__(self) -> None:
+        from mainsail.client import get_context
         from mainsail.controllers import ControllerManager
         from mainsail.jobs import Worker
 
-        self.manager = ControllerManager(names=["rollouts", "monitors", "automations"], poll_s=0.25)
-        self.worker = Worker(queues=["default"], poll_s=0.25)
+        ctx = get_context()
+        self.manager = ControllerManager(
+            ctx, names=["rollouts", "monitors", "automations"], poll_s=0.25
+        )
+        self.worker = Worker(ctx, queues=["default"], poll_s=0.25)
         self._thread = threading.Thread(target=self._work, name="demo-worker", daemon=True)
         self._stop = threading.Event()
 

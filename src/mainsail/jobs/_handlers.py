@@ -1,8 +1,13 @@
-"""Job handlers by kind: ``(payload, job) -> JSON result``, registered by name."""
+"""Job handlers by kind: ``(ctx, payload, job) -> JSON result``, registered by name.
+
+A handler written for the SDK, ``(payload, job)``, still works: it runs in a worker process
+whose SDK context is the worker's, so it may call ``mainsail.*`` itself.
+"""
 
 from __future__ import annotations
 
 import importlib
+import inspect
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -10,10 +15,12 @@ from mainsail.core._errors import UnknownJobKindError
 
 if TYPE_CHECKING:
     from mainsail.jobs._queue import Job
+    from mainsail.store._context import Context
 
-Handler = Callable[[dict[str, Any], "Job"], Any]
+Handler = Callable[["Context", dict[str, Any], "Job"], Any]
+LegacyHandler = Callable[[dict[str, Any], "Job"], Any]
 
-HANDLERS: dict[str, str | Handler] = {
+HANDLERS: dict[str, str | Handler | LegacyHandler] = {
     "pipeline": "mainsail.jobs._handlers:run_pipeline_job",
     "automation.retrain": "mainsail.automation._retrain:handle",
 }
@@ -24,7 +31,7 @@ HANDLERS: dict[str, str | Handler] = {
 NEEDS_DATABASE = frozenset({"automation.retrain"})
 
 
-def register_handler(kind: str, handler: str | Handler) -> None:
+def register_handler(kind: str, handler: str | Handler | LegacyHandler) -> None:
     """Run jobs of ``kind`` with ``handler`` (a callable or ``"module:function"``).
 
     A worker process only knows the handlers registered in it: register by
@@ -47,7 +54,9 @@ def register_handler(kind: str, handler: str | Handler) -> None:
     HANDLERS[kind] = handler
 
 
-def resolve_handler(kind: str, extra: dict[str, str | Handler] | None = None) -> Handler:
+def resolve_handler(
+    kind: str, extra: dict[str, str | Handler | LegacyHandler] | None = None
+) -> Handler:
     known = {**HANDLERS, **(extra or {})}
     target = known.get(kind)
     if target is None:
@@ -64,11 +73,26 @@ def resolve_handler(kind: str, extra: dict[str, str | Handler] | None = None) ->
             raise UnknownJobKindError(
                 f"The handler for job kind {kind!r} is {target!r}, which cannot be imported: {exc}."
             ) from None
+        return _with_context(fn)
+    return _with_context(target)
+
+
+def _with_context(fn: Any) -> Handler:
+    """``fn`` as a ``(ctx, payload, job)`` handler; an SDK-style ``(payload, job)`` one is wrapped."""
+    try:
+        params = [
+            p
+            for p in inspect.signature(fn).parameters.values()
+            if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+        ]
+    except (TypeError, ValueError):  # a builtin without a signature: take it as it is
         return fn  # type: ignore[no-any-return]
-    return target
+    if len(params) == 2:
+        return lambda ctx, payload, job: fn(payload, job)
+    return fn  # type: ignore[no-any-return]
 
 
-def run_pipeline_job(payload: dict[str, Any], job: Job) -> dict[str, Any]:
+def run_pipeline_job(ctx: Context, payload: dict[str, Any], job: Job) -> dict[str, Any]:
     """Built-in kind ``pipeline``: ``run_pipeline(payload["pipeline"], params=...)``.
 
     Payload keys: ``pipeline`` (``"module:attr"``), optional ``params``, ``executor``,
@@ -87,6 +111,7 @@ def run_pipeline_job(payload: dict[str, Any], job: Job) -> dict[str, Any]:
     trigger.setdefault("job_id", job.id)
     trigger.setdefault("attempt", job.attempts)
     pr = run_pipeline(
+        ctx,
         ref,
         params=payload.get("params"),
         executor=payload.get("executor", "inprocess"),

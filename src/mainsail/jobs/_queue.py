@@ -29,7 +29,6 @@ from mainsail.core._ids import now_ms
 
 if TYPE_CHECKING:
     from mainsail.store._context import Context
-    from mainsail.store._rest_store import RestClient
 
 
 @dataclass(frozen=True)
@@ -65,20 +64,6 @@ _NAME = re.compile(r"[A-Za-z0-9_.:\-]{1,64}")
 _CHARS = "letters, digits and _ . : -"
 
 
-def _ctx(ctx: Context | None) -> Context:
-    if ctx is not None:
-        return ctx
-    from mainsail.client._context import get_context
-
-    return get_context()
-
-
-def _server(ctx: Context | None) -> RestClient | None:
-    from mainsail.client._remote import server
-
-    return server(_ctx(ctx))
-
-
 def needs_database(ctx: Context, what: str) -> None:
     """Refuse ``what`` (a worker, the reaper) when the store is a server, saying where to run it."""
     if ctx.is_remote:
@@ -90,6 +75,7 @@ def needs_database(ctx: Context, what: str) -> None:
 
 
 def enqueue(
+    ctx: Context,
     kind: str,
     payload: Mapping[str, Any],
     *,
@@ -97,7 +83,6 @@ def enqueue(
     dedupe_key: str | None = None,
     max_attempts: int = 3,
     run_after_ms: int | None = None,
-    ctx: Context | None = None,
 ) -> int:
     """Queue a job; returns its id. A queued or running job with ``dedupe_key`` is reused.
 
@@ -111,8 +96,8 @@ def enqueue(
 
     Examples
     --------
-    >>> import mainsail.jobs
-    >>> mainsail.jobs.enqueue("pipeline", {"pipeline": "my_project.train:pipeline"},
+    >>> import mainsail
+    >>> mainsail.enqueue_job("pipeline", {"pipeline": "my_project.train:pipeline"},
     ...                       dedupe_key="retrain:churn")  # doctest: +SKIP
     1
     """
@@ -155,7 +140,7 @@ def enqueue(
         raise InvalidValueError(
             f"run_after_ms is a time in ms since the epoch (an integer >= 0). Got {run_after_ms!r}."
         )
-    if (api := _server(ctx)) is not None:
+    if (api := ctx.remote) is not None:
         body = {
             "kind": kind,
             "payload": data,
@@ -165,54 +150,50 @@ def enqueue(
             "run_after_ms": run_after_ms,
         }
         return int(api.json("POST", "/jobs", json=body)["id"])
-    job_id, _ = (
-        _ctx(ctx)
-        .database("The job queue")
-        .enqueue_job(queue, kind, data, dedupe_key, max_attempts, run_after_ms or now_ms())
+    job_id, _ = ctx.database("The job queue").enqueue_job(
+        queue, kind, data, dedupe_key, max_attempts, run_after_ms or now_ms()
     )
     return job_id
 
 
-def get_job(job_id: int, ctx: Context | None = None) -> Job:
+def get_job(ctx: Context, job_id: int) -> Job:
     """A job by id."""
     missing = JobNotFoundError(
-        f"No job with id {job_id!r}. List jobs with mainsail.jobs.list_jobs()."
+        f"No job with id {job_id!r}. List jobs with mainsail.list_jobs() or: mainsail jobs list."
     )
     if isinstance(job_id, bool) or not isinstance(job_id, int) or not 1 <= job_id < 2**63:
         raise missing
-    if (api := _server(ctx)) is not None:
+    if (api := ctx.remote) is not None:
         return Job(**api.json("GET", f"/jobs/{job_id}"))
-    row = _ctx(ctx).database("The job queue").get_job_row(job_id)
+    row = ctx.database("The job queue").get_job_row(job_id)
     if row is None:
         raise missing
     return Job.from_row(row)
 
 
 def list_jobs(
+    ctx: Context,
     status: str | None = None,
     queue: str | None = None,
     kind: str | None = None,
     limit: int = 100,
-    ctx: Context | None = None,
 ) -> list[Job]:
     """Jobs, newest first, optionally filtered by status (queued|running|done|failed)."""
     if status is not None and status not in STATUSES:
         raise InvalidValueError(f"Job status must be one of {', '.join(STATUSES)}. Got {status!r}.")
     if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 1000:
         raise InvalidValueError(f"limit must be an integer in 1..1000. Got {limit!r}.")
-    if (api := _server(ctx)) is not None:
+    if (api := ctx.remote) is not None:
         params = {"status": status, "queue": queue, "kind": kind, "limit": limit}
         data = api.json("GET", "/jobs", params={k: v for k, v in params.items() if v is not None})
         return [Job(**j) for j in data]
-    rows = _ctx(ctx).database("The job queue").list_job_rows(status, queue, kind, limit)
+    rows = ctx.database("The job queue").list_job_rows(status, queue, kind, limit)
     return [Job.from_row(r) for r in rows]
 
 
-def reap_stale_jobs(ctx: Context | None = None) -> list[dict[str, Any]]:
+def reap_stale_jobs(ctx: Context) -> list[dict[str, Any]]:
     """Re-queue or fail running jobs whose worker stopped heartbeating; returns them."""
-    c = _ctx(ctx)
-    needs_database(c, "Reaping stale jobs")
-    return c.database("The job reaper").reap_stale_jobs()
+    return ctx.database("Reaping stale jobs").reap_stale_jobs()
 
 
 def reap_and_log(store: Any, log: logging.Logger) -> None:

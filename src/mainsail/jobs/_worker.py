@@ -26,7 +26,7 @@ import time
 import traceback
 import uuid
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
@@ -39,12 +39,17 @@ from mainsail.core._errors import (
     UnknownJobKindError,
 )
 from mainsail.core._ids import hostname
-from mainsail.jobs._handlers import HANDLERS, NEEDS_DATABASE, Handler, resolve_handler
+from mainsail.jobs._handlers import (
+    HANDLERS,
+    NEEDS_DATABASE,
+    Handler,
+    LegacyHandler,
+    resolve_handler,
+)
 from mainsail.jobs._queue import Job, reap_and_log
 
 if TYPE_CHECKING:
     from mainsail.store._context import Context
-    from mainsail.store._rest_store import RestStore
 
 log = logging.getLogger("mainsail.jobs")
 _REFUSED = (AuthenticationError, PermissionDeniedError, InvalidValueError, ConfigurationError)
@@ -73,14 +78,14 @@ class Worker:
 
     def __init__(
         self,
+        ctx: Context,
         queues: Sequence[str] = ("default",),
         poll_s: float = 0.5,
         lease_s: float = 30.0,
         worker_id: str | None = None,
         *,
-        handlers: dict[str, str | Handler] | None = None,
+        handlers: dict[str, str | Handler | LegacyHandler] | None = None,
         retry_delay_s: float = 5.0,
-        ctx: Context | None = None,
         kinds: Sequence[str] | None = None,
         wait_s: float = 20.0,
     ) -> None:
@@ -110,18 +115,10 @@ class Worker:
         self.worker_id = worker_id or f"{hostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self.handlers = dict(handlers or {})
         self.retry_delay_s = retry_delay_s
-        self._ctx = ctx
+        self.ctx = ctx
         self._stop = threading.Event()
         self._last_reap = 0.0
         self.processed = 0
-
-    @property
-    def ctx(self) -> Context:
-        if self._ctx is None:
-            from mainsail.client._context import get_context
-
-            self._ctx = get_context()
-        return self._ctx
 
     @property
     def remote(self) -> bool:
@@ -190,7 +187,7 @@ class Worker:
         if now - self._last_reap < min(self.lease_s / 2, 5.0):
             return
         self._last_reap = now
-        reap_and_log(self.ctx.store, log)
+        reap_and_log(self.ctx.database("The job reaper"), log)
 
     def run_one(self, wait_s: float = 0.0) -> Job | None:
         """Claim one due job and run it; None if there was none.
@@ -199,12 +196,11 @@ class Worker:
         does not wait.
         """
         kinds = self.claim_kinds()
-        if self.remote:  # the server reaps before it hands out a job
-            rest = cast("RestStore", self.ctx.store)
-            row = rest.claim_job(self.queues, self.worker_id, self._lease_ms, kinds, wait_s=wait_s)
-        else:
+        if not self.remote:  # the server reaps before it hands out a job
             self._maybe_reap()
-            row = self.ctx.store.claim_job(self.queues, self.worker_id, self._lease_ms, kinds)
+        row = self.ctx.store.claim_job(
+            self.queues, self.worker_id, self._lease_ms, kinds, wait_s=wait_s
+        )
         if row is None:
             return None
         job = Job.from_row(row)
@@ -249,7 +245,7 @@ class Worker:
         store = self.ctx.store
         try:
             handler = resolve_handler(job.kind, self.handlers)
-            result = handler(dict(job.payload), job)
+            result = handler(self.ctx, dict(job.payload), job)
             result = orjson.loads(orjson.dumps(result, option=orjson.OPT_SERIALIZE_NUMPY))
         except Exception as exc:  # noqa: BLE001 - a handler's failure is recorded
             retry = not isinstance(exc, (UnknownJobKindError, InvalidValueError))
@@ -276,6 +272,7 @@ class Worker:
 
 
 def run_worker(
+    ctx: Context,
     queues: Sequence[str] = ("default",),
     *,
     max_jobs: int | None = None,
@@ -283,4 +280,4 @@ def run_worker(
     **options: Any,
 ) -> int:
     """Run a worker in this process; returns how many jobs it processed."""
-    return Worker(queues, **options).run(max_jobs=max_jobs, until_idle=until_idle)
+    return Worker(ctx, queues, **options).run(max_jobs=max_jobs, until_idle=until_idle)

@@ -17,7 +17,6 @@ import pandas as pd
 import sqlalchemy as sa
 from pydantic import BaseModel, Field, field_validator
 
-from mainsail.client._remote import seg, server
 from mainsail.core._durations import parse_duration
 from mainsail.core._errors import InvalidValueError, MainsailError, NotFoundError
 from mainsail.core._ids import now_ms as _now
@@ -39,6 +38,7 @@ from mainsail.monitoring._quality import QualityReport, check_quality
 from mainsail.monitoring._sources import inputs_of, load_sketches, read_log
 from mainsail.monitoring._tests import get_test
 from mainsail.store import _tables as T
+from mainsail.store._rest_client import seg
 
 if TYPE_CHECKING:
     from mainsail.store._context import Context
@@ -131,14 +131,6 @@ class MonitorResult(BaseModel):
         return "\n".join(lines)
 
 
-def _ctx(ctx: Context | None) -> Context:
-    if ctx is not None:
-        return ctx
-    from mainsail.client._context import get_context
-
-    return get_context()
-
-
 def _path(endpoint: str, name: str, *rest: str) -> str:
     """The API path of a monitor (``/monitors/ENDPOINT/NAME/...``)."""
     return "/".join(["/monitors", seg(endpoint), seg(name), *rest])
@@ -151,6 +143,7 @@ def _monitor(row: Any) -> Monitor:
 
 
 def create_monitor(
+    ctx: Context,
     endpoint: str,
     *,
     name: str = "default",
@@ -165,7 +158,6 @@ def create_monitor(
     tests: dict[str, str] | None = None,
     columns: list[str] | None = None,
     enabled: bool = True,
-    ctx: Context | None = None,
 ) -> Monitor:
     """Create or update (by endpoint + name) a monitor.
 
@@ -214,14 +206,13 @@ def create_monitor(
     for test in [spec.stattest, *spec.tests.values()]:
         if test is not None:
             get_test(test)  # an unknown drift test: the error lists the valid ones
-    ctx = _ctx(ctx)
-    if (api := server(ctx)) is not None:
+    if (api := ctx.remote) is not None:
         body = spec.model_dump(mode="json", exclude={"endpoint", "name"})
         return Monitor.model_validate(api.json("PUT", _path(endpoint, name), json=body))
     return save_monitor(ctx, spec)
 
 
-def monitor_from_yaml(text: str, ctx: Context | None = None) -> list[Monitor]:
+def monitor_from_yaml(ctx: Context, text: str) -> list[Monitor]:
     """Create the monitors of a YAML document (one mapping, or a list under ``monitors:``)."""
     from mainsail.core._optional import import_optional
 
@@ -241,7 +232,7 @@ def monitor_from_yaml(text: str, ctx: Context | None = None) -> list[Monitor]:
         if "endpoint" not in d:
             raise InvalidValueError(f"A monitor needs 'endpoint'. Got keys: {', '.join(d)}.")
         d = dict(d)
-        out.append(create_monitor(d.pop("endpoint"), ctx=ctx, **d))
+        out.append(create_monitor(ctx, d.pop("endpoint"), **d))
     return out
 
 
@@ -268,13 +259,12 @@ def save_monitor(ctx: Context, spec: MonitorSpec) -> Monitor:
             )
         else:
             conn.execute(sa.update(T.monitors).where(T.monitors.c.id == row[0]).values(**values))
-    return get_monitor(spec.endpoint, spec.name, ctx=ctx)
+    return get_monitor(ctx, spec.endpoint, spec.name)
 
 
-def get_monitor(endpoint: str, name: str = "default", ctx: Context | None = None) -> Monitor:
+def get_monitor(ctx: Context, endpoint: str, name: str = "default") -> Monitor:
     """The monitor ``name`` of ``endpoint``; :class:`NotFoundError` lists the known ones."""
-    ctx = _ctx(ctx)
-    if (api := server(ctx)) is not None:
+    if (api := ctx.remote) is not None:
         return Monitor.model_validate(api.json("GET", _path(endpoint, name)))
     with ctx.database().db.read() as conn:
         row = conn.execute(
@@ -283,7 +273,7 @@ def get_monitor(endpoint: str, name: str = "default", ctx: Context | None = None
             )
         ).first()
     if row is None:
-        known = [f"{m.endpoint}/{m.name}" for m in list_monitors(ctx=ctx)]
+        known = [f"{m.endpoint}/{m.name}" for m in list_monitors(ctx)]
         raise NotFoundError(
             f"No monitor {name!r} on endpoint {endpoint!r}. Known monitors: "
             f"{', '.join(known) or 'none'}. Create one with mainsail.create_monitor({endpoint!r}) "
@@ -292,7 +282,7 @@ def get_monitor(endpoint: str, name: str = "default", ctx: Context | None = None
     return _monitor(row)
 
 
-def list_monitors(endpoint: str | None = None, ctx: Context | None = None) -> list[Monitor]:
+def list_monitors(ctx: Context, endpoint: str | None = None) -> list[Monitor]:
     """Monitors (of one endpoint, or all), by endpoint and name.
 
     Examples
@@ -301,8 +291,7 @@ def list_monitors(endpoint: str | None = None, ctx: Context | None = None) -> li
     >>> [m.name for m in mainsail.list_monitors("churn")]  # doctest: +SKIP
     ['default']
     """
-    ctx = _ctx(ctx)
-    if (api := server(ctx)) is not None:
+    if (api := ctx.remote) is not None:
         params = {"endpoint": endpoint} if endpoint is not None else {}
         return [Monitor.model_validate(m) for m in api.json("GET", "/monitors", params=params)]
     q = sa.select(T.monitors).order_by(T.monitors.c.endpoint, T.monitors.c.name)
@@ -312,13 +301,12 @@ def list_monitors(endpoint: str | None = None, ctx: Context | None = None) -> li
         return [_monitor(r) for r in conn.execute(q)]
 
 
-def delete_monitor(endpoint: str, name: str = "default", ctx: Context | None = None) -> None:
+def delete_monitor(ctx: Context, endpoint: str, name: str = "default") -> None:
     """Delete a monitor and its stored results."""
-    ctx = _ctx(ctx)
-    if (api := server(ctx)) is not None:
+    if (api := ctx.remote) is not None:
         api.json("DELETE", _path(endpoint, name))
         return
-    m = get_monitor(endpoint, name, ctx=ctx)
+    m = get_monitor(ctx, endpoint, name)
     with ctx.database().db.write() as conn:
         conn.execute(sa.delete(T.monitor_results).where(T.monitor_results.c.monitor_id == m.id))
         conn.execute(sa.delete(T.monitors).where(T.monitors.c.id == m.id))
@@ -530,12 +518,12 @@ def _examples(ctx: Context, r: MonitorResult, k: int = 5) -> list[dict[str, Any]
 
 
 def run_monitor(
+    ctx: Context,
     endpoint: str,
     *,
     name: str = "default",
     window: str | None = None,
     now_ms: int | None = None,
-    ctx: Context | None = None,
 ) -> MonitorResult:
     """Evaluate a monitor now, store the result, update alerts and notify.
 
@@ -546,8 +534,7 @@ def run_monitor(
     >>> r.status, r.scores["drift.share"]  # doctest: +SKIP
     ('ok', 0.0)
     """
-    ctx = _ctx(ctx)
-    if (api := server(ctx)) is not None:  # live sketches and logs are on the server
+    if (api := ctx.remote) is not None:  # live sketches and logs are on the server
         params: dict[str, str | int] = {}
         if window is not None:
             params["window"] = window
@@ -555,7 +542,7 @@ def run_monitor(
             params["now_ms"] = int(now_ms)
         doc = api.json("POST", _path(endpoint, name, "run"), params=params)
         return MonitorResult.model_validate(doc)
-    monitor = get_monitor(endpoint, name, ctx=ctx)
+    monitor = get_monitor(ctx, endpoint, name)
     return execute(ctx, monitor, parse_duration(window) if window else None, now_ms)
 
 

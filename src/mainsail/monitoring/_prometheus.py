@@ -150,19 +150,15 @@ def _escape(v: str) -> str:
     return v.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
 
 
-def render_prometheus(ctx: Context | None = None) -> bytes:
+def render_prometheus(ctx: Context) -> bytes:
     """The text exposition (``text/plain; version=0.0.4``) of every monitoring gauge.
 
     Examples
     --------
     >>> from mainsail.monitoring import render_prometheus
-    >>> print(render_prometheus().decode())  # doctest: +SKIP
+    >>> print(render_prometheus(ctx).decode())  # doctest: +SKIP
     # HELP mainsail_dataset_drift_share Share of drifted features ...
     """
-    if ctx is None:
-        from mainsail.client._context import get_context
-
-        ctx = get_context()
     by_name: dict[str, list[Sample]] = {}
     for s in samples(ctx):
         by_name.setdefault(s[0], []).append(s)

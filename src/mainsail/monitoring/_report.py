@@ -13,11 +13,11 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from mainsail.client._remote import seg, server
 from mainsail.core._durations import parse_duration
 from mainsail.data._profile import ColumnProfile, Profile
 from mainsail.monitoring._monitor import MonitorResult, evaluate_monitor, get_monitor
 from mainsail.monitoring._results import list_results
+from mainsail.store._rest_client import seg
 
 if TYPE_CHECKING:
     from mainsail.store._context import Context
@@ -299,10 +299,10 @@ def build_report(
     window: str | None = None,
     history: int = 200,
 ) -> dict[str, Any]:
-    monitor = get_monitor(endpoint, name, ctx=ctx)
+    monitor = get_monitor(ctx, endpoint, name)
     window_s = parse_duration(window) if window else None
     ev = evaluate_monitor(ctx, monitor, window_s)
-    past: list[MonitorResult] = list_results(endpoint, name, limit=history, ctx=ctx)
+    past: list[MonitorResult] = list_results(ctx, endpoint, name, limit=history)
     return {
         "endpoint": endpoint,
         "monitor": name,
@@ -314,25 +314,21 @@ def build_report(
 
 
 def write_report(
+    ctx: Context,
     endpoint: str,
     out: str | Path,
     name: str = "default",
     window: str | None = None,
-    ctx: Context | None = None,
 ) -> tuple[Path, Path]:
     """Write ``out`` (HTML) and the same report as JSON next to it (``.json``).
 
     Examples
     --------
     >>> from mainsail.monitoring import write_report
-    >>> write_report("churn", "report.html")  # doctest: +SKIP
+    >>> write_report(ctx, "churn", "report.html")  # doctest: +SKIP
     (PosixPath('report.html'), PosixPath('report.json'))
     """
-    if ctx is None:
-        from mainsail.client._context import get_context
-
-        ctx = get_context()
-    if (api := server(ctx)) is not None:  # evaluated on the server, drawn here
+    if (api := ctx.remote) is not None:  # evaluated on the server, drawn here
         params = {"window": window} if window is not None else {}
         doc = api.json("GET", f"/monitors/{seg(endpoint)}/{seg(name)}/report", params=params)
     else:

@@ -7,8 +7,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 import sqlalchemy as sa
 
-from mainsail.client._remote import server
-from mainsail.monitoring._monitor import MonitorResult, _ctx, _path, get_monitor
+from mainsail.monitoring._monitor import MonitorResult, _path, get_monitor
 from mainsail.store import _tables as T
 
 if TYPE_CHECKING:
@@ -16,19 +15,18 @@ if TYPE_CHECKING:
 
 
 def list_results(
+    ctx: Context,
     endpoint: str,
     name: str = "default",
     limit: int = 100,
     since_ms: int | None = None,
-    ctx: Context | None = None,
 ) -> list[MonitorResult]:
     """Stored results, oldest first (the latest ``limit``)."""
-    ctx = _ctx(ctx)
-    if (api := server(ctx)) is not None:
+    if (api := ctx.remote) is not None:
         params = {"limit": limit, **({"since_ms": since_ms} if since_ms is not None else {})}
         docs = api.json("GET", _path(endpoint, name, "results"), params=params)
         return [MonitorResult.model_validate(d) for d in docs]
-    m = get_monitor(endpoint, name, ctx=ctx)
+    m = get_monitor(ctx, endpoint, name)
     q = (
         sa.select(T.monitor_results.c.id, T.monitor_results.c.result)
         .where(T.monitor_results.c.monitor_id == m.id)
@@ -46,18 +44,17 @@ def list_results(
 
 
 def results_frame(
-    endpoint: str, name: str = "default", limit: int = 100, ctx: Context | None = None
+    ctx: Context, endpoint: str, name: str = "default", limit: int = 100
 ) -> pd.DataFrame:
     """The scores of stored results as a time series (one row per run)."""
-    ctx = _ctx(ctx)
-    if server(ctx) is not None:
+    if ctx.remote is not None:
         return pd.DataFrame(
             [
                 {"ts": r.ts, "status": r.status, "model_version": r.model_version, **r.scores}
-                for r in list_results(endpoint, name, limit=limit, ctx=ctx)
+                for r in list_results(ctx, endpoint, name, limit=limit)
             ]
         )
-    m = get_monitor(endpoint, name, ctx=ctx)
+    m = get_monitor(ctx, endpoint, name)
     q = (
         sa.select(
             T.monitor_results.c.ts,

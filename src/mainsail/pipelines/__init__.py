@@ -39,22 +39,23 @@ from mainsail.pipelines._step import Pipeline, Ref, Step, pipeline, step
 
 if TYPE_CHECKING:
     from mainsail.pipelines._lineage import LineageNode, RerunExplanation
+    from mainsail.store._context import Context
 
 
-def why_rerun(pipeline_run_id: str, step: str | None = None) -> list[RerunExplanation]:
+def why_rerun(
+    ctx: Context, pipeline_run_id: str, step: str | None = None
+) -> list[RerunExplanation]:
     """Why each step (or ``step``) of a pipeline run ran again; see ``mainsail pipeline why-rerun``."""
-    from mainsail.client._context import get_context
     from mainsail.pipelines._lineage import why_rerun as _why
 
-    return _why(get_context(), pipeline_run_id, step)
+    return _why(ctx, pipeline_run_id, step)
 
 
-def lineage(digest: str) -> LineageNode | None:
+def lineage(ctx: Context, digest: str) -> LineageNode | None:
     """The step run that produced an artifact digest, recursively through its inputs."""
-    from mainsail.client._context import get_context
     from mainsail.pipelines._lineage import lineage as _lineage
 
-    return _lineage(get_context(), digest)
+    return _lineage(ctx, digest)
 
 
 def __getattr__(name: str) -> Any:

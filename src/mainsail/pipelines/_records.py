@@ -98,10 +98,15 @@ class PipelineRun:
     @property
     def outputs(self) -> dict[str, Any]:
         if self._outputs is None:
-            from mainsail.client._context import get_context
             from mainsail.pipelines._serialize import load_value
 
-            ctx = self._ctx or get_context()
+            ctx = self._ctx
+            if ctx is None:
+                raise PipelineFailedError(
+                    f"Pipeline run {self.id[:12]} was built without a context, so its outputs "
+                    "cannot be read. Load it with get_pipeline_run(ctx, id).",
+                    pipeline_run_id=self.id,
+                )
             self._outputs = {
                 k: (m["value"] if "value" in m else load_value(ctx.artifacts, m))
                 for k, m in self.output_meta.items()
@@ -160,20 +165,15 @@ def load_pipeline_run(ctx: Context, pipeline_run_id: str) -> PipelineRun:
     )
 
 
-def get_pipeline_run(pipeline_run_id: str) -> PipelineRun:
+def get_pipeline_run(ctx: Context, pipeline_run_id: str) -> PipelineRun:
     """A pipeline run by id (or a unique prefix of 6+ characters)."""
-    from mainsail.client._context import get_context
-
-    return load_pipeline_run(get_context(), pipeline_run_id)
+    return load_pipeline_run(ctx, pipeline_run_id)
 
 
 def list_pipeline_runs(
-    pipeline: str | None = None, limit: int = 50, status: str | None = None
+    ctx: Context, pipeline: str | None = None, limit: int = 50, status: str | None = None
 ) -> list[PipelineRun]:
     """Recent pipeline runs, newest first."""
-    from mainsail.client._context import get_context
-
-    ctx = get_context()
     return [
         load_pipeline_run(ctx, r["id"])
         for r in ctx.store.list_pipeline_run_rows(pipeline, limit, status)

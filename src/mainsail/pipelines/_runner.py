@@ -34,6 +34,7 @@ from mainsail.pipelines._executors import StepTask, TaskResult, make_executor, w
 from mainsail.pipelines._records import PipelineRun, load_pipeline_run
 from mainsail.pipelines._serialize import is_json_param, store_value
 from mainsail.pipelines._step import Graph, Node, Pipeline, Ref
+from mainsail.store._crypto import settings_key
 
 if TYPE_CHECKING:
     from mainsail.store._context import Context
@@ -139,9 +140,7 @@ class _Driver:
         self.waiting: dict[int, dict[str, Any]] = {}  # node -> entry claimed by another run
         self.logged_wait: dict[int, float] = {}  # node -> when its wait was last logged
         self.errors: list[str] = []
-        from mainsail.client._context import _key
-
-        self.key = _key(ctx.settings)  # tasks elsewhere rebuild the artifact store with it
+        self.key = settings_key(ctx.settings)  # tasks elsewhere rebuild the artifact store
 
     # -- planning --------------------------------------------------------------------------
     def components(self, node: Node) -> tuple[dict[str, Any], dict[str, Any], StepTask]:
@@ -558,6 +557,7 @@ def resolve_pipeline(ref: str | Pipeline) -> Pipeline:
 
 
 def run_pipeline(
+    ctx: Context,
     pipeline: str | Pipeline,
     *,
     params: Mapping[str, Any] | None = None,
@@ -577,7 +577,9 @@ def run_pipeline(
     >>> pr.status  # doctest: +SKIP
     'succeeded'
     """
-    return resolve_pipeline(pipeline).run(
+    return execute(
+        ctx,
+        resolve_pipeline(pipeline),
         params=params,
         executor=executor,
         cache=cache,

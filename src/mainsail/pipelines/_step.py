@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, overload
 from mainsail.core._errors import PipelineDefinitionError
 
 if TYPE_CHECKING:
-    from mainsail.pipelines._records import PipelineRun
+    pass
 
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]{0,127}$")
 _local = threading.local()
@@ -221,7 +221,8 @@ def step(
 
 
 class Pipeline:
-    """A function that wires steps into a DAG; run it with :meth:`run`.
+    """A function that wires steps into a DAG; run it with ``run_pipeline(ctx, pipeline)``
+    (the SDK's ``@mainsail.pipeline`` adds ``.run()`` on the process context).
 
     Examples
     --------
@@ -289,44 +290,6 @@ class Pipeline:
                 "with @mainsail.step."
             )
         return graph
-
-    def run(
-        self,
-        *,
-        params: Mapping[str, Any] | None = None,
-        executor: str = "inprocess",
-        cache: bool = True,
-        trigger: Mapping[str, Any] | None = None,
-        experiment: str | None = None,
-        progress: bool = True,
-        executor_options: Mapping[str, Any] | None = None,
-    ) -> PipelineRun:
-        """Run the pipeline; returns the recorded :class:`PipelineRun` (also when it failed).
-
-        Parameters
-        ----------
-        params : arguments for the pipeline function (JSON values).
-        executor : ``"inprocess"`` (default) or ``"ray"``, or a registered executor name.
-        cache : False reruns every step (``--no-cache``).
-        trigger : why it runs (stored with the run, e.g. ``{"kind": "drift", ...}``).
-        experiment : experiment of the tracking Run (default ``"pipelines"``).
-        progress : show a Rich progress bar.
-        executor_options : passed to the executor (Ray: ``address``, ``num_cpus``).
-        """
-        from mainsail.client._context import get_context
-        from mainsail.pipelines._runner import execute
-
-        return execute(
-            get_context(),
-            self,
-            params=params,
-            executor=executor,
-            cache=cache,
-            trigger=trigger,
-            experiment=experiment,
-            progress=progress,
-            executor_options=executor_options,
-        )
 
 
 @overload

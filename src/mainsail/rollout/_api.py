@@ -12,8 +12,6 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
-from mainsail.client._context import get_context
-from mainsail.client._remote import seg, server
 from mainsail.core._errors import (
     EndpointNotFoundError,
     InvalidValueError,
@@ -35,6 +33,7 @@ from mainsail.rollout._types import (
     Variant,
 )
 from mainsail.store._context import Context
+from mainsail.store._rest_client import seg
 
 if TYPE_CHECKING:
     from mainsail.store._rest_store import RestClient
@@ -77,10 +76,6 @@ def parse_spec(spec: dict[str, Any] | RolloutSpec | None) -> RolloutSpec:
         ) from None
 
 
-def _ctx() -> Context:
-    return get_context()
-
-
 def _at(endpoint: str, *rest: str | int) -> str:
     """The API path of an endpoint (``/endpoints/NAME/...``)."""
     return "/".join(["/endpoints", seg(endpoint), *(str(r) for r in rest)])
@@ -100,6 +95,7 @@ def _check_limit(limit: int) -> int:
 
 
 def deploy(
+    ctx: Context,
     endpoint: str,
     model: str,
     *,
@@ -129,11 +125,10 @@ def deploy(
     from mainsail.core._uris import check_name
     from mainsail.registry._registry import resolve_version
 
-    ctx = _ctx()
     check_name(endpoint, "Endpoint")
     name = normalize_strategy(strategy)
     parsed = parse_spec(spec)
-    if (api := server(ctx)) is not None:  # the server records the source as api:<user>
+    if (api := ctx.remote) is not None:  # the server records the source as api:<user>
         body = {
             "model": model,
             "strategy": name,
@@ -160,7 +155,7 @@ def deploy(
             "promoted", source, actor, None, rev,
             message=f"Created {endpoint} serving {mv.address}.",
         )  # fmt: skip
-        return get_rollout(endpoint, rid)  # type: ignore[return-value]
+        return get_rollout(ctx, endpoint, rid)  # type: ignore[return-value]
     active = store.get_rollout_record(endpoint)
     if active is not None and active["state"] in ACTIVE_STATES:
         raise RolloutStateError(
@@ -190,7 +185,7 @@ def deploy(
                 endpoint, "direct", doc, "promoted", source, actor, current["revision"], rev,
                 message=f"{mv.address} serves 100% of {endpoint}.", conn=conn,
             )  # fmt: skip
-        return get_rollout(endpoint, rid)  # type: ignore[return-value]
+        return get_rollout(ctx, endpoint, rid)  # type: ignore[return-value]
     rid = store.create_rollout(
         endpoint, name, doc, "pending", source, actor, current["revision"],
         message=reason or f"{name} of {mv.address} requested.",
@@ -198,10 +193,10 @@ def deploy(
     record = store.get_rollout_record(endpoint, rid)
     if record is not None:
         RolloutController(ctx).advance(record, now_ms())  # pending -> progressing right away
-    return get_rollout(endpoint, rid)  # type: ignore[return-value]
+    return get_rollout(ctx, endpoint, rid)  # type: ignore[return-value]
 
 
-def get_endpoint(name: str) -> Endpoint:
+def get_endpoint(ctx: Context, name: str) -> Endpoint:
     """An endpoint with its current variants and every revision (oldest first).
 
     Examples
@@ -210,8 +205,7 @@ def get_endpoint(name: str) -> Endpoint:
     >>> [v.weight for v in mainsail.get_endpoint("churn").variants]  # doctest: +SKIP
     [100.0]
     """
-    ctx = _ctx()
-    if (api := server(ctx)) is not None:
+    if (api := ctx.remote) is not None:
         return Endpoint.model_validate(api.json("GET", _at(name)))
     rec = ctx.database().get_endpoint_record(name)
     history = [Revision(**r) for r in rec["history"]]
@@ -226,7 +220,7 @@ def get_endpoint(name: str) -> Endpoint:
     )
 
 
-def list_endpoints() -> list[Endpoint]:
+def list_endpoints(ctx: Context) -> list[Endpoint]:
     """Every endpoint with its current variants (no history), by name.
 
     Examples
@@ -235,8 +229,7 @@ def list_endpoints() -> list[Endpoint]:
     >>> [e.name for e in mainsail.list_endpoints()]  # doctest: +SKIP
     ['churn']
     """
-    ctx = _ctx()
-    if (api := server(ctx)) is not None:
+    if (api := ctx.remote) is not None:
         return [Endpoint.model_validate(e) for e in api.json("GET", "/endpoints")]
     out = []
     for r in ctx.database().list_endpoint_records():
@@ -254,13 +247,12 @@ def list_endpoints() -> list[Endpoint]:
     return out
 
 
-def get_rollout(endpoint: str, id: int | None = None) -> Rollout | None:  # noqa: A002
+def get_rollout(ctx: Context, endpoint: str, id: int | None = None) -> Rollout | None:  # noqa: A002
     """The endpoint's latest rollout (or the one with ``id``); ``None`` if there is none.
 
     An unknown endpoint raises :class:`EndpointNotFoundError`.
     """
-    ctx = _ctx()
-    if (api := server(ctx)) is not None:
+    if (api := ctx.remote) is not None:
         if id is None:
             latest = api.json("GET", _at(endpoint, "rollouts"), params={"limit": 1})
             return Rollout.model_validate(latest[0]) if latest else None
@@ -277,7 +269,7 @@ def get_rollout(endpoint: str, id: int | None = None) -> Rollout | None:  # noqa
     return to_rollout(record) if record is not None else None
 
 
-def list_rollouts(endpoint: str | None = None, limit: int = 50) -> list[Rollout]:
+def list_rollouts(ctx: Context, endpoint: str | None = None, limit: int = 50) -> list[Rollout]:
     """Rollouts, newest first: of one endpoint, or of every endpoint (``endpoint=None``).
 
     Examples
@@ -286,9 +278,8 @@ def list_rollouts(endpoint: str | None = None, limit: int = 50) -> list[Rollout]
     >>> [(r.strategy, r.state) for r in mainsail.list_rollouts("churn", limit=2)]  # doctest: +SKIP
     [('canary', 'promoted'), ('direct', 'promoted')]
     """
-    ctx = _ctx()
     _check_limit(limit)
-    if (api := server(ctx)) is not None:
+    if (api := ctx.remote) is not None:
         path = _at(endpoint, "rollouts") if endpoint is not None else "/rollouts"
         return [Rollout.model_validate(r) for r in api.json("GET", path, params={"limit": limit})]
     found = [to_rollout(r) for r in ctx.database().list_rollout_records(endpoint, limit=limit)]
@@ -297,47 +288,42 @@ def list_rollouts(endpoint: str | None = None, limit: int = 50) -> list[Rollout]
     return found
 
 
-def promote(endpoint: str) -> Rollout:
+def promote(ctx: Context, endpoint: str) -> Rollout:
     """Skip the remaining steps: the rollout's target becomes the stable variant now."""
-    ctx = _ctx()
-    if (api := server(ctx)) is not None:
+    if (api := ctx.remote) is not None:
         return _steer(api, endpoint, "promote")
     return RolloutController(ctx).promote(endpoint, _actor() or "user")
 
 
-def pause(endpoint: str) -> Rollout:
+def pause(ctx: Context, endpoint: str) -> Rollout:
     """Hold the active rollout at its current weights until :func:`resume`."""
-    ctx = _ctx()
-    if (api := server(ctx)) is not None:
+    if (api := ctx.remote) is not None:
         return _steer(api, endpoint, "pause")
     return RolloutController(ctx).pause(endpoint)
 
 
-def resume(endpoint: str) -> Rollout:
+def resume(ctx: Context, endpoint: str) -> Rollout:
     """Continue a paused rollout from the step it was held at."""
-    ctx = _ctx()
-    if (api := server(ctx)) is not None:
+    if (api := ctx.remote) is not None:
         return _steer(api, endpoint, "resume")
     return RolloutController(ctx).resume(endpoint)
 
 
-def abort(endpoint: str) -> Rollout:
+def abort(ctx: Context, endpoint: str) -> Rollout:
     """Stop the active rollout; all traffic returns to the stable variant."""
-    ctx = _ctx()
-    if (api := server(ctx)) is not None:
+    if (api := ctx.remote) is not None:
         return _steer(api, endpoint, "abort")
     return RolloutController(ctx).abort(endpoint, _actor() or "user")
 
 
-def declare_winner(endpoint: str, arm: str) -> Rollout:
+def declare_winner(ctx: Context, endpoint: str, arm: str) -> Rollout:
     """End an A/B test: arm ``a`` (the old stable) or ``b`` becomes the stable variant."""
-    ctx = _ctx()
-    if (api := server(ctx)) is not None:
+    if (api := ctx.remote) is not None:
         return Rollout.model_validate(api.json("POST", _at(endpoint, "winner"), json={"arm": arm}))
     return RolloutController(ctx).declare_winner(endpoint, arm, _actor() or "user")
 
 
-def rollback(endpoint: str) -> Rollout:
+def rollback(ctx: Context, endpoint: str) -> Rollout:
     """Undo in one step: end the active rollout, or return to the previous revision.
 
     Without an active rollout the endpoint goes back to the newest earlier revision that
@@ -349,8 +335,7 @@ def rollback(endpoint: str) -> Rollout:
     >>> mainsail.rollback("churn").state  # doctest: +SKIP
     'rolled_back'
     """
-    ctx = _ctx()
-    if (api := server(ctx)) is not None:
+    if (api := ctx.remote) is not None:
         return _steer(api, endpoint, "rollback")
     store = ctx.database()
     record = store.get_rollout_record(endpoint)
@@ -387,12 +372,12 @@ def rollback(endpoint: str) -> Rollout:
             message=f"Rolled back from revision {current} to the variants of revision "
             f"{prev['revision']}.", conn=conn,
         )  # fmt: skip
-    return get_rollout(endpoint, rid)  # type: ignore[return-value]
+    return get_rollout(ctx, endpoint, rid)  # type: ignore[return-value]
 
 
 # -- reports -------------------------------------------------------------------------------
-def _latest_of(endpoint: str, strategy: str) -> Plan:
-    store = _ctx().database()
+def _latest_of(ctx: Context, endpoint: str, strategy: str) -> Plan:
+    store = ctx.database()
     store.get_endpoint_record(endpoint, history=False)  # an unknown endpoint: say so
     for r in store.list_rollout_records(endpoint, limit=50):
         if r["strategy"] == strategy:
@@ -403,7 +388,9 @@ def _latest_of(endpoint: str, strategy: str) -> Plan:
     )
 
 
-def ab_report(endpoint: str, alpha: float = 0.05, mde: float | None = None) -> ABReport:
+def ab_report(
+    ctx: Context, endpoint: str, alpha: float = 0.05, mde: float | None = None
+) -> ABReport:
     """Arm b against arm a: rates by two-proportion z-test, means by Welch's test.
 
     ``mde`` is the smallest difference worth detecting; by default the observed one is
@@ -426,11 +413,10 @@ def ab_report(endpoint: str, alpha: float = 0.05, mde: float | None = None) -> A
             f"mde (the smallest difference worth detecting) must be a positive number. "
             f"Got {mde!r}. Leave it out to use the observed difference."
         )
-    ctx = _ctx()
-    if (api := server(ctx)) is not None:
+    if (api := ctx.remote) is not None:
         params: dict[str, float] = {"alpha": alpha, **({"mde": mde} if mde is not None else {})}
         return ABReport.model_validate(api.json("GET", _at(endpoint, "ab-report"), params=params))
-    plan = _latest_of(endpoint, "ab")
+    plan = _latest_of(ctx, endpoint, "ab")
     ctl = RolloutController(ctx)
     stats = ctl.variant_stats(plan, 0, int(plan.record["created_at"]))
     a, b = stats.get("a"), stats.get("b")
@@ -452,7 +438,7 @@ def ab_report(endpoint: str, alpha: float = 0.05, mde: float | None = None) -> A
 
     rate("success_rate", a.ok if a else 0, a.requests if a else 0,
          b.ok if b else 0, b.requests if b else 0)  # fmt: skip
-    acc = feedback_accuracy(_ctx(), endpoint, int(plan.record["created_at"]), ["a", "b"])
+    acc = feedback_accuracy(ctx, endpoint, int(plan.record["created_at"]), ["a", "b"])
     rate("accuracy", acc["a"][0], acc["a"][1], acc["b"][0], acc["b"][1])
     ma, va, na = a.latency_mean_var() if a else (0.0, 0.0, 0)
     mb, vb, nb = b.latency_mean_var() if b else (0.0, 0.0, 0)
@@ -474,15 +460,14 @@ def ab_report(endpoint: str, alpha: float = 0.05, mde: float | None = None) -> A
     )
 
 
-def shadow_report(endpoint: str) -> ShadowReport:
+def shadow_report(ctx: Context, endpoint: str) -> ShadowReport:
     """How the shadow compares with stable: agreement, prediction divergence, latency."""
     from mainsail.rollout._stats import js_divergence
     from mainsail.serving._variant_stats import MergedStats, prediction_bins
 
-    ctx = _ctx()
-    if (api := server(ctx)) is not None:
+    if (api := ctx.remote) is not None:
         return ShadowReport.model_validate(api.json("GET", _at(endpoint, "shadow-report")))
-    plan = _latest_of(endpoint, "shadow")
+    plan = _latest_of(ctx, endpoint, "shadow")
     stats = RolloutController(ctx).variant_stats(plan, 0, int(plan.record["created_at"]))
     st, sh = stats.get("stable") or MergedStats(), stats.get("shadow") or MergedStats()
     div = None

@@ -1,13 +1,4 @@
-"""Roles, scopes and the authenticated principal.
-
-Roles are ordered: each includes everything the roles before it may do.
-
-| role | may |
-|---|---|
-| viewer | read everything in its projects |
-| developer | log runs, metrics, artifacts and datasets; register models |
-| deployer | move aliases, archive versions, deploy endpoints and run rollouts |
-| admin | manage users, role bindings and tokens; read the audit log |
+"""The authenticated principal and what it may do (roles and scopes: :mod:`mainsail.core._roles`).
 
 A binding's project is a name pattern (``fnmatch``) matched against the resource's
 namespace: the experiment of a run, the name of a model or dataset. ``*`` is every project.
@@ -17,33 +8,16 @@ from __future__ import annotations
 
 import fnmatch
 from dataclasses import dataclass, field
-from typing import Literal
 
-from mainsail.core._errors import InvalidValueError
-
-Role = Literal["viewer", "developer", "deployer", "admin"]
-ROLES: tuple[Role, ...] = ("viewer", "developer", "deployer", "admin")
-SCOPES: tuple[str, ...] = ("api", "read", "predict")
-DEFAULT_SCOPES: tuple[str, ...] = ("api",)
-
-
-def rank(role: str) -> int:
-    return ROLES.index(role)  # type: ignore[arg-type]
-
-
-def check_role(role: str) -> Role:
-    if role not in ROLES:
-        raise InvalidValueError(f"Unknown role {role!r}. Valid roles are: {', '.join(ROLES)}.")
-    return role  # type: ignore[return-value]
-
-
-def check_scopes(scopes: list[str] | tuple[str, ...]) -> list[str]:
-    bad = [s for s in scopes if s not in SCOPES]
-    if bad or not scopes:
-        raise InvalidValueError(
-            f"Token scopes must be a non-empty list of: {', '.join(SCOPES)}. Got {list(scopes)!r}."
-        )
-    return sorted(set(scopes))
+from mainsail.core._roles import (
+    DEFAULT_SCOPES,
+    ROLES,
+    SCOPES,
+    Role,
+    check_role,
+    check_scopes,
+    rank,
+)
 
 
 @dataclass(frozen=True)
@@ -77,3 +51,16 @@ class Principal:
 
 
 ANONYMOUS_ADMIN = Principal("anonymous", {"*": "admin"}, SCOPES)
+
+
+__all__ = [
+    "ANONYMOUS_ADMIN",
+    "DEFAULT_SCOPES",
+    "ROLES",
+    "SCOPES",
+    "Principal",
+    "Role",
+    "check_role",
+    "check_scopes",
+    "rank",
+]

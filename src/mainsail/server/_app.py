@@ -59,7 +59,7 @@ def importable_controllers(names: Sequence[str] | None = None) -> list[str]:
 
 
 def create_app(
-    ctx: Context | None = None,
+    ctx: Context,
     *,
     auth: bool = True,
     controllers: bool | Sequence[str] = False,
@@ -73,8 +73,8 @@ def create_app(
 
     Parameters
     ----------
-    ctx : Context, optional
-        The store the server exposes; default: the SDK context from ``MAINSAIL_*`` settings.
+    ctx : Context
+        The store the server exposes (a SQL store: ``mainsail.store.open_context(settings)``).
     auth : bool
         Require bearer tokens (the default). ``False`` makes every caller an anonymous admin.
     controllers : bool or list of str
@@ -92,16 +92,14 @@ def create_app(
 
     Examples
     --------
-    >>> app = create_app(mainsail.configure(home="/tmp/ms"), auth=False)  # doctest: +SKIP
+    >>> app = create_app(open_context(Settings(home="/tmp/ms")), auth=False)  # doctest: +SKIP
     """
-    from mainsail.client._context import get_context
     from mainsail.server import routers
 
-    ctx = ctx if ctx is not None else get_context()
     st = ServerState(
         ctx=ctx,
         auth=auth,
-        authenticator=Authenticator(ctx.database()),
+        authenticator=Authenticator(ctx.database("The server")),
         max_upload_bytes=int(max_upload_mb * 1024 * 1024),
     )
 

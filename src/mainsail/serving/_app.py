@@ -9,7 +9,7 @@ import sys
 import time
 import uuid
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import orjson
@@ -18,8 +18,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-import mainsail
 from mainsail.core._errors import MainsailError, NotFoundError
+from mainsail.core._version import VERSION
 from mainsail.serving._metrics import ServingMetrics
 from mainsail.serving._model import ModelSlot, ServedModel
 from mainsail.serving._payloads import (
@@ -34,6 +34,9 @@ from mainsail.serving._router import Route as VariantRoute
 from mainsail.serving._router import Router
 from mainsail.serving._settings import ServeSettings
 from mainsail.serving._variant_stats import VariantStats
+
+if TYPE_CHECKING:
+    from mainsail.store._context import Context
 
 _JSON = "application/json"
 _MIN_RETIRE_S = 5.0  # a retired variant outlives any request that picked it before the switch
@@ -73,6 +76,7 @@ class DataPlane:
         feedback: SegmentWriter | None,
         sketches: LiveSketches | None = None,
         loader: Any = None,
+        resolve: Any = None,
     ) -> None:
         self.slot = slot
         self.settings = settings
@@ -81,6 +85,7 @@ class DataPlane:
         self.sketches = sketches
         self.metrics = ServingMetrics()
         self.loader = loader  # callable(address[, variant]) -> ServedModel, for hot swap
+        self.resolve = resolve  # callable(address) -> ModelVersion: where an alias points now
         self._watch: asyncio.Task[None] | None = None
         # endpoint mode: the revision's variants behind a router, refreshed from the store
         self.router: Router | None = None
@@ -267,12 +272,14 @@ class DataPlane:
         """Re-resolve the served alias and hot-swap when it moves to another version."""
         interval = self.settings.reload_interval_s
         address = self.settings.model
-        if self.loader is None or not address or interval <= 0 or "@" not in address:
+        if self.loader is None or self.resolve is None or not address or interval <= 0:
+            return
+        if "@" not in address:
             return
         while True:
             await asyncio.sleep(interval)
             try:
-                mv = await asyncio.to_thread(mainsail.get_model_version, address)
+                mv = await asyncio.to_thread(self.resolve, address)
                 if str(mv.version) != self.model.version:
                     new = await asyncio.to_thread(self.loader, mv.address)
                     await self.slot.swap(new)
@@ -496,7 +503,7 @@ def build_app(plane: DataPlane) -> Starlette:
         return _json(
             {
                 "name": "mainsail",
-                "version": mainsail.__version__,
+                "version": VERSION,
                 "extensions": ["binary_tensor_data"],
             }
         )
@@ -507,7 +514,7 @@ def build_app(plane: DataPlane) -> Starlette:
         )
 
     async def version(request: Request) -> Response:
-        return Response(mainsail.__version__, media_type="text/plain")
+        return Response(VERSION, media_type="text/plain")
 
     async def metrics(request: Request) -> Response:
         data, ctype = plane.metrics.render()
@@ -596,12 +603,10 @@ def _router(rev: dict[str, Any], loaded: dict[str, ServedModel]) -> Router:
     )
 
 
-def create_endpoint_app(settings: ServeSettings) -> Starlette:
+def create_endpoint_app(ctx: Context, settings: ServeSettings) -> Starlette:
     """The data plane of one endpoint: its current revision from the store, kept up to date."""
-    from mainsail.client import get_context
     from mainsail.registry._registry import load_model
 
-    ctx = get_context()
     name = settings.endpoint
     assert name is not None
     rev = ctx.database().get_revision(name)
@@ -664,17 +669,16 @@ def create_endpoint_app(settings: ServeSettings) -> Starlette:
     return build_app(plane)
 
 
-def create_app(settings: ServeSettings | None = None) -> Starlette:
-    """Build the data plane from settings (``MAINSAIL_SERVE_*`` and ``MAINSAIL_*``).
+def create_app(ctx: Context, settings: ServeSettings | None = None) -> Starlette:
+    """Build the data plane over ``ctx`` from settings (``MAINSAIL_SERVE_*``).
 
     With an endpoint name and no model, the endpoint's revisions are served from the store.
     """
-    from mainsail.client import get_context
-    from mainsail.registry._registry import load_model, load_model_dir
+    from mainsail.registry._registry import load_model, load_model_dir, resolve_version
 
     settings = settings or ServeSettings()
     if settings.endpoint and not settings.model and not settings.model_dir:
-        return create_endpoint_app(settings)
+        return create_endpoint_app(ctx, settings)
     if not settings.model and not settings.model_dir:
         raise MainsailError(
             "Nothing to serve. Give a model address (mainsail serve models:/churn@champion) "
@@ -685,9 +689,7 @@ def create_app(settings: ServeSettings | None = None) -> Starlette:
 
     def make(address: str | None) -> ServedModel:
         loaded = (
-            load_model_dir(settings.model_dir)
-            if settings.model_dir
-            else load_model(get_context(), address)
+            load_model_dir(settings.model_dir) if settings.model_dir else load_model(ctx, address)
         )
         return ServedModel(
             loaded,
@@ -703,7 +705,7 @@ def create_app(settings: ServeSettings | None = None) -> Starlette:
     first = make(settings.model)
     endpoint = first.endpoint
     if settings.log_predictions:
-        root = get_context().settings.resolved_artifact_root()
+        root = ctx.settings.resolved_artifact_root()
         predictions = SegmentWriter(root, "predictions", endpoint, settings.log_flush_interval)
         feedback = SegmentWriter(root, "feedback", endpoint, settings.log_flush_interval)
         from mainsail.data._profile import Profile
@@ -718,5 +720,13 @@ def create_app(settings: ServeSettings | None = None) -> Starlette:
         predictions.listeners.append(observe)
         first.log = predictions
         first.batcher._on_batch = first._on_batch
-    plane = DataPlane(ModelSlot(first), settings, predictions, feedback, sketches, loader=make)
+    plane = DataPlane(
+        ModelSlot(first),
+        settings,
+        predictions,
+        feedback,
+        sketches,
+        loader=make,
+        resolve=lambda address: resolve_version(ctx, address),
+    )
     return build_app(plane)

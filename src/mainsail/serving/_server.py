@@ -30,10 +30,13 @@ class NoDelayHttpProtocol(HttpToolsProtocol):
 
 
 def app_factory() -> Any:
-    """uvicorn factory: every worker builds its app from ``MAINSAIL_SERVE_*`` settings."""
+    """uvicorn factory: every worker builds its context from ``MAINSAIL_*`` settings and its
+    app from ``MAINSAIL_SERVE_*`` ones (each worker process is its own composition root)."""
+    from mainsail.core._settings import get_settings
     from mainsail.serving._app import create_app
+    from mainsail.store._context import open_context
 
-    return create_app()
+    return create_app(open_context(get_settings()))
 
 
 def run(

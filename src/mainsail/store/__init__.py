@@ -2,7 +2,7 @@
 content-addressed artifacts, and the :class:`Context` domain functions work on."""
 
 from mainsail.store._artifacts import ArtifactStore, sha256_bytes, sha256_file
-from mainsail.store._context import Context, Service
+from mainsail.store._context import Context, Service, open_context
 from mainsail.store._db import Database
 from mainsail.store._sql_store import SqlStore, check_metric
 from mainsail.store._tables import SCHEMA_REVISION
@@ -18,6 +18,7 @@ __all__ = [
     "SqlStore",
     "Store",
     "check_metric",
+    "open_context",
     "sha256_bytes",
     "sha256_file",
 ]

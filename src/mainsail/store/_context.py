@@ -148,4 +148,31 @@ class Context:
         self.store.close()
 
 
-__all__ = ["Context", "Service"]
+def open_context(settings: Settings) -> Context:
+    """A new context for ``settings``: the REST store for an http(s) tracking URI, else the
+    SQL store on ``database_url`` (default: a SQLite file in the home folder).
+
+    Examples
+    --------
+    >>> ctx = open_context(Settings(home="/tmp/ms-doc"))  # doctest: +SKIP
+    >>> ctx.is_remote  # doctest: +SKIP
+    False
+    """
+    from mainsail.store._crypto import settings_key
+
+    uri = settings.tracking_uri
+    if uri and uri.startswith(("http://", "https://")):
+        from mainsail.store._rest_store import RestArtifactStore, RestClient, RestStore
+
+        token = settings.token.get_secret_value() if settings.token is not None else None
+        client = RestClient(uri, token=token)  # the token is never logged
+        return Context(settings, RestStore(client), RestArtifactStore(client), remote=client)
+    from mainsail.store._db import Database
+    from mainsail.store._sql_store import SqlStore
+
+    db = Database(settings.resolved_database_url(), busy_timeout_ms=settings.sqlite_busy_timeout_ms)
+    artifacts = ArtifactStore(settings.resolved_artifact_root(), settings_key(settings))
+    return Context(settings, SqlStore(db), artifacts)
+
+
+__all__ = ["Context", "Service", "open_context"]

@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from typing import IO
 
 from mainsail.core._errors import ConfigurationError, CorruptedArtifactError
+from mainsail.core._settings import Settings
 
 MAGIC = b"MSE1"
 CHUNK = 1 << 20
@@ -105,6 +106,13 @@ class Cipher:
                     raise _tampered(name, "data follows the last chunk")
                 return
             index += 1
+
+
+def settings_key(settings: Settings) -> bytes | None:
+    """The artifact encryption key of ``settings`` (``MAINSAIL_ENCRYPTION_KEY``), or None."""
+    if settings.encryption_key is None:
+        return None
+    return parse_key(settings.encryption_key.get_secret_value())
 
 
 def is_encrypted(head: bytes) -> bool:

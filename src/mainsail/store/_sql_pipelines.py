@@ -357,6 +357,7 @@ class PipelineStoreMixin:
         worker_id: str,
         lease_ms: int,
         kinds: Sequence[str] | None = None,
+        wait_s: float = 0.0,  # the SQL store does not wait: an embedded worker polls
     ) -> dict[str, Any] | None:
         """Claim the oldest due job in ``queues`` (of ``kinds``, if given), or None."""
         c = t.jobs.c

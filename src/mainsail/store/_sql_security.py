@@ -15,8 +15,8 @@ from mainsail.core._errors import (
     UserNotFoundError,
 )
 from mainsail.core._ids import now_ms
-from mainsail.security._models import AuditEvent, TokenInfo, User
-from mainsail.security._roles import check_role, check_scopes
+from mainsail.core._roles import check_role, check_scopes
+from mainsail.core._security_schemas import AuditEvent, TokenInfo, User
 from mainsail.store import _tables as t
 from mainsail.store._upsert import upsert
 

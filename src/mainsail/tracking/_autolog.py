@@ -5,18 +5,22 @@ from __future__ import annotations
 import functools
 import io
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from mainsail.tracking._run import active_run
+from mainsail.tracking._run import active_run, start_run
+
+if TYPE_CHECKING:
+    from mainsail.store._context import Context
 
 _state = threading.local()
 _patched: dict[type, Any] = {}
 
 
-def autolog(experiment: str = "default", disable: bool = False) -> None:
+def autolog(ctx: Context, experiment: str = "default", disable: bool = False) -> None:
     """Record every scikit-learn ``fit``: params, training score, and the model (skops).
 
-    A fit outside a run starts and ends a run of its own; inside a run it logs to it.
+    A fit outside a run starts and ends a run of its own (on ``ctx``); inside a run it logs
+    to that run.
     Only the outermost ``fit`` is recorded (a Pipeline's steps are part of it).
 
     Examples
@@ -35,30 +39,28 @@ def autolog(experiment: str = "default", disable: bool = False) -> None:
         if "fit" in cls.__dict__ and cls not in _patched:
             original = cls.__dict__["fit"]
             _patched[cls] = original
-            setattr(cls, "fit", _wrap(original, experiment))  # noqa: B010
+            setattr(cls, "fit", _wrap(original, ctx, experiment))  # noqa: B010
 
 
-def _wrap(fit: Any, experiment: str) -> Any:
+def _wrap(fit: Any, ctx: Context, experiment: str) -> Any:
     @functools.wraps(fit)
     def patched(self: Any, *args: Any, **kwargs: Any) -> Any:
         if getattr(_state, "inside", False):
             return fit(self, *args, **kwargs)
         _state.inside = True
         try:
-            return _fit_and_log(fit, self, experiment, args, kwargs)
+            return _fit_and_log(fit, self, ctx, experiment, args, kwargs)
         finally:
             _state.inside = False
 
     return patched
 
 
-def _fit_and_log(fit: Any, est: Any, experiment: str, args: Any, kwargs: Any) -> Any:
-    from mainsail.client._api import start_run
-
+def _fit_and_log(fit: Any, est: Any, ctx: Context, experiment: str, args: Any, kwargs: Any) -> Any:
     run = active_run()
     own = run is None
     if own:
-        run = start_run(experiment=experiment, tags={"autolog": "sklearn"})
+        run = start_run(ctx, experiment, None, None, {"autolog": "sklearn"})
     assert run is not None
     try:
         result = fit(est, *args, **kwargs)

@@ -16,7 +16,7 @@ from mainsail.core._errors import AutomationSpecError, InvalidValueError
 from mainsail.security._roles import Principal
 from mainsail.server._auth import Audit, denied, from_body, permit, reader
 from mainsail.server.routers._common import Body as StrictBody
-from mainsail.server.routers._sdk import sdk
+from mainsail.server.routers._common import context
 from mainsail.store.protocols import LocalStore
 
 router = APIRouter(tags=["automations"])
@@ -47,8 +47,7 @@ def _summary(a: Automation) -> dict[str, Any]:
 def list_automations(request: Request, principal: Principal = reader()) -> Any:
     from mainsail.automation import list_automations as _list
 
-    with sdk(request):
-        return [a for a in _list() if principal.role_in(a.endpoint)]
+    return [a for a in _list(context(request)) if principal.role_in(a.endpoint)]
 
 
 @router.get("/automations/{name}", response_model=Automation)
@@ -57,8 +56,7 @@ def get_automation(
 ) -> Any:
     from mainsail.automation import get_automation as _get
 
-    with sdk(request):
-        return _get(name)
+    return _get(context(request), name)
 
 
 @router.get("/automations/{name}/events", response_model=list[AutomationEvent])
@@ -71,8 +69,7 @@ def automation_trail(
     """The trail, oldest first: what fired, what ran, what it produced."""
     from mainsail.automation import automation_trail as _trail
 
-    with sdk(request):
-        return _trail(name, limit=limit)
+    return _trail(context(request), name, limit=limit)
 
 
 @router.put("/automations/{name}", response_model=Automation)
@@ -96,16 +93,16 @@ def put_automation(
         raise AutomationSpecError(
             "The automation spec needs 'endpoint': the name of the endpoint it retrains for."
         )
-    with sdk(request):
-        try:
-            before = get_automation(name)
-        except AutomationNotFoundError:
-            before = None
-        # moving an automation to another endpoint needs the role on both
-        if before is not None and not audit.principal.may("deployer", before.endpoint):
-            raise denied(audit.principal, "deployer", before.endpoint)
-        audit.before = _summary(before) if before is not None else None
-        created = create_automation({**spec, "name": name})
+    ctx = context(request)
+    try:
+        before = get_automation(ctx, name)
+    except AutomationNotFoundError:
+        before = None
+    # moving an automation to another endpoint needs the role on both
+    if before is not None and not audit.principal.may("deployer", before.endpoint):
+        raise denied(audit.principal, "deployer", before.endpoint)
+    audit.before = _summary(before) if before is not None else None
+    created = create_automation(ctx, {**spec, "name": name})
     audit.after = _summary(created)
     return created
 
@@ -122,9 +119,9 @@ def run_automation(
 
     audit.target = f"automations/{name}"
     reason = body.reason if body is not None else None
-    with sdk(request):
-        event_id = trigger_automation(name, reason=reason, actor=audit.actor)
-        event = next(e for e in automation_trail(name, limit=50) if e.id == event_id)
+    ctx = context(request)
+    event_id = trigger_automation(ctx, name, reason=reason, actor=audit.actor)
+    event = next(e for e in automation_trail(ctx, name, limit=50) if e.id == event_id)
     audit.after = {"event": event_id, "reason": reason or "manual run"}
     return event
 
@@ -140,9 +137,9 @@ def approve_automation(
     from mainsail.automation import automation_trail
 
     audit.target = f"automations/{name}"
-    with sdk(request):
-        event_id = _approve(name, actor=audit.actor)
-        event = next(e for e in automation_trail(name, limit=50) if e.id == event_id)
+    ctx = context(request)
+    event_id = _approve(ctx, name, actor=audit.actor)
+    event = next(e for e in automation_trail(ctx, name, limit=50) if e.id == event_id)
     audit.after = {"event": event_id}
     return event
 
@@ -151,9 +148,9 @@ def _switch(request: Request, name: str, enabled: bool, audit: Audit) -> Automat
     from mainsail.automation import get_automation, set_automation_enabled
 
     audit.target = f"automations/{name}"
-    with sdk(request):
-        audit.before = {"enabled": get_automation(name).enabled}
-        out = set_automation_enabled(name, enabled)
+    ctx = context(request)
+    audit.before = {"enabled": get_automation(ctx, name).enabled}
+    out = set_automation_enabled(ctx, name, enabled)
     audit.after = {"enabled": out.enabled}
     return out
 

@@ -29,7 +29,6 @@ from mainsail.core._uris import parse_address
 from mainsail.security._roles import Principal
 from mainsail.server._auth import Audit, denied, from_path, permit, reader
 from mainsail.server.routers._common import Body, context, store
-from mainsail.server.routers._sdk import sdk
 from mainsail.server.routers.artifacts import check_blob_access
 from mainsail.store._sql_checks import CLIENT
 from mainsail.store.protocols import LocalStore
@@ -114,17 +113,17 @@ def run_checks(
                 f"The baseline {body.baseline!r} is not a version of model {name!r}. Use an "
                 f"alias ('@champion'), a version number or 'models:/{name}/N'."
             )
-    with sdk(request):
-        result = check(
-            f"models:/{name}/{version}",
-            body.data,
-            label=body.label,
-            baseline=body.baseline,
-            policy=body.policy,
-            progress=False,
-            endpoint=body.endpoint,
-            created_by=audit.actor,  # the authenticated caller, not the server's OS user
-        )
+    result = check(
+        context(request),
+        f"models:/{name}/{version}",
+        body.data,
+        label=body.label,
+        baseline=body.baseline,
+        policy=body.policy,
+        progress=False,
+        endpoint=body.endpoint,
+        created_by=audit.actor,  # the authenticated caller, not the server's OS user
+    )
     audit.after = {"id": result.id, "verdict": result.verdict}
     return result
 

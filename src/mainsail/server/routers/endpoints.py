@@ -15,7 +15,6 @@ from mainsail.rollout._types import ACTIVE_STATES, ABReport, Endpoint, Rollout, 
 from mainsail.security._roles import Principal
 from mainsail.server._auth import Audit, from_path, permit, reader
 from mainsail.server.routers._common import Body, context, store
-from mainsail.server.routers._sdk import sdk
 
 router = APIRouter(tags=["endpoints"])
 
@@ -52,16 +51,14 @@ def _rollout_state(request: Request, name: str) -> dict[str, Any] | None:
 def list_endpoints(request: Request, principal: Principal = reader()) -> Any:
     from mainsail.rollout import list_endpoints as _list
 
-    with sdk(request):
-        return [e for e in _list() if principal.role_in(e.name)]
+    return [e for e in _list(context(request)) if principal.role_in(e.name)]
 
 
 @router.get("/endpoints/{name}", response_model=Endpoint)
 def get_endpoint(request: Request, name: EndpointName, _: Any = reader(from_path("name"))) -> Any:
     from mainsail.rollout import get_endpoint as _get
 
-    with sdk(request):
-        return _get(name)
+    return _get(context(request), name)
 
 
 @router.get("/endpoints/{name}/rollouts", response_model=list[Rollout])
@@ -74,8 +71,7 @@ def list_rollouts(
     from mainsail.rollout import list_rollouts as _list
 
     store(request).get_endpoint_record(name, history=False)  # 404 for an unknown endpoint
-    with sdk(request):
-        return _list(name, limit=limit)
+    return _list(context(request), name, limit=limit)
 
 
 @router.get("/rollouts", response_model=list[Rollout])
@@ -88,21 +84,20 @@ def list_all_rollouts(
     from mainsail.rollout import list_endpoints
     from mainsail.rollout import list_rollouts as _list
 
-    with sdk(request):
-        if principal.role_in("*") is not None:
-            return _list(None, limit=limit)
-        # a scoped caller: the newest of its own endpoints, so others' never crowd them out
-        mine = [e.name for e in list_endpoints() if principal.role_in(e.name)]
-        rows = [r for name in mine for r in _list(name, limit=limit)]
-        return sorted(rows, key=lambda r: r.id, reverse=True)[:limit]
+    ctx = context(request)
+    if principal.role_in("*") is not None:
+        return _list(ctx, None, limit=limit)
+    # a scoped caller: the newest of its own endpoints, so others' never crowd them out
+    mine = [e.name for e in list_endpoints(ctx) if principal.role_in(e.name)]
+    rows = [r for name in mine for r in _list(ctx, name, limit=limit)]
+    return sorted(rows, key=lambda r: r.id, reverse=True)[:limit]
 
 
 @router.get("/endpoints/{name}/rollouts/latest", response_model=Rollout)
 def latest_rollout(request: Request, name: EndpointName, _: Any = reader(from_path("name"))) -> Any:
     from mainsail.rollout import get_rollout
 
-    with sdk(request):
-        found = get_rollout(name)
+    found = get_rollout(context(request), name)
     if found is None:
         raise NotFoundError(
             f"Endpoint {name!r} has no rollout yet. Deploy a model first: "
@@ -120,8 +115,7 @@ def get_rollout(
 ) -> Any:
     from mainsail.rollout import get_rollout as _get
 
-    with sdk(request):
-        found = _get(name, rollout_id)  # an unknown endpoint: EndpointNotFoundError
+    found = _get(context(request), name, rollout_id)  # an unknown endpoint: 404
     if found is None:
         raise NotFoundError(
             f"Endpoint {name!r} has no rollout {rollout_id}. List them with "
@@ -141,15 +135,15 @@ def deploy(
 
     audit.target = f"endpoints/{name}"
     audit.before = {"variants": _variants(request, name)}
-    with sdk(request):
-        rollout = _deploy(
-            name,
-            body.model,
-            strategy=body.strategy,
-            spec=body.spec,
-            source=f"api:{audit.actor}",
-            reason=body.reason,
-        )
+    rollout = _deploy(
+        context(request),
+        name,
+        body.model,
+        strategy=body.strategy,
+        spec=body.spec,
+        source=f"api:{audit.actor}",
+        reason=body.reason,
+    )
     audit.after = {
         "model": body.model,
         "strategy": rollout.strategy,
@@ -189,8 +183,7 @@ def steer_rollout(
         if active is not None and active["state"] in ACTIVE_STATES:
             out = ctl.roll_back(name, actor)
         else:  # no active rollout: back to the previous settled revision
-            with sdk(request):
-                out = rollback(name)
+            out = rollback(context(request), name)
     audit.after = {"action": action, "id": out.id, "state": out.state}
     return out
 
@@ -224,8 +217,7 @@ def ab_report(
     from mainsail.rollout import ab_report as _report
 
     store(request).get_endpoint_record(name, history=False)
-    with sdk(request):
-        return _report(name, alpha=alpha, mde=mde)
+    return _report(context(request), name, alpha=alpha, mde=mde)
 
 
 @router.get("/endpoints/{name}/shadow-report", response_model=ShadowReport)
@@ -233,5 +225,4 @@ def shadow_report(request: Request, name: EndpointName, _: Any = reader(from_pat
     from mainsail.rollout import shadow_report as _report
 
     store(request).get_endpoint_record(name, history=False)
-    with sdk(request):
-        return _report(name)
+    return _report(context(request), name)

@@ -54,7 +54,7 @@ def _existing(request: Request, endpoint: str, name: str) -> Monitor | None:
     from mainsail.monitoring import get_monitor
 
     try:
-        return get_monitor(endpoint, name, ctx=context(request))
+        return get_monitor(context(request), endpoint, name)
     except NotFoundError:
         return None
 
@@ -67,7 +67,7 @@ def list_monitors(
 ) -> Any:
     from mainsail.monitoring import list_monitors as _list
 
-    return [m for m in _list(endpoint, ctx=context(request)) if principal.role_in(m.endpoint)]
+    return [m for m in _list(context(request), endpoint) if principal.role_in(m.endpoint)]
 
 
 @router.get("/monitors/{endpoint}/{name}", response_model=Monitor)
@@ -79,7 +79,7 @@ def get_monitor(
 ) -> Any:
     from mainsail.monitoring import get_monitor as _get
 
-    return _get(endpoint, name, ctx=context(request))
+    return _get(context(request), endpoint, name)
 
 
 @router.put("/monitors/{endpoint}/{name}", response_model=Monitor)
@@ -104,7 +104,7 @@ def put_monitor(
             get_test(test)  # an unknown drift test: 422 listing the valid ones
     before = _existing(request, endpoint, name)
     audit.before = _spec(before) if before is not None else None
-    m = create_monitor(endpoint, name=name, ctx=context(request), **body.model_dump())
+    m = create_monitor(context(request), endpoint, name=name, **body.model_dump())
     audit.after = _spec(m)
     return m
 
@@ -125,7 +125,7 @@ def delete_monitor(
             f"No monitor {name!r} on endpoint {endpoint!r}. List them with GET /api/v1/monitors."
         )
     audit.before = _spec(before)
-    _delete(endpoint, name, ctx=context(request))
+    _delete(context(request), endpoint, name)
 
 
 @router.post("/monitors/{endpoint}/{name}/run", response_model=MonitorResult)
@@ -144,7 +144,7 @@ def run_monitor(
     from mainsail.monitoring import run_monitor as _run
 
     audit.target = f"monitors/{endpoint}/{name}"
-    result = _run(endpoint, name=name, window=window, now_ms=now_ms, ctx=context(request))
+    result = _run(context(request), endpoint, name=name, window=window, now_ms=now_ms)
     audit.after = {"result": result.id, "status": result.status, "alerts": len(result.alerts)}
     return result
 
@@ -161,7 +161,7 @@ def list_results(
     """Stored results, oldest first (the latest ``limit``)."""
     from mainsail.monitoring import list_results as _list
 
-    return _list(endpoint, name, limit=limit, since_ms=since_ms, ctx=context(request))
+    return _list(context(request), endpoint, name, limit=limit, since_ms=since_ms)
 
 
 @router.get(
@@ -199,7 +199,7 @@ def list_alerts(
     """Alerts, newest first; only those of endpoints the caller may see."""
     from mainsail.monitoring import list_alerts as _list
 
-    found = _list(endpoint, state, ctx=context(request))
+    found = _list(context(request), endpoint, state)
     return [a for a in found if principal.role_in(a.endpoint or "*")]
 
 

@@ -470,7 +470,7 @@ def list_jobs(
     """Jobs, newest first."""
     from mainsail.jobs import list_jobs as _list
 
-    jobs = _list(status, queue, kind, limit, ctx=context(request))
+    jobs = _list(context(request), status, queue, kind, limit)
     return [JobOut.model_validate(j) for j in jobs]
 
 
@@ -478,7 +478,7 @@ def list_jobs(
 def get_job(request: Request, job_id: JobId, _: Any = reader(global_scope)) -> Any:
     from mainsail.jobs import get_job as _get
 
-    return JobOut.model_validate(_get(job_id, ctx=context(request)))
+    return JobOut.model_validate(_get(context(request), job_id))
 
 
 @router.post("/jobs", status_code=201, response_model=JobOut)
@@ -492,17 +492,17 @@ def enqueue_job(
 
     ctx = context(request)
     job_id = enqueue(
+        ctx,
         body.kind,
         body.payload,
         queue=body.queue,
         dedupe_key=body.dedupe_key,
         max_attempts=body.max_attempts,
         run_after_ms=body.run_after_ms,
-        ctx=ctx,
     )
     audit.target = f"jobs/{job_id}"
     audit.after = {"kind": body.kind, "queue": body.queue, "dedupe_key": body.dedupe_key}
-    return JobOut.model_validate(get_job(job_id, ctx=ctx))
+    return JobOut.model_validate(get_job(ctx, job_id))
 
 
 # -- workers on other hosts ---------------------------------------------------------------
@@ -524,7 +524,7 @@ def _reap(request: Request) -> None:
     app_state.jobs_reaped_at = now
     from mainsail.jobs._queue import reap_and_log
 
-    reap_and_log(context(request).store, log)
+    reap_and_log(context(request).database(), log)
 
 
 def _bound(audit: Audit, worker_id: str) -> str:

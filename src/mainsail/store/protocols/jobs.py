@@ -16,7 +16,12 @@ class JobClaimStore(Protocol):
         worker_id: str,
         lease_ms: int,
         kinds: Sequence[str] | None = None,
-    ) -> dict[str, Any] | None: ...
+        wait_s: float = 0.0,
+    ) -> dict[str, Any] | None:
+        """Claim a due job; a server may wait up to ``wait_s`` for one (the SQL store does
+        not wait: its worker polls)."""
+        ...
+
     def heartbeat_job(self, job_id: int, worker_id: str, lease_ms: int) -> bool: ...
     def complete_job(self, job_id: int, worker_id: str, result: Any) -> bool: ...
     def fail_job(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Protocol, runtime_checkable
 
-from mainsail.security._models import AuditEvent, TokenInfo, User
+from mainsail.core._security_schemas import AuditEvent, TokenInfo, User
 
 
 @runtime_checkable
