@@ -107,6 +107,21 @@ def test_a_long_series_is_downsampled_and_a_range_is_fetched_again(
     assert bad.status_code == 422 and "lttb, minmax" in bad.json()["error"]
 
 
+def test_a_running_series_is_read_afresh_and_an_ended_one_is_kept(
+    runs: Any, client_for: Callable[..., Any]
+) -> None:
+    c = client_for("viewer")
+    ask = {"key": "loss", "points": 500}
+    assert c.get("/api/v1/runs/long/metric-series", params=ask).json()["total"] == 10_000
+    runs.store.log_metrics("long", [("loss", 99.0, 10_000, 100_000)])  # still running
+    live = c.get("/api/v1/runs/long/metric-series", params=ask).json()
+    assert live["total"] == 10_001 and live["value"][-1] == 99.0
+    runs.store.end_run("long", "finished", [("loss", 98.0, 10_001, 100_010)])
+    ended = c.get("/api/v1/runs/long/metric-series", params=ask).json()
+    assert ended["total"] == 10_002 and ended["value"][-1] == 98.0
+    assert c.get("/api/v1/runs/long/metric-series", params=ask).json() == ended
+
+
 def test_the_ui_is_served_at_every_page_url_and_nowhere_else(server_ctx: Any) -> None:
     with TestClient(create_app(server_ctx, auth=True)) as c:
         for path in ("/", "/runs", "/runs/abc", "/models/churn/versions/2", "/admin"):

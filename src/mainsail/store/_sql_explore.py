@@ -155,6 +155,25 @@ def run_keys(db: Database, experiments: Sequence[str] | None) -> dict[str, list[
     return {"params": out["params"], "metrics": out["metrics"]}
 
 
+def run_state(db: Database, run_id: str) -> tuple[str, int | None]:
+    """The status and end time of a run.
+
+    Raises
+    ------
+    RunNotFoundError
+        If the run does not exist.
+    """
+    with db.read() as conn:
+        row = conn.execute(
+            sa.select(t.runs.c.status, t.runs.c.end_time).where(t.runs.c.id == run_id)
+        ).first()
+    if row is None:
+        raise RunNotFoundError(
+            f"No run with id {run_id!r}. Find run ids with 'mainsail runs list' or the runs page."
+        )
+    return str(row.status), row.end_time
+
+
 def metric_series(
     db: Database,
     run_id: str,

@@ -8,6 +8,8 @@ range when the user zooms.
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -16,7 +18,7 @@ from pydantic import BaseModel
 from mainsail.security._roles import Principal
 from mainsail.server._auth import denied, reader, run_project
 from mainsail.server.routers._common import context
-from mainsail.store._sql_explore import metric_series, run_keys, run_page
+from mainsail.store._sql_explore import metric_series, run_keys, run_page, run_state
 from mainsail.tracking._downsample import METHODS, downsample
 from mainsail.tracking._filter import parse_filter, parse_order_by
 
@@ -24,6 +26,7 @@ router = APIRouter(tags=["explore"])
 
 MAX_PAGE = 1000
 MAX_POINTS = 10_000
+SERIES_CACHE = 256  # downsampled series of ended runs kept per server
 
 
 class RunRowOut(BaseModel):
@@ -137,9 +140,21 @@ def metric_series_route(
     it gets up to ``points`` points of that window).
     """
     db = context(request).database("A metric series").db
+    status, end_time = run_state(db, run_id)
+    # An ended run takes no more points: its downsampled series can be kept (and a re-ended
+    # run has another end time, so another key). A running run is read afresh every time.
+    cacheable = status != "running"
+    ckey = (run_id, key, points, min_step, max_step, method, status, end_time)
+    cache, lock = _series_cache(request)
+    if cacheable:
+        with lock:
+            hit = cache.get(ckey)
+            if hit is not None:
+                cache.move_to_end(ckey)
+                return hit
     series, total = metric_series(db, run_id, key, min_step, max_step)
     kept = downsample(series.step, series.value, points, method)
-    return MetricSeries(
+    out = MetricSeries(
         run_id=run_id,
         key=key,
         total=total,
@@ -150,3 +165,16 @@ def metric_series_route(
         ts=series.ts[kept].tolist(),
         value=series.value[kept].tolist(),
     )
+    if cacheable:
+        with lock:
+            cache[ckey] = out
+            while len(cache) > SERIES_CACHE:
+                cache.popitem(last=False)
+    return out
+
+
+def _series_cache(request: Request) -> tuple[OrderedDict[Any, MetricSeries], threading.Lock]:
+    extra = request.app.state.mainsail.extra
+    if "explore.series" not in extra:
+        extra.setdefault("explore.series", (OrderedDict(), threading.Lock()))
+    return extra["explore.series"]  # type: ignore[no-any-return]
