@@ -254,9 +254,13 @@ window.__watch = (name, test) => {
 
 
 def visits(browser: Any, repeats: int, visit: Callable[[Any], float]) -> list[float]:
-    """Time ``visit(page)`` (ms) in a fresh context each time, after one warm-up visit."""
+    """Time ``visit(page)`` (ms) in a fresh context each time: a first visit, then ``repeats``.
+
+    The first visit (element 0) finds the servers cold (SQLite pages, Python imports,
+    Mainsail's cache of downsampled series); the median is taken over the others.
+    """
     out = []
-    for i in range(repeats + 1):
+    for _ in range(repeats + 1):
         ctx = browser.new_context(viewport={"width": 1400, "height": 900})
         ctx.add_init_script(PROBE)
         page = ctx.new_page()
@@ -265,8 +269,7 @@ def visits(browser: Any, repeats: int, visit: Callable[[Any], float]) -> list[fl
             t = visit(page)
         finally:
             ctx.close()
-        if i:  # the first visit warms the servers' caches (SQLite pages, Python imports)
-            out.append(t)
+        out.append(t)
     return out
 
 
@@ -418,7 +421,9 @@ def main() -> int:
             ms_chart = visits(browser, args.repeats, chart_visit(ms.url, payload))
             browser.close()
 
-        runs_ms, runs_mf, filt, chart = map(median_ms, (ms_runs, mf_runs, ms_filter, ms_chart))
+        runs_ms, runs_mf, filt, chart = (
+            median_ms(x[1:]) for x in (ms_runs, mf_runs, ms_filter, ms_chart)
+        )
         ratio = round(runs_mf / runs_ms, 2)
         most_points = max(x["points"] for x in payload)
         most_bytes = max(x["bytes"] for x in payload)
@@ -429,7 +434,9 @@ def main() -> int:
         results.append(
             verdict("Mainsail runs page, table visible (ms)", runs_ms, "< 300 ms", runs_ms < 300)
         )
+        print(f"  {'  first visit, servers cold (ms)':<52} {round(ms_runs[0], 1):>10}")
         print(f"  {'MLflow runs page, table visible (ms)':<52} {runs_mf:>10}")
+        print(f"  {'  first visit, servers cold (ms)':<52} {round(mf_runs[0], 1):>10}")
         results.append(verdict("MLflow / Mainsail (x)", ratio, ">= 3x", ratio >= 3))
         results.append(verdict("filtered query, Enter to table (ms)", filt, "< 300 ms", filt < 300))
         results.append(

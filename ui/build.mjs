@@ -51,6 +51,18 @@ const result = await build({
   loader: { ".css": "css" },
   logLevel: "warning",
 });
+// The prefetch script runs inline, before the app arrives (see src/prefetch.js).
+const inline = await build({
+  entryPoints: [join(here, "src", "prefetch.js")],
+  bundle: true,
+  format: "iife",
+  minify: true,
+  write: false,
+  target: ["chrome110", "firefox110", "safari16"],
+  logLevel: "warning",
+});
+const prefetchJs = inline.outputFiles[0].text.trim();
+if (prefetchJs.includes("</script")) throw new Error("the inline script must not close its tag");
 const outputs = Object.entries(result.metafile.outputs);
 const entry = outputs.find(([, o]) => o.entryPoint && o.entryPoint.endsWith("main.js"));
 const css = outputs.find(([p, o]) => p.endsWith(".css") && o.entryPoint === undefined && p.includes("app-"));
@@ -62,6 +74,7 @@ html = html.replace("%APP_CSS%", css ? `/ui-assets/${name(css[0])}` : "");
 const preload = entry[1].imports.filter((i) => i.kind === "import-statement")
   .map((i) => `<link rel="modulepreload" href="/ui-assets/${name(i.path)}">`).join("\n");
 html = html.replace("%PRELOAD%", preload);
+html = html.replace("%PREFETCH%", () => prefetchJs);
 writeFileSync(join(out, "index.html"), html);
 writeFileSync(
   join(out, "build.json"),

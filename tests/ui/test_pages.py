@@ -87,20 +87,22 @@ def test_the_filter_box_filters_and_shows_the_parsers_error(session: Any) -> Non
 def test_sorting_and_paging_the_run_table(session: Any) -> None:
     page = session("admin").open("/runs?experiment=ui-sweep&col=metric:loss&size=50")
     table = page.locator("[data-testid=runs-table]")
-    page.locator("th", has_text="loss").click()  # ascending
+    with page.expect_response(lambda r: "order_by=metrics" in r.url):
+        page.locator("th", has_text="loss").click()  # ascending
     expect(page).to_have_url(re.compile(r"order=metrics"))
+    expect(page.locator(".runs.stale")).to_have_count(0)
     values = [
         float(v) for v in table.locator("tbody tr td:nth-child(7)").all_inner_texts() if v != "—"
     ]
     assert values == sorted(values) and len(values) == 25
-    page.goto(
-        s_url(page, "/runs?experiment=ui-sweep&size=50&page=0").replace("size=50", "size=100")
-    )
+    page.select_option("select[aria-label='Page size']", "100")
+    expect(page).to_have_url(re.compile(r"size=100"))
     expect(page.locator("[data-testid=pager]")).to_contain_text("1–25 of 25")
-
-
-def s_url(page: Any, path: str) -> str:
-    return re.sub(r"(https?://[^/]+).*", r"\1", page.url) + path
+    page.goto(page.url.split("/runs")[0] + "/runs?experiment=ui-sweep&size=10")
+    page.click("[data-testid=next-page]")
+    expect(page).to_have_url(re.compile(r"page=1"))
+    expect(page.locator("[data-testid=pager]")).to_contain_text("11–20 of 25")
+    expect(table.locator("tbody tr")).to_have_count(10)
 
 
 def test_compare_overlays_the_right_curves(session: Any) -> None:
@@ -121,18 +123,12 @@ def test_compare_overlays_the_right_curves(session: Any) -> None:
 def test_a_long_series_is_downsampled_and_refetched_on_zoom(session: Any) -> None:
     s = session("admin")
     page = s.page
-    sizes: list[tuple[int, int]] = []
-
-    def seen(response: Any) -> None:
-        if "/metric-series" in response.url and "key=loss" in response.url:
-            body = response.json()
-            sizes.append((len(body["value"]), body["total"]))
-
-    page.on("response", seen)
-    s.open("/runs/uisweep00?tab=charts")
+    with page.expect_response(lambda r: "/metric-series?key=loss" in r.url) as first:
+        s.open("/runs/uisweep00?tab=charts")
+    body = first.value.json()
+    assert (len(body["value"]), body["total"]) == (1500, 20_000)
     chart = page.locator("[data-testid=uplot-loss]")
     expect(chart).to_have_attribute("data-points", "1500")
-    assert sizes[0] == (1500, 20_000)
     box = chart.locator(".u-over").bounding_box()
     assert box is not None
     with page.expect_response(lambda r: "/metric-series" in r.url and "min_step=" in r.url) as z:
@@ -206,3 +202,16 @@ def test_a_server_error_shows_a_message_not_a_blank_page(session: Any) -> None:
     alert = page.locator("[role=alert]")
     expect(alert).to_contain_text("Internal error (500)")
     expect(alert).to_contain_text("The server log has the traceback")
+
+
+def test_a_first_visit_to_the_runs_page_asks_the_server_once(session: Any) -> None:
+    s = session("admin")
+    asked: list[str] = []
+    s.page.on("request", lambda r: "/api/v1/" in r.url and asked.append(r.url.split("/api/v1")[1]))
+    page = s.open("/runs?experiment=ui-sweep&filter=metrics.loss%20%3C%2010")
+    expect(page.locator("[data-testid=runs-table]")).to_have_attribute("data-total", "25")
+    page.wait_for_load_state("networkidle")
+    # The inline script asked for the table and the caller while the app downloaded; the
+    # app took those answers instead of asking again.
+    assert sum(a.startswith("/run-table") for a in asked) == 1, asked
+    assert sum(a.startswith("/whoami") for a in asked) == 1, asked

@@ -33,30 +33,45 @@ function query(params) {
 
 export const seg = (s) => encodeURIComponent(String(s));
 
-export async function call(method, path, { params, body, signal } = {}) {
-  const headers = { Accept: "application/json" };
+function authHeaders(extra) {
+  const headers = { Accept: "application/json", ...extra };
   const t = token.get();
   if (t) headers.Authorization = `Bearer ${t}`;
-  if (body !== undefined) headers["Content-Type"] = "application/json";
+  return headers;
+}
+
+const read = (r) => r.text().then((text) => ({ status: r.status, ok: r.ok, text }));
+
+// GETs started by the page's inline script while the app itself downloads (prefetch.js);
+// the app's first identical GET takes the answer instead of asking again.
+const PREFETCHED = (window.__mainsailPrefetch = window.__mainsailPrefetch || {});
+
+export function prefetch(path, params) {
+  const url = PREFIX + path + query(params);
+  PREFETCHED[url] = fetch(url, { headers: authHeaders() }).then(read);
+}
+
+export async function call(method, path, { params, body, signal } = {}) {
+  const url = PREFIX + path + query(params);
   let res;
   try {
-    res = await fetch(PREFIX + path + query(params), {
-      method,
-      headers,
-      body: body !== undefined ? JSON.stringify(body) : undefined,
-      signal,
-    });
+    if (method === "GET" && PREFETCHED[url]) {
+      res = await PREFETCHED[url];
+      delete PREFETCHED[url];
+    } else {
+      const headers = authHeaders(body !== undefined ? { "Content-Type": "application/json" } : {});
+      res = await fetch(url, { method, headers, body: body !== undefined ? JSON.stringify(body) : undefined, signal }).then(read);
+    }
   } catch (e) {
     if (e.name === "AbortError") throw e;
     throw new ApiError(0, { error: `The server did not answer (${e.message}). Is it running?`, headline: "No connection" }, path);
   }
   if (res.status === 204) return null;
-  const text = await res.text();
   let data = null;
   try {
-    data = text ? JSON.parse(text) : null;
+    data = res.text ? JSON.parse(res.text) : null;
   } catch {
-    data = { error: text.slice(0, 500) || `HTTP ${res.status}` };
+    data = { error: res.text.slice(0, 500) || `HTTP ${res.status}` };
   }
   if (!res.ok) {
     const err = new ApiError(res.status, data, path);

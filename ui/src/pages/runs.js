@@ -7,6 +7,7 @@ import {
   fmtNum, fmtTime, html, navigate, short, useApi, useQueryState,
 } from "../lib.js";
 import { ArtifactPreview } from "./artifacts.js";
+import { PAGE_SIZES, runTableParams, runsState } from "./runsQuery.js";
 
 export function Experiments() {
   const q = useApi(() => api.experiments(), []);
@@ -18,18 +19,12 @@ export function Experiments() {
     ]} />`}<//>`;
 }
 
-const PAGE_SIZES = [50, 100, 200];
-
-const AUTO_COLUMNS = 8;
 const asCols = (c) => [...c.metrics.map((k) => `metric:${k}`), ...c.params.map((k) => `param:${k}`)];
 
 export function RunsPage() {
   const [qs, setQs] = useQueryState();
-  const experiments = qs.getAll("experiment");
-  const filter = qs.get("filter") || "";
-  const order = qs.get("order") || "";
-  const size = Number(qs.get("size")) || 50;
-  const page = Math.max(0, Number(qs.get("page")) || 0);
+  const st = runsState(qs);
+  const { experiments, filter, order, size, page } = st;
   // The keys and the automatic columns belong to the experiments they were listed for.
   const expKey = experiments.join("\0");
   const [meta, setMeta] = useState({ expKey: null, keys: null, auto: null });
@@ -41,13 +36,7 @@ export function RunsPage() {
   useEffect(() => setDraft(filter), [filter]);
 
   const q = useApi(async () => {
-    const data = await api.runTable({
-      experiment: experiments, filter, order_by: order || undefined, offset: page * size, limit: size,
-      param: cols.filter((c) => c.startsWith("param:")).map((c) => c.slice(6)),
-      metric: cols.filter((c) => c.startsWith("metric:")).map((c) => c.slice(7)),
-      keys: keys ? undefined : true,
-      auto_columns: cols.length ? undefined : AUTO_COLUMNS,
-    });
+    const data = await api.runTable(runTableParams(st, !!keys, cols));
     if (data.keys) setMeta((m) => ({ expKey, keys: data.keys, auto: cols.length ? m.auto : asCols(data.columns) }));
     return data;
   }, [expKey, filter, order, page, size, chosen.join("\0")]);
