@@ -17,7 +17,7 @@ PAGES = [
     ("/", "text=alerts firing", "overview"),
     ("/experiments", "[data-testid=experiments] tbody tr", None),
     ("/runs?experiment=ui-sweep", "[data-testid=runs-table] tbody tr", "runs"),
-    ("/runs/uisweep01", "text=Datasets used", None),
+    ("/runs/uisweep01", "a:has-text('churn-live v1')", "run"),
     ("/runs/uisweep03?tab=charts", "[data-testid=uplot-loss] canvas", "run-charts"),
     (
         "/compare?runs=uisweep01,uisweep02,uisweep03,uisweep04",

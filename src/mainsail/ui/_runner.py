@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
-import logging
+import socket
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -11,8 +11,6 @@ from mainsail.core._errors import ConfigurationError
 
 if TYPE_CHECKING:
     from mainsail.store._context import Context
-
-log = logging.getLogger("mainsail.ui")
 
 
 def is_loopback(host: str) -> bool:
@@ -45,7 +43,7 @@ def run_ui(
     controllers : bool
         Also run the controllers (rollouts, monitors, automations) in this process.
     on_ready : callable, optional
-        Called with the UI's URL once the server listens.
+        Called with the UI's URL once its socket is bound (requests wait until it serves).
     """
     import uvicorn
 
@@ -63,22 +61,27 @@ def run_ui(
             "roles) for a team."
         )
     app = create_app(ctx, auth=False, controllers=controllers)
-    config = uvicorn.Config(app, host=host, port=port, log_level="warning", server_header=False)
-    server = uvicorn.Server(config)
-
-    if on_ready is not None:
-        original = server.startup
-
-        async def startup(sockets: object = None) -> None:
-            await original(sockets=sockets)  # type: ignore[arg-type]
-            bound = port
-            for s in server.servers:
-                for sock in s.sockets:
-                    bound = sock.getsockname()[1]
-            on_ready(f"http://{host}:{bound}/")
-
-        server.startup = startup  # type: ignore[method-assign]
+    # Bind first, so the URL printed is the one listening (also with port 0).
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
-        server.run()
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise ConfigurationError(
+            f"Cannot listen on {host}:{port} ({exc.strerror}). Pick another --port (0: any "
+            "free port)."
+        ) from None
+    bound = sock.getsockname()[1]
+    config = uvicorn.Config(app, log_level="warning", server_header=False)
+    server = uvicorn.Server(config)
+    if on_ready is not None:
+        shown = f"[{host}]" if family == socket.AF_INET6 else host
+        on_ready(f"http://{shown}:{bound}/")
+    try:
+        server.run(sockets=[sock])
     except KeyboardInterrupt:
         pass
+    finally:
+        sock.close()

@@ -49,6 +49,7 @@ export function AutomationDetail({ name }) {
         <span class="live">● live</span><${Badge} value=${a.enabled ? "enabled" : "disabled"} kind=${a.enabled ? "ok" : "neutral"} />
       <//>
       <${Section} title="Trail: trigger → job → pipeline run → version → check → rollout" actions=${html`<label><input type="checkbox" checked=${showSuppressed} onChange=${(e) => setShowSuppressed(e.target.checked)} /> show suppressed triggers</label>`}>
+        ${runs.length ? html`<${EChart} testid="trail-chart" height=${220} option=${trailOption(runs)} />` : null}
         ${runs.length ? html`<div class="timeline" data-testid="timeline">${[...runs].reverse().map((r) => html`<div class=${`trail ${fromAlert(r) ? "highlight" : ""}`} data-testid=${fromAlert(r) ? "alert-trail" : "trail"}>
           <h3>${r.key}${fromAlert(r) ? html` <span class="chip">started by alert #${alert}</span>` : null}</h3>
           <ol>${r.events.map((e) => html`<li><span class="ts">${fmtTime(e.ts)}</span> <${Badge} value=${e.status} /> <small>${e.trigger}</small>
@@ -61,6 +62,21 @@ export function AutomationDetail({ name }) {
         <${Section} title="Spec"><${Json} value=${a.spec} /><//>
       </div>`;
   }}<//>`;
+}
+
+// Each run of the loop as a line across the stages, over time.
+function trailOption(runs) {
+  const stages = [];
+  for (const r of runs) for (const e of r.events) if (!stages.includes(e.status)) stages.push(e.status);
+  return {
+    animation: false,
+    tooltip: { trigger: "item", formatter: (p) => `${p.seriesName}: ${p.data[1]}<br>${new Date(p.data[0]).toLocaleString()}` },
+    legend: { top: 0, type: "scroll" },
+    grid: { left: 110, right: 20, top: 30, bottom: 30 },
+    xAxis: { type: "time" },
+    yAxis: { type: "category", data: stages, inverse: true },
+    series: runs.slice(-10).map((r) => ({ name: r.key, type: "line", step: false, symbolSize: 8, data: r.events.map((e) => [e.ts, e.status]) })),
+  };
 }
 
 export function Pipelines() {

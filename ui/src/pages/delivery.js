@@ -58,7 +58,6 @@ function Traffic({ variants }) {
     grid: { left: 10, right: 10, top: 10, bottom: 10, containLabel: true },
     xAxis: { type: "value", max: 100, axisLabel: { formatter: "{value}%" } },
     yAxis: { type: "category", data: ["traffic"], show: false },
-    legend: { bottom: 0 },
     series: variants.map((v, i) => ({ type: "bar", stack: "w", name: `${v.name} (${v.model} v${v.version}, ${v.role})`, data: [v.weight], itemStyle: { color: PALETTE[i % PALETTE.length] }, label: { show: v.weight > 8, formatter: `${v.name} ${fmtNum(v.weight)}%` } })),
   };
   return html`<div data-testid="traffic">${variants.map((v) => html`<span class="chip" data-variant=${v.name}>${v.name}: ${v.model} v${v.version} · ${fmtNum(v.weight)}%</span>`)}</div><${EChart} option=${option} height=${110} />`;

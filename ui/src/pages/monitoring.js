@@ -67,8 +67,10 @@ function DriftOverTime({ results }) {
     return [...set].sort();
   }, [results]);
   if (!features.length) return null;
-  const series = timeSeries(results, features.map((f) => `drift.feature.${f}.score`), (k) => k.replace(/^drift\.feature\.|\.score$/g, ""));
-  return html`<${Section} title="Drift over time, per feature"><${LineChart} testid="drift-over-time" series=${series} xLabel="time" time=${true} /><//>`;
+  // One small chart per feature: tests differ in scale (a Wasserstein distance, a
+  // Jensen-Shannon divergence), so a shared axis would flatten all but the largest.
+  return html`<${Section} title="Drift over time, per feature"><div class="chart-grid small" data-testid="drift-over-time">${features.map((f) => html`<div class="chart-card"><header><strong>${f}</strong></header>
+    <${LineChart} testid=${`drift-${f}`} series=${timeSeries(results, [`drift.feature.${f}.score`], () => "score")} xLabel="time" time=${true} height=${150} /></div>`)}</div><//>`;
 }
 
 function Distributions({ q }) {

@@ -170,11 +170,21 @@ function Lineage({ mv, endpoints }) {
       const [, dn, dv] = d.match(/^datasets:\/(.+)\/(\d+)$/) || [null, d, ""];
       add(`d:${d}`, `${dn} v${dv}`, 0, i, `/datasets/${encodeURIComponent(dn)}/${dv}`, "#0891b2");
     });
+    // A pipeline's run names its dataset as a param (no version recorded): shown as such.
+    if (!datasets.length && r && r.params.dataset) {
+      datasets.push(r.params.dataset);
+      add(`d:${r.params.dataset}`, `${r.params.dataset} (param)`, 0, 0, `/datasets/${encodeURIComponent(r.params.dataset)}`, "#0891b2");
+    }
     const vid = `v:${mv.version}`;
+    const pipelineRun = r && r.tags["mainsail.pipeline_run"];
     if (mv.run_id) {
       add(`r:${mv.run_id}`, r ? r.name || short(mv.run_id) : short(mv.run_id), 1, 0, `/runs/${mv.run_id}`, "#9333ea");
       datasets.forEach((d) => links.push({ source: `d:${d}`, target: `r:${mv.run_id}` }));
       links.push({ source: `r:${mv.run_id}`, target: vid });
+      if (pipelineRun) {
+        add(`p:${pipelineRun}`, `pipeline ${short(pipelineRun)}`, 1, 1, `/pipelines/runs/${pipelineRun}`, "#ca8a04");
+        links.push({ source: `p:${pipelineRun}`, target: `r:${mv.run_id}` });
+      }
     } else datasets.forEach((d) => links.push({ source: `d:${d}`, target: vid }));
     add(vid, `${mv.name} v${mv.version}`, 2, 0, `/models/${encodeURIComponent(mv.name)}/versions/${mv.version}`, "#2563eb");
     endpoints.forEach((e, i) => {
