@@ -119,7 +119,9 @@ def seed_sweep(url: str, token: str, tmp: Path) -> dict[str, Any]:
         for k in range(0, len(points), 5000):
             api("POST", f"/runs/{run_id}/metrics", json={"points": points[k : k + 5000]})
         if i == 1:  # a run that read the demo's dataset: its page and lineage show it
-            api("POST", f"/runs/{run_id}/inputs", json={"dataset_version_id": 1, "context": "train"})
+            api(
+                "POST", f"/runs/{run_id}/inputs", json={"dataset_version_id": 1, "context": "train"}
+            )
         api("POST", f"/runs/{run_id}/end", json={"status": "failed" if i == 5 else "finished"})
         ids.append(run_id)
     _artifacts(url, token, tmp)
@@ -217,6 +219,13 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
                 "reason": "UI test: a canary left in progress",
             },
         )
+        for endpoint, strategy in (("churn-ab", "ab"), ("churn-shadow", "shadow")):
+            api("POST", f"/endpoints/{endpoint}/deploy", json={"model": "models:/churn/1"})
+            api(
+                "POST",
+                f"/endpoints/{endpoint}/deploy",
+                json={"model": "models:/churn/2", "strategy": strategy},
+            )
         yield World(srv.url, tokens, rollout, home)
 
 

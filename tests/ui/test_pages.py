@@ -33,6 +33,8 @@ PAGES = [
     ("/models/churn/versions/2?tab=signature", "[data-testid=signature] tbody tr", None),
     ("/endpoints", "[data-testid=endpoints] tbody tr", None),
     ("/endpoints/churn", "[data-testid=rollout]", "endpoint"),
+    ("/endpoints/churn-ab", "[data-testid=ab-report] tbody tr", None),
+    ("/endpoints/churn-shadow", "[data-testid=shadow-report]", None),
     ("/monitoring", "[data-testid=monitors] tbody tr", None),
     ("/monitoring/churn/default", "[data-testid=drift-table] tbody tr", "monitor"),
     ("/alerts", "[data-testid=alerts] tbody tr", None),

@@ -130,6 +130,6 @@ function Reports({ name, rollouts }) {
         { label: "Significant", render: (c) => html`<${Badge} value=${c.significant ? "yes" : "no"} kind=${c.significant ? "ok" : "neutral"} />` },
         { label: "Needed n", num: true, render: (c) => fmtNum(c.min_sample_size) },
       ]} /><//>` : null}
-    ${shadow ? html`<${Section} title="Shadow report"><${KV} data=${shadow} /><//>` : null}`}<//>`;
+    ${shadow ? html`<${Section} title="Shadow report"><div data-testid="shadow-report"><${KV} data=${shadow} /></div><//>` : null}`}<//>`;
 }
 

@@ -175,7 +175,15 @@ function MetricChart({ runs, metric, axis, log, weight }) {
   })), [q.data, axis, log, weight]);
   const total = (q.data || []).reduce((a, s) => a + s.total, 0);
   const sent = (q.data || []).reduce((a, s) => a + s.value.length, 0);
-  const onZoom = axis === "step" ? (min, max) => setRange(min == null ? null : [min, max]) : undefined;
+  // Zooming asks the server for the window's steps again, at full detail; on a time axis the
+  // window's steps are read from the points drawn.
+  const onZoom = (min, max) => {
+    if (min == null) return setRange(null);
+    if (axis === "step") return setRange([min, max]);
+    const steps = (q.data || []).flatMap((s) => xValues(s, axis).flatMap((x, i) => (x >= min && x <= max ? [s.step[i]] : [])));
+    if (steps.length) setRange([Math.min(...steps), Math.max(...steps)]);
+    return undefined;
+  };
   return html`<div class="chart-card" data-testid=${`chart-${metric}`}>
     <header><strong>${metric}</strong> <small class="muted">${q.data ? `${sent.toLocaleString()} of ${total.toLocaleString()} points${range ? " (zoomed)" : ""}` : ""}</small></header>
     ${q.error ? html`<${ErrorBox} error=${q.error} />` : q.data ? html`<${LineChart} testid=${`uplot-${metric}`} series=${series} xLabel=${AXES[axis]} time=${axis === "time"} log=${log} onZoom=${onZoom} />` : html`<div class="chart-placeholder">Loading…</div>`}
