@@ -1,6 +1,5 @@
 // Charts: uPlot for metric series (fast on long lines), ECharts for the rest.
 import { useEffect, useRef, useState } from "preact/hooks";
-import uPlot from "uplot";
 import "uplot/dist/uPlot.min.css";
 import { html } from "./lib.js";
 
@@ -37,8 +36,14 @@ export function LineChart({ series, xLabel = "step", time = false, log = false, 
   const plot = useRef(null);
   const zoomRef = useRef(onZoom);
   zoomRef.current = onZoom;
+  const [uPlot, setUPlot] = useState(null);
   useEffect(() => {
-    if (!box.current) return undefined;
+    let alive = true;
+    loadUplot().then((u) => alive && setUPlot(() => u));
+    return () => { alive = false; };
+  }, []);
+  useEffect(() => {
+    if (!box.current || !uPlot) return undefined;
     const tables = series.map((s) => [s.x, s.y]);
     const data = tables.length ? (tables.length === 1 ? tables[0] : uPlot.join(tables)) : [[]];
     const width = Math.max(300, box.current.clientWidth || 600);
@@ -77,9 +82,18 @@ export function LineChart({ series, xLabel = "step", time = false, log = false, 
       plot.current.destroy();
       plot.current = null;
     };
-  }, [series, xLabel, time, log, height]);
+  }, [uPlot, series, xLabel, time, log, height]);
   return html`<div class="uplot-box" ref=${box} data-testid=${testid} data-series=${series.map((s) => s.label).join("|")} data-points=${series.map((s) => s.x.length).join("|")}></div>`;
 }
+
+let uplotModule = null;
+function loadUplot() {
+  uplotModule = uplotModule || import("uplot").then((m) => m.default);
+  return uplotModule;
+}
+
+// Pages that will draw a series call this first, so the library loads with their data.
+export const preloadUplot = () => void loadUplot();
 
 let echartsModule = null;
 function loadEcharts() {

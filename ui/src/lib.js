@@ -1,6 +1,6 @@
 // Shared pieces: the html tag, the router, data hooks, formatting and small components.
 import { h, createContext } from "preact";
-import { useCallback, useContext, useEffect, useRef, useState } from "preact/hooks";
+import { useCallback, useContext, useEffect, useLayoutEffect, useRef, useState } from "preact/hooks";
 import htm from "htm";
 import { ApiError } from "./api.js";
 
@@ -88,7 +88,8 @@ export function useApi(fn, deps, { poll = 0 } = {}) {
       if (n === seq.current) setState((s) => ({ data: quiet ? s.data : undefined, error, loading: false }));
     }
   }, deps);
-  useEffect(() => {
+  // A layout effect starts the request right after the first render, not a frame later.
+  useLayoutEffect(() => {
     load(false);
     if (!poll) return undefined;
     const id = setInterval(() => { if (!document.hidden) load(true); }, poll);

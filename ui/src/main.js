@@ -116,18 +116,25 @@ function Shell({ me, onLogout }) {
   <//>`;
 }
 
+const AUTH = (() => {
+  const meta = document.querySelector('meta[name="mainsail-auth"]');
+  return !meta || meta.content !== "off";
+})();
+
+// Draw the page at once while asking who is calling: its data loads in parallel. Until the
+// answer, the caller has no role, so no mutating control shows.
+function initialState() {
+  if (AUTH && !token.get()) return { me: null, error: null, checked: true };
+  return { me: { name: "…", roles: {}, auth: AUTH }, error: null, checked: true, pending: true };
+}
+
 function App() {
-  const [state, setState] = useState({ me: null, error: null, checked: false });
+  const [state, setState] = useState(initialState);
   const check = async () => {
-    const meta = document.querySelector('meta[name="mainsail-auth"]');
-    const auth = !meta || meta.content !== "off";
-    if (auth && !token.get()) {
+    if (AUTH && !token.get()) {
       setState({ me: null, error: null, checked: true });
       return;
     }
-    // Draw the page while asking who is calling: its data loads in parallel. Until the
-    // answer, the caller has no role, so no mutating control shows.
-    setState({ me: { name: "…", roles: {}, auth }, error: null, checked: true, pending: true });
     try {
       setState({ me: await api.whoami(), error: null, checked: true });
     } catch (error) {

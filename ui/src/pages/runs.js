@@ -1,7 +1,7 @@
 // Experiments, the run table, run detail and the comparison of runs.
 import { useEffect, useMemo, useState } from "preact/hooks";
 import { api } from "../api.js";
-import { EChart, LineChart, PALETTE, smooth, xValues } from "../charts.js";
+import { EChart, LineChart, PALETTE, preloadUplot, smooth, xValues } from "../charts.js";
 import {
   Await, Badge, ErrorBox, Json, KV, Link, PageHead, Section, Table, Tabs, fmtBytes, fmtDuration,
   fmtNum, fmtTime, html, navigate, short, useApi, useQueryState,
@@ -145,6 +145,7 @@ function RunArtifacts({ run }) {
 const AXES = { step: "step", time: "time", relative: "relative time (s)" };
 
 export function MetricPanel({ runs, keys, single }) {
+  preloadUplot();
   const [axis, setAxis] = useState("step");
   const [log, setLog] = useState(false);
   const [weight, setWeight] = useState(0);
