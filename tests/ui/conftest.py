@@ -20,6 +20,7 @@ import re
 import struct
 import subprocess
 import sys
+import time
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
@@ -89,6 +90,9 @@ def seed_sweep(url: str, token: str, tmp: Path) -> dict[str, Any]:
     api = Api(url, token)
     api("POST", "/experiments", json={"name": SWEEP})
     rng = random.Random(7)
+    # The sweep ran over the last hour, one run a minute (steps 0.1 s apart; the long
+    # series of run 0 overlaps the next runs, as a long job would).
+    t0 = int(time.time() * 1000) - 60 * 60_000
     ids: list[str] = []
     for i in range(24):
         run_id = f"uisweep{i:02d}"
@@ -103,7 +107,7 @@ def seed_sweep(url: str, token: str, tmp: Path) -> dict[str, Any]:
                 "name": f"sweep-{i:02d}",
                 "params": {"lr": lr, "depth": depth, "optimizer": ["adam", "sgd"][i % 2]},
                 "git_commit": "0123456789abcdef0123456789abcdef01234567",
-                "start_time": 1_700_000_000_000 + i * 60_000,
+                "start_time": t0 + i * 60_000,
             },
         )
         steps = LONG_STEPS if i == 0 else 200
@@ -111,11 +115,9 @@ def seed_sweep(url: str, token: str, tmp: Path) -> dict[str, Any]:
         points = []
         for s in range(steps):
             loss = 2.0 * math.exp(-rate * s * (200 / steps)) + 0.05 + rng.random() * 0.02
-            points.append(["loss", loss, s, 1_700_000_000_000 + i * 60_000 + s * 100])
+            points.append(["loss", loss, s, t0 + i * 60_000 + s * 100])
             if s % 10 == 0:
-                points.append(
-                    ["accuracy", 1 - loss / 2.2, s, 1_700_000_000_000 + i * 60_000 + s * 100]
-                )
+                points.append(["accuracy", 1 - loss / 2.2, s, t0 + i * 60_000 + s * 100])
         for k in range(0, len(points), 5000):
             api("POST", f"/runs/{run_id}/metrics", json={"points": points[k : k + 5000]})
         if i == 1:  # a run that read the demo's dataset: its page and lineage show it
