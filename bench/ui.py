@@ -391,34 +391,34 @@ def main() -> int:
 
         newest = f"run-{args.runs - 1:05d}"
         results: list[dict[str, Any]] = []
-        with (
-            ServerProcess(tmp / "mainsail", "--no-auth", "--no-controllers") as ms,
-            mlflow_server(
-                mlflow_python, tmp / "mlflow.db", tmp / "mlruns", tmp / "mlflow.log"
-            ) as mf,
-            sync_playwright() as p,
-        ):
+        payload: list[dict[str, Any]] = []
+        # One server at a time: each UI is timed with only its own server on the machine.
+        with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-            ms_runs = visits(
-                browser, args.repeats, table_visible(f"{ms.url}/runs?experiment=bench", newest)
-            )
-            mf_runs = visits(
-                browser, args.repeats, table_visible(f"{mf}/#/experiments/{exp_id}/runs", newest)
-            )
-            filters = []
-            for text in (
-                "metrics.m3 > 0.5",
-                "params.p1 = 'b' and metrics.m0 < 0.25",
-                "metrics.m7 <= 0.1",
-            ):
-                r = httpx.get(
-                    f"{ms.url}/api/v1/run-table",
-                    params={"experiment": "bench", "filter": text, "limit": 1},
+            with ServerProcess(tmp / "mainsail", "--no-auth", "--no-controllers") as ms:
+                ms_runs = visits(
+                    browser, args.repeats, table_visible(f"{ms.url}/runs?experiment=bench", newest)
                 )
-                filters.append((text, int(r.json()["total"])))
-            ms_filter = visits(browser, args.repeats, filtered_query(ms.url, filters))
-            payload: list[dict[str, Any]] = []
-            ms_chart = visits(browser, args.repeats, chart_visit(ms.url, payload))
+                filters = []
+                for text in (
+                    "metrics.m3 > 0.5",
+                    "params.p1 = 'b' and metrics.m0 < 0.25",
+                    "metrics.m7 <= 0.1",
+                ):
+                    r = httpx.get(
+                        f"{ms.url}/api/v1/run-table",
+                        params={"experiment": "bench", "filter": text, "limit": 1},
+                    )
+                    filters.append((text, int(r.json()["total"])))
+                ms_filter = visits(browser, args.repeats, filtered_query(ms.url, filters))
+                ms_chart = visits(browser, args.repeats, chart_visit(ms.url, payload))
+            log = tmp / "mlflow.log"
+            with mlflow_server(mlflow_python, tmp / "mlflow.db", tmp / "mlruns", log) as mf:
+                mf_runs = visits(
+                    browser,
+                    args.repeats,
+                    table_visible(f"{mf}/#/experiments/{exp_id}/runs", newest),
+                )
             browser.close()
 
         runs_ms, runs_mf, filt, chart = (
@@ -427,6 +427,8 @@ def main() -> int:
         ratio = round(runs_mf / runs_ms, 2)
         most_points = max(x["points"] for x in payload)
         most_bytes = max(x["bytes"] for x in payload)
+        load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+        print(f"\nload average (1, 5, 15 min) at the end: {load} on {os.cpu_count()} cores")
         print(
             f"\nUI bench: {args.runs:,} runs x {N_PARAMS} params x {N_METRICS} metrics; median of "
             f"{args.repeats} fresh-context visits; MLflow {mlflow_version} in the same run"
