@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck pytest bench clean
+.PHONY: demo test lint typecheck pytest bench clean ui ui-screenshots bench-ui
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -31,5 +31,16 @@ test: lint typecheck pytest
 bench: $(STAMP)
 	$(BIN)/python bench/tracking.py
 
+# The web UI: its sources are in ui/, the bundle in src/mainsail/ui/static is committed (so
+# `make demo` and `make test` need no Node); rebuild it after changing ui/ (needs npm).
+ui:
+	cd ui && npm ci --no-audit --no-fund && node build.mjs
+
+ui-screenshots: $(STAMP)
+	MAINSAIL_UI_SCREENSHOTS=docs/ui $(BIN)/pytest -q tests/ui/test_pages.py -k renders
+
+bench-ui: $(STAMP)
+	$(BIN)/python bench/ui.py
+
 clean:
-	rm -rf $(VENV) .mainsail .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .mainsail .pytest_cache .mypy_cache .ruff_cache ui/node_modules

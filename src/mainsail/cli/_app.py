@@ -72,6 +72,9 @@ def _register() -> None:
     app.command("deploy")(_deploy.deploy)
     app.add_typer(_deploy.rollout, name="rollout")
     app.add_typer(_deploy.endpoints, name="endpoints")
+    from mainsail.cli._ui import ui
+
+    app.command("ui")(ui)
     _registered = True
 
 

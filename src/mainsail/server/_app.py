@@ -49,6 +49,7 @@ def create_app(
     max_request_mb: float = 32.0,
     max_upload_mb: float = 10240.0,
     inference: Any = None,
+    ui: bool = True,
 ) -> FastAPI:
     """Build the Mainsail server app over a SQL-backed context.
 
@@ -68,6 +69,8 @@ def create_app(
         The data plane (``mainsail.serving._app.create_app``) to host in the same process:
         mounted after the API routes, its lifespan (model loading, batchers, log flushing)
         run inside the server's.
+    ui : bool
+        Serve the web UI at ``/`` (``mainsail.ui``; the default).
 
     Examples
     --------
@@ -117,6 +120,10 @@ def create_app(
     for module in routers.ALL:
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(routers.health.root)
+    if ui:
+        from mainsail.ui import mount_ui
+
+        mount_ui(app)
     app.add_middleware(
         BodySizeLimit,
         max_bytes=int(max_request_mb * 1024 * 1024),

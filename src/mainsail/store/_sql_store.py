@@ -38,6 +38,7 @@ from mainsail.store._leader import LeaderStoreMixin
 from mainsail.store._sql_automation import AutomationStoreMixin
 from mainsail.store._sql_blobs import BlobScopeMixin
 from mainsail.store._sql_checks import CheckStoreMixin
+from mainsail.store._sql_explore import ExploreStoreMixin
 from mainsail.store._sql_filter import compile_filter, order_column
 from mainsail.store._sql_jobs import JobStoreMixin
 from mainsail.store._sql_maintenance import MaintenanceMixin
@@ -74,6 +75,7 @@ class SqlStore(
     LeaderStoreMixin,
     BlobScopeMixin,
     MaintenanceMixin,
+    ExploreStoreMixin,
 ):
     """Metadata store on SQLAlchemy; the embedded default and the server's backend.
 

@@ -11,6 +11,7 @@ from mainsail.server.routers import (
     checks,
     datasets,
     endpoints,
+    explore,
     health,
     jobs,
     models,
@@ -21,7 +22,7 @@ from mainsail.server.routers import (
 )
 
 ALL = [health, tracking, datasets, models, artifacts, security]
-ALL += [endpoints, monitoring, checks, automation, pipelines, jobs]
+ALL += [endpoints, monitoring, checks, automation, pipelines, jobs, explore]
 
 __all__ = [
     "ALL",
@@ -30,6 +31,7 @@ __all__ = [
     "checks",
     "datasets",
     "endpoints",
+    "explore",
     "health",
     "jobs",
     "models",

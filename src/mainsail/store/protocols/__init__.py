@@ -23,6 +23,7 @@ from mainsail.store.protocols.artifacts import BlobScopeStore
 from mainsail.store.protocols.automation import AutomationRecords, AutomationStore
 from mainsail.store.protocols.checks import CheckStore
 from mainsail.store.protocols.datasets import DatasetStore
+from mainsail.store.protocols.explore import ExploreStore
 from mainsail.store.protocols.jobs import JobClaimStore, JobQueueAdmin, JobStore
 from mainsail.store.protocols.leader import LeaderLockHandle, LeaderStore
 from mainsail.store.protocols.maintenance import MaintenanceStore, StoreHealth
@@ -68,6 +69,7 @@ class LocalStore(
     LeaderStore,
     BlobScopeStore,
     MaintenanceStore,
+    ExploreStore,
     Protocol,
 ):
     """A store next to the database: everything in :class:`Store` and what only runs there."""
@@ -80,6 +82,7 @@ __all__ = [
     "BlobScopeStore",
     "CheckStore",
     "DatasetStore",
+    "ExploreStore",
     "JobClaimStore",
     "JobQueueAdmin",
     "JobStore",
