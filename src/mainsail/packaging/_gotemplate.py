@@ -127,6 +127,23 @@ class _Dumper:
         return self._fill(line)
 
 
+def merged_item(var: str, item: str, defaults: str, exact: tuple[str, ...] = ()) -> tuple[str, ...]:
+    """Statements binding ``var`` to a list item merged over its defaults.
+
+    Helm does not default the items of a list, so templates merge each over a defaults
+    mapping. ``merge`` treats false and 0 as missing, so the keys in ``exact`` (dotted paths
+    whose value may legitimately be false or 0) are then read with ``dig``, which only
+    falls back when the key is absent.
+    """
+    out = [f"{var} := merge (deepCopy {item}) (deepCopy {defaults})"]
+    for path in exact:
+        keys = path.split(".")
+        parent = ".".join([var, *keys[:-1]])
+        quoted = " ".join(f'"{k}"' for k in keys)
+        out.append(f'$_ := set {parent} "{keys[-1]}" (dig {quoted} {defaults}.{path} {item})')
+    return tuple(out)
+
+
 def _indent(line: str) -> int:
     return len(line) - len(line.lstrip(" ")) if line.strip() else 1 << 30
 
@@ -137,18 +154,23 @@ def dump(obj: dict[str, Any]) -> str:
 
 
 def template(
-    documents: list[Document], header: str = "", range_over: str | None = None
+    documents: list[Document],
+    header: str = "",
+    range_over: str | None = None,
+    let: tuple[str, ...] = (),
 ) -> str:
     """A template file: documents separated by ``---``, optionally under one ``range``.
 
-    ``range_over`` is a Helm range clause such as ``$ep := .Values.endpoints``: the
-    documents are then written once per item (use ``$ep`` and ``$.Values`` inside).
+    ``range_over`` is a Helm range clause such as ``$raw := .Values.endpoints``: the
+    documents are then written once per item (use ``$.Values`` inside for the root), after
+    the assignments in ``let`` (e.g. the item merged over its defaults).
     """
     parts: list[str] = []
     if header:
         parts.extend(f"# {line}".rstrip() for line in header.splitlines())
     if range_over:
         parts.append(f"{{{{- range {range_over} }}}}")
+        parts.extend(f"{{{{- {statement} }}}}" for statement in let)
     for doc in documents:
         if doc.when:
             parts.append(f"{{{{- if {doc.when} }}}}")

@@ -18,7 +18,7 @@ import orjson
 
 from mainsail.core._version import VERSION
 from mainsail.packaging._artefacts import PORT
-from mainsail.packaging._gotemplate import Document, Expr, When, Yaml, template
+from mainsail.packaging._gotemplate import Document, Expr, When, Yaml, merged_item, template
 from mainsail.packaging._team import SERVE_DRAIN_S, TeamValues, team_values
 
 CHART = "mainsail"
@@ -152,12 +152,28 @@ def _service(name: Expr, component: str, selector: dict[str, Any], **extra: Any)
     }
 
 
-def _pdb(name: Expr, component: str, selector: dict[str, Any], min_available: str, **extra: Any) -> dict:
+def _pdb(
+    name: Expr, component: str, selector: dict[str, Any], min_available: str, **extra: Any
+) -> dict:
     return {
         "apiVersion": "policy/v1",
         "kind": "PodDisruptionBudget",
         "metadata": _meta(name, component, **extra),
         "spec": {"minAvailable": Expr(min_available), "selector": {"matchLabels": selector}},
+    }
+
+
+def _hpa(name: Expr, ep: dict[str, Any], metric: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "apiVersion": "autoscaling/v2",
+        "kind": "HorizontalPodAutoscaler",
+        "metadata": _meta(name, "serve", **ep),
+        "spec": {
+            "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": name},
+            "minReplicas": Expr("$ep.autoscaling.minReplicas"),
+            "maxReplicas": Expr("$ep.autoscaling.maxReplicas"),
+            "metrics": [metric],
+        },
     }
 
 
@@ -242,51 +258,32 @@ def endpoints_template() -> str:
         },
     }
     auto = "$ep.autoscaling"
-    hpa = {
-        "apiVersion": "autoscaling/v2",
-        "kind": "HorizontalPodAutoscaler",
-        "metadata": _meta(name, "serve", **ep),
-        "spec": {
-            "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": name},
-            "minReplicas": Expr(f"{auto}.minReplicas"),
-            "maxReplicas": Expr(f"{auto}.maxReplicas"),
-            # Measured capacity known: scale on requests/s per pod; else on CPU.
-            "metrics": [
-                {
-                    "type": "Pods",
-                    "pods": {
-                        "metric": {"name": RPS_METRIC},
-                        "target": {
-                            "type": "AverageValue",
-                            "averageValue": Expr(
-                                "div (mul (int $ep.capacity.requestsPerSecond) "
-                                f"(int {auto}.targetUtilizationPercent)) 100 | toString",
-                                quote=True,
-                            ),
-                        },
-                    },
-                }
-            ],
+    # Measured capacity known: scale on requests/s per pod; else on CPU.
+    per_pod = {
+        "type": "Pods",
+        "pods": {
+            "metric": {"name": RPS_METRIC},
+            "target": {
+                "type": "AverageValue",
+                "averageValue": Expr(
+                    "div (mul (int $ep.capacity.requestsPerSecond) "
+                    f"(int {auto}.targetUtilizationPercent)) 100 | toString",
+                    quote=True,
+                ),
+            },
         },
     }
-    cpu_hpa = {
-        **hpa,
-        "spec": {
-            **hpa["spec"],
-            "metrics": [
-                {
-                    "type": "Resource",
-                    "resource": {
-                        "name": "cpu",
-                        "target": {
-                            "type": "Utilization",
-                            "averageUtilization": Expr(f"{auto}.targetUtilizationPercent"),
-                        },
-                    },
-                }
-            ],
+    cpu = {
+        "type": "Resource",
+        "resource": {
+            "name": "cpu",
+            "target": {
+                "type": "Utilization",
+                "averageUtilization": Expr(f"{auto}.targetUtilizationPercent"),
+            },
         },
     }
+    hpa, cpu_hpa = (_hpa(name, ep, metric) for metric in (per_pod, cpu))
     return template(
         [
             Document(deployment),
@@ -297,7 +294,11 @@ def endpoints_template() -> str:
         ],
         "One data plane per endpoint: mainsail serve --endpoint NAME, following the\n"
         "endpoint's rollouts from the store. Probes: the V2 health routes.",
-        range_over="$ep := .Values.endpoints",
+        range_over="$item := .Values.endpoints",
+        # Helm does not default list items: each entry is merged over endpointDefaults.
+        let=merged_item(
+            "$ep", "$item", "$.Values.endpointDefaults", ("autoscaling.enabled", "minAvailable")
+        ),
     )
 
 
@@ -323,7 +324,8 @@ def workers_template() -> str:
         [Document(deployment)],
         "Job-queue workers: mainsail worker claims jobs (FOR UPDATE SKIP LOCKED); a killed\n"
         "worker's job is retried by another once its lease runs out.",
-        range_over="$w := .Values.workers",
+        range_over="$item := .Values.workers",
+        let=merged_item("$w", "$item", "$.Values.workerDefaults", ("replicas",)),
     )
 
 
@@ -397,7 +399,9 @@ def adapter_rule() -> dict[str, Any]:
     """The Prometheus adapter rule that serves :data:`RPS_METRIC` to the autoscaler."""
     return {
         "seriesQuery": 'mainsail_requests_total{namespace!="",pod!=""}',
-        "resources": {"overrides": {"namespace": {"resource": "namespace"}, "pod": {"resource": "pod"}}},
+        "resources": {
+            "overrides": {"namespace": {"resource": "namespace"}, "pod": {"resource": "pod"}}
+        },
         "name": {"matches": "^mainsail_requests_total$", "as": RPS_METRIC},
         "metricsQuery": "sum(rate(<<.Series>>{<<.LabelMatchers>>}[1m])) by (<<.GroupBy>>)",
     }

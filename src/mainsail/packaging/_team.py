@@ -34,7 +34,8 @@ from mainsail.core._errors import InvalidValueError
 #: ``timeout_graceful_shutdown`` in ``mainsail.serving._server.run``).
 SERVE_DRAIN_S = 30
 PORT = 8080
-_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+_NAME_PATTERN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
+_NAME = re.compile(_NAME_PATTERN)
 
 
 def _dns_label(v: str) -> str:
@@ -99,28 +100,26 @@ class ControlPlane(_Values):
     resources: Resources = Resources()
     min_available: int = Field(default=1, ge=0)
     log_level: str = Field(default="info", pattern="^(debug|info|warning|error)$")
-    extra_args: list[str] = Field(default_factory=list, description="More 'mainsail server' options.")
+    extra_args: list[str] = Field(
+        default_factory=list, description="More 'mainsail server' options."
+    )
 
 
-class Endpoint(_Values):
-    """One endpoint's data plane: ``mainsail serve --endpoint NAME``."""
+class EndpointSettings(_Values):
+    """How an endpoint's data plane runs (``endpointDefaults``, or one entry of ``endpoints``)."""
 
-    name: str = Field(min_length=1, max_length=40)
     replicas: int = Field(default=2, ge=1)
     workers: int = Field(default=1, ge=1, description="Worker processes per replica.")
     resources: Resources = Resources()
     autoscaling: Autoscaling = Autoscaling()
     capacity: Capacity = Capacity()
     min_available: int = Field(default=1, ge=0)
-    extra_args: list[str] = Field(default_factory=list, description="More 'mainsail serve' options.")
-
-    @field_validator("name")
-    @classmethod
-    def _dns(cls, v: str) -> str:
-        return _dns_label(v)
+    extra_args: list[str] = Field(
+        default_factory=list, description="More 'mainsail serve' options."
+    )
 
     @model_validator(mode="after")
-    def _target(self) -> Endpoint:
+    def _target(self) -> EndpointSettings:
         rps = self.capacity.requests_per_second
         if rps is not None and rps * self.autoscaling.target_utilization_percent < 100:
             raise ValueError(
@@ -131,16 +130,36 @@ class Endpoint(_Values):
         return self
 
 
-class Worker(_Values):
-    """A pool of ``mainsail worker`` processes for one queue."""
+class Endpoint(EndpointSettings):
+    """One endpoint's data plane: ``mainsail serve --endpoint NAME``."""
 
-    name: str = Field(default="default", min_length=1, max_length=40)
+    # The pattern is also in the JSON schema (Helm checks it); the validator words the error.
+    name: str = Field(min_length=1, max_length=40, json_schema_extra={"pattern": _NAME_PATTERN})
+
+    @field_validator("name")
+    @classmethod
+    def _dns(cls, v: str) -> str:
+        return _dns_label(v)
+
+
+class WorkerSettings(_Values):
+    """How a worker pool runs (``workerDefaults``, or one entry of ``workers``)."""
+
     queue: str = "default"
     replicas: int = Field(default=1, ge=0)
     extra_args: list[str] = Field(
-        default_factory=list, description="More 'mainsail worker' options, e.g. ['--kind', 'pipeline']."
+        default_factory=list,
+        description="More 'mainsail worker' options, e.g. ['--kind', 'pipeline'].",
     )
     resources: Resources = Resources()
+
+
+class Worker(WorkerSettings):
+    """A pool of ``mainsail worker`` processes for one queue."""
+
+    name: str = Field(
+        default="default", min_length=1, max_length=40, json_schema_extra={"pattern": _NAME_PATTERN}
+    )
 
     @field_validator("name")
     @classmethod
@@ -189,7 +208,12 @@ class TeamValues(_Values):
 
     image: Image = Image()
     control_plane: ControlPlane = ControlPlane()
+    endpoint_defaults: EndpointSettings = Field(
+        default=EndpointSettings(),
+        description="What every entry of endpoints starts from (Helm does not default list items).",
+    )
     endpoints: list[Endpoint] = Field(default_factory=list)
+    worker_defaults: WorkerSettings = WorkerSettings()
     workers: list[Worker] = Field(default_factory=lambda: [Worker()])
     storage: Storage = Storage()
     secrets: Secrets = Secrets()
@@ -197,6 +221,20 @@ class TeamValues(_Values):
     migrate_on_upgrade: bool = Field(
         default=True, description="Run 'mainsail db upgrade' as a pre-install/pre-upgrade hook."
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _defaults_under_items(cls, data: Any) -> Any:
+        # The chart's templates merge each list item over its defaults; do the same here.
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        for items, defaults in (("endpoints", "endpointDefaults"), ("workers", "workerDefaults")):
+            base = data.get(defaults, data.get(_snake(defaults)))
+            listed = data.get(items)
+            if isinstance(base, dict) and isinstance(listed, list):
+                data[items] = [_merge(base, x) if isinstance(x, dict) else x for x in listed]
+        return data
 
     @field_validator("endpoints", "workers")
     @classmethod
@@ -218,7 +256,10 @@ class TeamValues(_Values):
         copy ``resources`` into the pods as they are.
         """
         doc = self.model_dump(mode="json", by_alias=True)
-        for part in [doc["controlPlane"], *doc["endpoints"], *doc["workers"]]:
+        doc["endpoints"] = [{"name": e.pop("name"), **e} for e in doc["endpoints"]]
+        doc["workers"] = [{"name": w.pop("name"), **w} for w in doc["workers"]]
+        parts = [doc["controlPlane"], doc["endpointDefaults"], doc["workerDefaults"]]
+        for part in [*parts, *doc["endpoints"], *doc["workers"]]:
             for kind in ("requests", "limits"):
                 amounts = part["resources"][kind]
                 part["resources"][kind] = {k: v for k, v in amounts.items() if v is not None}
@@ -230,6 +271,17 @@ class TeamValues(_Values):
         schema = cls.model_json_schema(by_alias=True)
         schema["$schema"] = "https://json-schema.org/draft-07/schema#"
         return schema
+
+
+def _snake(name: str) -> str:
+    return re.sub(r"([A-Z])", lambda m: "_" + m.group(1).lower(), name)
+
+
+def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for k, v in over.items():
+        out[k] = _merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
 
 
 def team_values(data: dict[str, Any] | TeamValues | None = None) -> TeamValues:
