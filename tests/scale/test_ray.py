@@ -107,8 +107,14 @@ def test_profile_of_s3_data(cluster, data, tmp_path: Path) -> None:  # type: ign
     srv = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=port)
     srv.start()
     try:
+        import boto3
         import s3fs
 
+        endpoint = f"http://127.0.0.1:{port}"
+        boto3.client(
+            "s3", endpoint_url=endpoint, aws_access_key_id="k", aws_secret_access_key="s",
+            region_name="us-east-1",
+        ).create_bucket(Bucket="lake")  # fmt: skip
         options = {
             "key": "k",
             "secret": "s",
@@ -119,7 +125,6 @@ def test_profile_of_s3_data(cluster, data, tmp_path: Path) -> None:  # type: ign
             "skip_instance_cache": True,
         }
         fs = s3fs.S3FileSystem(**options)
-        fs.mkdir("lake")
         fs.put(str(folder), "lake/ref", recursive=True)
         merged = profile_parquet("s3://lake/ref", storage_options=options, target_rows=10_000)
     finally:
