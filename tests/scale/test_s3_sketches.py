@@ -18,7 +18,6 @@ import os
 import subprocess
 import sys
 import textwrap
-import time
 from collections.abc import Iterator
 
 import pytest
@@ -27,13 +26,13 @@ pytestmark = [pytest.mark.slow]
 
 WRITE = textwrap.dedent(
     """
-    import sys, time
+    import sys
     import numpy as np, pandas as pd
     from mainsail.serving._predlog import LiveSketches
     root, rows = sys.argv[1], int(sys.argv[2])
     s = LiveSketches(root, "churn")
     s.replica = "replica-a"  # the same replica, a later flush: the same file name
-    now = int(time.time() // 60 * 60 * 1000) + 1000  # inside the current minute's window
+    now = 1_700_000_001_000  # one fixed window for both writes
     s.observe(pd.DataFrame({
         "ts": np.full(rows, now), "model_version": "1",
         "request_id": [f"r{i}" for i in range(rows)], "latency_ms": np.ones(rows),
@@ -84,8 +83,7 @@ def write(root: str, rows: int) -> None:
 def read(root: str) -> int:
     from mainsail.monitoring._sources import load_sketches
 
-    now = int(time.time() * 1000)
-    windows = load_sketches(root, "churn", now - 3_600_000, now + 3_600_000)
+    windows = load_sketches(root, "churn", 1_699_999_000_000, 1_700_001_000_000)
     return sum(w.rows for w in windows.values())
 
 
