@@ -4,7 +4,6 @@ data-plane replica killed. The tests run in order on one fleet (see conftest.py)
 
 from __future__ import annotations
 
-import contextlib
 import signal
 import time
 from typing import Any
@@ -15,7 +14,6 @@ import pytest
 import sqlalchemy as sa
 
 import mainsail
-from mainsail.core import MainsailError
 from mainsail.store import _tables as T
 
 from . import _procs as P
@@ -307,8 +305,8 @@ def test_monitor_merges_every_replica_and_logs_are_in_s3(
     from mainsail.monitoring._sources import load_sketches
 
     since = int(time.time() * 1000)
-    with load(fleet, max_s=8) as lb:
-        pass
+    with load(fleet, max_s=30) as lb:
+        lb.wait_more(150, 60)
     answered = {r.rid for r in lb.replies if r.status == 200}
     assert answered and not lb.failures()
     time.sleep(2 * FLUSH_S + 1)
@@ -333,33 +331,9 @@ def test_monitor_merges_every_replica_and_logs_are_in_s3(
     replicas = set().union(*(w.replicas for w in windows.values()))
     requests = sum(w.requests for w in windows.values())
     report(fleet, "monitor: replicas merged from S3 sketches", len(replicas))
-    report(
-        fleet, "monitor: requests in the merged windows", requests, f"{len(answered)} sent in 8 s"
-    )
+    report(fleet, "monitor: requests in the merged windows", requests, f"{len(answered)} just sent")
     assert len(replicas) >= 3
     assert requests >= len(answered)
-
-
-@pytest.mark.xfail(
-    strict=True,
-    raises=MainsailError,
-    reason="Product bug: a monitor run on the server reads S3 sketch files through a cached "
-    "listing; a replica rewrites its window file every flush, so the cached ETag no longer "
-    "matches and s3fs raises FileExpired (a 500 on /monitors/.../run). See test_s3_sketches.py.",
-)
-def test_monitor_run_on_a_server_while_replicas_flush(fleet: Fleet, sdk) -> None:  # type: ignore[no-untyped-def]
-    import mainsail.client as client
-
-    client.configure(
-        tracking_uri=fleet.servers[1].url, token=fleet.token, home=str(fleet.root / "c2")
-    )
-    with contextlib.suppress(mainsail.MainsailError):
-        mainsail.run_monitor(ENDPOINT, window="10m")  # lists the sketch files once
-    with load(fleet, max_s=4):
-        pass
-    time.sleep(2 * FLUSH_S + 1)
-    result = mainsail.run_monitor(ENDPOINT, window="10m")
-    assert result.scores["operational.replicas"] >= 3
 
 
 # -- 5. a data-plane replica killed with SIGKILL ------------------------------------------------
