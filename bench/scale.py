@@ -81,7 +81,7 @@ def wrk(port: int, conc: int, seconds: float, workdir: Path) -> dict[str, float]
         )
     )
     out = subprocess.run(
-        ["wrk", "-t1", f"-c{conc}", f"-d{seconds}s", "--latency", "-s", str(script),
+        ["wrk", "-t1", f"-c{conc}", f"-d{int(seconds)}s", "--latency", "-s", str(script),
          f"http://127.0.0.1:{port}/invocations"],
         capture_output=True, text=True, check=True, timeout=seconds + 60,
     ).stdout  # fmt: skip

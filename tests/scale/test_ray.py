@@ -95,6 +95,11 @@ def test_merged_profile_matches_the_single_process_one(cluster, data) -> None:  
     binned = profile_parquet(str(folder), reference=single, target_rows=10_000)
     for name, one in single.columns.items():
         assert binned.columns[name].hist == one.hist, name
+    # a reference without some column (a model's inputs, not the label): that one gets a pass
+    partial = profile_frame(df.drop(columns=["stable"]))
+    mixed = profile_parquet(str(folder), reference=partial, target_rows=10_000)
+    assert mixed.columns["amount"].hist == single.columns["amount"].hist
+    assert sum(mixed.columns["stable"].hist or []) == single.columns["stable"].count
 
 
 def test_profile_of_s3_data(cluster, data, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

@@ -204,8 +204,8 @@ def profile_parquet(
     ----------
     source : a Parquet file, or a folder of them (read recursively).
     columns : the columns to profile (default: all).
-    reference : bin numeric columns with this profile's edges (one pass); without it the
-        edges come from the merged quantile sketches of a first pass.
+    reference : bin numeric columns with this profile's edges (one pass); columns it does
+        not bin get their edges from the merged quantile sketches of a first pass.
     bins : histogram bins when there is no reference.
     target_rows : rows per shard (whole row groups).
     storage_options : fsspec options for the source (e.g. ``{"client_kwargs": {...}}``).
@@ -220,14 +220,18 @@ def profile_parquet(
     fs, _ = _filesystem(source, storage_options)
     protocol = fs.protocol if isinstance(fs.protocol, str) else fs.protocol[0]
     schema = _schema_of(shards[0], columns, protocol, storage_options)
+    numeric = [c.name for c in schema.columns if c.dtype in ("int", "float", "datetime")]
+    given = reference.columns if reference is not None else {}
+    unbinned = [n for n in numeric if n not in given or given[n].edges is None]
     with ray_session(address, num_cpus) as ray:
         task = ray.remote(num_cpus=1, max_retries=1)(_profile_task)
-        args = (columns, protocol, storage_options, schema.model_dump(mode="json"))
-        if reference is None:
-            first = ray.get([task.remote(s, *args, None, bins) for s in shards])
-            reference = _edges(first, bins)
-        ref = reference.to_dict()
-        parts = ray.get([task.remote(s, *args, ref, bins) for s in shards])
+        common = (protocol, storage_options, schema.model_dump(mode="json"))
+        edges = Profile()
+        if unbinned:  # first pass: the merged sketches of the columns no reference bins
+            first = ray.get([task.remote(s, unbinned, *common, None, bins) for s in shards])
+            edges = _edges(first, bins)
+        ref = Profile(columns={**edges.columns, **given}).to_dict()
+        parts = ray.get([task.remote(s, columns, *common, ref, bins) for s in shards])
     merged = Profile.from_dict(parts[0])
     for doc in parts[1:]:
         merged = merged.merge(Profile.from_dict(doc))

@@ -65,7 +65,9 @@ class HAProxyConfig:
             raise InvalidValueError(f"Expected unique backend names. Got {names}.")
         t = self.timing
         ms = _ms
-        out = ["global", "  maxconn 4096"]
+        # One line per request on stdout (a container's log): status, timings and HAProxy's
+        # termination flags, the first place to look when a request failed.
+        out = ["global", "  maxconn 4096", "  log stdout format raw local0"]
         if self.stats_socket:
             out.append(f"  stats socket {self.stats_socket} mode 600 level admin")
         if self.pid_file:
@@ -74,6 +76,8 @@ class HAProxyConfig:
             "",
             "defaults",
             "  mode http",
+            "  log global",
+            "  option httplog",
             f"  timeout connect {ms(t.connect_s)}",
             f"  timeout client {ms(t.client_s)}",
             f"  timeout server {ms(t.server_s)}",
