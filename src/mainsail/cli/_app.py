@@ -31,7 +31,7 @@ def _register() -> None:
     global _registered
     if _registered:
         return
-    from mainsail.cli import _build, _controllers, _datasets, _models, _ops, _tracking
+    from mainsail.cli import _build, _controllers, _datasets, _deploy_team, _models, _ops, _tracking
     from mainsail.cli._automation import automation
 
     app.add_typer(_tracking.experiments, name="experiments")
@@ -39,6 +39,7 @@ def _register() -> None:
     app.add_typer(_datasets.datasets, name="datasets")
     app.add_typer(_models.models, name="models")
     app.add_typer(_build.build, name="build")
+    _deploy_team.register(_build.build)  # build helm | compose
     app.add_typer(_controllers.controllers, name="controllers")
     app.add_typer(automation, name="automation")
     from mainsail.cli import _checks
