@@ -12,7 +12,6 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import sqlalchemy as sa
 
 from mainsail.core._errors import RunNotFoundError
@@ -179,6 +178,8 @@ def _metric_series(
                 ).scalar()
                 or 0
             )
+    import numpy as np  # here: the SQL store loads with the SDK, which stays free of numpy
+
     # np.array over Row objects walks each one through the sequence protocol (seconds for
     # 100,000 rows); a flat iterator of their values is read in one pass.
     flat = itertools.chain.from_iterable(rows)
