@@ -189,6 +189,44 @@ def test_every_mlflow_format(client, registered) -> None:  # type: ignore[no-unt
             400,
             "Valid outputs",
         ),
+        (
+            "/v2/models/churn/infer",
+            {
+                "json": {
+                    "inputs": [
+                        {"name": "x", "shape": [1, 20], "datatype": "FP32", "data": [0] * 20}
+                    ],
+                    "parameters": ["binary_data_output"],
+                }
+            },
+            400,
+            "'parameters' must be an object",
+        ),
+        (
+            "/v2/models/churn/infer",
+            {
+                "content": b'{"inputs": [{"name": "x", "shape": [1, 20], "datatype": "FP32", '
+                b'"parameters": {"binary_data_size": "80"}}]}' + bytes(80),
+                "headers": {"inference-header-content-length": "107"},
+            },
+            400,
+            "'inputs[0].parameters.binary_data_size' must be a non-negative integer",
+        ),
+        (
+            "/v2/models/churn/infer",
+            {
+                "content": b'{"inputs": []}',
+                "headers": {"inference-header-content-length": "ten"},
+            },
+            400,
+            "Inference-Header-Content-Length",
+        ),
+        (
+            "/invocations",
+            {"json": {"dataframe_split": {"columns": "f0,f1", "data": [[0.0] * 20]}}},
+            400,
+            "'dataframe_split.columns' must be a list",
+        ),
         ("/v2/models/ghost/infer", {"json": {"inputs": []}}, 404, "serves: churn"),
         ("/v2/models/churn/versions/9/infer", {"json": {"inputs": []}}, 404, "Served version: 1"),
         ("/invocations", {"json": {"instances": [[0.0] * 20] * 5000}}, 413, "limit"),

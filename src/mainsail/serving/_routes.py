@@ -102,6 +102,20 @@ async def _serve(plane: DataPlane, request: Request, protocol: str, handler: Any
     return response
 
 
+def _header_length(request: Request) -> int | None:
+    """The binary tensor extension's JSON length, if the request uses it."""
+    hdr = request.headers.get("inference-header-content-length")
+    if hdr is None:
+        return None
+    if not hdr.strip().isdigit():
+        raise PayloadError(
+            f"Inference-Header-Content-Length must be the byte length of the JSON part "
+            f"(an integer). Got {hdr!r}.",
+            field="inference-header-content-length",
+        )
+    return int(hdr)
+
+
 def _observe(plane: DataPlane, model: ServedModel, result: Any) -> None:
     m = plane.metrics
     m.latency.labels(*model.labels, "queue").observe(result.queue_s)
@@ -123,8 +137,7 @@ class Handlers:
         async def handle(call: _Call, rid: str) -> tuple[Response, str]:
             model = call.model = plane.check_name(name, version, call.model)
             body = await plane.read_body(request)
-            hdr = request.headers.get("inference-header-content-length")
-            req = parse_v2(body, int(hdr) if hdr and hdr.isdigit() else None, model.checker)
+            req = parse_v2(body, _header_length(request), model.checker)
             model = call.model = plane.rekey(model, call.pinned, req.prepared.frame)
             rid = req.id or rid
             wanted = [o.get("name") for o in req.outputs if isinstance(o, dict)] or ["predict"]
