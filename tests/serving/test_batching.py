@@ -91,3 +91,17 @@ def test_latency_model_fits_fixed_and_per_row_cost() -> None:
         m.observe(rows, 0.002 + 0.0001 * rows)
     assert m.fixed == pytest.approx(0.002, abs=1e-6)
     assert m.per_row == pytest.approx(0.0001, rel=1e-3)
+
+
+def test_a_closed_batcher_refuses_at_once_instead_of_hanging() -> None:
+    def predict(frame: pd.DataFrame, proba: bool) -> tuple[np.ndarray, None]:
+        return frame["x"].to_numpy(), None
+
+    async def main() -> None:
+        b = Batcher(predict, max_wait_ms=0)
+        await b.submit(_frame(1), 1)
+        await b.close()
+        with pytest.raises(Overloaded, match="replaced and unloaded"):
+            await asyncio.wait_for(b.submit(_frame(1), 1), timeout=5)
+
+    asyncio.run(main())

@@ -121,6 +121,7 @@ class Batcher:
         self.interarrival = 1.0  # EWMA, seconds
         self.in_flight = 0
         self._idle: asyncio.Event | None = None
+        self.closed = False
 
     def start(self) -> None:
         if self._task is None:
@@ -132,6 +133,12 @@ class Batcher:
     async def submit(
         self, frame: pd.DataFrame, rows: int, want_proba: bool = False, **meta: Any
     ) -> BatchResult:
+        if self.closed:
+            # Never queue on a batcher nobody dispatches any more: the request would wait
+            # forever. (The routes pick the model after the body is read, so this is a guard.)
+            raise Overloaded(
+                "This model version was just replaced and unloaded. Retry the request."
+            )
         if self._task is None:
             self.start()
         if len(self._queue) >= self.max_queue:
@@ -162,14 +169,23 @@ class Batcher:
             await asyncio.wait_for(self._idle.wait(), timeout)
 
     async def close(self) -> None:
-        await self.drain()
-        if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
-        self._executor.shutdown(wait=True)
+        self.closed = True  # no new requests; the ones accepted are answered first
+        try:
+            await self.drain()
+        finally:
+            if self._task is not None:
+                self._task.cancel()
+                try:
+                    await self._task
+                except asyncio.CancelledError:
+                    pass
+            while self._queue:  # only after a drain timeout: answer them rather than hang
+                item = self._queue.popleft()
+                if not item.future.done():
+                    item.future.set_exception(
+                        Overloaded("The model was unloaded before this request ran. Retry it.")
+                    )
+            self._executor.shutdown(wait=True)
 
     def _take(self) -> list[_Item]:
         batch: list[_Item] = []

@@ -75,13 +75,24 @@ class _Call:
 
 
 async def _serve(plane: DataPlane, request: Request, protocol: str, handler: Any) -> Response:
-    call = _Call(*plane.pick(request))
     rid = request.headers.get("x-request-id") or uuid.uuid4().hex
     started = time.perf_counter()
+    body: bytes = b""
+    refused: Exception | None = None
+    try:
+        body = await plane.read_body(request)
+    except Exception as exc:  # noqa: BLE001 - rendered below, under the picked model's labels
+        refused = exc
+    # The model is picked once the body is in: a slow upload must not keep a model that a
+    # hot swap retires (and closes) meanwhile. From here to the batcher's queue nothing
+    # awaits, so the swap cannot slip in between.
+    call = _Call(*plane.pick(request))
     gauge = plane.metrics.in_flight.labels(*call.model.labels)
     gauge.inc()
     try:
-        response, rid = await handler(call, rid)
+        if refused is not None:
+            raise refused
+        response, rid = await handler(call, rid, body)
     except Exception as exc:  # noqa: BLE001 - rendered as a 4xx/5xx JSON error
         error = _error(plane, exc, call.model.labels, protocol, rid)
         plane.record(call.model, error.status_code, started)
@@ -134,9 +145,8 @@ class Handlers:
         name = request.path_params["name"]
         version = request.path_params.get("version")
 
-        async def handle(call: _Call, rid: str) -> tuple[Response, str]:
+        async def handle(call: _Call, rid: str, body: bytes) -> tuple[Response, str]:
             model = call.model = plane.check_name(name, version, call.model)
-            body = await plane.read_body(request)
             req = parse_v2(body, _header_length(request), model.checker)
             model = call.model = plane.rekey(model, call.pinned, req.prepared.frame)
             rid = req.id or rid
@@ -195,8 +205,7 @@ class Handlers:
     async def invocations(self, request: Request) -> Response:
         plane = self.plane
 
-        async def handle(call: _Call, rid: str) -> tuple[Response, str]:
-            body = await plane.read_body(request)
+        async def handle(call: _Call, rid: str, body: bytes) -> tuple[Response, str]:
             prepared = parse_invocations(
                 body, request.headers.get("content-type", ""), call.model.checker
             )
