@@ -262,6 +262,18 @@ def test_feedback_and_prediction_log(client, ctx) -> None:  # type: ignore[no-un
     assert list(labels["request_id"]) == [rid]
 
 
+def test_feedback_without_a_log_is_refused_not_accepted(registered, ctx) -> None:  # type: ignore[no-untyped-def]
+    app = create_app(ctx, ServeSettings(model="models:/churn@champion", log_predictions=False))
+    with TestClient(app) as c:
+        r = c.post("/invocations", json={"instances": [[0.5] * 20]})
+        assert r.status_code == 200
+        fb = c.post("/v1/feedback", json=[{"request_id": r.headers["x-request-id"], "label": 1}])
+        assert fb.status_code == 409, fb.text
+        assert "not stored" in fb.json()["error"] and "--no-log" in fb.json()["error"]
+        assert c.post("/v1/feedback", json=[{"label": 1}]).status_code == 400  # bad body first
+    assert read_segments(ctx.settings.resolved_artifact_root(), "feedback", "churn").empty
+
+
 def test_metrics_have_model_labels(client) -> None:  # type: ignore[no-untyped-def]
     client.post("/invocations", json={"instances": [[0.0] * 20]})
     client.post("/invocations", json={"instances": [[0.0]]})

@@ -77,6 +77,8 @@ class EndpointPlane(DataPlane):
     def pick(self, request: Request) -> tuple[ServedModel, bool]:
         router = self.router
         variant = request.headers.get("x-mainsail-variant")
+        if variant is not None and variant not in router.by_name:
+            variant = None  # unknown, or a shadow: routed as if the header were absent
         key = request.headers.get(router.key_header)
         return router.pick(variant, key), variant is not None or key is not None
 

@@ -22,7 +22,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from mainsail.core._errors import MainsailError
+from mainsail.core._errors import ConflictError, MainsailError
 from mainsail.core._version import VERSION
 from mainsail.serving._http import JSON
 from mainsail.serving._http import json_response as _json
@@ -239,20 +239,24 @@ class Handlers:
                     'objects (or {"records": [...]}), each naming the request id a prediction '
                     "returned in x-request-id."
                 )
-            if plane.feedback is not None:
-                import pandas as pd
-
-                now = int(time.time() * 1000)
-                plane.feedback.append(
-                    pd.DataFrame(index=range(len(records))),
-                    None,
-                    request_id=np.array([r["request_id"] for r in records], dtype=object),
-                    label=np.array(
-                        [orjson.dumps(r["label"]).decode() for r in records], dtype=object
-                    ),
-                    ts=np.full(len(records), now, dtype="int64"),
-                    endpoint=plane.model.endpoint,
+            if plane.feedback is None:
+                raise ConflictError(
+                    f"Feedback for {len(records)} request(s) was not stored: this server runs "
+                    "with --no-log (MAINSAIL_SERVE_LOG_PREDICTIONS=false), so it keeps neither "
+                    "predictions nor labels. Send feedback to a server that logs predictions, "
+                    "or restart this one without --no-log."
                 )
+            import pandas as pd
+
+            now = int(time.time() * 1000)
+            plane.feedback.append(
+                pd.DataFrame(index=range(len(records))),
+                None,
+                request_id=np.array([r["request_id"] for r in records], dtype=object),
+                label=np.array([orjson.dumps(r["label"]).decode() for r in records], dtype=object),
+                ts=np.full(len(records), now, dtype="int64"),
+                endpoint=plane.model.endpoint,
+            )
             return _json({"accepted": len(records)})
         except MainsailError as exc:
             return _json({"error": exc.message}, exc.status)
