@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 from starlette.testclient import TestClient
 
+import mainsail
 from mainsail.serving import ServeSettings, create_app, read_segments
 
 FEATURES = [f"f{i}" for i in range(20)]
@@ -328,3 +329,37 @@ def test_frame_is_not_mutated_by_concurrent_batches(client, registered) -> None:
     with ThreadPoolExecutor(8) as pool:
         got = list(pool.map(call, rows))
     assert [g[0] for g in got] == model.predict(X.head(40)).tolist()
+
+
+def test_refused_requests_show_in_data_quality_and_alert(registered, ctx) -> None:  # type: ignore[no-untyped-def]
+    """Upstream renamed a column: every request is refused, no row is logged, and still the
+    monitor's data quality names the column (and the one that arrived instead) and alerts."""
+    model, X = registered
+    app = create_app(ctx, ServeSettings(model="models:/churn@champion"))
+    renamed = [{("f0_v2" if k == "f0" else k): v for k, v in r.items()} for r in
+               X.head(3).to_dict(orient="records")]  # fmt: skip
+    with TestClient(app) as c:
+        for _ in range(4):
+            r = c.post("/invocations", json={"dataframe_records": renamed})
+            assert r.status_code == 422 and "f0" in r.json()["error"]
+        bad = X.head(1).to_numpy().tolist()
+        bad[0][3] = "three"
+        r = c.post("/invocations", json={"dataframe_split": {"columns": FEATURES, "data": bad}})
+        assert r.status_code == 422
+        r = c.post("/invocations", json={"dataframe_split": {"columns": 3, "data": bad}})
+        assert r.status_code == 400  # malformed: counted, but not a data-quality issue
+    mainsail.create_monitor(
+        "churn",
+        checks=["quality"],
+        window="1h",
+        rules=[{"name": "schema", "metric": "quality.schema_issues", "op": ">=", "threshold": 1}],
+    )
+    result = mainsail.run_monitor("churn")
+    assert result.model_version == "1" and result.quality is not None
+    issues = {(i.check, i.column): i for i in result.quality.issues}
+    missing = issues[("schema", "f0")]
+    assert missing.count == 4 and "f0_v2" in missing.message and "renamed" in missing.message
+    assert issues[("schema", "f0_v2")].count == 4
+    assert issues[("type", "f3")].count == 1
+    assert not [i for i in result.quality.issues if i.column == "dataframe_split.columns"]
+    assert [a.rule for a in result.alerts] == ["schema"]

@@ -37,6 +37,8 @@ class WindowSketch:
     memory_rss: dict[str, float] = field(default_factory=dict)  # replica -> latest bytes
     first_s: int | None = None
     last_s: int | None = None
+    refused: int = 0  # requests refused with a 4xx for schema/type reasons
+    refusals: dict[str, dict[str, int]] = field(default_factory=dict)  # reason -> feature -> n
 
 
 def _sketch_root(root: str, endpoint: str) -> tuple[Any, str]:
@@ -76,6 +78,11 @@ def load_sketches(
         w.rows += int(doc.get("rows", 0))
         w.requests += int(doc.get("requests", 0))
         w.errors += int(doc.get("errors", 0))
+        w.refused += int(doc.get("refused", 0))
+        for reason, counts in (doc.get("refusals") or {}).items():
+            merged = w.refusals.setdefault(reason, {})
+            for feature, n in counts.items():
+                merged[feature] = merged.get(feature, 0) + int(n)
         if doc.get("latency_kll"):
             sk = ds.kll_doubles_sketch.deserialize(base64.b64decode(doc["latency_kll"]))
             if w.latency is None:

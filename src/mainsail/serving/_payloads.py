@@ -289,6 +289,7 @@ def _records(records: Any, checker: InputChecker, key: str) -> Prepared:
                 f"{', '.join(checker.names)}.",
                 field=key,
                 features=[exc.args[0]],
+                sent=sorted({str(k) for r in records[:100] for k in r})[:100],
             ) from None
         return checker.from_matrix(matrix, field=key)
     return checker.from_frame(pd.DataFrame.from_records(records))

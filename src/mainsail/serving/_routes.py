@@ -35,6 +35,7 @@ from mainsail.serving._payloads import (
     v2_datatype,
 )
 from mainsail.serving._plane import DataPlane
+from mainsail.serving._refusals import classify
 
 _JSON = JSON
 
@@ -44,7 +45,12 @@ def _request_id(request: Request, body_id: str | None = None) -> str:
 
 
 def _error(
-    plane: DataPlane, exc: Exception, labels: tuple[str, str, str], protocol: str, rid: str
+    plane: DataPlane,
+    exc: Exception,
+    labels: tuple[str, str, str],
+    protocol: str,
+    rid: str,
+    names: list[str],
 ) -> Response:
     if isinstance(exc, MainsailError):
         status = exc.status
@@ -57,6 +63,9 @@ def _error(
     if status >= 500 and plane.sketches is not None:
         # Server-side failures count in the monitor's error rate (4xx are the client's).
         plane.sketches.record_error(labels[1])
+    elif isinstance(exc, MainsailError) and plane.sketches is not None:
+        # Schema/type refusals count per reason and feature: data quality shows them.
+        plane.sketches.record_refusal(labels[1], classify(exc, names))
     headers = {"x-request-id": rid}
     if status == 503:
         headers["retry-after"] = "1"
@@ -94,7 +103,7 @@ async def _serve(plane: DataPlane, request: Request, protocol: str, handler: Any
             raise refused
         response, rid = await handler(call, rid, body)
     except Exception as exc:  # noqa: BLE001 - rendered as a 4xx/5xx JSON error
-        error = _error(plane, exc, call.model.labels, protocol, rid)
+        error = _error(plane, exc, call.model.labels, protocol, rid, call.model.checker.names)
         plane.record(call.model, error.status_code, started)
         if plane.routed:
             error.headers["x-mainsail-variant"] = call.model.variant
