@@ -286,3 +286,55 @@ def test_mlflow_formats_over_a_real_socket(trained, shared) -> None:  # type: ig
         )
         assert r.json() == expected
         assert c.get("/ping").status_code == 200 and c.get("/health").status_code == 200
+
+
+def test_sigkill_under_load_loses_no_answered_request(registered, server_factory, ctx) -> None:  # type: ignore[no-untyped-def]
+    """Every answered request reaches the log after a SIGKILL of the server (and of its log
+    writer): the journal holds each batch before its reply is sent, and the next start
+    recovers what nobody wrote."""
+    import signal
+
+    import psutil
+
+    model, X = registered
+    server = server_factory(
+        "models:/churn@champion", env={"MAINSAIL_SERVE_LOG_FLUSH_INTERVAL": "60"}
+    )
+    ok_ids: list[str] = []
+    stop = threading.Event()
+
+    def client() -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+        while not stop.is_set():
+            try:
+                conn.request(
+                    "POST", "/invocations", _body(X.head(2)), {"content-type": "application/json"}
+                )
+                resp = conn.getresponse()
+                resp.read()
+                if resp.status == 200:
+                    ok_ids.append(resp.getheader("x-request-id") or "")
+            except Exception:  # noqa: BLE001 - the server is killed under the clients
+                break
+        conn.close()
+
+    threads = [threading.Thread(target=client) for _ in range(8)]
+    for t in threads:
+        t.start()
+    time.sleep(2.0)
+    family = [server.proc.pid] + [c.pid for c in psutil.Process(server.proc.pid).children(True)]
+    for pid in family:  # the server and its log writer, at once: nothing flushes
+        os.kill(pid, signal.SIGKILL)
+    stop.set()
+    for t in threads:
+        t.join()
+    server.stop()
+    root = ctx.settings.resolved_artifact_root()
+    assert len(ok_ids) > 50
+    logged = read_segments(root, "predictions", "churn")
+    assert logged.empty or len(set(ok_ids) - set(logged["request_id"])) > 0  # all in the journal
+    again = server_factory("models:/churn@champion")  # recovers the journal on start
+    again.stop()
+    logged = read_segments(root, "predictions", "churn")
+    assert set(ok_ids) - set(logged["request_id"]) == set()
+    assert len(logged) == 2 * len(set(logged["request_id"]))  # nothing written twice

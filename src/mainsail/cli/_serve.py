@@ -76,6 +76,8 @@ def serve(
         "MAINSAIL_SERVE_MAX_BATCH_SIZE": str(max_batch_size),
         "MAINSAIL_SERVE_MAX_WAIT_MS": str(max_wait_ms),
         "MAINSAIL_SERVE_LOG_PREDICTIONS": "false" if no_log else "true",
+        # the log and sketches are written by a child process, off the serving GIL
+        "MAINSAIL_SERVE_LOG_PROCESS": "true",
     }
     if poll is not None:
         env["MAINSAIL_SERVE_ENDPOINT_POLL_S"] = str(poll)

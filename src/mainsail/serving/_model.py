@@ -11,6 +11,7 @@ import pandas as pd
 
 from mainsail.registry._registry import LoadedModel
 from mainsail.serving._batching import Batcher, BatchResult, _Item
+from mainsail.serving._journal import JournalWriter
 from mainsail.serving._payloads import InputChecker
 from mainsail.serving._predlog import SegmentWriter
 
@@ -23,7 +24,7 @@ class ServedModel:
         loaded: LoadedModel,
         endpoint: str,
         variant: str = "stable",
-        log: SegmentWriter | None = None,
+        log: JournalWriter | SegmentWriter | None = None,
         max_batch_size: int = 64,
         max_wait_ms: float = 2.0,
         max_queue: int = 2048,

@@ -196,7 +196,16 @@ def read_segments(root: str, kind: str, endpoint: str) -> pd.DataFrame:
 class LiveSketches:
     """Per model version and window: input/prediction profiles, counters, latency sketch."""
 
-    def __init__(self, root: str, endpoint: str, reference: Any = None, window_s: int = 60) -> None:
+    def __init__(
+        self,
+        root: str,
+        endpoint: str,
+        reference: Any = None,
+        window_s: int = 60,
+        replica: str | None = None,
+        watch_pid: int | None = None,
+        suffix: str = "",
+    ) -> None:
         from fsspec.core import url_to_fs
 
         self.fs, base = url_to_fs(root)
@@ -205,7 +214,12 @@ class LiveSketches:
         self.window_s = window_s
         self._windows: dict[tuple[str, int], dict[str, Any]] = {}
         self._lock = threading.Lock()
-        self.replica = f"{os.uname().nodename}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+        self.replica = replica or f"{os.uname().nodename}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+        # A separate log-writer process sketches for a serving process: it reports that
+        # process's CPU and memory, and the serving process's own file (refusals and errors)
+        # gets a suffix, so the two never overwrite each other.
+        self.watch_pid = watch_pid
+        self.suffix = suffix
         self._errors: dict[tuple[str, int], int] = {}
         self._refusals: dict[tuple[str, int], dict[str, dict[str, int]]] = {}
         self._refused: dict[tuple[str, int], int] = {}
@@ -249,7 +263,7 @@ class LiveSketches:
         except ImportError:
             return {}
         if self._process is None:
-            self._process = psutil.Process()
+            self._process = psutil.Process(self.watch_pid)
             self._process.cpu_percent(None)  # the first call only starts the interval
         try:
             return {
@@ -331,8 +345,8 @@ class LiveSketches:
             }
             folder = f"{self.base}/version={version}"
             self.fs.makedirs(folder, exist_ok=True)
-            path = f"{folder}/{window}-{self.replica}.json"
-            tmp = f"{folder}/.{window}-{self.replica}.json.tmp"
+            path = f"{folder}/{window}-{self.replica}{self.suffix}.json"
+            tmp = f"{folder}/.{window}-{self.replica}{self.suffix}.json.tmp"
             with self.fs.open(tmp, "wb") as f:
                 f.write(orjson.dumps(doc))
             self.fs.mv(tmp, path)

@@ -41,6 +41,16 @@ class ServeSettings(BaseSettings):
     log_flush_interval: float = Field(
         default=2.0, description="Seconds between prediction-log flushes."
     )
+    log_process: bool = Field(
+        default=False,
+        description="Write the prediction log and sketches from a child process, so that work "
+        "never holds the serving process's GIL (``mainsail serve`` turns this on).",
+    )
+    journal_dir: str | None = Field(
+        default=None,
+        description="Local folder of the prediction-log journal (every answered batch is "
+        "there before its reply is sent). Default: 'journal' in the home folder.",
+    )
     reload_interval_s: float = Field(
         default=5.0, description="How often an alias is re-resolved for hot swap (0: never)."
     )
