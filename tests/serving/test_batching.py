@@ -105,3 +105,47 @@ def test_a_closed_batcher_refuses_at_once_instead_of_hanging() -> None:
             await asyncio.wait_for(b.submit(_frame(1), 1), timeout=5)
 
     asyncio.run(main())
+
+
+def test_batches_stay_within_the_latency_budget() -> None:
+    """Others' rows never add more than the budget to a request: 1 ms fixed + 0.1 ms a row
+    and a 5 ms budget cap batches near 50 rows (max_batch_size alone would allow 1024)."""
+    calls: list[int] = []
+
+    def predict(frame: pd.DataFrame, proba: bool) -> tuple[np.ndarray, None]:
+        calls.append(len(frame))
+        time.sleep(0.001 + 0.0001 * len(frame))
+        return frame["x"].to_numpy(), None
+
+    async def main() -> None:
+        b = Batcher(predict, max_batch_size=1024, max_wait_ms=0, budget_ms=5)
+        for n in (1, 40, 10, 80, 20, 60):  # teach the latency model the cost per row
+            await b.submit(_frame(n), n)
+        calls.clear()
+        await asyncio.gather(*(b.submit(_frame(1, i), 1) for i in range(300)))
+        await b.close()
+
+    asyncio.run(main())
+    assert sum(calls) == 300 and max(calls) > 10
+    assert max(calls) <= 60, calls
+
+
+def test_a_lone_request_skips_the_predict_thread() -> None:
+    import threading
+
+    threads: list[str] = []
+
+    def predict(frame: pd.DataFrame, proba: bool) -> tuple[np.ndarray, None]:
+        threads.append(threading.current_thread().name)
+        return frame["x"].to_numpy(), None
+
+    async def main() -> None:
+        b = Batcher(predict, max_wait_ms=0)
+        for i in range(10):
+            r = await b.submit(_frame(1, i), 1)
+            assert r.predictions.tolist() == [float(i)]
+        await b.close()
+
+    asyncio.run(main())
+    assert threads[:4] == ["mainsail-predict_0"] * 4  # while the latency model learns
+    assert set(threads[4:]) == {threading.main_thread().name}

@@ -1,12 +1,15 @@
 """Adaptive micro-batching: concurrent requests share one predict call.
 
-Requests queue per model. The dispatcher takes everything queued (up to
-``max_batch_size`` rows) the moment the predict thread is free, so a lone request
-never waits, and under load batches grow by themselves. It waits a little longer
-(at most ``max_wait_ms``) only when its latency model — fixed cost + cost per row,
-fitted on recent batches — says the next request is likely to arrive before a
-predict call's fixed cost is paid. Requests past their deadline, or beyond the queue
-bound, are shed with :class:`Overloaded` (HTTP 503 + Retry-After).
+Requests queue per model. The dispatcher takes everything queued the moment the predict
+thread is free, so under load batches grow by themselves — up to ``max_batch_size`` rows,
+and no more rows than the latency budget (``budget_ms``) allows: per the latency model
+(fixed cost + cost per row, fitted on recent batches), the rows of others never add more
+than the budget to any request's compute. It waits a little longer (at most
+``max_wait_ms``) only when that model says the next request is likely to arrive before a
+predict call's fixed cost is paid. A lone request — nothing queued, nothing computing, a
+sub-millisecond predict — is answered on the event loop's thread without the hop to the
+predict thread: at concurrency 1 batching costs nothing. Requests past their deadline, or
+beyond the queue bound, are shed with :class:`Overloaded` (HTTP 503 + Retry-After).
 """
 
 from __future__ import annotations
@@ -23,6 +26,8 @@ import numpy as np
 import pandas as pd
 
 from mainsail.core._errors import MainsailError
+
+_INLINE_S = 0.001  # a predict this cheap runs on the event loop when nothing else waits
 
 
 class Overloaded(MainsailError):
@@ -56,10 +61,13 @@ class LatencyModel:
         self.samples: collections.deque[tuple[int, float]] = collections.deque(maxlen=window)
         self.fixed = 0.0
         self.per_row = 0.0
+        self._seen = 0
 
     def observe(self, rows: int, seconds: float) -> None:
         self.samples.append((rows, seconds))
-        if len(self.samples) >= 4:
+        self._seen += 1
+        # A refit costs ~0.1 ms (polyfit): every 8th batch once warm, not on every request.
+        if len(self.samples) >= 4 and (len(self.samples) < 16 or self._seen % 8 == 0):
             x = np.array([s[0] for s in self.samples], dtype=float)
             y = np.array([s[1] for s in self.samples], dtype=float)
             if np.ptp(x) > 0:
@@ -100,9 +108,13 @@ class Batcher:
         on_batch: Callable[[list[_Item], pd.DataFrame, np.ndarray, float, np.ndarray | None], None]
         | None = None,
         predict_threads: int = 1,
+        budget_ms: float = 5.0,
     ) -> None:
         self._predict = predict
         self.max_batch_size = max_batch_size
+        self.budget = budget_ms / 1000
+        self.predict_threads = predict_threads
+        self._computing = False
         self.max_wait = max_wait_ms / 1000
         self.max_queue = max_queue
         self.timeout = timeout_s
@@ -125,6 +137,9 @@ class Batcher:
 
     def start(self) -> None:
         if self._task is None:
+            # A lone request is predicted on the event loop's thread (see ``submit``): give
+            # it the same native-thread cap as the predict thread.
+            _limit_native_threads(self.predict_threads)
             self._wakeup = asyncio.Event()
             self._idle = asyncio.Event()
             self._idle.set()
@@ -150,12 +165,23 @@ class Batcher:
             self.interarrival = 0.8 * self.interarrival + 0.2 * (now - self._last_arrival)
         self._last_arrival = now
         fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        self._queue.append(_Item(frame, rows, want_proba, now, fut, meta))
+        item = _Item(frame, rows, want_proba, now, fut, meta)
         self.in_flight += 1
         assert self._wakeup is not None and self._idle is not None
         self._idle.clear()
-        self._wakeup.set()
         try:
+            if self._lone(rows):
+                # Nothing queued, nothing computing, and a predict cheaper than the hops to
+                # the predict thread and back: answer right here. A lone request (c=1)
+                # pays nothing for batching.
+                self._computing = True
+                try:
+                    preds, proba, compute_s, started = self._compute([item])
+                finally:
+                    self._computing = False
+                return BatchResult(preds, proba, started - now, compute_s, rows)
+            self._queue.append(item)
+            self._wakeup.set()
             result: BatchResult = await fut
             return result
         finally:
@@ -187,10 +213,28 @@ class Batcher:
                     )
             self._executor.shutdown(wait=True)
 
+    def _lone(self, rows: int) -> bool:
+        lat = self.latency
+        return (
+            not self._queue
+            and not self._computing
+            and len(lat.samples) >= 4
+            and lat.predict(rows) <= min(_INLINE_S, self.budget)
+        )
+
+    def row_cap(self) -> int:
+        """Most rows in one batch: ``max_batch_size``, and no more than the latency budget
+        lets others' rows add to any request's compute time (per the fitted cost per row)."""
+        per_row = self.latency.per_row
+        if self.budget <= 0 or per_row <= 0 or len(self.latency.samples) < 4:
+            return self.max_batch_size
+        return max(1, min(self.max_batch_size, int(self.budget / per_row)))
+
     def _take(self) -> list[_Item]:
         batch: list[_Item] = []
         rows = 0
-        while self._queue and (not batch or rows + self._queue[0].rows <= self.max_batch_size):
+        cap = self.row_cap()
+        while self._queue and (not batch or rows + self._queue[0].rows <= cap):
             item = self._queue.popleft()
             batch.append(item)
             rows += item.rows
@@ -228,6 +272,7 @@ class Batcher:
                     live.append(item)
             if not live:
                 continue
+            self._computing = True
             try:
                 result = await loop.run_in_executor(self._executor, self._compute, live)
             except Exception as exc:  # noqa: BLE001 - delivered to every waiting request
@@ -235,6 +280,8 @@ class Batcher:
                     if not item.future.done():
                         item.future.set_exception(exc)
                 continue
+            finally:
+                self._computing = False
             preds, proba, compute_s, started = result
             offset = 0
             for item in live:

@@ -226,6 +226,7 @@ def create_endpoint_app(ctx: Context, settings: ServeSettings) -> Starlette:
             max_queue=settings.max_queue,
             timeout_s=settings.timeout_s,
             predict_threads=settings.predict_threads,
+            batch_budget_ms=settings.batch_budget_ms,
         )
 
     loaded: dict[str, ServedModel] = {}

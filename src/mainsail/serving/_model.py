@@ -30,6 +30,7 @@ class ServedModel:
         max_queue: int = 2048,
         timeout_s: float = 10.0,
         predict_threads: int = 1,
+        batch_budget_ms: float = 5.0,
     ) -> None:
         self.loaded = loaded
         self.endpoint = endpoint
@@ -47,6 +48,7 @@ class ServedModel:
             timeout_s=timeout_s,
             on_batch=self._on_batch if log is not None else None,
             predict_threads=predict_threads,
+            budget_ms=batch_budget_ms,
         )
 
     @property

@@ -22,6 +22,11 @@ class ServeSettings(BaseSettings):
     )
     max_batch_size: int = Field(default=1024, description="Most rows one predict call takes.")
     max_wait_ms: float = Field(default=2.0, description="Longest a batch waits for more requests.")
+    batch_budget_ms: float = Field(
+        default=5.0,
+        description="Most compute time the other requests' rows in a batch may add to any "
+        "request (caps batch rows by the fitted cost per row); 0 disables the cap.",
+    )
     max_queue: int = Field(
         default=2048, description="Requests waiting before new ones are shed with 503."
     )
