@@ -55,7 +55,12 @@ class BatchResult:
 
 
 class LatencyModel:
-    """Least-squares fit of predict time = fixed + per_row * rows over recent batches."""
+    """Predict time = fixed + per_row * rows, fitted robustly over recent batches.
+
+    The cost per row is the median of the slopes between pairs of batches at least 4 rows
+    apart (Theil-Sen): one batch stalled by a busy machine does not skew it, and while the
+    batches are all about the same size it stays unknown (0: no row cap).
+    """
 
     def __init__(self, window: int = 64) -> None:
         self.samples: collections.deque[tuple[int, float]] = collections.deque(maxlen=window)
@@ -66,16 +71,16 @@ class LatencyModel:
     def observe(self, rows: int, seconds: float) -> None:
         self.samples.append((rows, seconds))
         self._seen += 1
-        # A refit costs ~0.1 ms (polyfit): every 8th batch once warm, not on every request.
+        # A refit costs ~0.1 ms: every 8th batch once warm, not on every request.
         if len(self.samples) >= 4 and (len(self.samples) < 16 or self._seen % 8 == 0):
             x = np.array([s[0] for s in self.samples], dtype=float)
             y = np.array([s[1] for s in self.samples], dtype=float)
-            if np.ptp(x) > 0:
-                slope, intercept = np.polyfit(x, y, 1)
-                self.per_row = max(float(slope), 0.0)
-                self.fixed = max(float(intercept), 0.0)
-            else:
-                self.fixed = float(np.median(y))
+            dx = x[:, None] - x[None, :]
+            wide = dx >= 4
+            if wide.any():
+                slope = float(np.median((y[:, None] - y[None, :])[wide] / dx[wide]))
+                self.per_row = max(slope, 0.0)
+            self.fixed = max(float(np.median(y - self.per_row * x)), 0.0)
 
     def predict(self, rows: int) -> float:
         return self.fixed + self.per_row * rows
