@@ -377,7 +377,7 @@ def main() -> int:
                 except subprocess.TimeoutExpired:
                     proc.kill()
     table = Table(title="Serving: requests/s (rows/s for 100-row bodies) / p99 ms")
-    table.add_column("server")
+    table.add_column("server", no_wrap=True)
     cells = [f"{r}x{c}" for r in (1, 100) for c in (1, 8, 32)]
     for c in cells:
         rows, conc = c.split("x")
