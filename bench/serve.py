@@ -111,7 +111,7 @@ def wrk(port: int, body: bytes, conc: int, seconds: float, workdir: Path) -> dic
             "wrk",
             "-t1",
             f"-c{conc}",
-            f"-d{seconds}s",
+            f"-d{seconds:g}s",
             "--latency",
             "-s",
             str(script),
