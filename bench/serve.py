@@ -10,7 +10,9 @@ Mainsail runs with 1 and with 2 worker processes, both compared with the minimal
 app on one uvicorn worker (uvicorn's own multi-worker mode loses TCP_NODELAY: ~40 ms per
 keep-alive request, a baseline too easy to beat). The cells are interleaved
 (every server runs one cell before any runs the next) so that a machine whose load changes
-during the run treats them alike; the load average is printed before and after. Each issue-18
+during the run treats them alike, and after each cell the bench waits until that server's
+process tree is idle (Mainsail's log writer has caught up), so no server's background work
+lands on another's measurement; the load average is printed before and after. Each issue-18
 goal is printed as a ratio with whether it is met.
 
     .venv/bin/python bench/serve.py            # 5 s per cell
@@ -249,6 +251,26 @@ def _wait_all(
     return servers
 
 
+def settle(proc: subprocess.Popen[bytes], limit_s: float = 20.0) -> float:
+    """Wait until the server's process tree is idle (its log writer done with the last
+    cell's rows), so that no server's background work lands on the next one's cell."""
+    import psutil
+
+    started = time.monotonic()
+    try:
+        root = psutil.Process(proc.pid)
+        while time.monotonic() - started < limit_s:
+            tree = [root, *root.children(recursive=True)]
+            before = sum(p.cpu_times().user + p.cpu_times().system for p in tree)
+            time.sleep(0.5)
+            after = sum(p.cpu_times().user + p.cpu_times().system for p in tree)
+            if after - before < 0.05:  # under 10 % of a core
+                break
+    except psutil.Error:
+        pass
+    return time.monotonic() - started
+
+
 def load() -> str:
     one, five, fifteen = os.getloadavg()
     return f"load average {one:.2f} {five:.2f} {fifteen:.2f} on {os.cpu_count()} cores"
@@ -360,15 +382,17 @@ def main() -> int:
         servers: dict[str, tuple[subprocess.Popen[bytes], int]] = {}
         try:
             start_servers(tmp, servers, with_mlflow=not args.no_mlflow)
-            for name, (_proc, port) in servers.items():
+            for name, (proc, port) in servers.items():
                 results[name] = {}
                 for body in bodies.values():
                     wrk(port, body, 8, 1, tmp)  # warm-up
+                settle(proc)
             for rows, body in bodies.items():
                 for conc in (1, 8, 32):
                     console.print(f"  {rows}-row bodies, concurrency {conc} ({load()})")
-                    for name, (_proc, port) in servers.items():
+                    for name, (proc, port) in servers.items():
                         results[name][f"{rows}x{conc}"] = wrk(port, body, conc, seconds, tmp)
+                        results[name][f"{rows}x{conc}"]["settle_s"] = settle(proc)
         finally:
             for proc, _ in servers.values():
                 proc.terminate()

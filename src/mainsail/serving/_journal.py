@@ -383,7 +383,9 @@ def _read(path: Path) -> Any:
 
 def main(argv: list[str] | None = None) -> int:
     """The child process: drain on a timer, on ``flush``, and once more at stdin's end."""
-    config = json.loads(Path((argv or sys.argv[1:])[0]).read_text())
+    path = Path((argv or sys.argv[1:])[0])
+    config = json.loads(path.read_text())
+    path.unlink(missing_ok=True)  # read once: nothing to clean up after a crash
     consumer = Consumer(
         Path(config["journal"]),
         config["root"],
