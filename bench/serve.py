@@ -251,21 +251,22 @@ def _wait_all(
     return servers
 
 
-def settle(proc: subprocess.Popen[bytes], limit_s: float = 20.0) -> float:
-    """Wait until the server's process tree is idle (its log writer done with the last
-    cell's rows), so that no server's background work lands on the next one's cell."""
+def settle(proc: subprocess.Popen[bytes], quiet_s: float = 2.5, limit_s: float = 30.0) -> float:
+    """Wait until the server's process tree has been idle for ``quiet_s`` (longer than the
+    log writer's 2 s flush interval: it is done with the last cell's rows), so that no
+    server's background work lands on the next one's cell."""
     import psutil
 
     started = time.monotonic()
+    quiet = 0.0
     try:
         root = psutil.Process(proc.pid)
-        while time.monotonic() - started < limit_s:
+        while time.monotonic() - started < limit_s and quiet < quiet_s:
             tree = [root, *root.children(recursive=True)]
             before = sum(p.cpu_times().user + p.cpu_times().system for p in tree)
             time.sleep(0.5)
             after = sum(p.cpu_times().user + p.cpu_times().system for p in tree)
-            if after - before < 0.05:  # under 10 % of a core
-                break
+            quiet = quiet + 0.5 if after - before < 0.05 else 0.0  # under 10 % of a core
     except psutil.Error:
         pass
     return time.monotonic() - started

