@@ -137,18 +137,22 @@ def test_a_lone_request_skips_the_predict_thread() -> None:
 
     def predict(frame: pd.DataFrame, proba: bool) -> tuple[np.ndarray, None]:
         threads.append(threading.current_thread().name)
+        time.sleep(0.001)
         return frame["x"].to_numpy(), None
 
     async def main() -> None:
         b = Batcher(predict, max_wait_ms=0)
-        for i in range(10):
+        for i in range(10):  # one client, a few ms between its requests
             r = await b.submit(_frame(1, i), 1)
             assert r.predictions.tolist() == [float(i)]
+            await asyncio.sleep(0.005)
+        await asyncio.gather(*(b.submit(_frame(1, i), 1) for i in range(20)))  # a burst
         await b.close()
 
     asyncio.run(main())
     assert threads[:4] == ["mainsail-predict_0"] * 4  # while the latency model learns
-    assert set(threads[4:]) == {threading.main_thread().name}
+    assert set(threads[4:10]) == {threading.main_thread().name}
+    assert "mainsail-predict_0" in threads[10:]  # a burst is batched on the predict thread
 
 
 def test_the_row_cap_needs_a_well_determined_cost_per_row() -> None:

@@ -7,7 +7,7 @@ and no more rows than the latency budget (``budget_ms``) allows: per the latency
 than the budget to any request's compute. It waits a little longer (at most
 ``max_wait_ms``) only when that model says the next request is likely to arrive before a
 predict call's fixed cost is paid. A lone request — nothing queued, nothing computing, a
-sub-millisecond predict — is answered on the event loop's thread without the hop to the
+predict within the budget — is answered on the event loop's thread without the hop to the
 predict thread: at concurrency 1 batching costs nothing. Requests past their deadline, or
 beyond the queue bound, are shed with :class:`Overloaded` (HTTP 503 + Retry-After).
 """
@@ -27,7 +27,7 @@ import pandas as pd
 
 from mainsail.core._errors import MainsailError
 
-_INLINE_S = 0.001  # a predict this cheap runs on the event loop when nothing else waits
+_INLINE_S = 0.001  # without a budget: a predict this cheap runs on the loop when nothing waits
 
 
 class Overloaded(MainsailError):
@@ -139,6 +139,7 @@ class Batcher:
         self.in_flight = 0
         self._idle: asyncio.Event | None = None
         self.closed = False
+        self._gap = 1.0  # seconds since the previous request arrived
 
     def start(self) -> None:
         if self._task is None:
@@ -166,8 +167,9 @@ class Batcher:
                 f"The request queue is full ({self.max_queue} requests waiting). Retry shortly."
             )
         now = time.perf_counter()
+        self._gap = now - self._last_arrival if self._last_arrival else 1.0
         if self._last_arrival:
-            self.interarrival = 0.8 * self.interarrival + 0.2 * (now - self._last_arrival)
+            self.interarrival = 0.8 * self.interarrival + 0.2 * self._gap
         self._last_arrival = now
         fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         item = _Item(frame, rows, want_proba, now, fut, meta)
@@ -176,9 +178,10 @@ class Batcher:
         self._idle.clear()
         try:
             if self._lone(rows):
-                # Nothing queued, nothing computing, and a predict cheaper than the hops to
-                # the predict thread and back: answer right here. A lone request (c=1)
-                # pays nothing for batching.
+                # Nothing queued, nothing computing, a predict within the budget: answer
+                # right here, without two GIL hand-offs to the predict thread and back. A
+                # lone request (c=1) pays nothing for batching; the loop is blocked no
+                # longer than the budget lets a batch delay anyone.
                 self._computing = True
                 try:
                     preds, proba, compute_s, started = self._compute([item])
@@ -219,13 +222,15 @@ class Batcher:
             self._executor.shutdown(wait=True)
 
     def _lone(self, rows: int) -> bool:
+        """Whether to predict on the loop: nothing queued or computing, a predict within the
+        budget, and requests sparse — the next one is not due before this predict ends.
+        (Under concurrency an inline predict would block the parsing of the next requests,
+        each would find the queue empty again, and batching would never start.)"""
         lat = self.latency
-        return (
-            not self._queue
-            and not self._computing
-            and len(lat.samples) >= 4
-            and lat.predict(rows) <= min(_INLINE_S, self.budget)
-        )
+        if self._queue or self._computing or len(lat.samples) < 4:
+            return False
+        cost = lat.predict(rows)
+        return cost <= (self.budget if self.budget > 0 else _INLINE_S) and self._gap > cost
 
     def row_cap(self) -> int:
         """Most rows in one batch: ``max_batch_size``, and no more than the latency budget
