@@ -137,7 +137,7 @@ def test_a_lone_request_skips_the_predict_thread() -> None:
 
     def predict(frame: pd.DataFrame, proba: bool) -> tuple[np.ndarray, None]:
         threads.append(threading.current_thread().name)
-        time.sleep(0.001)
+        time.sleep(0.0002)
         return frame["x"].to_numpy(), None
 
     async def main() -> None:
