@@ -1,0 +1,116 @@
+"""``mainsail loadtest``: a capacity curve for a model version, an endpoint or a URL."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from mainsail.cli._output import console, print_json, table
+
+
+def register(app: typer.Typer) -> None:
+    app.command("loadtest")(loadtest)
+
+
+def loadtest(
+    target: Annotated[
+        str,
+        typer.Argument(
+            help="A model address (models:/churn@champion: a server is started for it), an "
+            "endpoint name (its revisions are served), or the URL of a running server."
+        ),
+    ],
+    concurrency: Annotated[
+        str | None,
+        typer.Option(help="Users per step, sending back to back, e.g. 1,4,16 (the default)."),
+    ] = None,
+    rate: Annotated[
+        str | None, typer.Option(help="Target requests/s per step instead, e.g. 100,500.")
+    ] = None,
+    duration: Annotated[float, typer.Option(help="Measured seconds per step.")] = 10.0,
+    warmup: Annotated[float, typer.Option(help="Seconds of load before each measurement.")] = 1.0,
+    rows: Annotated[int, typer.Option("--rows", help="Rows per request.")] = 1,
+    workers: Annotated[int, typer.Option(help="Server worker processes (started servers).")] = 1,
+    data: Annotated[
+        Path | None,
+        typer.Option(help="CSV or Parquet rows to send (default: the version's reference data)."),
+    ] = None,
+    version: Annotated[
+        str | None,
+        typer.Option(help="With a URL: the model version to sample rows from and store on."),
+    ] = None,
+    no_store: Annotated[
+        bool, typer.Option("--no-store", help="Do not store the curve on the model version.")
+    ] = False,
+    html: Annotated[
+        Path | None,
+        typer.Option("--html", help="Write the chart here (default build/loadtest/NAME.html)."),
+    ] = None,
+    timeout: Annotated[float, typer.Option(help="Seconds before one request fails.")] = 10.0,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the curve as JSON.")] = False,
+) -> None:
+    """Drive a real server with rising load; report throughput vs p50/p99, errors, CPU, memory."""
+    from mainsail.client import get_context
+    from mainsail.core._capacity import parse_levels
+    from mainsail.serving._capacity_report import POINT_COLUMNS, point_rows, render_html
+    from mainsail.serving._loadtest import load_test, plan_steps
+
+    levels = parse_levels(concurrency, "--concurrency") if concurrency else None
+    rates = [float(r) for r in parse_levels(rate, "--rate")] if rate else None
+    plan_steps(levels, rates, duration, warmup, rows, workers)  # bad settings: say so first
+    if not as_json:
+        steps = f"rates {rate} requests/s" if rates else f"concurrency {concurrency or '1,4,16'}"
+        console.print(
+            f"Load test of {target}: {steps}, {duration:g} s per step "
+            f"(+{warmup:g} s warm-up), {rows} row(s) per request",
+            highlight=False,
+        )
+
+    def progress(p):  # type: ignore[no-untyped-def]
+        if not as_json:
+            load = f"{p.target_rps:g}/s" if p.target_rps is not None else f"c={p.concurrency}"
+            p99 = f"{p.p99_ms:.1f} ms" if p.p99_ms is not None else "-"
+            console.print(
+                f"  {load}: {p.rps:.0f} req/s, p99 {p99}, {p.errors} errors", highlight=False
+            )
+
+    curve = load_test(
+        get_context(),
+        target,
+        concurrency=levels,
+        rate=rates,
+        duration_s=duration,
+        warmup_s=warmup,
+        rows_per_request=rows,
+        workers=workers,
+        data=data,
+        version=version,
+        store=not no_store,
+        timeout_s=timeout,
+        on_point=progress,
+    )
+    name = f"{curve.model}-v{curve.version}-w{curve.workers or 0}" if curve.model else "capacity"
+    out = html or Path("build/loadtest") / f"{name}.html"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(render_html(curve))
+    if as_json:
+        print_json(curve.model_dump(mode="json"))
+        return
+    table(
+        f"Capacity of {curve.model} v{curve.version}" if curve.model else "Capacity",
+        POINT_COLUMNS,
+        point_rows(curve),
+    )
+    for p in curve.points:
+        if p.shortfall:
+            console.print(f"[bold yellow]Rate not delivered:[/] {p.shortfall}", highlight=False)
+    console.print(f"Chart: {out}", highlight=False)
+    if curve.model and not no_store:
+        console.print(
+            f"Stored on models:/{curve.model}/{curve.version} "
+            f"({curve.workers or '?'} worker(s)); release checks read it with "
+            "'capacity: {p99_ms: ..., min_rps: ...}'.",
+            highlight=False,
+        )
