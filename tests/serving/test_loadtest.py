@@ -58,7 +58,8 @@ def test_loadtest_starts_a_server_and_stores_the_curve_on_the_version(
     chart = tmp_path / "capacity.html"
     code, out, err = cli(
         "loadtest", "models:/churn@champion", "--concurrency", "1,4", "--duration", "1",
-        "--warmup", "0.3", "--rows", "3", "--html", str(chart),
+        "--warmup", "0.3", "--rows", "3", "--html", str(chart), "--traffic", "50",
+        "--p99-ms", "5000",
     )  # fmt: skip
     assert code == 0, err
     assert "Capacity of churn v1" in _flat(out) and "c=1" in _flat(out) and "c=4" in _flat(out)
@@ -78,6 +79,9 @@ def test_loadtest_starts_a_server_and_stores_the_curve_on_the_version(
     page = chart.read_text()
     assert page.startswith("<!doctype html>") and "<svg" in page and "<polyline" in page
     assert "Capacity curve: churn v1" in page
+    # sized from this curve: the worker's measured CPU, two replicas at least
+    assert "Recommendation: 2 replica(s) of 1 worker(s)" in _flat(out)
+    assert "p99 budget 5000 ms" in page and "<h2>Recommendation</h2>" in page
 
 
 def test_a_url_target_and_a_rate_it_cannot_deliver_is_said_plainly(

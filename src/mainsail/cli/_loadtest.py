@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from html import escape as html_escape
 from pathlib import Path
 from typing import Annotated
 
@@ -49,17 +50,29 @@ def loadtest(
         typer.Option("--html", help="Write the chart here (default build/loadtest/NAME.html)."),
     ] = None,
     timeout: Annotated[float, typer.Option(help="Seconds before one request fails.")] = 10.0,
+    traffic: Annotated[
+        float | None,
+        typer.Option(help="With --p99-ms: recommend workers, replicas and cost for this req/s."),
+    ] = None,
+    p99_ms: Annotated[
+        float | None, typer.Option("--p99-ms", help="The p99 budget (ms) for the recommendation.")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the curve as JSON.")] = False,
 ) -> None:
     """Drive a real server with rising load; report throughput vs p50/p99, errors, CPU, memory."""
     from mainsail.client import get_context
-    from mainsail.core._capacity import parse_levels
+    from mainsail.core._capacity import Prices, parse_levels
+    from mainsail.core._errors import InvalidValueError
     from mainsail.serving._capacity_report import POINT_COLUMNS, point_rows, render_html
     from mainsail.serving._loadtest import load_test, plan_steps
 
     levels = parse_levels(concurrency, "--concurrency") if concurrency else None
     rates = [float(r) for r in parse_levels(rate, "--rate")] if rate else None
     plan_steps(levels, rates, duration, warmup, rows, workers)  # bad settings: say so first
+    if (traffic is None) != (p99_ms is None):
+        raise InvalidValueError(
+            "A recommendation needs both --traffic (requests/s) and --p99-ms (the budget)."
+        )
     if not as_json:
         steps = f"rates {rate} requests/s" if rates else f"concurrency {concurrency or '1,4,16'}"
         console.print(
@@ -76,8 +89,9 @@ def loadtest(
                 f"  {load}: {p.rps:.0f} req/s, p99 {p99}, {p.errors} errors", highlight=False
             )
 
+    ctx = get_context()
     curve = load_test(
-        get_context(),
+        ctx,
         target,
         concurrency=levels,
         rate=rates,
@@ -94,7 +108,13 @@ def loadtest(
     name = f"{curve.model}-v{curve.version}-w{curve.workers or 0}" if curve.model else "capacity"
     out = html or Path("build/loadtest") / f"{name}.html"
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(render_html(curve))
+    extra, rec = "", None
+    if traffic is not None and p99_ms is not None:
+        from mainsail.packaging import recommend
+
+        rec = recommend([curve], traffic, p99_ms, Prices.from_settings(ctx.settings))
+        extra = f"<h2>Recommendation</h2><p>{html_escape(rec.summary())}</p>"
+    out.write_text(render_html(curve, p99_budget_ms=p99_ms, extra=extra))
     if as_json:
         print_json(curve.model_dump(mode="json"))
         return
@@ -106,6 +126,10 @@ def loadtest(
     for p in curve.points:
         if p.shortfall:
             console.print(f"[bold yellow]Rate not delivered:[/] {p.shortfall}", highlight=False)
+    if rec is not None:
+        console.print(f"[bold]Recommendation:[/] {rec.summary()}", highlight=False)
+        for note in rec.notes:
+            console.print(f"  note: {note}", highlight=False)
     console.print(f"Chart: {out}", highlight=False)
     if curve.model and not no_store:
         console.print(
