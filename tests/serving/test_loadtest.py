@@ -191,3 +191,25 @@ def test_the_capacity_report_charts_every_step_and_the_budget() -> None:
     assert curve.best_within(100, max_error_rate=0.05).concurrency == 32  # type: ignore[union-attr]
     assert curve.best_within(4) is None
     assert curve.points[0].vcpu == 1.5 and curve.points[0].memory_gb == pytest.approx(0.5957, 1e-3)
+
+
+def test_an_endpoint_target_serves_its_stable_version_apart_from_the_real_endpoint(
+    registered: Any, ctx: Any
+) -> None:
+    from mainsail.monitoring._sources import read_log
+    from mainsail.serving._loadtest import load_test
+
+    mainsail.deploy("scoring", "models:/churn/1")
+    curve = load_test(ctx, "scoring", concurrency=[4], duration_s=1.0, warmup_s=0.3, workers=2)
+    assert (curve.model, curve.version, curve.workers) == ("churn", 1, 2)
+    [point] = curve.points
+    assert point.requests > 0 and point.errors == 0
+    # both workers measured (not uvicorn's supervisor): each holds the model in memory
+    assert len(point.cpu_percent) == 2 and sum(point.cpu_percent) > 0
+    assert len(point.memory_mb) == 2 and min(point.memory_mb) > 50
+    [stored] = curves_of(mainsail.get_model_version("models:/churn/1").card)
+    assert stored.workers == 2 and stored.points[0].requests == point.requests
+    # the synthetic traffic was logged as endpoint loadtest-churn, never as the real one
+    root = ctx.settings.resolved_artifact_root()
+    assert read_log(root, "predictions", "scoring", 0, None).empty
+    assert len(read_log(root, "predictions", "loadtest-churn", 0, None)) >= point.requests

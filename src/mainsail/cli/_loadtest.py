@@ -20,7 +20,7 @@ def loadtest(
         str,
         typer.Argument(
             help="A model address (models:/churn@champion: a server is started for it), an "
-            "endpoint name (its revisions are served), or the URL of a running server."
+            "endpoint name (its stable version is served), or the URL of a running server."
         ),
     ],
     concurrency: Annotated[
@@ -57,6 +57,9 @@ def loadtest(
     p99_ms: Annotated[
         float | None, typer.Option("--p99-ms", help="The p99 budget (ms) for the recommendation.")
     ] = None,
+    no_log: Annotated[
+        bool, typer.Option("--no-log", help="The started server does not log predictions.")
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the curve as JSON.")] = False,
 ) -> None:
     """Drive a real server with rising load; report throughput vs p50/p99, errors, CPU, memory."""
@@ -103,6 +106,7 @@ def loadtest(
         version=version,
         store=not no_store,
         timeout_s=timeout,
+        log_predictions=not no_log,
         on_point=progress,
     )
     name = f"{curve.model}-v{curve.version}-w{curve.workers or 0}" if curve.model else "capacity"

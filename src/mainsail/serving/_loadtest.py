@@ -1,13 +1,18 @@
 """Load tests: drive a real server step by step and record its capacity curve.
 
 ``load_test(ctx, "models:/churn@champion")`` starts ``mainsail serve`` for the version on a
-free 127.0.0.1 port (an endpoint name serves the endpoint; a URL targets a server that is
-already running), samples request bodies from the version's reference data (its lineage
+free 127.0.0.1 port (an endpoint name serves the endpoint's stable version; a URL targets a
+server that is already running), samples request bodies from the version's reference data (its lineage
 dataset, else the input example in its package) or from a file, and runs one Locust step per
 concurrency level or target rate. Each step runs in its own process (:mod:`._loadgen`),
 so the generator's CPU is measured apart from the server's; the server's workers are
 measured with psutil over the measured window only. The curve is stored on the version's
 card (``card["capacity"]``, one curve per worker count).
+
+A started server logs predictions as in production (the cost is part of the capacity), under
+the endpoint name ``loadtest-NAME``: the synthetic traffic never reaches the prediction log,
+sketches, monitors or rollout analysis of a real endpoint. ``log_predictions=False`` turns
+logging off.
 """
 
 from __future__ import annotations
@@ -181,16 +186,18 @@ def request_bodies(
 @contextmanager
 def served(
     ctx: Context,
-    model: str | None,
-    endpoint: str | None,
+    version: ModelVersion,
     workers: int,
+    log_predictions: bool = True,
     timeout_s: float = 90.0,
 ) -> Iterator[tuple[str, int]]:
-    """``mainsail serve`` on a free 127.0.0.1 port; yields (base URL, pid); always stopped."""
+    """``mainsail serve`` of ``version`` as endpoint ``loadtest-NAME`` on a free 127.0.0.1
+    port; yields (base URL, pid); the server is always stopped."""
     port = _free_port()
-    cmd = [sys.executable, "-m", "mainsail", "serve"]
-    cmd += [model] if model else ["--endpoint", str(endpoint)]
+    cmd = [sys.executable, "-m", "mainsail", "serve", version.address]
+    cmd += ["--endpoint", f"loadtest-{version.name}"]
     cmd += ["--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)]
+    cmd += [] if log_predictions else ["--no-log"]
     log = tempfile.NamedTemporaryFile(prefix="mainsail-loadtest-", suffix=".log", delete=False)  # noqa: SIM115 - closed in finally
     proc = subprocess.Popen(cmd, env=_server_env(ctx), stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
@@ -459,6 +466,7 @@ def load_test(
     version: str | None = None,
     store: bool = True,
     timeout_s: float = 10.0,
+    log_predictions: bool = True,
     on_point: Callable[[CapacityPoint], None] | None = None,
 ) -> CapacityCurve:
     """Drive a real server step by step and return (and store) its capacity curve.
@@ -466,13 +474,14 @@ def load_test(
     Parameters
     ----------
     target : a model address (``models:/churn@champion``; a server is started for it), an
-        endpoint name (its revisions are served), or a URL of a running server.
+        endpoint name (its current stable version is served), or a URL of a running server.
     concurrency : users (open connections sending back to back) per step; default 1, 4, 16.
     rate : target requests/s per step instead; a step that cannot deliver its rate says so
         in its ``shortfall`` and why (the generator or the server).
     duration_s, warmup_s : measured seconds per step, after the warm-up.
     version : with a URL target, the model version to store the curve on.
     store : store the curve on the version's card (``card["capacity"]``).
+    log_predictions : a started server logs predictions (as endpoint ``loadtest-NAME``).
 
     Examples
     --------
@@ -485,7 +494,7 @@ def load_test(
     from mainsail.registry._versions import resolve_version
 
     mv: ModelVersion | None = None
-    model_addr = endpoint = url = None
+    url = None
     if target.startswith(("http://", "https://")):
         url = target.rstrip("/")
         if version:
@@ -498,7 +507,6 @@ def load_test(
         check_reachable(url)
     elif target.startswith("models:/"):
         mv = resolve_version(ctx, target)
-        model_addr = mv.address
     else:
         from mainsail.rollout._api import get_endpoint
 
@@ -507,7 +515,6 @@ def load_test(
             ep.variants, key=lambda v: v.weight
         )
         mv = resolve_version(ctx, stable.address)
-        endpoint = ep.name
 
     names = [c["name"] for c in (mv.signature if mv else {}).get("inputs", {}).get("columns", [])]
     frame = read_rows(data, names or None) if data is not None else _reference_rows(ctx, mv)  # type: ignore[arg-type]
@@ -537,7 +544,8 @@ def load_test(
     if url is not None:
         drive(url, None)
     else:
-        with served(ctx, model_addr, endpoint, workers) as (base, pid):
+        assert mv is not None
+        with served(ctx, mv, workers, log_predictions) as (base, pid):
             drive(base, pid)
     if store and mv is not None:
         fresh = ctx.store.get_model_version(mv.name, mv.version)
