@@ -25,6 +25,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -338,21 +339,21 @@ def _run_step(
             ) as proc,
         ):
             assert proc.stdout is not None
-            for line in proc.stdout:
-                line = line.strip()
-                if line == "window-start":
-                    workers.start()
-                elif line == "window-end":
-                    spec["cpu"], spec["mem"] = workers.stop()
-                elif line.startswith("{"):
-                    result = json.loads(line)
-                if time.monotonic() > limit:
-                    break
+            # a step that hangs is killed: reading its output then ends
+            watchdog = threading.Timer(max(1.0, limit - time.monotonic()), proc.kill)
+            watchdog.start()
             try:
-                proc.wait(timeout=max(1.0, limit - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                proc.kill()
+                for line in proc.stdout:
+                    line = line.strip()
+                    if line == "window-start":
+                        workers.start()
+                    elif line == "window-end":
+                        spec["cpu"], spec["mem"] = workers.stop()
+                    elif line.startswith("{"):
+                        result = json.loads(line)
                 proc.wait()
+            finally:
+                watchdog.cancel()
             errors.seek(0)
             stderr = errors.read()
     finally:
