@@ -85,8 +85,9 @@ def test_loadtest_starts_a_server_and_stores_the_curve_on_the_version(
 
 
 def test_a_url_target_and_a_rate_it_cannot_deliver_is_said_plainly(
-    shared: ServerProcess, rows_csv: Path, cli: Any
+    shared: ServerProcess, rows_csv: Path, cli: Any, tmp_path: Path, monkeypatch: Any
 ) -> None:
+    monkeypatch.chdir(tmp_path)  # the chart goes to build/loadtest/ under the working folder
     code, out, err = cli(
         "loadtest", shared.url, "--data", str(rows_csv), "--rate", "20,50000",
         "--duration", "1.5", "--warmup", "0.3", "--json",
@@ -111,6 +112,8 @@ def test_a_url_target_and_a_rate_it_cannot_deliver_is_said_plainly(
     )  # fmt: skip
     assert code == 0, err
     assert "Rate not delivered:" in _flat(out) and "asked for 50000 requests/s" in _flat(out)
+    assert "Chart: build/loadtest/capacity.html" in _flat(out)
+    assert (tmp_path / "build" / "loadtest" / "capacity.html").is_file()
 
 
 def test_an_unreachable_target_fails_with_what_to_do(rows_csv: Path, cli: Any) -> None:
