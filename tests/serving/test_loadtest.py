@@ -7,12 +7,14 @@ was not delivered said plainly), never how fast this machine is.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -216,3 +218,38 @@ def test_an_endpoint_target_serves_its_stable_version_apart_from_the_real_endpoi
     root = ctx.settings.resolved_artifact_root()
     assert read_log(root, "predictions", "scoring", 0, None).empty
     assert len(read_log(root, "predictions", "loadtest-churn", 0, None)) >= point.requests
+
+
+def test_a_url_target_with_a_version_samples_its_rows_and_stores_the_curve(
+    registered: Any, shared: ServerProcess, cli: Any, tmp_path: Path
+) -> None:
+    code, out, err = cli(
+        "loadtest", shared.url, "--version", "models:/churn/1", "--concurrency", "2",
+        "--duration", "0.5", "--warmup", "0", "--html", str(tmp_path / "c.html"),
+    )  # fmt: skip
+    assert code == 0, err
+    [curve] = curves_of(mainsail.get_model_version("models:/churn/1").card)
+    assert curve.target == shared.url and curve.workers is None  # not ours to count
+    [point] = curve.points
+    assert point.requests > 0 and point.errors == 0  # the input example's rows were accepted
+
+
+def test_reference_rows_come_from_the_versions_lineage_dataset(ctx: Any) -> None:
+    from sklearn.linear_model import LogisticRegression
+
+    from mainsail.serving._loadtest import _reference_rows, request_bodies
+
+    frame = pd.DataFrame({"a": np.arange(200.0), "b": np.arange(200.0) % 7, "label": 0})
+    frame.loc[::2, "label"] = 1
+    dv = mainsail.log_dataset(frame, name="train")
+    X = frame[["a", "b"]]
+    with mainsail.start_run(experiment="lt") as run:
+        run.log_input(dv)
+    model = LogisticRegression().fit(X, frame["label"])
+    mv = mainsail.register_model(model, name="m", run=run, input_example=X.head(3))
+    assert mv.datasets == [dv.address]
+    rows = _reference_rows(ctx, mv)
+    assert list(rows.columns) == ["a", "b"] and len(rows) == 200  # the dataset, not the example
+    bodies = request_bodies(rows, rows_per_request=5, n=3)
+    split = json.loads(bodies[0])["dataframe_split"]
+    assert split["columns"] == ["a", "b"] and len(split["data"]) == 5
