@@ -62,6 +62,7 @@ def test_the_monitor_reports_cost_per_1k_and_flags_an_idle_endpoint(
     mainsail.create_monitor("dbl", checks=["operational"], window="1h")
     run = mainsail.run_monitor("dbl")  # nothing served yet
     assert run.scores["operational.idle"] == 1.0 and "IDLE" in run.summary()
+    assert _gauges(ctx)["mainsail_endpoint_idle"] == 1.0  # Prometheus sees it too
     app = create_app(ctx, ServeSettings(model="models:/dbl/1", log_flush_interval=0.2))
     with TestClient(app) as client:
         for _ in range(10):
@@ -79,3 +80,13 @@ def test_the_monitor_reports_cost_per_1k_and_flags_an_idle_endpoint(
     assert op.cost_per_hour >= mem_cost
     assert op.cost_per_1k == pytest.approx(op.cost_per_hour / 20 * 1000)
     assert run.scores["operational.cost_per_1k"] == pytest.approx(op.cost_per_1k)
+    gauges = _gauges(ctx)
+    assert gauges["mainsail_endpoint_idle"] == 0.0
+    assert gauges["mainsail_cost_per_1k_predictions"] == pytest.approx(op.cost_per_1k)
+    assert gauges["mainsail_cost_per_hour"] == pytest.approx(op.cost_per_hour)
+
+
+def _gauges(ctx: object) -> dict[str, float]:
+    from mainsail.monitoring._exposition import samples
+
+    return {name: value for name, labels, value in samples(ctx) if labels.get("endpoint") == "dbl"}  # type: ignore[arg-type]
