@@ -245,26 +245,37 @@ class _Workers:
     """CPU and memory of a server's worker processes over a window (psutil, if installed)."""
 
     def __init__(self, pid: int | None, workers: int) -> None:
+        self.pid = pid
+        self.workers = workers
         self.procs: list[Any] = []
         self._t0 = 0.0
         self._cpu0: list[float] = []
-        if pid is None:
-            return
+
+    def _find(self) -> list[Any]:
+        """The processes that serve: the server itself with one worker; with more, the
+        children uvicorn's supervisor spawned (not multiprocessing's resource tracker),
+        found again at every step so that a worker that was still loading counts too."""
+        if self.pid is None:
+            return []
         try:
             import psutil
         except ImportError:
-            return
+            return []
         try:
-            root = psutil.Process(pid)
-            children = root.children(recursive=False)
-            if workers > 1 and children:
-                # uvicorn's supervisor forks the workers; the biggest children are they
-                children.sort(key=lambda p: p.memory_info().rss, reverse=True)
-                self.procs = children[:workers]
-            else:
-                self.procs = [root]
+            root = psutil.Process(self.pid)
+            if self.workers == 1:
+                return [root]
+            children = []
+            for child in root.children(recursive=False):
+                try:
+                    if "resource_tracker" not in " ".join(child.cmdline()):
+                        children.append(child)
+                except psutil.Error:
+                    continue
+            children.sort(key=lambda p: self._safe(lambda q: q.memory_info().rss, p), reverse=True)
+            return children[: self.workers] or [root]
         except psutil.Error:
-            self.procs = []
+            return []
 
     @staticmethod
     def _cpu(p: Any) -> float:
@@ -272,6 +283,7 @@ class _Workers:
         return float(t.user + t.system)
 
     def start(self) -> None:
+        self.procs = self._find()
         self._t0 = time.perf_counter()
         self._cpu0 = [self._safe(self._cpu, p) for p in self.procs]
 
