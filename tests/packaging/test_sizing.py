@@ -113,3 +113,6 @@ def test_build_k8s_sizes_from_the_stored_curve(churn: Any, cli: Any, tmp_path: P
     assert pdb["spec"]["minAvailable"] == 2
     code, _, err = cli("build", "k8s", "churn/1", "--traffic", "1000")
     assert code == 1 and "needs both --traffic" in " ".join(err.split())
+    # the SDK: the same recommendation, at the context's prices
+    rec = mainsail.recommend_sizing("models:/churn/1", 1000, 25)
+    assert (rec.workers, rec.min_replicas, rec.cpu_request) == (1, 3, "1000m")

@@ -8,7 +8,7 @@ from mainsail.packaging._artefacts import (
     write_k8s,
 )
 from mainsail.packaging._onnx import ExportResult, ParityError, export_onnx
-from mainsail.packaging._sizing import Recommendation, recommend
+from mainsail.packaging._sizing import Recommendation, recommend, recommend_sizing
 
 __all__ = [
     "ExportResult",
@@ -20,5 +20,6 @@ __all__ = [
     "k8s_manifests",
     "parse_dockerfile",
     "recommend",
+    "recommend_sizing",
     "write_k8s",
 ]

@@ -23,6 +23,7 @@ The worker count whose curve gives the lowest cost per hour wins (fewer workers 
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, Field
 
@@ -35,6 +36,9 @@ from mainsail.core._capacity import (
 )
 from mainsail.core._errors import InvalidValueError
 from mainsail.core._registry_schemas import ModelVersion
+
+if TYPE_CHECKING:
+    from mainsail.store._context import Context
 
 MAX_ERROR_RATE = 0.01
 
@@ -205,4 +209,34 @@ def recommend(
     return best.model_copy(update={"options": options})
 
 
-__all__ = ["Option", "Recommendation", "recommend"]
+def recommend_sizing(
+    ctx: Context,
+    model: str | ModelVersion,
+    traffic_rps: float,
+    p99_ms: float,
+    target_utilization: float = 0.7,
+    min_replicas: int = 2,
+) -> Recommendation:
+    """:func:`recommend` for a model version's stored curves, at the context's prices
+    (``MAINSAIL_PRICE_*``).
+
+    Examples
+    --------
+    >>> import mainsail
+    >>> mainsail.recommend_sizing("models:/churn@champion", 800, 50).summary()  # doctest: +SKIP
+    '3 replica(s) of 1 worker(s) (HPA 3-5 at 70% CPU; request 1000m CPU, 448Mi) carry ...'
+    """
+    from mainsail.registry._versions import resolve_version
+
+    version = resolve_version(ctx, model)
+    return recommend(
+        version,
+        traffic_rps,
+        p99_ms,
+        Prices.from_settings(ctx.settings),
+        target_utilization=target_utilization,
+        min_replicas=min_replicas,
+    )
+
+
+__all__ = ["Option", "Recommendation", "recommend", "recommend_sizing"]
