@@ -23,6 +23,7 @@ a section that is present runs its check. Example::
     skew: {max_drift_share: 0.3}        # holdout vs the version's reference profile
     schema: true                        # the baseline's inputs are still accepted
     smoke: true                         # serve it for real and send sample rows
+    capacity: {p99_ms: 50, min_rps: 500} # the stored load-test curve (mainsail loadtest)
 
 Metric names: classification ``accuracy, balanced_accuracy, f1, precision, recall,
 roc_auc, log_loss, brier``; regression ``rmse, mse, mae, r2``.

@@ -76,6 +76,9 @@ def _register() -> None:
     from mainsail.cli._ui import ui
 
     app.command("ui")(ui)
+    from mainsail.cli import _loadtest
+
+    _loadtest.register(app)  # loadtest (issue 18)
     _registered = True
 
 

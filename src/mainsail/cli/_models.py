@@ -169,13 +169,15 @@ def models_card(
     ] = None,
 ) -> None:
     """Print a model card (Markdown), or write it as HTML/Markdown files."""
-    from mainsail.client import get_model_version
+    from mainsail.client import get_context, get_model_version
+    from mainsail.core._capacity import Prices
     from mainsail.registry import render_html, render_markdown
 
     v = get_model_version(_address(ref))
-    md = render_markdown(v)
+    prices = Prices.from_settings(get_context().settings)  # the card's cost per 1,000
+    md = render_markdown(v, prices)
     if html is not None:
-        html.write_text(render_html(v))
+        html.write_text(render_html(v, prices))
         console.print(f"Wrote {html}")
     if markdown is not None:
         markdown.write_text(md)

@@ -75,6 +75,22 @@ class Settings(BaseSettings):
         ),
     )
 
+    # -- capacity and cost (issue 18) -------------------------------------------------------
+    price_vcpu_hour: float = Field(
+        default=0.0445,
+        ge=0,
+        description="Price of one vCPU reserved for an hour (model cards, sizing, the monitor).",
+    )
+    price_gb_hour: float = Field(
+        default=0.0049, ge=0, description="Price of one GB of memory reserved for an hour."
+    )
+    price_replica_hour: float = Field(
+        default=0.0,
+        ge=0,
+        description="Fixed price of one serving replica for an hour (a node share, a licence).",
+    )
+    price_currency: str = Field(default="USD", description="The currency of the prices above.")
+
     def resolved_home(self) -> Path:
         return Path(os.path.expanduser(str(self.home))).absolute()
 

@@ -12,13 +12,14 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from mainsail.core._capacity import Prices
 from mainsail.core._durations import parse_duration
 from mainsail.core._errors import MainsailError
 from mainsail.core._ids import now_ms as _now
 from mainsail.data._profile import Profile
 from mainsail.data._schema import Schema
 from mainsail.monitoring._drift import drift
-from mainsail.monitoring._operational import from_log, from_sketches
+from mainsail.monitoring._operational import from_log, from_sketches, with_cost
 from mainsail.monitoring._performance import performance
 from mainsail.monitoring._quality import check_quality
 from mainsail.monitoring._sources import inputs_of, load_sketches, read_log
@@ -73,7 +74,13 @@ def evaluate_monitor(
         model_version=version,
     )
     if version is None:
-        return Evaluation(MonitorResult(status="no_data", source=None, **base))
+        empty = MonitorResult(status="no_data", source=None, **base)
+        if "operational" in spec.checks:  # deployed and watched, but nobody called it: idle
+            empty.operational = with_cost(
+                from_log(plog, window_s), Prices.from_settings(ctx.settings), window_s
+            )
+            empty.scores = scores_of(empty)
+        return Evaluation(empty)
     vlog = plog[plog["model_version"].astype(str) == version] if not plog.empty else plog
     model_name = spec.model
     if model_name is None and not vlog.empty and "model_name" in vlog:
@@ -145,10 +152,12 @@ def evaluate_monitor(
             positive=mv.classes[-1] if mv.classes else None,  # whose probability is logged
         )
     if "operational" in spec.checks:
-        result.operational = (
+        result.operational = with_cost(
             from_sketches(list(sketches.values()), window_s)
             if sketches
-            else from_log(plog, window_s)
+            else from_log(plog, window_s),
+            Prices.from_settings(ctx.settings),
+            window_s,
         )
     result.scores = scores_of(result)
     return Evaluation(result, reference=reference, current=current)

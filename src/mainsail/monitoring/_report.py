@@ -260,6 +260,8 @@ def render_html(doc: dict[str, Any]) -> str:
                     "p90 ms",
                     "p99 ms",
                     "replicas",
+                    f"cost/hour ({o.get('currency') or '-'})",
+                    "cost per 1,000 predictions",
                 ],
                 [
                     [
@@ -270,8 +272,15 @@ def render_html(doc: dict[str, Any]) -> str:
                         o["latency_ms"].get("p90"),
                         o["latency_ms"].get("p99"),
                         o["replicas"],
+                        o.get("cost_per_hour"),
+                        o.get("cost_per_1k"),
                     ]
                 ],
+            )
+            + (
+                "<p><b>Idle:</b> the endpoint served no request in this window.</p>"
+                if o.get("idle")
+                else ""
             )
         )
     hist = doc.get("history") or []

@@ -141,8 +141,13 @@ def k8s_manifests(
     cpu: str = "500m",
     memory: str = "1Gi",
     target_cpu: int = 70,
+    workers: int = 2,
 ) -> list[dict[str, Any]]:
-    """Deployment, Service, HorizontalPodAutoscaler and PodDisruptionBudget for a version."""
+    """Deployment, Service, HorizontalPodAutoscaler and PodDisruptionBudget for a version.
+
+    ``packaging.recommend`` sizes them (workers, replicas, requests, ``target_cpu``) from the
+    version's stored capacity curve; ``mainsail build k8s --traffic --p99-ms`` does both.
+    """
     if not 1 <= min_replicas <= max_replicas:
         raise InvalidValueError(
             f"Expected 1 <= min replicas <= max replicas. Got min={min_replicas}, max={max_replicas}."
@@ -186,7 +191,7 @@ def k8s_manifests(
                             "ports": [{"name": "http", "containerPort": PORT}],
                             "env": [
                                 {"name": "MAINSAIL_ENDPOINT", "value": name},
-                                {"name": "MAINSAIL_WORKERS", "value": "2"},
+                                {"name": "MAINSAIL_WORKERS", "value": str(workers)},
                             ],
                             "resources": {
                                 "requests": {"cpu": cpu, "memory": memory},
