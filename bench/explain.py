@@ -15,6 +15,9 @@ five of them): a HistGradientBoostingClassifier (scikit-learn; Mainsail runs
 - **global importance**: ``global_importance(None, model, reference)`` on a 50,000-row
   reference (a deterministic sample of ``GLOBAL_MAX_ROWS`` rows is explained; goal: < 2 s),
   and whether its top-5 features match the 10,000-row batch's.
+- **registration**: ``register_model(model, reference=<50,000 rows>)`` with the stored global
+  importance against the same registration with that step replaced by a no-op (goal: it
+  adds < 2 s).
 
     .venv/bin/python bench/explain.py
     .venv/bin/python bench/explain.py --quick      # fewer trees, fewer repeats
@@ -25,6 +28,8 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import shutil
+import tempfile
 import time
 import warnings
 from collections.abc import Callable
@@ -135,7 +140,49 @@ def bench_model(
         f"  top 5: {', '.join(top_gi)}  (the 10,000-row batch's: same set "
         f"{set(top_gi) == set(top_batch)}, same order {top_gi == top_batch})"
     )
-    return [ok_naive, ok_batch, ok_gi]
+    ok_reg = bench_registration(name, model, reference, args)
+    return [ok_naive, ok_batch, ok_gi, ok_reg]
+
+
+def bench_registration(
+    name: str, model: Any, reference: pd.DataFrame, args: argparse.Namespace
+) -> bool:
+    """What ``register_model(..., reference=)`` pays for the stored global importance.
+
+    The same registration (50k-row reference: signature, profile, prediction baseline) is
+    timed with the importance step and with that step replaced by a no-op, in turns.
+    """
+    import mainsail
+    from mainsail.registry import _registry
+
+    real = _registry.explain_reference
+    label = name.lower()[:20]
+
+    def register() -> Any:
+        return mainsail.register_model(model, name=label, reference=reference)
+
+    def without() -> Any:
+        _registry.explain_reference = lambda *a, **k: None  # type: ignore[assignment]
+        try:
+            return register()
+        finally:
+            _registry.explain_reference = real  # type: ignore[assignment]
+
+    without()  # the first registration creates the store: not part of either figure
+    timed = race(args.repeat, with_importance=register, without=without)
+    (with_s, mv), (without_s, _) = timed["with_importance"], timed["without"]
+    added = with_s - without_s
+    record = mv.card["global_importance"]
+    ok = added < 2.0
+    print(
+        f"register_model      {with_s:7.3f} s with global importance, {without_s:7.3f} s "
+        f"without ({len(reference):,}-row reference)"
+    )
+    print(
+        f"  added by importance {added:6.3f} s ({record['method']}, {record['rows']:,} rows "
+        f"explained, {record['seconds']:.3f} s inside; goal < 2 s)  {verdict(ok)}"
+    )
+    return ok
 
 
 def main() -> None:
@@ -150,6 +197,8 @@ def main() -> None:
     import xgboost as xgb
     from sklearn.ensemble import HistGradientBoostingClassifier
 
+    home = tempfile.mkdtemp(prefix="mainsail-bench-explain-")
+    os.environ["MAINSAIL_HOME"] = home  # register_model's store: a throwaway folder
     X, y = make_data(REFERENCE)
     print(
         f"python {platform.python_version()}, shap {shap.__version__}, xgboost {xgb.__version__}, "
@@ -162,6 +211,7 @@ def main() -> None:
     results = bench_model("HistGradientBoostingClassifier", hgb, X, X, args)
     results += bench_model("XGBClassifier", booster, X, X, args)
     print(f"\n{sum(results)} of {len(results)} goals met (load average {os.getloadavg()[0]:.1f})")
+    shutil.rmtree(home, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -178,21 +178,52 @@ def model_view(ctx: Context | None, model: Any) -> ModelView:
 
 def _loaded_view(loaded: Any) -> ModelView:
     version = loaded.version
-    runtime = loaded.runtime
     names = list(loaded.signature.input_names)
     means, rows = _profile_means(version.reference_profile, names)
-    return ModelView(
-        native=_native_of(runtime),
+    return runtime_view(
+        loaded.runtime,
         flavor=version.flavor,
         feature_names=names,
         task=version.task,
         classes=version.classes,
         label=version.address,
-        predict_fn=runtime.predict,
-        proba_fn=runtime.predict_proba if runtime.has_proba else None,
         prepare_fn=loaded.prepare,
         reference_means=means,
         reference_rows=rows,
+    )
+
+
+def runtime_view(
+    runtime: Any,
+    *,
+    flavor: str,
+    feature_names: list[str],
+    task: str,
+    classes: list[Any] | None,
+    label: str,
+    prepare_fn: Callable[[Any], pd.DataFrame],
+    reference_means: dict[str, float] | None = None,
+    reference_rows: int | None = None,
+) -> ModelView:
+    """The view of a loaded flavor runtime (a registry version's, or one being registered)."""
+    native = _native_of(runtime)
+    return ModelView(
+        native=native,
+        flavor=flavor,
+        feature_names=feature_names,
+        task=task,
+        classes=classes,
+        label=label,
+        predict_fn=runtime.predict,
+        proba_fn=runtime.predict_proba if runtime.has_proba else None,
+        prepare_fn=prepare_fn,
+        reference_means=reference_means,
+        reference_rows=reference_rows,
+        # a scikit-learn estimator fitted on an array warns when given named columns
+        unnamed=native is not None
+        and type(native).__module__.startswith("sklearn")
+        and getattr(native, "feature_names_in_", None) is None
+        and getattr(native, "n_features_in_", None) is not None,
     )
 
 
@@ -351,4 +382,4 @@ def _check_native(data: Any, names: list[str] | None, n_features: int | None) ->
     return pd.DataFrame(arr, columns=columns)
 
 
-__all__ = ["MIN_REFERENCE_ROWS", "ModelView", "model_view", "output_names"]
+__all__ = ["MIN_REFERENCE_ROWS", "ModelView", "model_view", "output_names", "runtime_view"]
