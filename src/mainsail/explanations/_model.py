@@ -57,6 +57,9 @@ class ModelView:
         Validates input rows and returns them as a DataFrame in training column order.
     unnamed : bool
         The native model was fitted on an array: it is called with arrays.
+    background : DataFrame, optional
+        Background rows kept with the model (a registry version's reference sample): the
+        default ``background=`` of the methods that need one.
     """
 
     native: Any
@@ -71,6 +74,7 @@ class ModelView:
     reference_means: dict[str, float] | None = None
     reference_rows: int | None = None
     unnamed: bool = False
+    background: pd.DataFrame | None = None
 
     def model_input(self, X: pd.DataFrame) -> Any:
         """``X`` as the native model takes it: an array when it was fitted without names."""
@@ -190,6 +194,7 @@ def _loaded_view(loaded: Any) -> ModelView:
         prepare_fn=loaded.prepare,
         reference_means=means,
         reference_rows=rows,
+        background=loaded.reference_sample(),
     )
 
 
@@ -204,6 +209,7 @@ def runtime_view(
     prepare_fn: Callable[[Any], pd.DataFrame],
     reference_means: dict[str, float] | None = None,
     reference_rows: int | None = None,
+    background: pd.DataFrame | None = None,
 ) -> ModelView:
     """The view of a loaded flavor runtime (a registry version's, or one being registered)."""
     native = _native_of(runtime)
@@ -219,6 +225,7 @@ def runtime_view(
         prepare_fn=prepare_fn,
         reference_means=reference_means,
         reference_rows=reference_rows,
+        background=background,
         # a scikit-learn estimator fitted on an array warns when given named columns
         unnamed=native is not None
         and type(native).__module__.startswith("sklearn")

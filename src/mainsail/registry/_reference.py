@@ -10,6 +10,7 @@ reference profile fall back to the few rows of the input example, and registrati
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -22,6 +23,26 @@ if TYPE_CHECKING:
 _log = logging.getLogger(__name__)
 
 TRAINING_CONTEXT = "training"
+#: The file in a model package holding a sample of the reference: the background rows of
+#: the explanation methods that need some (permutation, Kernel SHAP, LIME).
+REFERENCE_SAMPLE = "reference_sample.parquet"
+#: Rows of the reference kept in the package (a deterministic sample).
+REFERENCE_SAMPLE_ROWS = 200
+
+
+def write_reference_sample(folder: Path, reference: pd.DataFrame) -> None:
+    """Keep a bounded, deterministic sample of ``reference`` in the model package."""
+    from mainsail.explanations._tabular import sample_rows
+
+    sample_rows(reference, REFERENCE_SAMPLE_ROWS, seed=0).to_parquet(
+        folder / REFERENCE_SAMPLE, index=False
+    )
+
+
+def read_reference_sample(folder: Path) -> pd.DataFrame | None:
+    """The package's reference sample, ``None`` for a version registered without reference."""
+    path = folder / REFERENCE_SAMPLE
+    return pd.read_parquet(path) if path.exists() else None
 
 
 def training_reference(
@@ -95,4 +116,13 @@ def explain_reference(
     return importance_record(view, reference)
 
 
-__all__ = ["TRAINING_CONTEXT", "explain_reference", "training_reference", "warn_no_reference"]
+__all__ = [
+    "REFERENCE_SAMPLE",
+    "REFERENCE_SAMPLE_ROWS",
+    "TRAINING_CONTEXT",
+    "explain_reference",
+    "read_reference_sample",
+    "training_reference",
+    "warn_no_reference",
+    "write_reference_sample",
+]

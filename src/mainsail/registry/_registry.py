@@ -29,7 +29,13 @@ from mainsail.core._errors import (
 )
 from mainsail.core._registry_schemas import ModelVersion
 from mainsail.core._uris import check_name
-from mainsail.registry._reference import explain_reference, training_reference, warn_no_reference
+from mainsail.registry._reference import (
+    explain_reference,
+    read_reference_sample,
+    training_reference,
+    warn_no_reference,
+    write_reference_sample,
+)
 from mainsail.registry._signature import ExtraPolicy, ModelSignature, infer_signature, prepare_input
 from mainsail.registry._versions import _actor, resolve_version, set_alias
 from mainsail.runtimes import (
@@ -195,6 +201,8 @@ def register_model(
         runtime.unload()
         signature = infer_signature(schema_frame, preds, task, classes)
         example.head(20).to_parquet(folder / "input_example.parquet", index=False)
+        if reference is not None:
+            write_reference_sample(folder, schema_frame)
         importance = feature_importance(model, columns)
         manifest = {
             "format_version": FORMAT_VERSION,
@@ -287,6 +295,11 @@ class LoadedModel:
                 f"{self.version.address} ({self.version.task}) has no predict_proba."
             )
         return np.asarray(self.runtime.predict_proba(self.prepare(data)))
+
+    def reference_sample(self) -> pd.DataFrame | None:
+        """Up to 200 rows of the reference the version was registered with (``None``
+        without one): background data for the explanation methods that need some."""
+        return read_reference_sample(self.folder)
 
     def unload(self) -> None:
         self.runtime.unload()
