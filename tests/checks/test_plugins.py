@@ -48,6 +48,7 @@ EXAMPLES: dict[str, Any] = {
     "schema": True,
     "skew": {"max_drift_share": 1.0},
     "smoke": {"rows": 2, "timeout_s": 90},
+    "explanations": {"top_k": 2, "forbidden": ["age"], "max_forbidden_share": 1.0},
 }
 
 

@@ -143,6 +143,7 @@ for _name, _target in {
     "schema": "mainsail.checks._compat:SchemaCheck",
     "skew": "mainsail.checks._compat:SkewCheck",
     "smoke": "mainsail.checks._smoke:SmokeCheck",
+    "explanations": "mainsail.checks._explanations:ExplanationsCheck",
 }.items():
     CHECKS.register(_name, _target)
 

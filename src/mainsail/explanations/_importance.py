@@ -35,8 +35,17 @@ SAMPLED_BACKGROUND = 50
 SAMPLED_PERMUTATIONS = 3
 
 
-def importance_record(model: Any, reference: pd.DataFrame, seed: int = 0) -> dict[str, Any]:
+def importance_record(
+    model: Any,
+    reference: pd.DataFrame,
+    seed: int = 0,
+    max_rows: int = EXACT_ROWS,
+    method: str = "auto",
+) -> dict[str, Any]:
     """Global importance of ``model`` on ``reference``, as JSON-ready data.
+
+    An exact method explains at most ``max_rows`` rows; a sampling method at most
+    ``min(max_rows, SAMPLED_ROWS)``, with the bounded permutation settings above.
 
     Returns
     -------
@@ -57,11 +66,10 @@ def importance_record(model: Any, reference: pd.DataFrame, seed: int = 0) -> dic
     t0 = time.perf_counter()
     try:
         view: ModelView = model_view(None, model)
-        name, explainer = choose_method(view, "auto", {})
+        name, explainer = choose_method(view, method, {})
         options: dict[str, Any] = {}
-        max_rows = EXACT_ROWS
         if not getattr(explainer, "exact", False):
-            max_rows = SAMPLED_ROWS
+            max_rows = min(max_rows, SAMPLED_ROWS)
             if name == "permutation":
                 options = {
                     "n_permutations": SAMPLED_PERMUTATIONS,
