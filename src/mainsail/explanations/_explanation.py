@@ -175,6 +175,21 @@ class Explanation:
         """The largest ``|base + sum(attributions) - output|`` over rows and outputs."""
         return float(self.additivity_errors.max()) if len(self) else 0.0
 
+    def subset(self, start: int, stop: int) -> Explanation:
+        """The explanation of rows ``start:stop`` (e.g. one request's rows of a batch)."""
+        return Explanation(
+            values=self._values[start:stop],
+            base_values=self._base[start:stop],
+            output=self._output[start:stop],
+            data=self.data.iloc[start:stop].reset_index(drop=True),
+            output_space=self.output_space,
+            method=self.method,
+            outputs=self.outputs,
+            exact=self.exact,
+            model=self.model,
+            background_rows=self.background_rows,
+        )
+
     # -- choosing an output -------------------------------------------------------------------
     def output_index(self, output: Any = None) -> int:
         """The index of ``output`` (a name or a position); ``None`` is allowed for one output."""
