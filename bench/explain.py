@@ -18,6 +18,9 @@ five of them): a HistGradientBoostingClassifier (scikit-learn; Mainsail runs
 - **registration**: ``register_model(model, reference=<50,000 rows>)`` with the stored global
   importance against the same registration with that step replaced by a no-op (goal: it
   adds < 2 s).
+- **serving**: that version behind ``mainsail serve``; single-row V2 requests at concurrency
+  1 on one keep-alive connection, alternating ``/infer`` and ``/explain`` (goal: the p99 of
+  ``/explain`` within 3x the p99 of ``/infer``).
 
     .venv/bin/python bench/explain.py
     .venv/bin/python bench/explain.py --quick      # fewer trees, fewer repeats
@@ -26,9 +29,13 @@ five of them): a HistGradientBoostingClassifier (scikit-learn; Mainsail runs
 from __future__ import annotations
 
 import argparse
+import http.client
 import os
 import platform
 import shutil
+import socket
+import subprocess
+import sys
 import tempfile
 import time
 import warnings
@@ -36,6 +43,7 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+import orjson
 import pandas as pd
 
 from mainsail.explanations import explain, global_importance
@@ -141,7 +149,93 @@ def bench_model(
         f"{set(top_gi) == set(top_batch)}, same order {top_gi == top_batch})"
     )
     ok_reg = bench_registration(name, model, reference, args)
-    return [ok_naive, ok_batch, ok_gi, ok_reg]
+    ok_serve = bench_serving(name, model, reference, args)
+    return [ok_naive, ok_batch, ok_gi, ok_reg, ok_serve]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def bench_serving(name: str, model: Any, reference: pd.DataFrame, args: argparse.Namespace) -> bool:
+    """Single-row ``/explain`` vs ``/infer`` latency at concurrency 1 on ``mainsail serve``.
+
+    The model registered by :func:`bench_registration` (with its 50k-row reference) is served
+    by a real ``mainsail serve`` process; one keep-alive connection sends single-row V2
+    requests, alternating ``.../infer`` and ``.../explain`` so that both see the same load.
+    """
+    import mainsail
+
+    label = name.lower()[:20]
+    mainsail.set_alias(
+        label, "champion", mainsail.get_model_version(f"models:/{label}@latest").version
+    )
+    port = _free_port()
+    env = {**os.environ, "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1")}
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "mainsail",
+            "serve",
+            f"models:/{label}@champion",
+            "--port",
+            str(port),
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+                conn.request("GET", "/v2/health/ready")
+                ready = conn.getresponse()
+                ready.read()
+                if ready.status == 200:
+                    break
+            except OSError:
+                pass
+            if time.monotonic() > deadline or proc.poll() is not None:
+                raise RuntimeError("mainsail serve did not become ready")
+            time.sleep(0.3)
+        rows = reference.head(args.requests + 50).to_numpy()
+        times: dict[str, list[float]] = {"infer": [], "explain": []}
+        for i, row in enumerate(rows):
+            body = orjson.dumps(
+                {"inputs": [{"name": "input", "shape": [1, len(row)], "datatype": "FP64",
+                             "data": row.tolist()}]}
+            )  # fmt: skip
+            for route in ("infer", "explain"):
+                t0 = time.perf_counter()
+                conn.request("POST", f"/v2/models/{label}/{route}", body,
+                             {"content-type": "application/json"})  # fmt: skip
+                resp = conn.getresponse()
+                resp.read()
+                elapsed = time.perf_counter() - t0
+                if resp.status != 200:
+                    raise RuntimeError(f"/{route} answered {resp.status}")
+                if i >= 50:  # the first 50 of each warm up
+                    times[route].append(elapsed * 1000)
+        conn.close()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+    p50 = {k: float(np.percentile(v, 50)) for k, v in times.items()}
+    p99 = {k: float(np.percentile(v, 99)) for k, v in times.items()}
+    ratio = p99["explain"] / p99["infer"]
+    ok = ratio <= 3.0
+    print(
+        f"serving, 1 row, c=1  /infer p50 {p50['infer']:.2f} ms p99 {p99['infer']:.2f} ms; "
+        f"/explain p50 {p50['explain']:.2f} ms p99 {p99['explain']:.2f} ms "
+        f"({args.requests} requests each)"
+    )
+    print(f"  /explain p99 vs /infer p99: {ratio:5.2f}x (goal <= 3x)  {verdict(ok)}")
+    return ok
 
 
 def bench_registration(
@@ -190,10 +284,14 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="30 trees, 1 repeat")
     parser.add_argument("--repeat", type=int, default=3, help="best of N runs (default 3)")
     parser.add_argument("--per-row", type=int, default=200, help="rows in the per-row loops")
+    parser.add_argument(
+        "--requests", type=int, default=1000, help="single-row requests per route (serving)"
+    )
     args = parser.parse_args()
     trees = 30 if args.quick else 100
     if args.quick:
         args.repeat = 1
+        args.requests = min(args.requests, 300)
     import xgboost as xgb
     from sklearn.ensemble import HistGradientBoostingClassifier
 

@@ -11,7 +11,7 @@ were fitted on.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -75,6 +75,9 @@ class ModelView:
     reference_rows: int | None = None
     unnamed: bool = False
     background: pd.DataFrame | None = None
+    #: What explainers build once per model and reuse (e.g. shap's tree structures); it
+    #: lives as long as the view, which a server keeps per served model.
+    cache: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def model_input(self, X: pd.DataFrame) -> Any:
         """``X`` as the native model takes it: an array when it was fitted without names."""
