@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 
@@ -109,6 +110,14 @@ def test_models_explain_cli_writes_the_report(  # type: ignore[no-untyped-def]
     for section in ("Global importance", "Summary", "Dependence", "Local explanations"):
         assert section in page
     assert page.count("data:image/png;base64,") >= 1 + 1 + 3 + 3
+    code, text, err = cli(
+        "models", "explain", f"{name}/{mv.version}", "--data", str(data), "--rows", "20",
+        "--method", "permutation", "--json",
+    )  # fmt: skip
+    assert code == 0, err
+    doc = json.loads(text)
+    assert doc["method"] == "permutation" and doc["rows"] == 20 and doc["report"] is None
+    assert next(iter(doc["global_importance"])) == "key"
     code, _, err = cli(
         "models", "explain", f"{name}@champion", "--data", str(tmp_path / "nope.parquet")
     )
