@@ -126,3 +126,19 @@ def test_models_explain_cli_writes_the_report(  # type: ignore[no-untyped-def]
     X.drop(columns="n1").head(5).to_csv(bad, index=False)
     code, _, err = cli("models", "explain", f"{name}/1", "--data", str(bad), "--method", "tree")
     assert code == 1 and "n1" in err and "Traceback" not in err
+
+
+def test_the_runs_training_dataset_is_the_reference(
+    sdk_mode: str, unique: str, planted, forest
+) -> None:  # type: ignore[no-untyped-def]
+    X, y = planted
+    name = f"train-{unique}"
+    with mainsail.start_run(experiment=f"exp-{unique}") as run:
+        mainsail.log_dataset(X.assign(label=y), name=f"train-{unique}")  # logged as training
+        mv = mainsail.register_model(forest, name=name, run=run, input_example=X.head())
+    assert mv.reference_profile is not None and mv.reference_profile["row_count"] == len(X)
+    assert mv.card["global_importance"]["method"] == "tree"
+    assert list(mv.card["global_importance"]["features"])[0] == "key"
+    # and its sample is the version's background: no background= needed
+    e = mainsail.explain(mv.address, X.head(2), method="permutation")
+    assert e.background_rows == 100
