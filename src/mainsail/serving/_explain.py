@@ -11,8 +11,9 @@
   from the prediction log, explained with the model version that answered.
 
 Concurrent requests for one model and method are explained in one call (a small batcher:
-the first request waits ``max_wait_ms`` for others, then explains every row it has in a
-worker thread), since TreeSHAP and the closed forms are vectorised. The model's
+a task waits ``max_wait_ms`` after the first request for others, then explains every row
+it has in a worker thread, until none is left), since TreeSHAP and the closed forms are
+vectorised. The model's
 :class:`~mainsail.explanations.ModelView` is built once per served model; sampling methods
 measure against the version's reference sample. Behind ``mainsail server --endpoint`` these
 routes need a token with the ``predict`` scope, as inference does.
@@ -53,7 +54,7 @@ class ExplainBatcher:
         self.max_wait_s = max_wait_s
         self._view: ModelView | None = None
         self._pending: list[tuple[pd.DataFrame, asyncio.Future[Explanation]]] = []
-        self._leading = False
+        self._drainer: asyncio.Task[None] | None = None
 
     def view(self) -> ModelView:
         if self._view is None:
@@ -61,18 +62,20 @@ class ExplainBatcher:
         return self._view
 
     async def submit(self, frame: pd.DataFrame) -> Explanation:
-        future: asyncio.Future[Explanation] = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Explanation] = loop.create_future()
         self._pending.append((frame, future))
-        if not self._leading:
-            self._leading = True  # this request runs the batches until none is left
-            try:
-                if self.max_wait_s > 0:
-                    await asyncio.sleep(self.max_wait_s)
-                while self._pending:
-                    await self._run(self._take())
-            finally:
-                self._leading = False
+        if self._drainer is None or self._drainer.done():
+            # a task of its own: a client that disconnects cancels its wait, not the batch
+            # the other requests are waiting on
+            self._drainer = loop.create_task(self._drain())
         return await future
+
+    async def _drain(self) -> None:
+        if self.max_wait_s > 0:
+            await asyncio.sleep(self.max_wait_s)  # let concurrent requests join the batch
+        while self._pending:
+            await self._run(self._take())
 
     def _take(self) -> list[tuple[pd.DataFrame, asyncio.Future[Explanation]]]:
         taken: list[tuple[pd.DataFrame, asyncio.Future[Explanation]]] = []
