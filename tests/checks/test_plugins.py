@@ -49,6 +49,7 @@ EXAMPLES: dict[str, Any] = {
     "skew": {"max_drift_share": 1.0},
     "smoke": {"rows": 2, "timeout_s": 90},
     "capacity": {"p99_ms": 50, "min_rps": 100},
+    "explanations": {"top_k": 2, "forbidden": ["age"], "max_forbidden_share": 1.0},
 }
 
 

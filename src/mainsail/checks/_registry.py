@@ -144,6 +144,7 @@ for _name, _target in {
     "skew": "mainsail.checks._compat:SkewCheck",
     "smoke": "mainsail.checks._smoke:SmokeCheck",
     "capacity": "mainsail.checks._capacity:CapacityCheck",
+    "explanations": "mainsail.checks._explanations:ExplanationsCheck",
 }.items():
     CHECKS.register(_name, _target)
 

@@ -18,6 +18,7 @@ from mainsail.core._errors import MainsailError
 from mainsail.core._ids import now_ms as _now
 from mainsail.data._profile import Profile
 from mainsail.data._schema import Schema
+from mainsail.monitoring._attribution import attribution_report
 from mainsail.monitoring._drift import drift
 from mainsail.monitoring._operational import from_log, from_sketches, with_cost
 from mainsail.monitoring._performance import performance
@@ -56,7 +57,7 @@ def evaluate_monitor(
     root = ctx.settings.resolved_artifact_root()
     errors: list[str] = []
     sketches = load_sketches(root, spec.endpoint, start, now)
-    need_log = bool({"quality", "performance"} & set(spec.checks)) or not sketches
+    need_log = bool({"quality", "performance", "attribution"} & set(spec.checks)) or not sketches
     plog = read_log(root, "predictions", spec.endpoint, start, now) if need_log else pd.DataFrame()
     counts = {v: w.rows for v, w in sketches.items()}
     if not counts and not plog.empty and "model_version" in plog:
@@ -159,6 +160,8 @@ def evaluate_monitor(
             Prices.from_settings(ctx.settings),
             window_s,
         )
+    # which drift matters for the predictions (importance-weighted), and attribution drift
+    result.attribution = attribution_report(ctx, spec, mv, inputs, result.drift, result.errors)
     result.scores = scores_of(result)
     return Evaluation(result, reference=reference, current=current)
 
@@ -179,7 +182,7 @@ def scores_of(r: MonitorResult) -> dict[str, float]:
             s[f"{key}.drifted"] = float(c.drifted)
             if c.p_adjusted is not None:
                 s[f"{key}.p_value"] = c.p_adjusted
-    for part in (r.quality, r.performance, r.operational):
+    for part in (r.quality, r.performance, r.operational, r.attribution):
         if part is not None:
             s.update(part.scores())
     return s

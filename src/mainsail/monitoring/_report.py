@@ -15,6 +15,7 @@ import orjson
 
 from mainsail.core._durations import parse_duration
 from mainsail.data._profile import ColumnProfile, Profile
+from mainsail.monitoring._attribution import render_attribution_html
 from mainsail.monitoring._evaluate import evaluate_monitor
 from mainsail.monitoring._monitors import get_monitor
 from mainsail.monitoring._service import MONITORING
@@ -302,6 +303,7 @@ def render_html(doc: dict[str, Any]) -> str:
             + "".join(f"<li>{html.escape(e)}</li>" for e in r["errors"])
             + "</ul>"
         )
+    parts.append(render_attribution_html(r.get("attribution"), _table))
     parts.append("</body></html>")
     return "\n".join(parts)
 

@@ -108,6 +108,46 @@ def _importance(v: ModelVersion) -> list[tuple[str, float]]:
     return sorted(imp.items(), key=lambda kv: -kv[1])[:20]
 
 
+def _global_importance(v: ModelVersion) -> tuple[list[tuple[str, float]], str]:
+    """Mean |SHAP| bars (top 20) and the sentence that says how they were measured."""
+    record = (v.card or {}).get("global_importance") or {}
+    if not record:
+        return [], ""
+    if "skipped" in record:
+        return [], f"Not measured: {record['skipped']}"
+    bars = sorted(record.get("features", {}).items(), key=lambda kv: -kv[1])[:20]
+    how = (
+        f"Mean |attribution| ({record.get('output_space')} space) by the "
+        f"{record.get('method')} method ({'exact' if record.get('exact') else 'approximate'}) "
+        f"on {record.get('rows')} reference rows."
+    )
+    return bars, how
+
+
+def _svg_bars(bars: list[tuple[str, float]]) -> str:
+    """A horizontal bar chart as inline SVG (the card stays one self-contained file)."""
+    esc = html.escape
+    top = max((val for _, val in bars), default=0.0) or 1.0
+    row, label_w, bar_w = 22, 180, 420
+    parts = [
+        f"<svg xmlns='http://www.w3.org/2000/svg' role='img' aria-label='global importance' "
+        f"width='{label_w + bar_w + 80}' height='{row * len(bars) + 4}' "
+        "font-family='system-ui,sans-serif' font-size='12'>"
+    ]
+    for i, (name, val) in enumerate(bars):
+        y = i * row + 2
+        width = max(1.0, bar_w * val / top)
+        short = name if len(name) <= 26 else name[:25] + "…"
+        parts.append(
+            f"<text x='{label_w - 6}' y='{y + 14}' text-anchor='end'>{esc(short)}</text>"
+            f"<rect x='{label_w}' y='{y + 3}' width='{width:.1f}' height='{row - 8}' "
+            f"fill='#1f77b4'><title>{esc(name)}: {val:.4g}</title></rect>"
+            f"<text x='{label_w + width + 4:.1f}' y='{y + 14}'>{val:.3g}</text>"
+        )
+    parts.append("</svg>")
+    return "".join(parts)
+
+
 def render_markdown(v: ModelVersion, prices: Prices | None = None) -> str:
     lines = [f"# Model card: {v.name} v{v.version}", ""]
     if v.description:
@@ -123,6 +163,14 @@ def render_markdown(v: ModelVersion, prices: Prices | None = None) -> str:
     if imp:
         lines += ["## Feature importance", "| feature | importance |", "|---|---|"]
         lines += [f"| {k} | {val:.4g} |" for k, val in imp]
+        lines.append("")
+    bars, how = _global_importance(v)
+    if how:
+        lines += ["## Global importance (mean |SHAP|)", how, ""]
+    if bars:
+        top = max(val for _, val in bars) or 1.0
+        lines += ["| feature | mean abs attribution | |", "|---|---|---|"]
+        lines += [f"| {k} | {val:.4g} | {'█' * max(1, round(20 * val / top))} |" for k, val in bars]
         lines.append("")
     return "\n".join(lines)
 
@@ -158,5 +206,10 @@ def render_html(v: ModelVersion, prices: Prices | None = None) -> str:
             for k, val in imp
         )
         parts.append(f"<h2>Feature importance</h2><table>{rows}</table>")
+    bars, how = _global_importance(v)
+    if how:
+        parts.append(f"<h2>Global importance (mean |SHAP|)</h2><p>{esc(how)}</p>")
+    if bars:
+        parts.append(_svg_bars(bars))
     parts.append("</body></html>")
     return "".join(parts)
