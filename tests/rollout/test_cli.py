@@ -55,5 +55,7 @@ def test_cli_errors_are_clear(ctx, cli, tmp_path) -> None:  # type: ignore[no-un
     assert code == 1 and "mapping of rollout fields" in err
     code, _, err = cli("rollout", "status", "nope")
     assert code == 1 and "No endpoint named 'nope'" in err
+    code, out, err = cli("deploy", "fresh", "models:/churn/1", "--strategy", "canary")
+    assert code == 1 and "promoted" not in out and "--strategy direct" in err, (out, err)
     code, _, err = cli("rollout", "report", "nope")
     assert code == 1
