@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-SCHEMA_REVISION = "0003"
+SCHEMA_REVISION = "0004"
 
 metadata = sa.MetaData()
 
@@ -160,6 +160,8 @@ models = sa.Table(
     sa.Column("name", sa.String(256), nullable=False, unique=True),
     sa.Column("description", sa.Text),
     sa.Column("created_at", sa.BigInteger, nullable=False),
+    # the highest version number ever handed out: a deleted number is never reused
+    sa.Column("last_version", sa.Integer, nullable=False, server_default="0"),
 )
 
 model_versions = sa.Table(
