@@ -591,8 +591,9 @@ class SqlStore(
     # -- garbage collection ----------------------------------------------------------------
     def referenced_digests(self) -> tuple[set[str], set[str]]:
         """(blob digests referenced directly, digests that are folder manifests): run
-        artifacts (pipeline step outputs among them), dataset tables, model folders, and the
-        reports of release checks and monitor runs."""
+        artifacts (pipeline step outputs among them), dataset tables, model folders, the
+        reports of release checks and monitor runs, and the values pipeline runs, step runs
+        and the step cache name."""
         with self.db.read() as conn:
             files = set(
                 conn.execute(
@@ -613,7 +614,34 @@ class SqlStore(
             ]
             for col in reports:
                 files |= set(conn.execute(sa.select(col).where(col.is_not(None))).scalars())
+            # pipeline values: a step's literal inputs are recorded nowhere else, and a run's
+            # outputs and cache entries must not lose their blobs with a deleted run
+            values = [
+                t.pipeline_runs.c.outputs,
+                t.step_runs.c.inputs,
+                t.step_runs.c.outputs,
+                t.step_cache.c.outputs,
+            ]
+            for col in values:
+                for doc in conn.execute(sa.select(col).where(col.is_not(None))).scalars():
+                    files |= _value_digests(doc)
         return files, dirs
+
+
+def _value_digests(doc: Any) -> set[str]:
+    """The ``digest`` of every stored value in a pipeline JSON document (metas or mappings)."""
+    found: set[str] = set()
+    if isinstance(doc, dict):
+        digest = doc.get("digest")
+        if isinstance(digest, str):
+            found.add(digest)
+        for v in doc.values():
+            if isinstance(v, (dict, list)):
+                found |= _value_digests(v)
+    elif isinstance(doc, list):
+        for v in doc:
+            found |= _value_digests(v)
+    return found
 
 
 def _param_rows(run_id: str, params: Mapping[str, Any]) -> list[dict[str, Any]]:
