@@ -95,6 +95,28 @@ def test_too_few_requests_hold_the_step(two_versions, ctx) -> None:  # type: ign
     assert "waiting for data" in (r.message or "")
 
 
+def test_evidence_accumulates_over_a_held_step(two_versions, ctx) -> None:  # type: ignore[no-untyped-def]
+    """Issue 21 item 8: steady light traffic adds up over the step instead of resetting."""
+    ctl = RolloutController(ctx)
+    mainsail.deploy("churn", "models:/churn/2", strategy="canary", spec=SPEC)
+    for seen in (2, 4):
+        traffic(ctx, "canary", "2", n=2)  # 2 requests per interval; 5 are needed
+        ctl.tick(due(ctx))
+        r = mainsail.get_rollout("churn")
+        assert r is not None and r.step == 0 and r.analysis[-1]["outcome"] == "hold"
+        assert r.analysis[-1]["checks"][0]["samples"] == seen
+    traffic(ctx, "canary", "2", n=2)
+    ctl.tick(due(ctx))
+    r = mainsail.get_rollout("churn")
+    assert r is not None and (r.step, r.weight) == (1, 50), r.message
+    assert r.analysis[-1]["checks"][0]["samples"] == 6
+    traffic(ctx, "canary", "2", n=2)  # step 1 starts from its own traffic, not step 0's
+    ctl.tick(due(ctx))
+    r = mainsail.get_rollout("churn")
+    assert r is not None and r.analysis[-1]["outcome"] == "hold"
+    assert r.analysis[-1]["checks"][0]["samples"] == 2
+
+
 def test_failed_analyses_roll_back_and_alert(two_versions, ctx) -> None:  # type: ignore[no-untyped-def]
     ctl = RolloutController(ctx)
     mainsail.deploy("churn", "models:/churn/2", strategy="canary", spec=SPEC)

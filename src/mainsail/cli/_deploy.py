@@ -9,6 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from mainsail.cli._output import console, fmt_ms, print_json, table
+from mainsail.core._ids import now_ms
 
 rollout = typer.Typer(help="Watch and steer rollouts: status, promote, pause, resume, abort.")
 endpoints = typer.Typer(help="Endpoints: the names clients call, and their revisions.")
@@ -141,6 +142,9 @@ def _render(endpoint: str) -> Any:
     if r is not None:
         if r.message:
             parts.append(Text(r.message))
+        waiting = r.waiting_for_controller(now_ms())
+        if waiting:
+            parts.append(Text(waiting, style="bold yellow"))
         if r.analysis:
             last = r.analysis[-1]
             ct = Table(
@@ -180,6 +184,7 @@ def status(
             {
                 "endpoint": mainsail.get_endpoint(endpoint).model_dump(exclude={"history"}),
                 "rollout": r.model_dump() if r else None,
+                "waiting_for_controller": r.waiting_for_controller(now_ms()) if r else None,
             }
         )
         return

@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("mainsail.rollout")
 _MAX_ANALYSIS = 200
+_ANALYSED = ("hold", "failed", "observe")  # outcomes of an analysis that stays on its step
 
 
 class RolloutController:
@@ -83,8 +84,7 @@ class RolloutController:
             return
         spec, strategy, step = plan.spec, plan.strategy, int(record["step"])
         target, baseline = strategy.analyzed(step)
-        step_start = (record["next_at"] or now) - plan.interval_ms(step)
-        checks = self.analyse(plan, step, step_start)
+        checks = self.analyse(plan, step, evidence_since(record, step, plan.interval_ms(step)))
         verdict = summarize(checks)
         weight = plan.weight()
         if not strategy.automatic:
@@ -384,6 +384,31 @@ class RolloutController:
         if record is None:  # pragma: no cover - a rollout was just acted on
             raise RolloutStateError(f"Endpoint {endpoint!r} lost its rollout; try again.")
         return to_rollout(record)
+
+
+def evidence_since(record: dict[str, Any], step: int, interval_ms: int) -> int:
+    """When the evidence for ``step``'s analysis starts: the step's start, or its last failure.
+
+    Evidence accumulates over the whole step: a step held for too few requests keeps what it
+    saw (steady light traffic adds up instead of starting from zero every interval). A failed
+    analysis starts a fresh window, so the next verdict is judged on new traffic only.
+    """
+    entries = record.get("analysis") or []
+    started = [
+        int(e["ts"]) for e in entries if e.get("outcome") == "advance" and e.get("step") == step - 1
+    ]
+    # analyses of this step once it runs (a pre-rollout webhook's entry comes before it)
+    mine = [e for e in entries if e.get("step") == step and e.get("outcome") in _ANALYSED]
+    if started:  # the transition into this step
+        since = started[-1]
+    elif mine:  # step 0: its first analysis came one interval after it began
+        since = int(mine[0]["ts"]) - interval_ms
+    else:
+        since = int(record["next_at"] or record["updated_at"]) - interval_ms
+    for e in mine:
+        if e.get("outcome") == "failed":
+            since = max(since, int(e["ts"]))
+    return since
 
 
 def _fmt(v: float | None) -> str:
