@@ -117,6 +117,23 @@ def test_evidence_accumulates_over_a_held_step(two_versions, ctx) -> None:  # ty
     assert r.analysis[-1]["checks"][0]["samples"] == 2
 
 
+def test_blue_green_does_not_switch_on_no_evidence(two_versions, ctx) -> None:  # type: ignore[no-untyped-def]
+    """Issue 17 item 16: an inconclusive pre-promotion analysis holds the preview."""
+    ctl = RolloutController(ctx)
+    spec = {"interval": 60, "min_requests": 5}
+    mainsail.deploy("churn", "models:/churn/2", strategy="blue_green", spec=spec)
+    traffic(ctx, "stable", "1")  # clients keep using stable; the preview saw nothing
+    ctl.tick(due(ctx))
+    r = mainsail.get_rollout("churn")
+    assert r is not None and (r.state, r.step, r.weight) == ("progressing", 0, 0), r.message
+    assert r.analysis[-1]["outcome"] == "hold"
+    checks = {c["name"]: c for c in r.analysis[-1]["checks"]}
+    assert checks["success_rate"]["status"] == "inconclusive"
+    assert checks["smoke_requests"]["status"] == "inconclusive"
+    assert "set smoke_url" in checks["smoke_requests"]["message"]
+    assert [v.role for v in mainsail.get_endpoint("churn").variants] == ["stable", "preview"]
+
+
 def test_failed_analyses_roll_back_and_alert(two_versions, ctx) -> None:  # type: ignore[no-untyped-def]
     ctl = RolloutController(ctx)
     mainsail.deploy("churn", "models:/churn/2", strategy="canary", spec=SPEC)

@@ -86,7 +86,7 @@ class StepAnalysis(BaseModel):
     weight: float
     ts: int
     checks: list[AnalysisCheck]
-    outcome: str  # advance | hold | failed | rollback | promote | webhook
+    outcome: str  # advance | hold | failed | rollback | promote | webhook | smoke
 
 
 class Rollout(BaseModel):
@@ -179,6 +179,16 @@ class RolloutSpec(BaseModel):
     key_header: str = "x-mainsail-key"
     key_field: str | None = None
     sample: float = Field(default=1.0, gt=0, le=1)
+    # smoke requests (blue-green's pre-promotion analysis): rows of the target's reference
+    # sample sent to the preview, so the switch decides on evidence, not on silence
+    smoke_url: str | None = Field(
+        default=None,
+        description="Base URL of a data plane serving the endpoint (http://host:port); the "
+        "controller sends the preview its smoke requests there.",
+    )
+    smoke_requests: int | None = Field(
+        default=None, ge=1, description="Smoke requests per analysis (default: min_requests)."
+    )
     # webhooks: HTTP POST with a JSON body
     pre_rollout: str | None = None
     confirm_promotion: str | None = None
