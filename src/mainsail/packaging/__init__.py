@@ -7,11 +7,12 @@ from mainsail.packaging._artefacts import (
     parse_dockerfile,
     write_k8s,
 )
-from mainsail.packaging._onnx import ExportResult, ParityError, export_onnx
+from mainsail.packaging._onnx import ExportResult, ParityError, QuantizationReport, export_onnx
 
 __all__ = [
     "ExportResult",
     "ParityError",
+    "QuantizationReport",
     "build_docker",
     "build_lambda",
     "export_onnx",
