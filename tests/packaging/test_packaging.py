@@ -75,6 +75,10 @@ def test_onnx_export_with_parity(ctx, kind: str) -> None:  # type: ignore[no-unt
         {"auc": 0.91},
     )
     assert result.max_abs_diff == 0.0 and (result.max_abs_diff_proba or 0) < 1e-4
+    if kind == "xgboost":  # found by its distribution name, pinned (issue 17 item 17)
+        folder = mainsail.load_model(mv.address).folder
+        reqs = json.loads((folder / "mainsail-model.json").read_text())["requirements"]
+        assert any(r.startswith("xgboost-cpu==") for r in reqs), reqs
     onnx = mainsail.load_model(result.version.address)
     np.testing.assert_array_equal(onnx.predict(X.astype(np.float32)), model.predict(X))
     assert result.version.classes == [0, 1]
@@ -155,9 +159,10 @@ def test_docker_context(numeric, ctx, tmp_path: Path) -> None:  # type: ignore[n
     assert any(r.startswith("scikit-learn==") for r in reqs) and any(
         r.startswith("skops==") for r in reqs
     )
-    assert (
-        "mainsail serve --model-dir /model" in (tmp_path / "docker" / "entrypoint.sh").read_text()
-    )
+    entry = (tmp_path / "docker" / "entrypoint.sh").read_text()
+    assert 'mainsail serve --model-dir "${MAINSAIL_MODEL_DIR:-/model}"' in entry
+    assert any(r.startswith("./wheels/mainsail-") for r in reqs)
+    assert "COPY wheels /app/wheels" in (tmp_path / "docker" / "Dockerfile").read_text()
     # The copied folder is a loadable, digest-checked model package.
     from mainsail.registry import load_model_dir
 
@@ -255,6 +260,18 @@ def test_lambda_handler_answers_an_api_gateway_event(
     bad = dict(event, body=json.dumps({"dataframe_records": [{"a": 1}]}))
     out = lambda_handler.handler(bad, Context())
     assert out["statusCode"] == 422 and "Missing input column" in json.loads(out["body"])["error"]
+    # a classifier with string labels answers them (it got a 500: issue 17 item 17)
+    from sklearn.tree import DecisionTreeClassifier
+
+    labels = np.where(X["a"] > 0, "churn", "stay")
+    tree = DecisionTreeClassifier(max_depth=2, random_state=0).fit(X, labels)
+    sv = mainsail.register_model(tree, name="labels", input_example=X.head(), reference=X)
+    build_lambda(ctx, sv, tmp_path / "fn2")
+    monkeypatch.setenv("MAINSAIL_MODEL_DIR", str(tmp_path / "fn2" / "model"))
+    lambda_handler._model.cache_clear()
+    out = lambda_handler.handler(event, Context())
+    assert out["statusCode"] == 200, out
+    assert json.loads(out["body"])["predictions"] == tree.predict(X.head(3)).tolist()
     # Mangum keeps one event loop per process, as Lambda reuses containers; close it here.
     import asyncio
 
