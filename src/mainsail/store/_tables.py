@@ -44,6 +44,8 @@ runs = sa.Table(
     sa.Column("git_dirty", sa.Boolean),
     sa.Column("seed", sa.BigInteger),
     sa.Column("env_digest", sa.String(64), sa.ForeignKey("environments.digest")),
+    # the run's process says it is alive every few seconds; one silent too long is reaped
+    sa.Column("heartbeat_at", sa.BigInteger),
     sa.Index("ix_runs_experiment_start", "experiment_id", "start_time"),
     sa.Index("ix_runs_status", "status"),
 )

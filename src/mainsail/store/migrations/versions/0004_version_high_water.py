@@ -1,4 +1,5 @@
-"""models.last_version: a deleted version's number is never handed out again
+"""models.last_version (a deleted version's number is never handed out again);
+runs.heartbeat_at (a run whose process stopped on another host is reaped)
 
 Revision ID: 0004
 Revises: 0003
@@ -31,9 +32,13 @@ def upgrade() -> None:
         "(SELECT MAX(model_versions.version) FROM model_versions "
         "WHERE model_versions.model_id = models.id), 0)"
     )
+    with op.batch_alter_table("runs") as batch:
+        batch.add_column(sa.Column("heartbeat_at", sa.BigInteger(), nullable=True))
 
 
 def downgrade() -> None:
     """Downgrade schema."""
+    with op.batch_alter_table("runs") as batch:
+        batch.drop_column("heartbeat_at")
     with op.batch_alter_table("models") as batch:
         batch.drop_column("last_version")
