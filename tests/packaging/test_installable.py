@@ -202,3 +202,48 @@ def test_the_lambda_bundle_installs_and_answers_string_labels(
     out = json.loads(proc.stdout.strip().splitlines()[-1])
     assert out["statusCode"] == 200, out
     assert json.loads(out["body"])["predictions"] == model.predict(rows).tolist()
+
+
+REPACK = """
+import sys
+from pathlib import Path
+from mainsail.packaging._pins import _source_root, mainsail_wheel
+assert _source_root() is None, "an installed wheel, not a source tree"
+print(mainsail_wheel(Path(sys.argv[1])))
+"""
+
+
+def test_an_installed_mainsail_repacks_its_own_wheel(
+    served, fresh_venv: Path, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    """A Mainsail installed from a wheel (no source tree) puts a repack of itself in a
+    context; that wheel installs and imports."""
+    python = str(fresh_venv / "bin" / "python")
+    proc = subprocess.run(
+        [python, "-c", REPACK, str(tmp_path / "wheels")],
+        env=_clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    wheel = Path(proc.stdout.strip().splitlines()[-1])
+    assert wheel.name.startswith("mainsail-") and wheel.suffix == ".whl"
+    target = tmp_path / "target"
+    install = subprocess.run(
+        [python, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(target),
+         str(wheel)],
+        env=_clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )  # fmt: skip
+    assert install.returncode == 0, install.stderr[-2000:]
+    check = subprocess.run(
+        [python, "-c", "import mainsail.packaging._pins as p; print(p.__file__)"],
+        env=_clean_env(PYTHONPATH=str(target)),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert check.returncode == 0 and check.stdout.startswith(str(target)), check.stderr
