@@ -54,9 +54,16 @@ class RolloutController:
     name = "rollouts"
 
     def __init__(
-        self, ctx: Context, interval_s: float = 0.5, stats_retention_s: float = 7 * 86400
+        self,
+        ctx: Context,
+        interval_s: float = 0.5,
+        stats_retention_s: float = 7 * 86400,
+        smoke_url: str | None = None,
     ) -> None:
         self.ctx = ctx
+        # where smoke requests go when a rollout's spec names no smoke_url: a data plane
+        # that runs this controller itself (single-node ``serve --endpoint``) passes its own
+        self.smoke_url = smoke_url
         self.interval_s = interval_s
         self.stats_retention_s = stats_retention_s
         self._pruned_at = 0
@@ -168,7 +175,7 @@ class RolloutController:
 
     def _smoke(self, plan: Plan, step: int, since: int, now: int, role: str) -> bool:
         """Send the smoke requests of this window unless done; ``True`` if one was recorded."""
-        url = plan.spec.smoke_url
+        url = plan.spec.smoke_url or self.smoke_url
         done = self._smoke_entry(plan, step, since)
         if url is None or (done and (done["answered"] >= done["sent"] or done["errors"])):
             return False
@@ -195,9 +202,10 @@ class RolloutController:
         return self._commit(plan, now, entry=entry)
 
     def _smoke_check(self, plan: Plan, step: int, since: int, role: str) -> AnalysisCheck:
-        check = smoke_check(role, plan.spec.smoke_url, self._smoke_entry(plan, step, since))
+        url = plan.spec.smoke_url or self.smoke_url
+        check = smoke_check(role, url, self._smoke_entry(plan, step, since))
         failure = self._smoke_failures.get(int(plan.record["id"]))
-        if check.status == "inconclusive" and failure and plan.spec.smoke_url:
+        if check.status == "inconclusive" and failure and url:
             check = check.model_copy(update={"message": f"{check.message} ({failure})"})
         return check
 
