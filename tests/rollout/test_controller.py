@@ -168,7 +168,7 @@ class Plane:
         self.server.server_close()
 
 
-def test_smoke_requests_wait_for_the_preview_and_a_5xx_fails(two_versions, ctx) -> None:  # type: ignore[no-untyped-def]
+def test_smoke_requests_wait_for_the_preview_and_a_5xx_fails(two_versions, ctx, cli) -> None:  # type: ignore[no-untyped-def]
     plane = Plane()
     try:
         ctl = RolloutController(ctx, smoke_url=plane.url)  # what a single-node server passes
@@ -182,14 +182,16 @@ def test_smoke_requests_wait_for_the_preview_and_a_5xx_fails(two_versions, ctx) 
         assert sent["path"] == "/v2/models/churn/infer" and sent["variant"] == "preview"
         assert [i["name"] for i in sent["body"]["inputs"]] == [f"f{i}" for i in range(20)]
         plane.mode = "preview"
-        ctl.tick(start + 600)  # within the retry pause: not sent again
+        ctl.tick(start + 1500)  # within the retry pause: not sent again
         assert len(plane.requests) == 3
-        ctl.tick(start + 1200)
+        ctl.tick(start + 2200)
         r = mainsail.get_rollout("churn")
         assert r is not None and r.analysis[-1]["outcome"] == "smoke"
         assert r.analysis[-1]["smoke"]["answered"] == r.analysis[-1]["smoke"]["sent"] == 3
-        ctl.tick(start + 2000)  # done for this window: no more smoke
+        ctl.tick(start + 5000)  # done for this window: no more smoke
         assert len(plane.requests) == 6
+        code, out, _ = cli("rollout", "status", "churn")
+        assert code == 0 and "Smoke requests at step 0: 3 of 3 answered" in " ".join(out.split())
         traffic(ctx, "preview", "2", n=3)  # what the plane counted for the preview
         ctl.tick(due(ctx))
         r = mainsail.get_rollout("churn")

@@ -145,8 +145,18 @@ def _render(endpoint: str) -> Any:
         waiting = r.waiting_for_controller(now_ms())
         if waiting:
             parts.append(Text(waiting, style="bold yellow"))
-        if r.analysis:
-            last = r.analysis[-1]
+        smokes = [a for a in r.analysis if a["outcome"] == "smoke" and a.get("smoke")]
+        if smokes:
+            s = smokes[-1]["smoke"]
+            parts.append(
+                Text(
+                    f"Smoke requests at step {smokes[-1]['step']}: {s['answered']} of "
+                    f"{s['sent']} answered, {s['errors']} 5xx ({fmt_ms(smokes[-1]['ts'])})"
+                )
+            )
+        analysed = [a for a in r.analysis if a["outcome"] != "smoke"]
+        if analysed:
+            last = analysed[-1]
             ct = Table(
                 header_style="bold cyan",
                 title=f"last analysis (step {last['step']}, {last['outcome']}, "

@@ -39,7 +39,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("mainsail.rollout")
 _MAX_ANALYSIS = 200
 _ANALYSED = ("hold", "failed", "observe")  # outcomes of an analysis that stays on its step
-_SMOKE_RETRY_MS = 1000  # a preview not loaded yet (or unreachable) is tried again this often
+_SMOKE_RETRY_MS = 2000  # a preview not loaded yet (or unreachable) is tried again this often
 
 
 class RolloutController:
