@@ -75,6 +75,28 @@ def test_a_run_whose_process_stopped_on_another_host_is_reaped(ctx, home) -> Non
                 p.stdout.close()
 
 
+def test_the_leader_reaps_without_anyone_reading_runs(ctx, home) -> None:  # type: ignore[no-untyped-def]
+    from mainsail.controllers import ControllerManager
+
+    crashed, crashed_id = _start(home)
+    crashed.send_signal(signal.SIGKILL)
+    crashed.wait(timeout=10)
+    if crashed.stdout:
+        crashed.stdout.close()
+    with ctx.store.db.read() as conn:
+        status = sa.select(t.runs.c.status).where(t.runs.c.id == crashed_id)
+        assert conn.execute(status).scalar() == "running"  # nobody has looked yet
+    with ControllerManager(ctx, names=["runs"], poll_s=0.05):
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            with ctx.store.db.read() as conn:
+                if conn.execute(status).scalar() == "failed":
+                    break
+            time.sleep(0.05)
+    with ctx.store.db.read() as conn:
+        assert conn.execute(status).scalar() == "failed"
+
+
 def test_an_ended_run_stops_heartbeating(ctx) -> None:  # type: ignore[no-untyped-def]
     with mainsail.start_run(experiment="short") as run:
         assert ctx.store.heartbeat_run(run.id) is True
