@@ -44,6 +44,15 @@ def test_deploy_status_and_control(ctx, cli, tmp_path) -> None:  # type: ignore[
     code, out, _ = cli("rollout", "report", "churn", "--json")
     assert code == 0 and orjson.loads(out)["arms"] == ["a", "b"]
     assert "promoted" in cli("rollout", "promote", "churn", "--winner", "b")[1]
+    code, out, err = cli(
+        "deploy", "churn", "models:/churn/1", "--strategy", "blue-green",
+        "--smoke-url", "http://127.0.0.1:8080", "--smoke-requests", "12", "--json",
+    )  # fmt: skip
+    assert code == 0, err
+    assert orjson.loads(out)["spec"]["spec"] == {
+        "smoke_url": "http://127.0.0.1:8080",
+        "smoke_requests": 12,
+    }
 
 
 def test_cli_errors_are_clear(ctx, cli, tmp_path) -> None:  # type: ignore[no-untyped-def]

@@ -80,6 +80,16 @@ def deploy(
     weights: Annotated[str | None, typer.Option(help="A/B weights, e.g. 50,50.")] = None,
     key_field: Annotated[str | None, typer.Option(help="A/B: sticky by this input.")] = None,
     sample: Annotated[float | None, typer.Option(help="Shadow: share of requests copied.")] = None,
+    smoke_url: Annotated[
+        str | None,
+        typer.Option(
+            help="Blue-green: a data plane serving the endpoint (http://host:port); "
+            "the controller sends the preview smoke requests there."
+        ),
+    ] = None,  # fmt: skip
+    smoke_requests: Annotated[
+        int | None, typer.Option(help="Blue-green: smoke requests per analysis.")
+    ] = None,
     reason: Annotated[str | None, typer.Option(help="Why (kept in the history).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
@@ -100,6 +110,8 @@ def deploy(
         "weights": _floats(weights, "--weights"),
         "key_field": key_field,
         "sample": sample,
+        "smoke_url": smoke_url,
+        "smoke_requests": smoke_requests,
     }
     spec.update({k: v for k, v in flags.items() if v is not None})
     r = _deploy(endpoint, model, strategy=name, spec=spec, source="cli", reason=reason)
