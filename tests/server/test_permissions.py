@@ -31,6 +31,7 @@ REQUIRED_ROLE = {
     "experiments.create": "developer",
     "runs.create": "developer",
     "runs.reap": "developer",
+    "runs.heartbeat": "developer",
     "runs.update": "developer",
     "runs.end": "developer",
     "runs.log_params": "developer",
@@ -153,6 +154,7 @@ def _examples(seed: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:
             "path": {"run_id": run},
             "json": {"dataset_version_id": seed["dv"]},
         },
+        ("POST", "/api/v1/runs/{run_id}/heartbeat"): {"path": {"run_id": run}},
         ("POST", "/api/v1/runs/{run_id}/end"): {
             "path": {"run_id": run},
             "json": {"status": "finished"},

@@ -46,6 +46,15 @@ class Settings(BaseSettings):
     metric_flush_interval: float = Field(
         default=1.0, description="Seconds between background flushes of buffered metrics."
     )
+    run_heartbeat_interval: float = Field(
+        default=30.0,
+        gt=0,
+        le=60,
+        description=(
+            "Seconds between a running run's heartbeats. A run on another host silent for "
+            "5 minutes is marked failed (its process stopped without ending it)."
+        ),
+    )
     metric_buffer_size: int = Field(
         default=5000, description="Buffered metric points that trigger an early flush."
     )

@@ -55,12 +55,15 @@ FORMAT_VERSION = 1
 
 
 def _requirements(packages: tuple[str, ...]) -> list[str]:
+    """``dist==version`` of what saved the model, by distribution name: the module
+    ``xgboost`` is installed as ``xgboost-cpu``, and that is what must be installed again."""
     out = []
     for pkg in ("mainsail", "numpy", "pandas", *packages):
         try:
             out.append(f"{pkg}=={md.version(pkg)}")
         except md.PackageNotFoundError:
-            out.append(pkg)
+            dists = md.packages_distributions().get(pkg.replace("-", "_"), [])
+            out.append(f"{dists[0]}=={md.version(dists[0])}" if dists else pkg)
     return out
 
 
