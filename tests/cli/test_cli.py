@@ -109,3 +109,31 @@ def test_repeated_calls_register_the_commands_once(cli) -> None:  # type: ignore
     assert (len(app.registered_groups), len(app.registered_commands)) == (groups, commands)
     names = [g.name for g in app.registered_groups]
     assert len(names) == len(set(names)), f"sub-commands registered twice: {names}"
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (["runs", "list", "--experimnt", "churn"], "No such option: --experimnt"),
+        (["modles", "list"], "Did you mean 'models'?"),
+        (["runs", "show"], "Missing argument"),
+        (["serve", "--port", "abc"], "Invalid value for '--port'"),
+        (["backup", "./bk", "--json"], "No such option: --json"),
+    ],
+)
+def test_usage_mistakes_get_the_usage_message_and_exit_2(cli, args, says) -> None:  # type: ignore[no-untyped-def]
+    code, _, err = cli(*args)
+    assert code == 2, err
+    assert "Usage: mainsail" in err and says in err
+    assert "Traceback" not in err and "Internal error" not in err
+
+
+def test_a_real_bug_is_still_an_internal_error(cli, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from mainsail.tracking import _stored
+
+    def boom(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(_stored, "list_experiments", boom)
+    code, _, err = cli("experiments", "list")
+    assert code == 3 and "Internal error" in err and "Traceback" in err

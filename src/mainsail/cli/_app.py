@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import traceback
+from typing import Any
 
 import typer
 
@@ -79,13 +80,28 @@ def _register() -> None:
     _registered = True
 
 
+def _usage_error(exc: BaseException) -> Any:
+    """The Click error behind a usage mistake (typo, missing argument, bad value), if any.
+
+    Typer vendors its own copy of Click (``typer._click``): its exceptions derive from
+    ``typer.TyperException``, not from ``click.ClickException``, so both are recognised.
+    ``show()`` prints the usage line, the "Try --help" hint and the message; the exit code
+    is Click's (2 for usage errors).
+    """
+    import click
+
+    if isinstance(exc, typer.TyperException | click.ClickException) and hasattr(exc, "show"):
+        return exc
+    return None
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: a MainsailError prints its headline and message, without a traceback."""
     from mainsail.core._errors import MainsailError
 
     _register()
     try:
-        code = app(args=argv, standalone_mode=False)
+        code = app(args=argv, prog_name="mainsail", standalone_mode=False)
         if isinstance(code, int) and code:
             sys.exit(code)
     except MainsailError as exc:
@@ -99,11 +115,10 @@ def main(argv: list[str] | None = None) -> None:
     except SystemExit:
         raise
     except Exception as exc:  # noqa: BLE001 - the last line of defence
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
+        usage = _usage_error(exc)
+        if usage is not None:
+            usage.show()
+            sys.exit(usage.exit_code)
         err_console.print("[bold red]Internal error[/] (this is a bug in Mainsail):")
         traceback.print_exc()
         err_console.print("Please report it with the traceback above.")
