@@ -8,7 +8,7 @@ from typing import Any
 
 import typer
 
-from mainsail.cli._output import err_console
+from mainsail.cli._output import err_console, print_error
 
 app = typer.Typer(
     name="mainsail",
@@ -105,7 +105,7 @@ def main(argv: list[str] | None = None) -> None:
         if isinstance(code, int) and code:
             sys.exit(code)
     except MainsailError as exc:
-        err_console.print(f"[bold red]{exc.headline}:[/] {exc.message}", highlight=False)
+        print_error(exc)
         sys.exit(1)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)

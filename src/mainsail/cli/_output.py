@@ -8,6 +8,7 @@ from typing import Any
 
 import orjson
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 console = Console()
@@ -22,6 +23,13 @@ def print_json(data: Any) -> None:
             default=str,
         ).decode()
     )
+
+
+def print_error(exc: Exception) -> None:
+    """A MainsailError as the CLI shows it: its headline and message, no traceback."""
+    headline = getattr(exc, "headline", "Error")
+    message = getattr(exc, "message", str(exc))
+    err_console.print(f"[bold red]{escape(headline)}:[/] {escape(message)}", highlight=False)
 
 
 def fmt_ms(ms: int | None) -> str:
