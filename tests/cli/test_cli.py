@@ -137,3 +137,18 @@ def test_a_real_bug_is_still_an_internal_error(cli, monkeypatch) -> None:  # typ
     monkeypatch.setattr(_stored, "list_experiments", boom)
     code, _, err = cli("experiments", "list")
     assert code == 3 and "Internal error" in err and "Traceback" in err
+
+
+def test_validate_reports_a_renamed_column_with_the_hint(populated, cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    renamed = tmp_path / "renamed.csv"
+    pd.DataFrame({"age": [35], "plan_type": ["a"]}).to_csv(renamed, index=False)
+    args = ("datasets", "validate", str(renamed), "--against", "datasets:/customers/1")
+    code, out, _ = cli(*args, "--json")
+    assert code == 1
+    by_kind = {v["kind"]: v for v in json.loads(out)["violations"]}
+    assert by_kind["missing_column"]["column"] == "plan"
+    assert by_kind["extra_column"]["column"] == "plan_type"
+    assert "was 'plan' renamed to 'plan_type'?" in by_kind["extra_column"]["found"]
+    assert "df.rename(columns={'plan_type': 'plan'})" in by_kind["missing_column"]["found"]
+    code, out, _ = cli(*args)  # the table shows both rows
+    assert code == 1 and "2 violation(s)" in out and "plan_type" in out
