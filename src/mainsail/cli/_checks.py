@@ -8,13 +8,14 @@ from typing import Annotated
 import typer
 
 from mainsail.cli._output import console, err_console, fmt_ms, print_error, print_json, table
+from mainsail.core._uris import MODEL_FORMS
 
 checks = typer.Typer(help="Release checks: stored results.", no_args_is_help=True)
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
 
 
 def check(
-    model: Annotated[str, typer.Argument(help="Model version, e.g. models:/churn/4 or churn/4.")],
+    model: Annotated[str, typer.Argument(help=f"Model version: {MODEL_FORMS}.")],
     data: Annotated[
         str, typer.Option("--data", "-d", help="datasets:/name/N, or a Parquet/CSV file.")
     ],
