@@ -152,3 +152,17 @@ def test_validate_reports_a_renamed_column_with_the_hint(populated, cli, tmp_pat
     assert "df.rename(columns={'plan_type': 'plan'})" in by_kind["missing_column"]["found"]
     code, out, _ = cli(*args)  # the table shows both rows
     assert code == 1 and "2 violation(s)" in out and "plan_type" in out
+
+
+def test_silent_no_ops_say_what_happened(cli, home: Path) -> None:  # type: ignore[no-untyped-def]
+    from mainsail.server._process import ServerProcess
+
+    code, out, err = cli("monitor", "create", "churnn", "--window", "1h")
+    said = " ".join(err.split())
+    assert code == 0 and "churnn/default" in out
+    assert "no endpoint named 'churnn' is deployed (endpoints: none yet)" in said
+    code, _, _ = cli("users", "create", "ana", "--role", "viewer")
+    assert code == 0
+    with ServerProcess(home, "--bootstrap-admin", "--no-controllers") as srv:
+        said = " ".join(srv.output().split())
+    assert "the store has 1 user(s) already, so no admin was created" in said
