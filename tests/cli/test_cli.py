@@ -166,3 +166,15 @@ def test_silent_no_ops_say_what_happened(cli, home: Path) -> None:  # type: igno
     with ServerProcess(home, "--bootstrap-admin", "--no-controllers") as srv:
         said = " ".join(srv.output().split())
     assert "the store has 1 user(s) already, so no admin was created" in said
+
+
+def test_help_and_tables_read_at_80_columns(populated, cli, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from mainsail.cli import _output
+
+    monkeypatch.setattr(_output.console, "_width", 80)
+    code, out, _ = cli("models", "alias", "--help")
+    assert code == 0 and "--json" in out and "<bool>" not in out  # a flag takes no value
+    code, out, _ = cli("runs", "list")
+    assert code == 0
+    assert populated[0][:8] in out and populated[0][:9] not in out  # an id prefix, unwrapped
+    assert max(len(line) for line in out.splitlines()) <= 80

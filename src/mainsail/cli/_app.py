@@ -22,6 +22,24 @@ app = typer.Typer(
 _registered = False
 
 
+def _flags_show_no_type() -> None:
+    """``--json`` is a flag: help shows no ``<bool>`` beside it (Typer labels every option
+    with its type; a flag takes no value, so the label only misleads)."""
+    from typer.core import TyperOption
+
+    shown = TyperOption.display_type_rich
+    if getattr(shown, "_mainsail", False):
+        return
+
+    def display_type_rich(self: TyperOption, ctx: Any) -> str | None:
+        if self.is_flag and self.metavar is None:
+            return None
+        return shown(self, ctx)
+
+    display_type_rich._mainsail = True  # type: ignore[attr-defined]
+    TyperOption.display_type_rich = display_type_rich  # type: ignore[method-assign]
+
+
 def _register() -> None:
     """Add every sub-command to ``app``, once per process.
 
@@ -32,6 +50,7 @@ def _register() -> None:
     global _registered
     if _registered:
         return
+    _flags_show_no_type()
     from mainsail.cli import _build, _controllers, _datasets, _deploy_team, _models, _ops, _tracking
     from mainsail.cli._automation import automation
 

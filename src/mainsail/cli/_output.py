@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -46,12 +47,29 @@ def fmt_value(v: Any) -> str:
     return str(v)
 
 
+ID_PREFIX = 8  # ids in tables: a prefix long enough to pass back (`runs show PREFIX`)
+
+
+def _is_id(column: str) -> bool:
+    name = column.lower().replace(" ", "_")
+    return name in ("id", "run") or name.endswith("_id")
+
+
+def _cell(column: str, value: Any) -> str:
+    text = fmt_value(value)
+    if _is_id(column) and len(text) > ID_PREFIX and re.fullmatch(r"[0-9a-f]+", text):
+        return text[:ID_PREFIX]  # --json prints the whole id
+    return text
+
+
 def table(title: str | None, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    """A Rich table; ids show as short prefixes that never wrap (``--json`` has them whole),
+    the other columns fold when the terminal is narrow."""
     t = Table(title=title, header_style="bold cyan", title_justify="left")
     for c in columns:
-        t.add_column(c, overflow="fold")
+        t.add_column(c, overflow="fold", no_wrap=_is_id(c))
     for r in rows:
-        t.add_row(*(fmt_value(v) for v in r))
+        t.add_row(*(_cell(c, v) for c, v in zip(columns, r, strict=False)))
     console.print(t)
 
 
