@@ -168,7 +168,7 @@ def test_silent_no_ops_say_what_happened(cli, home: Path) -> None:  # type: igno
     assert "the store has 1 user(s) already, so no admin was created" in said
 
 
-def test_help_and_tables_read_at_80_columns(populated, cli, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_help_and_tables_read_at_80_columns(populated, cli, monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
     from mainsail.cli import _output
 
     monkeypatch.setattr(_output.console, "_width", 80)
@@ -178,3 +178,9 @@ def test_help_and_tables_read_at_80_columns(populated, cli, monkeypatch) -> None
     assert code == 0
     assert populated[0][:8] in out and populated[0][:9] not in out  # an id prefix, unwrapped
     assert max(len(line) for line in out.splitlines()) <= 80
+    columns = ["version", "flavor", "task", "status", "aliases", "metrics", "run", "created"]
+    _output.table("T", columns, [[1, "sklearn", "classification", "ready", "champion",
+                                  "auc=0.91, accuracy=0.88", "ab" * 16, "2026-12-07 00:00:08"]])  # fmt: skip
+    lines = capsys.readouterr().out.splitlines()
+    assert all(c in lines[2] for c in columns), lines[:4]  # every header whole, on one line
+    assert "abababab" in lines[4] and max(map(len, lines)) <= 80

@@ -64,10 +64,13 @@ def _cell(column: str, value: Any) -> str:
 
 def table(title: str | None, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
     """A Rich table; ids show as short prefixes that never wrap (``--json`` has them whole),
-    the other columns fold when the terminal is narrow."""
+    headers do not break mid-word, and the other columns fold when the terminal is narrow."""
     t = Table(title=title, header_style="bold cyan", title_justify="left")
+    # headers stay whole when they fit side by side (3 = padding and a border per column);
+    # otherwise Rich would crop the last columns, which is worse than a wrapped header
+    whole = sum(len(c) + 3 for c in columns) + 1 <= console.width
     for c in columns:
-        t.add_column(c, overflow="fold", no_wrap=_is_id(c))
+        t.add_column(c, overflow="fold", no_wrap=_is_id(c), min_width=len(c) if whole else None)
     for r in rows:
         t.add_row(*(_cell(c, v) for c, v in zip(columns, r, strict=False)))
     console.print(t)
