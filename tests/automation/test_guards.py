@@ -225,7 +225,7 @@ def test_the_automation_leaves_audit_events(world: Any) -> None:
     } <= actions
 
 
-def test_a_failed_pipeline_fails_its_job_with_the_cause(world: Any) -> None:
+def test_a_failed_pipeline_fails_its_job_with_the_cause(world: Any, cli: Any) -> None:
     """The job is failed (not done) with the pipeline's error, and the trail shows it once."""
     _automation(pipeline="auto_flows:broken")
     controller = AutomationController(world)
@@ -239,3 +239,5 @@ def test_a_failed_pipeline_fails_its_job_with_the_cause(world: Any) -> None:
     assert job.status == "failed" and job.attempts == 1, job
     assert "Retraining failed" in (job.error or "") and "on fire" in (job.error or "")
     assert mainsail.get_automation("retrain").in_flight is None
+    code, out, _ = cli("automation", "show", "retrain")
+    assert code == 0 and "cluster is on" in out  # the trail shows the cause
