@@ -107,11 +107,13 @@ def _usage_error(exc: BaseException) -> Any:
     ``show()`` prints the usage line, the "Try --help" hint and the message; the exit code
     is Click's (2 for usage errors).
     """
-    import click
-
-    if isinstance(exc, typer.TyperException | click.ClickException) and hasattr(exc, "show"):
+    if isinstance(exc, typer.TyperException) and hasattr(exc, "show"):
         return exc
-    return None
+    try:  # Typer no longer depends on Click: it may not be installed at all
+        import click
+    except ImportError:
+        return None
+    return exc if isinstance(exc, click.ClickException) else None
 
 
 def main(argv: list[str] | None = None) -> None:
