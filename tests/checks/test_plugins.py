@@ -186,7 +186,7 @@ def test_a_third_party_check_registered_by_name_runs_from_a_policy_file(
         code, _, err = cli("check", "churn/2", "--data", "datasets:/churn-holdout/1",
                            "--policy", str(policy))  # fmt: skip
         said = " ".join(err.split())  # the console wraps long lines
-        assert code == 1 and "min_rows.min: Input should be greater than or equal to 1" in said
+        assert code == 2 and "min_rows.min: Input should be greater than or equal to 1" in said
     finally:
         unregister_check("min_rows")
     assert "min_rows" not in CHECKS

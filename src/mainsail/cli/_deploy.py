@@ -10,6 +10,7 @@ import typer
 
 from mainsail.cli._output import console, fmt_ms, print_json, table
 from mainsail.core._ids import now_ms
+from mainsail.core._uris import MODEL_FORMS
 
 rollout = typer.Typer(help="Watch and steer rollouts: status, promote, pause, resume, abort.")
 endpoints = typer.Typer(help="Endpoints: the names clients call, and their revisions.")
@@ -61,7 +62,7 @@ def load_spec_file(path: Path) -> dict[str, Any]:
 
 def deploy(
     endpoint: Annotated[str, typer.Argument(help="Endpoint name (the V2 model name).")],
-    model: Annotated[str, typer.Argument(help="Model address: models:/churn/4 or @alias.")],
+    model: Annotated[str, typer.Argument(help=f"Model address: {MODEL_FORMS}.")],
     strategy: Annotated[
         str | None,
         typer.Option(

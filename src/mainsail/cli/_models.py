@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from mainsail.cli._output import console, fmt_ms, print_json, table
+from mainsail.cli._output import console, err_console, fmt_ms, print_json, table
 
 models = typer.Typer(help="Model registry: versions, aliases, cards.", no_args_is_help=True)
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
@@ -16,6 +16,27 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")
 def _address(ref: str) -> str:
     """Accept 'churn/3', 'churn@champion' or a full 'models:/...' address."""
     return ref if ref.startswith("models:/") else f"models:/{ref}"
+
+
+def _say_what_is_visible() -> None:
+    """An empty list against a server may only mean the caller's roles match no model:
+    say which project patterns they have (a user on 'churn-*' does not see 'churn')."""
+    from mainsail.client import get_context
+
+    remote = get_context().remote
+    if remote is None:
+        return
+    who = remote.json("GET", "/whoami")
+    roles = who.get("roles") or {}
+    if "*" in roles:
+        return
+    patterns = ", ".join(f"'{p}' ({r})" for p, r in sorted(roles.items())) or "none"
+    err_console.print(
+        f"No model is visible to {who.get('name')}: your roles cover the projects {patterns}, "
+        "and a model is listed only when its name matches one (a model named 'churn' does "
+        "not match 'churn-*'). Ask an admin for `mainsail users grant NAME --role viewer "
+        "--project PATTERN`."
+    )
 
 
 @models.command("list")
@@ -27,6 +48,8 @@ def models_list(as_json: JsonOpt = False) -> None:
     if as_json:
         print_json([m.model_dump() for m in found])
         return
+    if not found:
+        _say_what_is_visible()
     table(
         "Models",
         ["name", "versions", "latest", "aliases", "created"],

@@ -195,6 +195,14 @@ class PipelineFailedError(MainsailError):
     status = 500
 
 
+class RetrainingFailedError(PipelineFailedError):
+    """An automation's retraining pipeline failed: the job fails with the cause, and is not
+    retried by the queue (the automation's next trigger tries again)."""
+
+    headline = "Retraining failed"
+    retryable = False
+
+
 class JobNotFoundError(NotFoundError):
     headline = "Unknown job"
 
