@@ -17,6 +17,11 @@ own high-water mark, ``VmHWM``):
 A case times a drift check over a window of stored live sketches (60 one-minute windows x
 2 replicas, the files ``LiveSketches`` writes).
 
+The ``rollup`` case writes 30 days x 4 replicas of one-minute sketch files (172,800 files,
+as ``LiveSketches`` names them) and times a 24 h and a 30-day window: first without
+rollups (``compact=False``, every file read: the baseline), then the one-time compaction,
+then the same windows over the rollups (goal: < 1 s each).
+
 The ``calibration`` case is a grid, not a race: at each size (10k, 100k, 1M rows) four
 families of column (normal, skewed, categorical, binary) are moved by equivalent shifts of
 0, 0.03, 0.05, 0.1 and 0.2 sd (skewed: robust sd; categories: the re-weighting whose
@@ -393,6 +398,84 @@ def sketch_child(n_cols: int, rows_per_window: int, windows: int, replicas: int)
     }
 
 
+def rollup_child(days: int, replicas: int, baseline_30d: int) -> dict[str, Any]:
+    """Minute sketch files for ``days`` x ``replicas``; time windows without and with rollups."""
+    import base64
+
+    import datasketches as ds
+    import numpy as np
+    import orjson
+    import pandas as pd
+
+    from mainsail.data import profile_frame
+    from mainsail.monitoring import load_sketches
+
+    rng = np.random.default_rng(0)
+    rows = 50
+    frame = pd.DataFrame(
+        {
+            "x": rng.normal(size=rows),
+            "y": rng.lognormal(size=rows),
+            "plan": rng.choice(["a", "b", "c"], rows),
+        }
+    )
+    prof = profile_frame(frame).to_dict()
+    lat = ds.kll_doubles_sketch(200)
+    for v in rng.gamma(2.0, 5.0, rows):
+        lat.update(float(v))
+    latency = base64.b64encode(lat.serialize()).decode()
+    root = tempfile.mkdtemp(prefix="mainsail-rollup-bench-")
+    folder = Path(root) / "sketches" / "endpoint=bench" / "version=1"
+    folder.mkdir(parents=True)
+    now = int(time.time()) // 86400 * 86400
+    first = now - days * 86400
+    t = time.perf_counter()
+    nbytes = 0
+    for start in range(first, now, 60):
+        for r in range(replicas):
+            doc = orjson.dumps(
+                {
+                    "version": "1",
+                    "window_start": start,
+                    "window_s": 60,
+                    "replica": f"r{r}",
+                    "rows": rows,
+                    "requests": rows,
+                    "errors": 0,
+                    "latency_kll": latency,
+                    "profile": prof,
+                    "process": {"cpu_percent": 10.0, "memory_rss": 1e8},
+                }
+            )
+            (folder / f"{start}-r{r}.json").write_bytes(doc)
+            nbytes += len(doc)
+    out: dict[str, Any] = {
+        "files": days * 1440 * replicas,
+        "bytes": nbytes,
+        "write_seconds": time.perf_counter() - t,
+    }
+
+    def timed(start_s: int, **kw: Any) -> tuple[float, int]:
+        t0 = time.perf_counter()
+        merged = load_sketches(root, "bench", start_s * 1000, now * 1000, now_s=now, **kw)
+        return time.perf_counter() - t0, merged["1"].rows
+
+    day_s, rows_day = timed(now - 86400, compact=False)
+    out["baseline_24h_seconds"], out["rows_24h"] = day_s, rows_day
+    if baseline_30d:
+        month_s, rows_month = timed(first, compact=False)
+        out["baseline_30d_seconds"], out["rows_30d"] = month_s, rows_month
+    t = time.perf_counter()
+    timed(first)  # the first read compacts (once)
+    out["compaction_seconds"] = time.perf_counter() - t
+    out["files_after"] = sum(1 for _ in (Path(root) / "sketches").rglob("*.json"))
+    out["rollup_24h_seconds"], r24 = timed(now - 86400)
+    out["rollup_30d_seconds"], r30 = timed(first)
+    out["rows_match"] = r24 == rows_day and (not baseline_30d or r30 == out["rows_30d"])
+    out["rows_30d_rollup"] = r30
+    return out
+
+
 def run_child(python: str, args: list[str], timeout: float) -> dict[str, Any]:
     t = time.perf_counter()
     try:
@@ -436,7 +519,18 @@ def main() -> int:
     )
     ap.add_argument("--quick", action="store_true", help="50k rows instead of 1M")
     ap.add_argument(
-        "--only", nargs="*", choices=["25", "100", "sketch", "calibration"], help="cases to run"
+        "--only",
+        nargs="*",
+        choices=["25", "100", "sketch", "rollup", "calibration"],
+        help="cases to run",
+    )
+    ap.add_argument("--rollup-days", type=int, default=30)
+    ap.add_argument("--rollup-replicas", type=int, default=4)
+    ap.add_argument(
+        "--rollup-baseline-30d",
+        type=int,
+        default=1,
+        help="also time the 30-day window without rollups (reads every file; minutes)",
     )
     ap.add_argument(
         "--calibration-sizes",
@@ -459,7 +553,11 @@ def main() -> int:
     ap.add_argument("--sketch-child", nargs=4, type=int, help=argparse.SUPPRESS)
     ap.add_argument("--write-calibration", nargs=3, help=argparse.SUPPRESS)
     ap.add_argument("--calibration-child", nargs=4, help=argparse.SUPPRESS)
+    ap.add_argument("--rollup-child", nargs=3, type=int, help=argparse.SUPPRESS)
     a = ap.parse_args()
+    if a.rollup_child:
+        print(json.dumps(rollup_child(*a.rollup_child)))
+        return 0
     if a.write_calibration:
         n, per, folder = a.write_calibration
         print(json.dumps(write_calibration_child(int(n), int(per), folder)))
@@ -482,7 +580,7 @@ def main() -> int:
         return 0
 
     n = 50_000 if a.quick else 1_000_000
-    cases = a.only or ["25", "100", "sketch", "calibration"]
+    cases = a.only or ["25", "100", "sketch", "rollup", "calibration"]
     evidently_py = None
     version = None
     if not a.skip_evidently and any(c in cases for c in ("25", "100", "calibration")):
@@ -506,6 +604,33 @@ def main() -> int:
         "  found exactly the shifted columns?"
     )
     for case in cases:
+        if case == "rollup":
+            days = a.rollup_days if not a.quick else 3
+            args = [str(days), str(a.rollup_replicas), str(a.rollup_baseline_30d)]
+            r = run_child(sys.executable, ["--rollup-child", *args], a.timeout)
+            results["cases"]["rollup"] = r
+            if "error" in r:
+                failed = True
+                print(f"{'rollup':<14}{'mainsail':<20}  ERROR {r['error']}")
+                continue
+            print(
+                f"\nsketch rollup: {days} days x {a.rollup_replicas} replicas = {r['files']} "
+                f"files ({r['bytes'] / 2**20:.0f} MB, written in {r['write_seconds']:.0f} s)"
+            )
+            for span in ("24h", "30d"):
+                base = r.get(f"baseline_{span}_seconds")
+                roll = r[f"rollup_{span}_seconds"]
+                ratio = f"{base / roll:8.1f}x" if base else "        -"
+                base_s = f"{base:10.3f}" if base else f"{'-':>10}"
+                print(
+                    f"  {span} window: every file {base_s} s   rollups {roll:8.3f} s   "
+                    f"{ratio} faster   (goal < 1 s: {roll < 1})"
+                )
+            print(
+                f"  one-time compaction {r['compaction_seconds']:.1f} s, {r['files_after']} "
+                f"files left; same rows: {r['rows_match']}"
+            )
+            continue
         if case == "calibration":
             sizes = a.calibration_sizes if not a.quick else [10_000, 50_000]
             cal, cal_failed = run_calibration(sizes, a.calibration_per_cell, evidently_py, a)
