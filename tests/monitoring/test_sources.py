@@ -173,3 +173,20 @@ def test_a_recent_window_keeps_its_minutes(tmp_path) -> None:  # type: ignore[no
         f"hour-{t0}.json",
         f"hour-{t0 + 3600}.json",
     ]
+
+
+def test_a_backlog_is_rolled_up_a_budget_at_a_time(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from mainsail.monitoring import _sources
+
+    monkeypatch.setattr(_sources, "COMPACT_BUDGET", 50)
+    folder = tmp_path / "sketches" / "endpoint=churn"
+    t0 = 1_700_006_400
+    _write_windows(folder, [t0 + 60 * i for i in range(240)], replicas=1)  # 4 hours
+    now = t0 + 4 * 3600 + _sources.HOUR_AFTER_S
+    whole = (t0 * 1000, now * 1000)
+    counts = []
+    for _ in range(4):
+        assert load_sketches(str(tmp_path), "churn", *whole, now_s=now)["1"].rows == 4800
+        counts.append(len(list(folder.rglob("*.json"))))
+    # 60 files (one hour) per read, oldest first: the rest stays readable meanwhile
+    assert counts == [181, 122, 63, 4]

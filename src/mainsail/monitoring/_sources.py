@@ -36,6 +36,9 @@ from mainsail.data._profile import Profile
 HOUR_AFTER_S = 3 * 3600
 #: Hour rollups of a day are rolled up once the day ended this long ago.
 DAY_AFTER_S = 2 * 86400
+#: Files one read rolls up at most (oldest first): a backlog of weeks of minute files (a
+#: store from before rollups) is worked off over a few monitor runs, none of them long.
+COMPACT_BUDGET = 5000
 _ROLLUP = "rollup"
 
 
@@ -259,7 +262,7 @@ def load_sketches(
     # Relative to the window's end too: a window never sees its own last HOUR_AFTER_S
     # rolled up, whatever the clock says (a window of past data, a test's fixed clock).
     cutoff = min(int(time.time()) if now_s is None else int(now_s), hi)
-    if compact and compact_sketches(fs, folder, listing, cutoff):
+    if compact and compact_sketches(fs, folder, listing, cutoff, COMPACT_BUDGET):
         listing = _listing(fs, folder)
     merged = _Merged()
     for path, _kind, start in listing:
@@ -276,12 +279,17 @@ def load_sketches(
 
 
 def compact_sketches(
-    fs: Any, folder: str, listing: list[tuple[str, str, int]], now_s: int | None = None
+    fs: Any,
+    folder: str,
+    listing: list[tuple[str, str, int]],
+    now_s: int | None = None,
+    budget: int | None = None,
 ) -> int:
     """Roll minute files up into hours and hours into days once they are old enough.
 
     Each rollup is written whole (temp file + rename), merged with a rollup already there
-    (late files), and only then are its sources deleted. Returns the files rolled up.
+    (late files), and only then are its sources deleted. Stops after the rollup that
+    reaches ``budget`` files (oldest first). Returns the files rolled up.
     """
     import time
 
@@ -297,6 +305,8 @@ def compact_sketches(
             if k == source and start // unit * unit + unit <= now - after:
                 groups.setdefault(start // unit * unit, []).append(path)
         for start, paths in sorted(groups.items()):
+            if budget is not None and done >= budget:
+                return done
             target = f"{folder}/{_ROLLUP}/{into}-{start}.json"
             merged = _Merged()
             existing = _read(fs, target) if fs.exists(target) else None
