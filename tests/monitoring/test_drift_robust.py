@@ -153,3 +153,27 @@ def test_nan_and_inf_are_left_out(n: int, seed: int, bad_share: float, shift: fl
         assert col.statistic == pytest.approx(finite.statistic)
         if shift:
             assert col.drifted, col.describe()
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    x=st.floats(0, 500),
+    shape=st.floats(0.05, 300),
+    scale=st.floats(0.01, 10),
+    ps=st.lists(st.floats(0, 1), min_size=1, max_size=40),
+)
+def test_scipy_free_gamma_tail_and_bh_match_scipy(
+    x: float, shape: float, scale: float, ps: list[float]
+) -> None:
+    from scipy import stats
+
+    from mainsail.monitoring._drift import benjamini_hochberg
+    from mainsail.monitoring._tests import gamma_sf
+
+    assert gamma_sf(x, shape, scale) == pytest.approx(
+        stats.gamma.sf(x, shape, scale=scale), rel=1e-7, abs=1e-12
+    )
+    arr = np.array(ps)
+    assert benjamini_hochberg(arr) == pytest.approx(
+        stats.false_discovery_control(arr, method="bh"), abs=1e-12
+    )

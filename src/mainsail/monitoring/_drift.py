@@ -304,6 +304,25 @@ def _new_categories(ref: ColumnData, cur: ColumnData) -> list[str]:
     )
 
 
+def benjamini_hochberg(ps: np.ndarray) -> np.ndarray:
+    """Benjamini-Hochberg adjusted p-values (``scipy.stats.false_discovery_control``'s
+    ``"bh"``, without importing scipy.stats for it).
+
+    Examples
+    --------
+    >>> benjamini_hochberg(np.array([0.01, 0.04, 0.03])).round(3).tolist()
+    [0.03, 0.04, 0.04]
+    """
+    ps = np.clip(np.asarray(ps, dtype="float64"), 0, 1)
+    m = len(ps)
+    order = np.argsort(ps)
+    scaled = ps[order] * m / np.arange(1, m + 1)
+    adjusted = np.minimum.accumulate(scaled[::-1])[::-1]
+    out = np.empty(m)
+    out[order] = np.minimum(adjusted, 1.0)
+    return out
+
+
 def _finite(x: float) -> float:
     return float(x) if np.isfinite(x) else 1e9
 
@@ -312,12 +331,7 @@ def _decide(results: list[ColumnDrift], fdr: bool) -> None:
     with_p = [r for r in results if r.p_value is not None]
     if with_p:
         ps = np.array([r.p_value for r in with_p], dtype="float64")
-        if fdr and len(ps) > 1:
-            from scipy.stats import false_discovery_control
-
-            adjusted = false_discovery_control(np.clip(ps, 0, 1), method="bh")
-        else:
-            adjusted = ps
+        adjusted = benjamini_hochberg(ps) if fdr and len(ps) > 1 else ps
         for r, p_adj in zip(with_p, adjusted, strict=True):
             r.p_adjusted = float(p_adj)
     for r in results:
