@@ -151,6 +151,7 @@ def evaluate_monitor(
             bucket_ms=int(parse_duration(spec.interval) * 1000),
             window_end_ms=now,
             positive=mv.classes[-1] if mv.classes else None,  # whose probability is logged
+            classes=list(mv.classes) if mv.classes else None,
         )
     if "operational" in spec.checks:
         result.operational = with_cost(

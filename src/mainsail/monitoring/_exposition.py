@@ -3,7 +3,8 @@
 :func:`render_prometheus` reads the newest result of every monitor from the store and
 renders the text exposition format (no client library needed); :class:`MonitoringCollector`
 yields the same gauges to a ``prometheus_client`` registry. Labels: ``endpoint``,
-``model_version``, ``feature``, ``test`` (and ``metric``, ``check``, ``quantile`` where
+``monitor`` (two monitors of one endpoint are two series), ``model_version``, ``feature``,
+``test`` (and ``metric``, ``check``, ``quantile`` where
 they apply). The Grafana dashboard (``_grafana``) and the alerting rules
 (``_prometheus_rules``) are written against exactly the names in :data:`GAUGES`.
 """
@@ -51,7 +52,7 @@ def samples(ctx: Context) -> list[Sample]:
     for latest in store.latest_monitor_results():
         endpoint, name, res, ts = (latest[k] for k in ("endpoint", "name", "result", "ts"))
         mv = str(res.get("model_version") or "")
-        base = {"endpoint": endpoint, "model_version": mv}
+        base = {"endpoint": endpoint, "monitor": name, "model_version": mv}
         out.append(
             (
                 "mainsail_monitor_last_run_timestamp_seconds",
