@@ -436,3 +436,40 @@ def test_a_body_that_fails_validation_is_audited_as_422(
     assert client.post("/api/v1/jobs", json={"kind": 5}).status_code == 422
     ev = server_ctx.store.list_audit_events(action="jobs.enqueue")[0]
     assert ev.status == 422
+
+
+@pytest.mark.parametrize("role", ["developer", "deployer", "admin"])
+def test_a_controller_only_job_kind_is_refused_through_the_api(
+    role: str, server_ctx: Context, client_for: Callable[..., TestClient]
+) -> None:
+    """``automation.retrain`` retrains, checks and deploys: only the automation controller
+    enqueues it (after its guards), never a caller of POST /jobs, whatever its role."""
+    client = client_for(role)
+    resp = client.post(
+        "/api/v1/jobs", json={"kind": "automation.retrain", "payload": {"automation": "auto"}}
+    )
+    assert resp.status_code == 403, resp.text
+    assert resp.json()["type"] == "PermissionDeniedError"
+    assert "mainsail automation run" in resp.json()["error"]
+    assert server_ctx.store.list_job_rows(kind="automation.retrain") == []
+    ev = server_ctx.store.list_audit_events(action="jobs.enqueue")[0]
+    assert (ev.actor, ev.status) == (f"{role}-user", 403)
+    # an ordinary kind still needs only the developer role
+    ok = client.post("/api/v1/jobs", json={"kind": "pipeline", "payload": {"pipeline": "x:y"}})
+    assert ok.status_code == 201, ok.text
+
+
+def test_a_job_kind_carries_the_role_it_needs(
+    server_ctx: Context, client_for: Callable[..., TestClient]
+) -> None:
+    from mainsail.jobs import register_handler, unregister_handler
+
+    register_handler("acme.ship", "acme:ship", role="deployer")
+    try:
+        body = {"kind": "acme.ship", "payload": {}}
+        denied = client_for("developer").post("/api/v1/jobs", json=body)
+        assert denied.status_code == 403
+        assert "kind 'acme.ship' needs the deployer role" in denied.json()["error"]
+        assert client_for("deployer").post("/api/v1/jobs", json=body).status_code == 201
+    finally:
+        unregister_handler("acme.ship")
