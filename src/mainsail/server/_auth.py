@@ -2,6 +2,11 @@
 
 ``reader(project)`` guards a read; ``permit(action, role, project)`` guards a mutating
 route and writes its audit event, whatever the outcome (allowed, denied or failed).
+
+``project`` resolves the request's project. Without one the route is not tied to a
+project (a listing that filters per item, an upload): the role bound to any project will
+do. A resolver that answers ``None`` (an unknown run, a body without the field) did not
+resolve it: then only the role on every project (``*``) will do, never "any project".
 """
 
 from __future__ import annotations
@@ -106,9 +111,19 @@ async def _project(fn: ProjectFn | None, request: Request, store: LocalStore) ->
     return await run_in_threadpool(fn, request, store)  # type: ignore[arg-type]
 
 
-def denied(principal: Principal, role: str, project: str | None) -> PermissionDeniedError:
-    where = f"project {project!r}" if project is not None else "any project"
-    have = principal.role_in(project)
+def denied(
+    principal: Principal, role: str, project: str | None, *, anywhere: bool = False
+) -> PermissionDeniedError:
+    if anywhere:
+        where, have = "some project", principal.role_anywhere()
+    elif project is None:
+        where = (
+            "every project ('*'), since the project of this request could not be "
+            "determined (an unknown name or id?)"
+        )
+        have = principal.role_in(None)
+    else:
+        where, have = f"project {project!r}", principal.role_in(project)
     return PermissionDeniedError(
         f"{principal.name!r} needs the {role} role on {where}; it has "
         + (f"{have}" if have else "no role there")
@@ -116,14 +131,25 @@ def denied(principal: Principal, role: str, project: str | None) -> PermissionDe
     )
 
 
+async def check_role_for(
+    principal: Principal, role: str, fn: ProjectFn | None, request: Request
+) -> None:
+    """Raise :func:`denied` unless ``principal`` has ``role`` on the request's project."""
+    if fn is None:
+        if not principal.may_anywhere(role):
+            raise denied(principal, role, None, anywhere=True)
+        return
+    proj = await _project(fn, request, state(request).ctx.database())
+    if not principal.may(role, proj):
+        raise denied(principal, role, proj)
+
+
 def reader(project: ProjectFn | None = None, role: str = "viewer") -> Any:
     """Dependency for a read route: an authenticated caller with ``role`` on the project."""
 
     async def dependency(request: Request) -> Principal:
         principal = await principal_of(request, scope="read")
-        proj = await _project(project, request, state(request).ctx.database())
-        if not principal.may(role, proj):
-            raise denied(principal, role, proj)
+        await check_role_for(principal, role, project, request)
         return principal
 
     return Depends(dependency)
@@ -142,9 +168,7 @@ def permit(action: str, role: str, project: ProjectFn | None = None) -> Any:
         status = _route_status(request)
         try:
             audit.principal = await principal_of(request)
-            proj = await _project(project, request, st.ctx.database())
-            if not audit.principal.may(role, proj):
-                raise denied(audit.principal, role, proj)
+            await check_role_for(audit.principal, role, project, request)
             yield audit
         except MainsailError as exc:
             status = exc.status

@@ -230,15 +230,23 @@ class SqlStore(
                 "run is refused so finished results stay as they were. Start a new run instead."
             )
 
-    def reap_dead_runs(self) -> int:
-        """Mark runs 'failed' whose process on this host has died without ending them."""
+    def reap_dead_runs(self, experiments: Sequence[str] | None = None) -> int:
+        """Mark runs 'failed' whose process on this host has died without ending them
+        (only runs of ``experiments``, when given)."""
         host = hostname()
-        with self.db.read() as conn:
-            rows = conn.execute(
-                sa.select(t.runs.c.id, t.runs.c.pid).where(
-                    t.runs.c.status == "running", t.runs.c.host == host
+        query = sa.select(t.runs.c.id, t.runs.c.pid).where(
+            t.runs.c.status == "running", t.runs.c.host == host
+        )
+        if experiments is not None:
+            if not experiments:
+                return 0
+            query = query.where(
+                t.runs.c.experiment_id.in_(
+                    sa.select(t.experiments.c.id).where(t.experiments.c.name.in_(experiments))
                 )
-            ).all()
+            )
+        with self.db.read() as conn:
+            rows = conn.execute(query).all()
         dead = [r.id for r in rows if r.pid is not None and not _pid_alive(r.pid)]
         if dead:
             with self.db.write() as conn:

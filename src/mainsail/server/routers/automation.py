@@ -1,6 +1,8 @@
 """Automations over HTTP: declare, inspect, read the trail, run now, approve, switch on/off.
 
 The project of an automation is its endpoint; every mutation needs the deployer role.
+Declaring one also needs the deployer role on its model's project: the controller registers
+versions of that model and moves its ``promote_alias`` on the automation's behalf.
 """
 
 from __future__ import annotations
@@ -96,6 +98,10 @@ def put_automation(
     # moving an automation to another endpoint needs the role on both
     if before is not None and not audit.principal.may("deployer", before.endpoint):
         raise denied(audit.principal, "deployer", before.endpoint)
+    # the controller registers versions of the model and moves its alias: its project too
+    model = spec.get("model")
+    if isinstance(model, str) and not audit.principal.may("deployer", model):
+        raise denied(audit.principal, "deployer", model)
     audit.before = _summary(before) if before is not None else None
     created = create_automation(ctx, {**spec, "name": name})
     audit.after = _summary(created)
