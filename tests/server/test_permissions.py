@@ -422,8 +422,8 @@ def test_audit_records_before_and_after(
     ev = server_ctx.store.list_audit_events(action="models.set_alias")[0]
     assert (ev.target, ev.before, ev.after) == (
         "models/proj@champion",
-        {"version": 1},
-        {"version": 2},
+        {"version": 1, "require_checks": False},
+        {"version": 2, "require_checks": False},
     )
     # the alias history names the authenticated caller, not a name the client sent
     assert server_ctx.store.alias_history("proj", "champion")[-1].actor == "deployer-user"

@@ -112,7 +112,12 @@ async def _project(fn: ProjectFn | None, request: Request, store: LocalStore) ->
 
 
 def denied(
-    principal: Principal, role: str, project: str | None, *, anywhere: bool = False
+    principal: Principal,
+    role: str,
+    project: str | None,
+    *,
+    anywhere: bool = False,
+    doing: str | None = None,
 ) -> PermissionDeniedError:
     if anywhere:
         where, have = "some project", principal.role_anywhere()
@@ -124,8 +129,9 @@ def denied(
         have = principal.role_in(None)
     else:
         where, have = f"project {project!r}", principal.role_in(project)
+    to = f" to {doing}" if doing else ""
     return PermissionDeniedError(
-        f"{principal.name!r} needs the {role} role on {where}; it has "
+        f"{principal.name!r} needs the {role} role on {where}{to}; it has "
         + (f"{have}" if have else "no role there")
         + ". Ask an admin: 'mainsail users grant NAME --role ROLE --project PROJECT'."
     )
