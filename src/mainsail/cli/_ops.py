@@ -1,4 +1,4 @@
-"""``mainsail gc`` and ``mainsail doctor``."""
+"""``mainsail gc``, ``mainsail doctor`` and ``mainsail encrypt``."""
 
 from __future__ import annotations
 
@@ -7,12 +7,59 @@ from typing import Annotated
 
 import typer
 
-from mainsail.cli._output import console, print_json, table
+from mainsail.cli._output import console, err_console, print_json, table
 
 
 def register(app: typer.Typer) -> None:
     app.command("gc")(gc)
     app.command("doctor")(doctor)
+    app.command("encrypt")(encrypt)
+
+
+def encrypt(
+    all_blobs: Annotated[
+        bool, typer.Option("--all", help="Encrypt every blob stored in plaintext.")
+    ] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Only list the plaintext blobs.")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Encrypt the artifact blobs written before MAINSAIL_ENCRYPTION_KEY was set.
+
+    Run it next to the artifact store (embedded, or on the server's host) with the key set;
+    afterwards MAINSAIL_REQUIRE_ENCRYPTION=true refuses any plaintext blob on read.
+    """
+    from mainsail.client import get_context
+    from mainsail.core._errors import ConfigurationError
+
+    if not all_blobs:
+        err_console.print(
+            "Usage: mainsail encrypt --all [--dry-run] [--json]\n"
+            "Pass --all to encrypt every plaintext blob in the artifact store (there is no "
+            "per-blob form); --dry-run lists them first."
+        )
+        raise typer.Exit(2)
+    ctx = get_context()
+    if ctx.is_remote:
+        raise ConfigurationError(
+            "'mainsail encrypt' rewrites the blobs where they are stored: run it on the "
+            "server's host (unset MAINSAIL_TRACKING_URI there) with MAINSAIL_ENCRYPTION_KEY set."
+        )
+    report = ctx.artifacts.encrypt_all(dry_run=dry_run)
+    if as_json:
+        key = "plaintext" if dry_run else "encrypted"
+        print_json({key: report.encrypted, "already": report.already, "failed": report.failed})
+    else:
+        verb = "Would encrypt" if dry_run else "Encrypted"
+        console.print(
+            f"{verb} {len(report.encrypted)} plaintext blob(s); {report.already} already "
+            f"encrypted; {len(report.failed)} failed."
+        )
+        for digest, why in report.failed.items():
+            err_console.print(f"  sha256:{digest}: {why}")
+    if report.failed:
+        raise typer.Exit(1)
 
 
 def gc(

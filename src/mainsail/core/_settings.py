@@ -60,6 +60,13 @@ class Settings(BaseSettings):
             "AES-256-GCM. Unset: artifacts are stored in the clear."
         ),
     )
+    require_encryption: bool = Field(
+        default=False,
+        description=(
+            "Refuse to read artifact blobs stored in plaintext (needs encryption_key). Run "
+            "'mainsail encrypt --all' first to encrypt the blobs written before the key."
+        ),
+    )
     capture_packages: bool = Field(
         default=True, description="Record installed package versions with each run."
     )
