@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import platform
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -88,8 +88,15 @@ def gc(
         console.print(f"  sha256:{d}")
 
 
-def doctor(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
-    """Check the configuration, the store and the installed versions."""
+def doctor(
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+    quick: Annotated[
+        bool,
+        typer.Option("--quick", help="Check referenced blobs exist, without reading them."),
+    ] = False,
+) -> None:
+    """Check the configuration, the store, every referenced artifact blob (it exists and
+    verifies against its digest) and the installed versions."""
     import importlib.metadata as md
 
     from mainsail.core._errors import MainsailError
@@ -114,6 +121,7 @@ def doctor(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
         digest = ctx.artifacts.put_bytes(b"mainsail doctor probe")
         ctx.artifacts.get_bytes(digest)
         checks.append(("artifacts writable", True, "write + verified read ok"))
+        checks.append(_blob_check(ctx, verify=not quick))
     except MainsailError as exc:
         checks.append(("store reachable", False, exc.message))
     versions = {"python": platform.python_version(), "mainsail": VERSION}
@@ -134,3 +142,27 @@ def doctor(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
         table("Versions", ["package", "version"], sorted(versions.items()))
     if not ok:
         raise typer.Exit(1)
+
+
+def _blob_check(ctx: Any, verify: bool) -> tuple[str, bool, str]:
+    """Every blob the metadata references exists (and, with ``verify``, reads back)."""
+    if ctx.is_remote:
+        return ("referenced blobs", True, "not checked here: run 'mainsail doctor' on the server")
+    from mainsail.store._fsck import check_blobs
+
+    found = check_blobs(ctx.store, ctx.artifacts, verify=verify)
+    if found.ok:
+        how = f"all {found.referenced} exist" + (" and verify" if verify else "")
+        return ("referenced blobs", True, how)
+    parts = []
+    if found.missing:
+        parts.append(f"{len(found.missing)} missing (first sha256:{found.missing[0]})")
+    if found.damaged:
+        first, why = next(iter(found.damaged.items()))
+        parts.append(f"{len(found.damaged)} do not verify (first sha256:{first}: {why})")
+    return (
+        "referenced blobs",
+        False,
+        f"of {found.referenced}: " + "; ".join(parts) + ". Restore them from a backup made "
+        "with 'mainsail backup' (it copies the blobs), or log the artifacts again.",
+    )

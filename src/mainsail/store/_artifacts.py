@@ -164,6 +164,27 @@ class ArtifactStore:
         manifest = {"media_type": MANIFEST_MEDIA_TYPE, "files": entries}
         return self.put_bytes(orjson.dumps(manifest, option=orjson.OPT_SORT_KEYS)), total
 
+    def put_stored(self, digest: str, source: str | os.PathLike[str]) -> None:
+        """Place a blob's stored bytes (as a backup copied them: encrypted stays encrypted)
+        under ``digest``, atomically. The caller has verified them."""
+        final = self._blob_path(digest)
+        if self.is_local:
+            fd, tmp = tempfile.mkstemp(prefix="restore-", suffix=".part", dir=self._staging_dir())
+            try:
+                with os.fdopen(fd, "wb") as out, open(source, "rb") as src:
+                    while chunk := src.read(_CHUNK):
+                        out.write(chunk)
+                    out.flush()
+                    os.fsync(out.fileno())
+                os.makedirs(os.path.dirname(final), exist_ok=True)
+                os.replace(tmp, final)
+                tmp = ""
+            finally:
+                if tmp and os.path.exists(tmp):
+                    os.unlink(tmp)
+        else:
+            self.fs.put_file(os.fspath(source), final)
+
     def _stored_encrypted(self, path: str) -> bool:
         from mainsail.store._crypto import is_encrypted
 
