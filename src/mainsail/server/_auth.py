@@ -118,9 +118,14 @@ def denied(
     *,
     anywhere: bool = False,
     doing: str | None = None,
+    hidden: bool = False,
 ) -> PermissionDeniedError:
     if anywhere:
         where, have = "some project", principal.role_anywhere()
+    elif hidden and project is not None:
+        # the project was looked up from an id the caller sent: naming it would tell a
+        # caller without a role there what another project holds
+        where, have = "the project this belongs to", principal.role_in(project)
     elif project is None:
         where = (
             "every project ('*'), since the project of this request could not be "
@@ -147,7 +152,18 @@ async def check_role_for(
         return
     proj = await _project(fn, request, state(request).ctx.database())
     if not principal.may(role, proj):
-        raise denied(principal, role, proj)
+        raise denied(principal, role, proj, hidden=is_looked_up(fn))
+
+
+def looked_up(fn: Any) -> Any:
+    """Mark a project resolver that reads the project from the store by an id or name the
+    caller sent (a run's experiment, an alert's endpoint): a refusal does not name it."""
+    fn.__mainsail_looked_up__ = True
+    return fn
+
+
+def is_looked_up(fn: Any) -> bool:
+    return bool(getattr(fn, "__mainsail_looked_up__", False))
 
 
 def reader(project: ProjectFn | None = None, role: str = "viewer") -> Any:
@@ -270,6 +286,7 @@ def from_body(key: str) -> ProjectFn:
     return fn
 
 
+@looked_up
 def run_project(request: Request, store: LocalStore) -> str | None:
     """The project of a run is its experiment (``None`` if the run is unknown)."""
     return store.run_experiment(str(request.path_params.get("run_id")))

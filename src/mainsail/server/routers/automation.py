@@ -15,7 +15,7 @@ from pydantic import Field
 from mainsail.automation._api import Automation, AutomationEvent
 from mainsail.core._errors import AutomationNotFoundError, AutomationSpecError, InvalidValueError
 from mainsail.security._roles import Principal
-from mainsail.server._auth import Audit, denied, from_body, permit, reader
+from mainsail.server._auth import Audit, denied, from_body, looked_up, permit, reader
 from mainsail.server.routers._common import Body as StrictBody
 from mainsail.server.routers._common import context
 from mainsail.store.protocols import LocalStore
@@ -29,6 +29,7 @@ class RunIn(StrictBody):
     reason: Annotated[str, Field(max_length=2000)] | None = None
 
 
+@looked_up
 def automation_project(request: Request, s: LocalStore) -> str | None:
     """The project of an automation is its endpoint (``None`` if it does not exist)."""
     try:
