@@ -93,3 +93,30 @@ def test_the_cli_migrates_and_the_setting_refuses(
     assert json.loads(out)["encrypted"] == [digest]
     mainsail.reset()
     assert mainsail.get_context().artifacts.get_bytes(digest) == b"old model bytes"
+
+
+def test_a_pipeline_step_elsewhere_refuses_a_plaintext_input(tmp_path: Path) -> None:
+    """Steps run in other processes rebuild the artifact store: the requirement goes along."""
+    from mainsail.pipelines._executors import StepTask, execute_task
+    from mainsail.pipelines._serialize import store_value
+
+    root = str(tmp_path / "art")
+    meta = store_value(ArtifactStore(root), 41)  # written before the key
+
+    def task(require: bool) -> StepTask:
+        return StepTask(
+            node=0,
+            step_name="inc",
+            fn=lambda x: x + 1,
+            split=lambda v: {"output": v},
+            params={},
+            inputs={"x": meta},
+            allow_pickle=False,
+            artifact_root=root,
+            encryption_key=KEY,
+            require_encryption=require,
+        )
+
+    assert execute_task(task(False)).ok
+    refused = execute_task(task(True))
+    assert not refused.ok and "plaintext" in (refused.error or "")
