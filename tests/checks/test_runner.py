@@ -7,11 +7,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import sqlalchemy as sa
 
 import mainsail
 from mainsail.checks import CheckResult, decide_verdict
 from mainsail.checks._types import CheckOutcome
 from mainsail.core import InvalidValueError, ModelStateError
+from mainsail.store import _tables as t
 
 from .conftest import POLICY
 
@@ -232,8 +234,14 @@ def test_deleting_a_version_forgets_its_blessing(churn, frames, fitted) -> None:
     mainsail.check("churn/3", "datasets:/churn-holdout/1", policy=POLICY, progress=False)
     assert mainsail.latest_check("churn/3").blessed  # type: ignore[union-attr]
     mainsail.delete_version("churn", 3)
-    mainsail.register_model(fitted[1], name="churn", input_example=X.head())  # reuses number 3
-    assert mainsail.latest_check("churn/3") is None
+    with mainsail.get_context().store.db.read() as conn:  # its check results went with it
+        rows = conn.execute(
+            sa.select(t.check_results.c.id).where(t.check_results.c.version == 3)
+        ).all()
+    assert rows == []
+    again = mainsail.register_model(fitted[1], name="churn", input_example=X.head())
+    assert again.version == 4  # a deleted number is never reused
+    assert mainsail.latest_check("churn/4") is None
 
 
 def test_cli_exit_codes_and_listing(churn, cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

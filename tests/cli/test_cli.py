@@ -77,8 +77,11 @@ def test_gc_and_doctor(populated, cli, ctx) -> None:  # type: ignore[no-untyped-
     report = json.loads(out)
     assert code == 0 and report["unreferenced"] == [orphan] and not report["deleted"]
     assert ctx.artifacts.exists(orphan)
-    code, out, _ = cli("gc", "--min-age", "0")
-    assert code == 0 and not ctx.artifacts.exists(orphan)
+    code, out, _ = cli("gc", "--min-age", "0")  # a dry run unless asked (issue 17 item 19)
+    assert code == 0 and "Would remove 1" in out and "mainsail gc --delete" in out
+    assert ctx.artifacts.exists(orphan)
+    code, out, _ = cli("gc", "--min-age", "0", "--delete")
+    assert code == 0 and "Removed 1" in out and not ctx.artifacts.exists(orphan)
     dv = mainsail.get_dataset("datasets:/customers/1")
     assert ctx.artifacts.exists(dv.blob_digest)  # referenced blobs survive
     code, out, _ = cli("doctor", "--json")

@@ -23,6 +23,12 @@ a section that is present runs its check. Example::
     skew: {max_drift_share: 0.3}        # holdout vs the version's reference profile
     schema: true                        # the baseline's inputs are still accepted
     smoke: true                         # serve it for real and send sample rows
+    capacity: {p99_ms: 50, min_rps: 500} # the stored load-test curve (mainsail loadtest)
+    explanations:                       # what the model relies on (mean |SHAP|)
+      top_k: 5
+      min_overlap: 0.6                  # share of the baseline's top-k kept in the candidate's
+      forbidden: [customer_id]          # features that must not drive predictions
+      max_forbidden_share: 0.05         # largest share of importance one of them may carry
 
 Metric names: classification ``accuracy, balanced_accuracy, f1, precision, recall,
 roc_auc, log_loss, brier``; regression ``rmse, mse, mae, r2``.

@@ -38,6 +38,8 @@ def _register() -> None:
     app.add_typer(_tracking.runs, name="runs")
     app.add_typer(_datasets.datasets, name="datasets")
     app.add_typer(_models.models, name="models")
+    from mainsail.cli import _explain  # noqa: F401 - adds `models explain`
+
     app.add_typer(_build.build, name="build")
     _deploy_team.register(_build.build)  # build helm | compose
     app.add_typer(_controllers.controllers, name="controllers")
@@ -76,6 +78,9 @@ def _register() -> None:
     from mainsail.cli._ui import ui
 
     app.command("ui")(ui)
+    from mainsail.cli import _loadtest
+
+    _loadtest.register(app)  # loadtest (issue 18)
     _registered = True
 
 

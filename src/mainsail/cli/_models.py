@@ -169,13 +169,15 @@ def models_card(
     ] = None,
 ) -> None:
     """Print a model card (Markdown), or write it as HTML/Markdown files."""
-    from mainsail.client import get_model_version
+    from mainsail.client import get_context, get_model_version
+    from mainsail.core._capacity import Prices
     from mainsail.registry import render_html, render_markdown
 
     v = get_model_version(_address(ref))
-    md = render_markdown(v)
+    prices = Prices.from_settings(get_context().settings)  # the card's cost per 1,000
+    md = render_markdown(v, prices)
     if html is not None:
-        html.write_text(render_html(v))
+        html.write_text(render_html(v, prices))
         console.print(f"Wrote {html}")
     if markdown is not None:
         markdown.write_text(md)
@@ -193,15 +195,27 @@ def models_export(
     tolerance: Annotated[
         float, typer.Option(help="Largest accepted prediction difference.")
     ] = 1e-4,
+    quantize: Annotated[
+        str | None,
+        typer.Option(help="int8: register the dynamically int8-quantised model (edge targets)."),
+    ] = None,
+    min_agreement: Annotated[
+        float, typer.Option(help="With --quantize: the share of labels a classifier must keep.")
+    ] = 0.99,
 ) -> None:
-    """Convert a version to ONNX, check parity with the native model, register the result."""
+    """Convert a version to ONNX, check parity with the native model, register the result.
+
+    The new version keeps the source's signature, reference profile, lineage and metrics.
+    """
     from mainsail.client import get_context
     from mainsail.core._errors import InvalidValueError
     from mainsail.packaging import export_onnx
 
     if fmt != "onnx":
         raise InvalidValueError(f"Unknown export format {fmt!r}. Valid formats: onnx.")
-    result = export_onnx(get_context(), _address(ref), tolerance)
+    result = export_onnx(
+        get_context(), _address(ref), tolerance, quantize=quantize, min_agreement=min_agreement
+    )
     proba = (
         f", max |probability diff| {result.max_abs_diff_proba:.3g}"
         if result.max_abs_diff_proba is not None
@@ -211,3 +225,11 @@ def models_export(
         f"Exported {result.source} → [bold]{result.version.address}[/] (onnx). Parity on "
         f"{result.rows_checked} rows: max |prediction diff| {result.max_abs_diff:.3g}{proba}."
     )
+    q = result.quantization
+    if q is not None:
+        agreement = f"label agreement {q.agreement:.2%}, " if q.agreement is not None else ""
+        console.print(
+            f"{q.kind} parity on {q.rows} rows: {agreement}max error {q.max_abs_error:.3g}; "
+            f"size {q.size_bytes / 1e3:.1f} kB (float {q.float_size_bytes / 1e3:.1f} kB); "
+            f"latency {q.latency_ms:.2f} ms per batch (float {q.float_latency_ms:.2f} ms)."
+        )

@@ -133,6 +133,12 @@ class UnsupportedModelError(InvalidValueError):
     headline = "Unsupported model"
 
 
+class BackgroundRequiredError(InvalidValueError):
+    """An explainer needs background data and none was given or kept for the model."""
+
+    headline = "Background data needed"
+
+
 # -- automation ----------------------------------------------------------------------------
 class AutomationNotFoundError(NotFoundError):
     headline = "Unknown automation"

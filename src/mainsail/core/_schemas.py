@@ -64,6 +64,7 @@ class Run(_Record):
     git_dirty: bool | None = None
     seed: int | None = None
     env_digest: str | None = None
+    heartbeat_at: int | None = None  # the last sign of life of the run's process (ms)
     params: dict[str, str] = Field(default_factory=dict)
     metrics: dict[str, float] = Field(default_factory=dict)
     tags: dict[str, str] = Field(default_factory=dict)

@@ -190,7 +190,7 @@ def reap_dead_runs(request: Request, audit: Audit = permit("runs.reap", "develop
     mine = None
     if not principal.may("developer", "*"):
         mine = [e.name for e in s.list_experiments() if principal.may("developer", e.name)]
-    n = s.reap_dead_runs(mine)
+    n = s.reap_dead_runs(experiments=mine)
     audit.after = {"reaped": n, "experiments": mine}
     return {"reaped": n}
 
@@ -229,6 +229,22 @@ def end_run(
     audit.target = f"runs/{run_id}"
     audit.after = {"status": body.status, "metrics": len(body.metrics)}
     store(request).end_run(run_id, body.status, _checked(body.metrics))
+
+
+class Running(Body):
+    running: bool
+
+
+@router.post("/runs/{run_id}/heartbeat", response_model=Running)
+def heartbeat_run(
+    request: Request,
+    run_id: str,
+    audit: Audit = permit("runs.heartbeat", "developer", run_project),
+) -> Any:
+    """The run's process is alive (every ``run_heartbeat_interval``); reaping needs none on
+    its host, so a run on another host that stops sending them is marked failed."""
+    audit.target = f"runs/{run_id}"
+    return {"running": store(request).heartbeat_run(run_id)}
 
 
 @router.post("/runs/{run_id}/params", status_code=204)
