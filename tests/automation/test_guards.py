@@ -296,3 +296,20 @@ def test_the_automation_after_a_canary_rollback(world: Any) -> None:
     _fire_alert(world, automation.state["guard_until"] + 1000)
     _cycle(world, controller)
     assert len(mainsail.list_jobs()) == 2
+
+
+def test_a_retraining_the_controller_did_not_start_is_refused(
+    world: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Queued past the controller (its guards, approval, cooldown), the job does nothing."""
+    import mainsail.automation._retrain as retrain
+
+    monkeypatch.setattr(retrain, "_TRIGGER_WAIT_S", 0.3)
+    _automation()
+    job_id = jobs.enqueue(world, "automation.retrain", {"automation": "retrain"}, max_attempts=1)
+    jobs.Worker(mainsail.get_context(), poll_s=0.05).run(until_idle=True)
+    job = mainsail.get_job(job_id)
+    assert job.status == "failed"
+    assert "the automation controller did not start it" in (job.error or "")
+    assert [v.version for v in mainsail.list_model_versions("churn")] == [1]
+    assert _statuses() == []

@@ -193,7 +193,15 @@ def test_slices_fail_on_the_weak_segment(churn) -> None:  # type: ignore[no-unty
 
 
 def test_require_checks_gates_the_alias(churn) -> None:  # type: ignore[no-untyped-def]
-    mainsail.set_alias("churn", "champion", 1, require_checks=True)
+    # turning the gate on checks the version the alias points at (issue 21, 6)
+    with pytest.raises(ModelStateError, match="Turning on the require_checks gate.*version 1"):
+        mainsail.set_alias("churn", "champion", 1, require_checks=True)
+    assert mainsail.get_context().store.alias_gate("churn", "champion") is False  # unchanged
+    lenient = {"label": "churned", "metrics": {"accuracy": {"min": 0.5}}}
+    assert mainsail.check(
+        "churn/1", "datasets:/churn-holdout/1", policy=lenient, progress=False
+    ).blessed
+    assert mainsail.set_alias("churn", "champion", 1, require_checks=True).require_checks
     with pytest.raises(
         ModelStateError,
         match="requires a blessed CheckResult.*no CheckResult.*mainsail check models:/churn/2",
@@ -325,6 +333,9 @@ def test_check_results_on_postgres(pg_url: str, churn) -> None:  # type: ignore[
         allow_pickle=False,
     )
     store.create_model_version("m", **FIELDS)
+    with pytest.raises(ModelStateError, match="Turning on the require_checks gate"):
+        store.set_alias("m", "prod", 1, "ana", require_checks=True)
+    store.create_check_result("m", 1, verdict="blessed", policy={}, checks=[], summary={})
     store.set_alias("m", "prod", 1, "ana", require_checks=True)  # turning the gate on
     store.create_model_version("m", **FIELDS)
     with pytest.raises(ModelStateError, match="version 2 does not have one"):

@@ -108,6 +108,7 @@ def sink() -> Iterator[tuple[str, list[dict[str, Any]]]]:
     server.server_close()
 
 
+@pytest.mark.usefixtures("loopback_webhooks")
 def test_webhook_json_and_slack_bodies_through_a_monitor_run(
     served, ctx, make_churn, sink, calls
 ) -> None:  # type: ignore[no-untyped-def]

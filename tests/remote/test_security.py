@@ -62,7 +62,9 @@ def test_admin_commands_work_the_same_embedded_and_remote(
     code, _, err = cli("users", "grant", ana, "--role", "owner")
     assert code == 1 and "Unknown role 'owner'. Valid roles are: viewer" in err
     code, _, err = cli("tokens", "create", ana, "--scope", "root")
-    assert code == 1 and "Token scopes must be a non-empty list of: api, read, predict" in err
+    assert code == 1 and "Token scopes must be a non-empty list of: api, read" in " ".join(
+        err.split()
+    )
     code, _, err = cli("tokens", "revoke", "999999")
     assert code == 1 and "No token with id 999999" in err
     code, _, err = cli("users", "disable", f"nobody-{unique}")

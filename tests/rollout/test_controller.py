@@ -284,6 +284,7 @@ def hooks() -> Iterator[Hooks]:
     h.close()
 
 
+@pytest.mark.usefixtures("loopback_webhooks")
 def test_webhooks_gate_like_flagger(two_versions, ctx, hooks) -> None:  # type: ignore[no-untyped-def]
     ctl = RolloutController(ctx)
     spec = {**SPEC, "steps": [50], "threshold": 3}
@@ -317,6 +318,7 @@ def test_webhooks_gate_like_flagger(two_versions, ctx, hooks) -> None:  # type: 
     assert hooks.calls[-1]["metadata"]["target"] == "models:/churn/2"
 
 
+@pytest.mark.usefixtures("loopback_webhooks")
 def test_a_2xx_rollback_webhook_rolls_back(two_versions, ctx, hooks) -> None:  # type: ignore[no-untyped-def]
     mainsail.deploy(
         "churn", "models:/churn/2", strategy="canary", spec={**SPEC, "rollback": hooks.url}

@@ -26,7 +26,7 @@ def deployed(tmp_path: Path) -> Path:
     model = LogisticRegression().fit(X, (X["a"] > 0).astype(int))
     mv = mainsail.register_model(model, name="churn", input_example=X.head(), reference=X)
     mainsail.deploy("churn", mv.address)
-    ctx.store.create_user("svc")
+    ctx.store.create_user("svc", roles={"churn": "viewer"})  # predict tokens are project-scoped
     mainsail.reset()
     return home
 

@@ -35,6 +35,7 @@ def test_versions_aliases_history(store: SqlStore) -> None:
     v2 = store.create_model_version("churn", **FIELDS)
     assert (v1.version, v2.version) == (1, 2)
     store.set_alias("churn", "champion", 1, "ana")
+    store.create_check_result("churn", 2, verdict="blessed", policy={}, checks=[], summary={})
     store.set_alias("churn", "champion", 2, "bob", require_checks=True)
     assert store.get_model_version("churn", alias="champion").version == 2
     assert [(h.from_version, h.to_version, h.actor) for h in store.alias_history("churn")] == [

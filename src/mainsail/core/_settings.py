@@ -5,9 +5,10 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from pathlib import Path
+from typing import Annotated, Any
 
-from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 class Settings(BaseSettings):
@@ -68,6 +69,13 @@ class Settings(BaseSettings):
             "AES-256-GCM. Unset: artifacts are stored in the clear."
         ),
     )
+    require_encryption: bool = Field(
+        default=False,
+        description=(
+            "Refuse to read artifact blobs stored in plaintext (needs encryption_key). Run "
+            "'mainsail encrypt --all' first to encrypt the blobs written before the key."
+        ),
+    )
     capture_packages: bool = Field(
         default=True, description="Record installed package versions with each run."
     )
@@ -83,6 +91,22 @@ class Settings(BaseSettings):
             "Unset: a local 2-CPU cluster is started for each pipeline run."
         ),
     )
+    webhook_allow: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description=(
+            "Where alert and rollout webhooks may POST, comma-separated: host names "
+            "(patterns like '*.example.com'), addresses or networks ('10.0.0.0/8'). Empty: any "
+            "host except loopback, link-local (cloud metadata), unspecified, multicast and "
+            "reserved addresses, which are refused unless listed here."
+        ),
+    )
+
+    @field_validator("webhook_allow", mode="before")
+    @classmethod
+    def _split(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [v.strip() for v in value.split(",") if v.strip()]
+        return value
 
     # -- capacity and cost (issue 18) -------------------------------------------------------
     price_vcpu_hour: float = Field(

@@ -243,18 +243,28 @@ class SqlStore(
             )
             return bool(done.rowcount)
 
-    def reap_dead_runs(self, stale_after_ms: int = RUN_STALE_MS) -> int:
+    def reap_dead_runs(
+        self, stale_after_ms: int = RUN_STALE_MS, experiments: Sequence[str] | None = None
+    ) -> int:
         """Mark runs 'failed' whose process died without ending them: on this host, a process
-        that no longer exists; on any other host, no heartbeat for ``stale_after_ms``."""
+        that no longer exists; on any other host, no heartbeat for ``stale_after_ms``. Only
+        runs of ``experiments``, when given (a caller reaping in its own projects)."""
         host = hostname()
         cutoff = now_ms() - stale_after_ms
-        with self.db.read() as conn:
-            rows = conn.execute(
-                sa.select(t.runs.c.id, t.runs.c.pid, t.runs.c.host, t.runs.c.heartbeat_at).where(
-                    t.runs.c.status == "running",
-                    sa.or_(t.runs.c.host == host, t.runs.c.heartbeat_at < cutoff),
+        query = sa.select(t.runs.c.id, t.runs.c.pid, t.runs.c.host, t.runs.c.heartbeat_at).where(
+            t.runs.c.status == "running",
+            sa.or_(t.runs.c.host == host, t.runs.c.heartbeat_at < cutoff),
+        )
+        if experiments is not None:
+            if not experiments:
+                return 0
+            query = query.where(
+                t.runs.c.experiment_id.in_(
+                    sa.select(t.experiments.c.id).where(t.experiments.c.name.in_(experiments))
                 )
-            ).all()
+            )
+        with self.db.read() as conn:
+            rows = conn.execute(query).all()
         dead = [
             r.id
             for r in rows

@@ -182,9 +182,16 @@ def search_runs(
 
 @router.post("/runs/reap", response_model=Reaped)
 def reap_dead_runs(request: Request, audit: Audit = permit("runs.reap", "developer")) -> Any:
+    """Fail runs whose process on the server's host died; only in the caller's projects
+    (those it has the developer role on), unless it has the role on every project."""
     audit.target = "runs"
-    n = store(request).reap_dead_runs()
-    audit.after = {"reaped": n}
+    s = store(request)
+    principal = audit.principal
+    mine = None
+    if not principal.may("developer", "*"):
+        mine = [e.name for e in s.list_experiments() if principal.may("developer", e.name)]
+    n = s.reap_dead_runs(experiments=mine)
+    audit.after = {"reaped": n, "experiments": mine}
     return {"reaped": n}
 
 
