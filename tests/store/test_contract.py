@@ -10,6 +10,7 @@ from mainsail.core import (
     DatasetNotFoundError,
     ExperimentNotFoundError,
     InvalidValueError,
+    NotFoundError,
     ParamConflictError,
     RunClosedError,
     RunNotFoundError,
@@ -58,6 +59,10 @@ def test_tags_are_mutable(store: SqlStore) -> None:
     rid = _run(store, tags={"stage": "dev"})
     store.set_tags(rid, {"stage": "prod", "owner": "ana"})
     assert store.get_run(rid).tags == {"stage": "prod", "owner": "ana"}
+    store.delete_tag(rid, "owner")
+    assert store.get_run(rid).tags == {"stage": "prod"}
+    with pytest.raises(NotFoundError, match="has no tag 'owner'; its tags are: stage"):
+        store.delete_tag(rid, "owner")
 
 
 def test_metric_series_and_latest_value(store: SqlStore) -> None:

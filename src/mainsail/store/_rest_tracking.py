@@ -69,6 +69,9 @@ class RestTrackingMixin:
     def set_tags(self, run_id: str, tags: Mapping[str, Any]) -> None:
         self.client.json("POST", f"/runs/{seg(run_id)}/tags", json={"tags": dict(tags)})
 
+    def delete_tag(self, run_id: str, key: str) -> None:
+        self.client.json("DELETE", f"/runs/{seg(run_id)}/tags/{seg(key)}")
+
     def log_metrics(self, run_id: str, points: Sequence[MetricRow]) -> None:
         """One request per batch (the tracking client buffers and flushes in batches)."""
         if points:

@@ -16,6 +16,7 @@ from mainsail.core._errors import (
     ExperimentNotFoundError,
     InvalidMetricError,
     InvalidValueError,
+    NotFoundError,
     ParamConflictError,
     RunClosedError,
     RunNotFoundError,
@@ -280,6 +281,23 @@ class SqlStore(
         with self.db.write() as conn:
             self._run_row(conn, run_id)
             upsert(conn, t.tags, rows, keys=["run_id", "key"], update=["value"])
+
+    def delete_tag(self, run_id: str, key: str) -> None:
+        """Remove tag ``key`` from a run; a missing tag is an error naming the run's tags."""
+        with self.db.write() as conn:
+            self._run_row(conn, run_id)
+            deleted = conn.execute(
+                t.tags.delete().where(t.tags.c.run_id == run_id, t.tags.c.key == key)
+            ).rowcount
+            if deleted != 1:
+                known = conn.execute(
+                    sa.select(t.tags.c.key).where(t.tags.c.run_id == run_id)
+                ).scalars()
+                raise NotFoundError(
+                    f"Run {run_id} has no tag {key!r}; its tags are: "
+                    + (", ".join(sorted(known)) or "none")
+                    + ". Check the key's spelling."
+                )
 
     def log_metrics(self, run_id: str, points: Sequence[MetricRow]) -> None:
         with self.db.write() as conn:

@@ -248,6 +248,18 @@ def set_tags(
     store(request).set_tags(run_id, body.tags)
 
 
+@router.delete("/runs/{run_id}/tags/{key:path}", status_code=204)
+def delete_tag(
+    request: Request,
+    run_id: str,
+    key: str,
+    audit: Audit = permit("runs.delete_tag", "developer", run_project),
+) -> None:
+    audit.target = f"runs/{run_id}"
+    audit.before = {"key": key}
+    store(request).delete_tag(run_id, key)
+
+
 @router.post("/runs/{run_id}/metrics", status_code=204)
 def log_metrics(
     request: Request,
