@@ -93,7 +93,6 @@ def test_experiment_filters() -> None:
     assert names("name ILIKE 'churn%'") == ["churn-a", "Churn-b"]
     assert names("attributes.name = 'fraud'") == ["fraud"]
     assert names("creation_time > 15 AND name != 'fraud'") == ["Churn-b"]
-    with pytest.raises(
-        FilterSyntaxError, match="filters by created, creation_time, name; got tags.team"
-    ):
-        filter_experiments(exps, "tags.team = 'a'")
+    assert names("name = 'fraud' AND tags.`mlflow.prompt.is_prompt` != 'true'") == ["fraud"]
+    with pytest.raises(FilterSyntaxError, match="created, creation_time, name; got metrics.x"):
+        filter_experiments(exps, "metrics.x > 1")

@@ -126,7 +126,7 @@ def translate_order_by(items: list[str] | None) -> list[OrderKey]:
 
 
 class _FieldParser(_Parser):
-    """Filters over a few named fields (``name LIKE 'churn%'``), evaluated in Python."""
+    """Filters over a few named fields (``name LIKE 'churn%'``) and ``tags.<key>``, in Python."""
 
     def __init__(self, text: str, names: dict[str, str]) -> None:
         super().__init__(text)
@@ -140,6 +140,8 @@ class _FieldParser(_Parser):
         entity, key, tok = super().parse_identifier()
         if entity == "attributes" and key.lower() in self.names:
             return self._typed(self.names[key.lower()], tok)
+        if entity == "tags":  # a missing tag compares as ''
+            return "params", f"tags.{key}", tok
         raise FilterSyntaxError(
             f"This search filters by {', '.join(sorted(self.names))}; got {entity}.{key}. "
             "Example: name LIKE 'churn%'."

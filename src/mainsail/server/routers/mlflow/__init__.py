@@ -9,12 +9,19 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from mainsail.server.routers.mlflow import artifacts, experiments, logged_models, metrics, runs
+from mainsail.server.routers.mlflow import (
+    artifacts,
+    experiments,
+    logged_models,
+    metrics,
+    registry,
+    runs,
+)
 from mainsail.server.routers.mlflow.errors import not_found_route
 
 PREFIXES = ("/api/2.0/mlflow", "/ajax-api/2.0/mlflow")
 ARTIFACTS_PREFIX = "/api/2.0/mlflow-artifacts"
-TRACKING = [experiments, runs, metrics, logged_models]
+TRACKING = [experiments, runs, metrics, logged_models, registry]
 
 
 def mount(app: FastAPI) -> None:

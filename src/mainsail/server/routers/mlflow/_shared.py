@@ -131,21 +131,21 @@ def new_run_id() -> str:
 
 
 async def fields(request: Request) -> dict[str, Any]:
-    """The request's fields: the query string of a GET, the JSON body otherwise."""
+    """The request's fields: its query string, and its JSON body (not for a GET)."""
+    out: dict[str, Any] = {}
+    for k, v in request.query_params.multi_items():
+        if k in out:
+            prev = out[k]
+            out[k] = [*prev, v] if isinstance(prev, list) else [prev, v]
+        else:
+            out[k] = v
     if request.method == "GET":
-        out: dict[str, Any] = {}
-        for k, v in request.query_params.multi_items():
-            if k in out:
-                prev = out[k]
-                out[k] = [*prev, v] if isinstance(prev, list) else [prev, v]
-            else:
-                out[k] = v
         return out
     try:
         body = await request.json()
     except Exception:  # noqa: BLE001 - an empty or broken body has no fields
-        return {}
-    return body if isinstance(body, dict) else {}
+        return out
+    return {**out, **body} if isinstance(body, dict) else out
 
 
 def required(values: dict[str, Any], key: str, *alternatives: str) -> Any:
@@ -164,6 +164,12 @@ async def run_project(request: Request, store: LocalStore) -> str | None:
     if isinstance(run_id, list):
         run_id = run_id[0]
     return store.run_experiment(str(run_id)) if run_id else None
+
+
+async def model_project(request: Request, store: LocalStore) -> str | None:
+    """The registered model named by ``name`` (a model's project is its name)."""
+    name = (await fields(request)).get("name")
+    return name if isinstance(name, str) else None
 
 
 async def experiment_project(request: Request, store: LocalStore) -> str | None:
