@@ -83,6 +83,9 @@ def test_closed_run_refuses_writes(store: SqlStore) -> None:
         store.log_params(rid, {"a": 1})
     with pytest.raises(InvalidValueError, match="finished, failed, killed"):
         store.end_run(rid, "exploded")
+    other = _run(store)
+    store.end_run(other, "killed", end_time=1_700_000_000_123)  # an importer keeps the time
+    assert store.get_run(other).end_time == 1_700_000_000_123
 
 
 def test_search_filters_and_orders(store: SqlStore) -> None:

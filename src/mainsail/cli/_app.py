@@ -76,6 +76,9 @@ def _register() -> None:
     from mainsail.cli._ui import ui
 
     app.command("ui")(ui)
+    from mainsail.cli._import import imports
+
+    app.add_typer(imports, name="import")
     _registered = True
 
 

@@ -215,3 +215,134 @@ def register_mlflow_model(
             flavor="pyfunc",
             artifacts={"mlflow_model": str(copy)},
         )
+
+
+# -- importing an MLflow registry -----------------------------------------------------------------
+def _version_folder(src: Any, v: dict[str, Any]) -> tuple[Path | None, str | None, str]:
+    """(local folder, logged model id, path within the run) of an MLflow model version."""
+    from mainsail.tracking._mlflow_import import local_path
+
+    source = str(v.get("source") or "")
+    model_id = source[len("models:/") :].strip("/") if source.startswith("models:/m-") else None
+    if model_id:
+        rows = src.rows("logged_models", lambda t: t.c.model_id == model_id)
+        folder = local_path(str(rows[0]["artifact_location"])) if rows else None
+        return folder, model_id, ""
+    if source.startswith("runs:/"):
+        rid, _, path = source[len("runs:/") :].partition("/")
+        rows = src.rows("runs", lambda t: t.c.run_uuid == rid)
+        base = local_path(str(rows[0]["artifact_uri"])) if rows else None
+        return (base / path if base else None), None, path.strip("/")
+    folder = local_path(str(v.get("storage_location") or source))
+    return folder, None, ""
+
+
+def import_registered_models(
+    ctx: Context,
+    src: Any,
+    names: Any,
+    summary: Any,
+    progress: Any = None,
+) -> None:
+    """Import the registered models of MLflow store ``src`` (all, or ``names``)."""
+    from mainsail.core._errors import MainsailError, NotFoundError
+    from mainsail.tracking._mlflow import (
+        DEFAULT_EXPERIMENT,
+        LOGGED_MODEL_DIR,
+        VERSION_MODEL_ID_TAG,
+        VERSION_NUMBER_TAG,
+        VERSION_SOURCE_TAG,
+        VERSION_URI_TAG,
+    )
+
+    models = src.rows("registered_models")
+    if names:
+        known = {m["name"] for m in models}
+        missing = set(names) - known
+        if missing:
+            raise InvalidValueError(
+                f"No MLflow registered model named {', '.join(sorted(missing))}. The store has: "
+                + (", ".join(sorted(known)) or "none")
+            )
+        models = [m for m in models if m["name"] in set(names)]
+    store = ctx.store
+    for i, m in enumerate(models):
+        name = m["name"]
+        try:
+            existing = store.list_model_versions(name)
+        except NotFoundError:
+            existing = []
+        by_mlflow = {
+            int(x.tags[VERSION_NUMBER_TAG]): x.version
+            for x in existing
+            if VERSION_NUMBER_TAG in x.tags
+        }
+        rows = sorted(
+            src.rows("model_versions", lambda t, n=name: t.c.name == n),
+            key=lambda r: int(r["version"]),
+        )
+        vtags: dict[int, dict[str, str]] = {}
+        for t in src.rows("model_version_tags", lambda t, n=name: t.c.name == n):
+            vtags.setdefault(int(t["version"]), {})[str(t["key"])] = str(t["value"])
+        for v in rows:
+            number = int(v["version"])
+            if number in by_mlflow:
+                summary.model_versions_existing += 1
+                continue
+            folder, model_id, path = _version_folder(src, v)
+            if folder is None or not (folder / "MLmodel").is_file():
+                summary.skipped.append(
+                    f"model {name} version {number}: no local MLflow model folder for source {v.get('source')!r}"
+                )
+                continue
+            run_id = str(v["run_id"]) if v.get("run_id") else None
+            exp_id = None
+            if run_id is not None:
+                try:
+                    exp_name = store.get_run(run_id).experiment
+                    eid = store.get_or_create_experiment(exp_name)
+                    exp_id = "0" if exp_name == DEFAULT_EXPERIMENT else str(eid)
+                except NotFoundError:
+                    run_id = None  # the run was not imported (another experiment filter)
+            tags = {
+                **vtags.get(number, {}),
+                VERSION_NUMBER_TAG: str(number),
+                VERSION_SOURCE_TAG: str(v.get("source") or ""),
+            }
+            if model_id:
+                tags[VERSION_MODEL_ID_TAG] = model_id
+            if exp_id is not None and run_id is not None:
+                tags[VERSION_URI_TAG] = (
+                    f"mlflow-artifacts:/{exp_id}/{LOGGED_MODEL_DIR}/{model_id}/artifacts"
+                    if model_id
+                    else f"mlflow-artifacts:/{exp_id}/{run_id}/artifacts/{path}"
+                )
+            try:
+                mv = register_mlflow_model(
+                    ctx, name, folder, run_id, False, v.get("description") or None, tags
+                )
+            except MainsailError as exc:
+                summary.skipped.append(f"model {name} version {number}: {exc.message}")
+                continue
+            by_mlflow[number] = mv.version
+            summary.model_versions += 1
+            stage = str(v.get("current_stage") or "None")
+            if stage in ("Production", "Staging"):
+                store.set_alias(name, stage.lower(), mv.version, "mlflow-import")
+                summary.aliases += 1
+            elif stage == "Archived":
+                store.set_version_status(name, mv.version, "archived")
+        current: dict[str, int] = {}
+        if by_mlflow:
+            current = {a: x.version for x in store.list_model_versions(name) for a in x.aliases}
+        for a in src.rows("registered_model_aliases", lambda t, n=name: t.c.name == n):
+            target = by_mlflow.get(int(a["version"]))
+            if target is None:
+                summary.skipped.append(
+                    f"model {name} alias {a['alias']}: version {a['version']} was not imported"
+                )
+            elif current.get(a["alias"]) != target:
+                store.set_alias(name, str(a["alias"]), target, "mlflow-import")
+                summary.aliases += 1
+        if progress is not None:
+            progress("registered models", i + 1, len(models))

@@ -54,10 +54,17 @@ class RestTrackingMixin:
     def run_status(self, run_id: str) -> str:
         return str(self.client.json("GET", f"/runs/{seg(run_id)}/status")["status"])
 
-    def end_run(self, run_id: str, status: str, metrics: Sequence[MetricRow] = ()) -> None:
-        self.client.json(
-            "POST", f"/runs/{seg(run_id)}/end", json={"status": status, "metrics": _rows(metrics)}
-        )
+    def end_run(
+        self,
+        run_id: str,
+        status: str,
+        metrics: Sequence[MetricRow] = (),
+        end_time: int | None = None,
+    ) -> None:
+        body: dict[str, Any] = {"status": status, "metrics": _rows(metrics)}
+        if end_time is not None:
+            body["end_time"] = end_time
+        self.client.json("POST", f"/runs/{seg(run_id)}/end", json=body)
 
     def set_run_fields(self, run_id: str, **fields: Any) -> None:
         self.client.json("PATCH", f"/runs/{seg(run_id)}", json=fields)

@@ -202,15 +202,24 @@ class SqlStore(
         with self.db.read() as conn:
             return str(self._run_row(conn, run_id).status)
 
-    def end_run(self, run_id: str, status: str, metrics: Sequence[MetricRow] = ()) -> None:
-        """Flush the last metrics and close the run, in one transaction."""
+    def end_run(
+        self,
+        run_id: str,
+        status: str,
+        metrics: Sequence[MetricRow] = (),
+        end_time: int | None = None,
+    ) -> None:
+        """Flush the last metrics and close the run, in one transaction.
+
+        ``end_time`` (ms) defaults to now; an importer gives the original one.
+        """
         if status not in RUN_STATUSES or status == "running":
             raise InvalidValueError(
                 f"A run ends as one of: finished, failed, killed. Got {status!r}."
             )
         with self.db.write() as conn:
             updated = fastsql.execute(
-                conn, "end_run", {"status": status, "end_time": now_ms(), "id": run_id}
+                conn, "end_run", {"status": status, "end_time": end_time or now_ms(), "id": run_id}
             ).rowcount
             if updated != 1:
                 self._ensure_open(conn, run_id)  # raises: unknown or already closed

@@ -60,6 +60,7 @@ class RunFieldsIn(Body):
 class EndRunIn(Body):
     status: Annotated[str, Field(max_length=16, description="finished, failed or killed")]
     metrics: list[MetricRowIn] = Field(default_factory=list)
+    end_time: Annotated[int, Field(ge=0, le=2**63 - 1)] | None = None
 
 
 class ParamsIn(Body):
@@ -221,7 +222,7 @@ def end_run(
 ) -> None:
     audit.target = f"runs/{run_id}"
     audit.after = {"status": body.status, "metrics": len(body.metrics)}
-    store(request).end_run(run_id, body.status, _checked(body.metrics))
+    store(request).end_run(run_id, body.status, _checked(body.metrics), body.end_time)
 
 
 @router.post("/runs/{run_id}/params", status_code=204)

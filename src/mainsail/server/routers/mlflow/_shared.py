@@ -19,8 +19,9 @@ from mainsail.server.routers.mlflow.errors import MlflowError
 if TYPE_CHECKING:
     from mainsail.store.protocols import LocalStore
 
-DEFAULT_EXPERIMENT = "Default"
-LIFECYCLE_TAG = "mlflow.lifecycle_stage"
+from mainsail.tracking._mlflow import DEFAULT_EXPERIMENT, LIFECYCLE_TAG
+
+__all__ = ["DEFAULT_EXPERIMENT", "LIFECYCLE_TAG"]
 _STATUS_OUT = {"running": "RUNNING", "finished": "FINISHED", "failed": "FAILED", "killed": "KILLED"}
 
 

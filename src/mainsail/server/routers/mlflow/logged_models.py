@@ -32,11 +32,12 @@ from mainsail.server.routers.mlflow._shared import (
 )
 from mainsail.server.routers.mlflow.errors import MlflowError, MlflowRoute
 from mainsail.tracking._filter import Comparison
+from mainsail.tracking._mlflow import LOGGED_MODEL_DIR, LOGGED_MODEL_TAG_PREFIX
 
 router = APIRouter(route_class=MlflowRoute, tags=["mlflow"])
 
-TAG_PREFIX = "mlflow.loggedModel."
-ARTIFACT_DIR = "models"
+TAG_PREFIX = LOGGED_MODEL_TAG_PREFIX
+ARTIFACT_DIR = LOGGED_MODEL_DIR
 _STATUSES = ("LOGGED_MODEL_PENDING", "LOGGED_MODEL_READY", "LOGGED_MODEL_UPLOAD_FAILED")
 
 

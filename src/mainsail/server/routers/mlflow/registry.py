@@ -32,13 +32,14 @@ from mainsail.server.routers.mlflow._shared import (
 )
 from mainsail.server.routers.mlflow.errors import MlflowError, MlflowRoute
 from mainsail.server.routers.mlflow.logged_models import ARTIFACT_DIR, TAG_PREFIX, find
+from mainsail.tracking._mlflow import VERSION_MODEL_ID_TAG, VERSION_SOURCE_TAG, VERSION_URI_TAG
 
 router = APIRouter(route_class=MlflowRoute, tags=["mlflow"])
 
 STAGES = ("Staging", "Production", "Archived")
-SOURCE_TAG = "mlflow.source"
-URI_TAG = "mlflow.download_uri"
-MODEL_ID_TAG = "mlflow.model_id"
+SOURCE_TAG = VERSION_SOURCE_TAG
+URI_TAG = VERSION_URI_TAG
+MODEL_ID_TAG = VERSION_MODEL_ID_TAG
 _HIDDEN = (SOURCE_TAG, URI_TAG, MODEL_ID_TAG)
 
 

@@ -132,7 +132,8 @@ async def update_run(
     if new_name and new_name != run.name:
         await run_in_threadpool(s.set_tags, run_id, {"mlflow.runName": str(new_name)})
     if status in _ENDED and run.status == "running":
-        await run_in_threadpool(s.end_run, run_id, _ENDED[status])
+        end = int(values["end_time"]) if values.get("end_time") else None
+        await run_in_threadpool(s.end_run, run_id, _ENDED[status], (), end)
     audit.after = {"status": status, "run_name": new_name}
     run = await run_in_threadpool(s.get_run, run_id)
     return {"run_info": run_info(run, _exp_id_of(s, run))}
