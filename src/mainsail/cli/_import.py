@@ -18,7 +18,8 @@ def import_mlflow(
         str,
         typer.Option(
             "--from",
-            help="The MLflow tracking database: sqlite:///mlflow.db, postgresql://...",
+            help="The MLflow tracking database (sqlite:///mlflow.db, postgresql://...) or a "
+            "running MLflow server (http://host:5000; MLFLOW_TRACKING_TOKEN if it needs one).",
         ),
     ],
     experiments: Annotated[

@@ -165,8 +165,11 @@ def register_mlflow_model(
     allow_pickle: bool = False,
     description: str | None = None,
     tags: dict[str, str] | None = None,
+    created_by: str | None = None,
 ) -> ModelVersion:
     """Register the MLflow model in ``folder`` as the next version of ``name``.
+
+    ``created_by`` is who registers it (the caller of the server, the MLflow version's user).
 
     Examples
     --------
@@ -190,6 +193,7 @@ def register_mlflow_model(
             description=description,
             tags=tags,
             flavor=flavor,
+            created_by=created_by,
         )
     flavors = ", ".join(sorted(mlmodel["flavors"]))
     if not allow_pickle:
@@ -213,6 +217,7 @@ def register_mlflow_model(
             tags=tags,
             allow_pickle=True,
             flavor="pyfunc",
+            created_by=created_by,
             artifacts={"mlflow_model": str(copy)},
         )
 
@@ -319,7 +324,14 @@ def import_registered_models(
                 )
             try:
                 mv = register_mlflow_model(
-                    ctx, name, folder, run_id, False, v.get("description") or None, tags
+                    ctx,
+                    name,
+                    folder,
+                    run_id,
+                    False,
+                    v.get("description") or None,
+                    tags,
+                    created_by=v.get("user_id") or None,
                 )
             except MainsailError as exc:
                 summary.skipped.append(f"model {name} version {number}: {exc.message}")

@@ -269,7 +269,7 @@ def _import_run(
         )
     points = []
     for m in metrics.get(run_id, []):
-        value = float(m["value"])
+        value = math.nan if m["value"] is None else float(m["value"])  # SQLite: NaN is NULL
         if m.get("is_nan") or not math.isfinite(value):
             summary.skipped.append(
                 f"run {run_id}: metric {m['key']!r} step {m['step']} is not finite"
@@ -352,7 +352,8 @@ def import_mlflow(
     Parameters
     ----------
     source : str
-        The MLflow tracking database URL, e.g. ``sqlite:///mlflow.db``.
+        The MLflow tracking database URL (``sqlite:///mlflow.db``), or a running MLflow
+        server (``http://host:5000``, read through its REST API).
     experiments, models : list of str, optional
         Only these experiments / registered models (by name); all by default.
 
@@ -364,10 +365,13 @@ def import_mlflow(
     from mainsail.registry._mlflow import import_registered_models
 
     if source.startswith(("http://", "https://")):
-        raise InvalidValueError(
-            "Importing from a running MLflow server is not supported yet; point --from at the "
-            "server's database instead (its --backend-store-uri, e.g. sqlite:///mlflow.db)."
-        )
+        import tempfile
+
+        from mainsail.tracking._mlflow_rest_source import snapshot
+
+        with tempfile.TemporaryDirectory(prefix="mainsail-mlflow-import-") as tmp:
+            url = snapshot(source, Path(tmp))
+            return import_mlflow(ctx, url, experiments, models, progress)
     src = MlflowSqlSource(source)
     try:
         check_revision(src.revision())

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import getpass
 import shutil
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -57,14 +58,19 @@ print(json.dumps({"good": good.info.run_id, "bad": bad.info.run_id, "gone": gone
 
 @pytest.fixture(scope="module")
 def mlflow_store(tmp_path_factory: pytest.TempPathFactory, mlflow_python: Path) -> dict[str, Any]:
+    folder = tmp_path_factory.mktemp("mlflow-store")
+    store = _make_store(mlflow_python, folder, f"sqlite:///{folder / 'mlflow.db'}")
+    return {**store, "url": f"sqlite:///{folder / 'mlflow.db'}"}
+
+
+def _make_store(mlflow_python: Path, folder: Path, uri: str) -> dict[str, Any]:
     import json
     import os
     import subprocess
 
-    folder = tmp_path_factory.mktemp("mlflow-store")
     (folder / "make.py").write_text(MAKE_STORE)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MAINSAIL_", "PYTHON"))}
-    env["MLFLOW_TRACKING_URI"] = f"sqlite:///{folder / 'mlflow.db'}"
+    env.update(MLFLOW_TRACKING_URI=uri, MLFLOW_HTTP_REQUEST_MAX_RETRIES="0")
     proc = subprocess.run(
         [str(mlflow_python), "make.py"],
         cwd=folder,
@@ -75,7 +81,7 @@ def mlflow_store(tmp_path_factory: pytest.TempPathFactory, mlflow_python: Path) 
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     ids = json.loads([ln for ln in proc.stdout.splitlines() if ln.startswith("{")][-1])
-    return {"folder": folder, "url": f"sqlite:///{folder / 'mlflow.db'}", **ids}
+    return {"folder": folder, **ids}
 
 
 def _mlflow_rows(db: Path, sql: str, *args: Any) -> list[tuple[Any, ...]]:
@@ -86,7 +92,79 @@ def _mlflow_rows(db: Path, sql: str, *args: Any) -> list[tuple[Any, ...]]:
 def test_import_copies_every_field_and_is_idempotent(
     mlflow_store: dict[str, Any], cli: Callable[..., tuple[int, str, str]], tmp_path: Path
 ) -> None:
-    db = mlflow_store["folder"] / "mlflow.db"
+    _check_import(mlflow_store, mlflow_store["folder"] / "mlflow.db", cli, tmp_path)
+
+
+@pytest.fixture(scope="module")
+def mlflow_http_store(
+    tmp_path_factory: pytest.TempPathFactory, mlflow_python: Path
+) -> Iterator[dict[str, Any]]:
+    """The same store written through a real ``mlflow server`` (proxied artifacts)."""
+    import os
+    import socket
+    import subprocess
+    import time
+
+    import httpx
+
+    folder = tmp_path_factory.mktemp("mlflow-server")
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MAINSAIL_", "PYTHON"))}
+    env.update(MLFLOW_DISABLE_TELEMETRY="true", DO_NOT_TRACK="true")
+    log = open(folder / "server.log", "wb")  # noqa: SIM115 - closed at teardown
+    proc = subprocess.Popen(
+        [
+            str(mlflow_python.parent / "mlflow"),
+            "server",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            "1",
+            "--backend-store-uri",
+            f"sqlite:///{folder / 'mlflow.db'}",
+            "--artifacts-destination",
+            str(folder / "mlartifacts"),
+        ],
+        cwd=folder,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            assert proc.poll() is None, (folder / "server.log").read_text()[-3000:]
+            try:
+                if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.3)
+        store = _make_store(mlflow_python, folder, url)
+        yield {**store, "url": url}
+    finally:
+        proc.terminate()
+        proc.wait(30)
+        log.close()
+
+
+def test_import_from_a_running_mlflow_server(
+    mlflow_http_store: dict[str, Any], cli: Callable[..., tuple[int, str, str]], tmp_path: Path
+) -> None:
+    db = mlflow_http_store["folder"] / "mlflow.db"
+    _check_import(mlflow_http_store, db, cli, tmp_path)
+
+
+def _check_import(
+    mlflow_store: dict[str, Any],
+    db: Path,
+    cli: Callable[..., tuple[int, str, str]],
+    tmp_path: Path,
+) -> None:
     code, out, err = cli("import", "mlflow", "--from", mlflow_store["url"])
     assert code == 0, err
     assert "Imported 3 experiment(s), 4 run(s) (0 already there)" in " ".join(out.split())
@@ -148,6 +226,8 @@ def test_import_copies_every_field_and_is_idempotent(
     assert (v1.version, v2.version) == (1, 2) and v1.flavor == "sklearn"
     assert v1.tags["mlflow.model_version"] == "1" and v1.run_id == good.id
     assert v1.tags["mlflow.source"].startswith("models:/m-")
+    user = _mlflow_rows(db, "select user_id from model_versions where version = 1")[0][0]
+    assert v1.created_by == (user or getpass.getuser())  # MLflow's user, else who imports
 
     # again: nothing new, nothing duplicated
     code, out, err = cli("import", "mlflow", "--from", mlflow_store["url"])

@@ -73,6 +73,7 @@ def test_register_alias_and_load_with_the_mlflow_client(
         v1 = store.get_model_version("clf-mlflow", alias="champion")
         assert v1.version == 1 and v1.flavor == "sklearn" and not v1.allow_pickle
         assert v1.run_id == out["run_id"] and v1.metrics == {"acc": 0.9}
+        assert v1.created_by == "admin"  # the caller, not the server's OS user
         assert "skops" in v1.tags["mainsail.mlflow.conversion"]
         assert store.get_model_version("clf-mlflow", alias="production").version == 2
         X = pd.read_csv(tmp_path / "X.csv")

@@ -55,6 +55,11 @@ def test_bad_input_gets_mlflow_errors(client_for: Any) -> None:
     assert r.status_code == 400 and "at most 1000 metrics" in r.json()["message"]
     r = dev.get(f"{V2}/experiments/get", params={"experiment_id": "0"})
     assert r.json()["experiment"]["name"] == "Default"
+    for action in ("update", "delete", "restore"):
+        r = dev.post(f"{V2}/experiments/{action}", json={"experiment_id": "0", "new_name": "x"})
+        assert r.status_code == 400 and r.json()["error_code"] == "INVALID_PARAMETER_VALUE"
+        assert "experiment 'Default'" in r.json()["message"]
+        assert "roles are granted on" in r.json()["message"]
 
 
 @pytest.mark.parametrize(

@@ -99,3 +99,37 @@ async def set_experiment_tag(
     raise MlflowError(
         "Mainsail experiments carry no tags; tag the runs instead (MlflowClient.set_tag).",
     )
+
+
+async def _permanent(request: Request, what: str) -> Any:
+    values = await fields(request)
+    name = experiment_name(store(request), required(values, "experiment_id"))
+    raise MlflowError(
+        f"Mainsail cannot {what} experiment {name!r}: an experiment is the project that roles "
+        "are granted on, and keeps its name and runs. Delete or tag the runs instead "
+        "(MlflowClient.delete_run, set_tag), or start runs in a new experiment."
+    )
+
+
+@router.post("/experiments/update")
+async def update_experiment(
+    request: Request,
+    audit: Audit = permit("experiments.update", "developer", experiment_project),
+) -> Any:
+    return await _permanent(request, "rename")
+
+
+@router.post("/experiments/delete")
+async def delete_experiment(
+    request: Request,
+    audit: Audit = permit("experiments.delete", "developer", experiment_project),
+) -> Any:
+    return await _permanent(request, "delete")
+
+
+@router.post("/experiments/restore")
+async def restore_experiment(
+    request: Request,
+    audit: Audit = permit("experiments.restore", "developer", experiment_project),
+) -> Any:
+    return await _permanent(request, "restore (it was never deleted)")

@@ -300,7 +300,14 @@ async def create_model_version(
         with tempfile.TemporaryDirectory(prefix="mlflow-model-") as tmp:
             _fetch(ctx, run, prefix, Path(tmp))
             return register_mlflow_model(
-                ctx, name, Path(tmp), run.id, allow_pickle, values.get("description"), tags
+                ctx,
+                name,
+                Path(tmp),
+                run.id,
+                allow_pickle,
+                values.get("description"),
+                tags,
+                created_by=audit.actor,
             )
 
     v = await run_in_threadpool(register)
