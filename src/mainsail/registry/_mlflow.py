@@ -34,7 +34,7 @@ from mainsail.runtimes._pyfunc import PythonModel, PythonModelContext
 if TYPE_CHECKING:
     from mainsail.store._context import Context
 
-SAFE_TYPE_PREFIXES = ("sklearn.", "numpy.", "scipy.", "builtins.")
+SAFE_TYPE_PREFIXES = ("sklearn.", "numpy.", "scipy.")
 CONVERSION_TAG = "mainsail.mlflow.conversion"
 
 
