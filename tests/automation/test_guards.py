@@ -223,3 +223,21 @@ def test_the_automation_leaves_audit_events(world: Any) -> None:
         ("automation:retrain", "rollouts.start"),
         ("automation:retrain", "models.set_alias"),
     } <= actions
+
+
+def test_a_failed_pipeline_fails_its_job_with_the_cause(world: Any, cli: Any) -> None:
+    """The job is failed (not done) with the pipeline's error, and the trail shows it once."""
+    _automation(pipeline="auto_flows:broken")
+    controller = AutomationController(world)
+    _fire_alert(world)
+    _cycle(world, controller)
+    trail = mainsail.automation_trail("retrain")
+    failed = [e for e in trail if e.status == "failed"]
+    assert len(failed) == 1, [e.status for e in trail]
+    assert "on fire" in str(failed[0].detail.get("error"))
+    job = mainsail.get_job(failed[0].job_id)
+    assert job.status == "failed" and job.attempts == 1, job
+    assert "Retraining failed" in (job.error or "") and "on fire" in (job.error or "")
+    assert mainsail.get_automation("retrain").in_flight is None
+    code, out, _ = cli("automation", "show", "retrain")
+    assert code == 0 and "cluster is on" in out  # the trail shows the cause

@@ -7,11 +7,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import sqlalchemy as sa
 
 import mainsail
 from mainsail.checks import CheckResult, decide_verdict
 from mainsail.checks._types import CheckOutcome
 from mainsail.core import InvalidValueError, ModelStateError
+from mainsail.store import _tables as t
 
 from .conftest import POLICY
 
@@ -224,8 +226,14 @@ def test_deleting_a_version_forgets_its_blessing(churn, frames, fitted) -> None:
     mainsail.check("churn/3", "datasets:/churn-holdout/1", policy=POLICY, progress=False)
     assert mainsail.latest_check("churn/3").blessed  # type: ignore[union-attr]
     mainsail.delete_version("churn", 3)
-    mainsail.register_model(fitted[1], name="churn", input_example=X.head())  # reuses number 3
-    assert mainsail.latest_check("churn/3") is None
+    with mainsail.get_context().store.db.read() as conn:  # its check results went with it
+        rows = conn.execute(
+            sa.select(t.check_results.c.id).where(t.check_results.c.version == 3)
+        ).all()
+    assert rows == []
+    again = mainsail.register_model(fitted[1], name="churn", input_example=X.head())
+    assert again.version == 4  # a deleted number is never reused
+    assert mainsail.latest_check("churn/4") is None
 
 
 def test_cli_exit_codes_and_listing(churn, cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -260,7 +268,7 @@ def test_cli_exit_codes_and_listing(churn, cli, tmp_path: Path) -> None:  # type
     code, _, _ = cli("checks", "show", "churn/2", "--html", str(tmp_path / "s.html"))
     assert code == 0 and "Release checks" in (tmp_path / "s.html").read_text()
     code, _, err = cli("check", "churn/2", "--data", "datasets:/churn-holdout/1", "--label", "nope")
-    assert code == 1 and "no label column 'nope'" in err
+    assert code == 2 and "no label column 'nope'" in err
     code, _, err = cli(
         "check",
         "churn/2",
@@ -269,7 +277,33 @@ def test_cli_exit_codes_and_listing(churn, cli, tmp_path: Path) -> None:  # type
         "--policy",
         str(tmp_path / "missing.yaml"),
     )
-    assert code == 1 and "policy file" in err
+    assert code == 2 and "policy file" in err
+
+
+def test_cli_invalid_input_exits_2_and_names_the_file_and_key(churn, cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """CI tells "rejected" (1) from "the checks could not run" (2)."""
+    args = ("check", "churn/2", "--data", "datasets:/churn-holdout/1", "--policy")
+    bad_yaml = tmp_path / "broken.yaml"
+    bad_yaml.write_text("label: churned\nmetrics:\n  roc_auc: {min: 0.8\n")
+    code, _, err = cli(*args, str(bad_yaml))
+    said = " ".join(err.split())
+    assert code == 2, err
+    assert f"The policy file '{bad_yaml}' is not valid YAML: line 4" in said
+    assert "<unicode string>" not in said
+    bad_key = tmp_path / "bad-key.yaml"
+    bad_key.write_text("label: churned\nbudgets: {p99: 50}\n")
+    code, _, err = cli(*args, str(bad_key))
+    said = " ".join(err.split())
+    assert code == 2
+    assert f"policy in '{bad_key}' is not valid: budgets.p99: 'p99' is not a setting" in said
+    assert "Valid settings are: p99_ms" in said and "mainsail.checks._policy" not in said
+    wrong_label = tmp_path / "label.yaml"
+    wrong_label.write_text("label: churn\nmetrics: {roc_auc: {min: 0.7}}\n")
+    code, _, err = cli(*args, str(wrong_label))
+    said = " ".join(err.split())
+    assert code == 2 and "The policy names it (label: churn): fix 'label:' in the policy" in said
+    code, _, err = cli("check", "churn/9", "--data", "datasets:/churn-holdout/1")
+    assert code == 2 and "Traceback" not in err
 
 
 def test_check_results_on_postgres(pg_url: str, churn) -> None:  # type: ignore[no-untyped-def]

@@ -155,3 +155,17 @@ def test_default_rules_raise_drift_on_dataset_drift(served, ctx, make_churn) -> 
     r = mainsail.run_monitor("churn")
     assert r.drift is not None and r.drift.dataset_drift
     assert [(a.rule, a.severity, a.state) for a in r.alerts] == [("drift", "warning", "firing")]
+
+
+def test_emoji_shortcodes_only_go_to_slack(caplog: pytest.LogCaptureFixture) -> None:
+    """``:rotating_light:`` is Slack markup; a log line printed it literally."""
+    from mainsail.monitoring._alerts import Alert
+    from mainsail.monitoring._notifiers import LogNotifier, alert_text
+
+    alert = Alert(id=1, fingerprint="f", rule="drift", endpoint="churn", severity="warning",
+                  state="firing", value=0.6, first_seen_at=0, updated_at=0)  # fmt: skip
+    with caplog.at_level("WARNING"):
+        LogNotifier().send(alert, "firing")
+    assert "[WARNING] drift firing on endpoint churn" in caplog.text
+    assert ":rotating_light:" not in caplog.text
+    assert alert_text(alert, "firing", slack=True).startswith(":rotating_light: [WARNING]")

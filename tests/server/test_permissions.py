@@ -31,6 +31,7 @@ REQUIRED_ROLE = {
     "experiments.create": "developer",
     "runs.create": "developer",
     "runs.reap": "developer",
+    "runs.heartbeat": "developer",
     "runs.update": "developer",
     "runs.end": "developer",
     "runs.log_params": "developer",
@@ -46,6 +47,8 @@ REQUIRED_ROLE = {
     "models.delete_version": "deployer",
     "models.set_alias": "deployer",
     "models.delete_alias": "deployer",
+    # explaining reads the model: whoever may view it
+    "models.explain": "viewer",
     "artifacts.upload": "developer",
     "users.create": "admin",
     "users.update": "admin",
@@ -153,6 +156,7 @@ def _examples(seed: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:
             "path": {"run_id": run},
             "json": {"dataset_version_id": seed["dv"]},
         },
+        ("POST", "/api/v1/runs/{run_id}/heartbeat"): {"path": {"run_id": run}},
         ("POST", "/api/v1/runs/{run_id}/end"): {
             "path": {"run_id": run},
             "json": {"status": "finished"},
@@ -221,6 +225,13 @@ def _examples(seed: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:
             "path": {"endpoint": "ep", "name": "default"}
         },
         ("POST", "/api/v1/alerts/{alert_id}/resolve"): {"path": {"alert_id": seed.get("alert", 1)}},
+        ("POST", "/api/v1/models/{name}/versions/{version}/explain"): {
+            "path": {"name": "clf", "version": 1},
+            "json": {
+                "data": {"columns": ["a", "b", "c"], "data": [[0.1, 0.2, 0.3]]},
+                "background": {"columns": ["a", "b", "c"], "data": [[0, 0, 0], [1, 1, 1]]},
+            },
+        },
         ("POST", "/api/v1/models/{name}/versions/{version}/checks"): {
             "path": {"name": "clf", "version": 2},
             "json": {"data": "datasets:/clf-holdout/1", "policy": POLICY},

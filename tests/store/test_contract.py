@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 
 import pytest
@@ -171,6 +172,17 @@ def test_dead_process_runs_are_reaped(store: SqlStore) -> None:
     rid = _run(store, pid=2**22 + 12345)  # no such process
     assert store.reap_dead_runs() == 1
     assert store.get_run(rid).status == "failed"
+
+
+def test_a_running_run_heartbeats_until_it_ends(store: SqlStore) -> None:
+    rid = _run(store)
+    before = store.get_run(rid).heartbeat_at
+    assert before is not None  # creating the run is its first sign of life
+    time.sleep(0.01)
+    assert store.heartbeat_run(rid) is True
+    assert (store.get_run(rid).heartbeat_at or 0) > before
+    store.end_run(rid, "finished", [])
+    assert store.heartbeat_run(rid) is False
 
 
 def test_the_store_reports_its_schema_revision(store: SqlStore) -> None:

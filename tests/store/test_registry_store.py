@@ -52,3 +52,12 @@ def test_versions_aliases_history(store: SqlStore) -> None:
         store.get_model_version("nope", 1)
     files, dirs = store.referenced_digests()
     assert "a" * 64 in dirs
+
+
+def test_a_deleted_number_is_never_reused(store: SqlStore) -> None:
+    for _ in range(3):
+        store.create_model_version("churn", **FIELDS)
+    store.delete_model_version("churn", 3)
+    store.delete_model_version("churn", 2)
+    assert store.create_model_version("churn", **FIELDS).version == 4
+    assert [v.version for v in store.list_model_versions("churn")] == [1, 4]

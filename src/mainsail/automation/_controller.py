@@ -213,7 +213,12 @@ class AutomationController:
             return
         event = self.ctx.database().add_automation_event
         if job.status != "done":
-            event(row["id"], trig, "failed", {"error": job.error}, ts=now, job_id=job.id)
+            recorded = any(  # the retraining job already recorded why (with its links)
+                e["status"] == "failed" and e["job_id"] == job.id
+                for e in self.ctx.database().automation_events(row["id"], limit=1000)
+            )
+            if not recorded:
+                event(row["id"], trig, "failed", {"error": job.error}, ts=now, job_id=job.id)
             state["in_flight"] = None
             state["last_outcome"] = "failed"
             return

@@ -11,7 +11,11 @@ from typing import Any
 
 from mainsail.automation._spec import AutomationSpec, parse_spec
 from mainsail.checks import check
-from mainsail.core._errors import AutomationSpecError, ModelNotFoundError
+from mainsail.core._errors import (
+    AutomationSpecError,
+    ModelNotFoundError,
+    RetrainingFailedError,
+)
 from mainsail.core._registry_schemas import ModelVersion
 from mainsail.pipelines._runner import run_pipeline
 from mainsail.registry._registry import register_model, resolve_version
@@ -113,7 +117,12 @@ def handle(ctx: Context, payload: dict[str, Any], job: Any) -> dict[str, Any]:
             {"stage": "pipeline", "status": run.status, "error": run.error},
             pipeline_run_id=run.id,
         )
-        return {"status": "failed", "stage": "pipeline", "pipeline_run_id": run.id}
+        # The job fails with the cause (not "done" with no error): `jobs show` and the
+        # controller's outcome say what went wrong without a look at the pipeline run.
+        raise RetrainingFailedError(
+            f"The pipeline '{spec.pipeline}' of automation '{spec.name}' failed (pipeline run "
+            f"{run.id}): {run.error or run.status}. See `mainsail pipeline show {run.id[:8]}`."
+        )
     outputs = _outputs(run.outputs)
     registered = done.get("registered")
     if registered is not None and registered["model_version"] is not None:

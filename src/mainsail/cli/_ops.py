@@ -16,13 +16,24 @@ def register(app: typer.Typer) -> None:
 
 
 def gc(
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Only report what would go.")] = False,
+    dry_run: Annotated[
+        bool,
+        typer.Option(
+            "--dry-run/--delete",
+            help="Only report what would go (the default); --delete removes it.",
+        ),
+    ] = True,
     min_age: Annotated[
         float, typer.Option("--min-age", help="Keep blobs younger than this many seconds.")
     ] = 3600.0,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
-    """Remove artifact blobs that no run, dataset or manifest references."""
+    """Find artifact blobs that nothing references; remove them only with --delete.
+
+    Referenced: run artifacts, dataset tables, model folders (and every file in them),
+    release-check and monitor reports, and the values of pipeline runs, step runs and the
+    step cache.
+    """
     from mainsail.client import get_context
     from mainsail.store._gc import collect_garbage
 
@@ -39,6 +50,8 @@ def gc(
     )
     for d in report.unreferenced[:20]:
         console.print(f"  sha256:{d}")
+    if dry_run and report.unreferenced:
+        console.print("Nothing was deleted (dry run). Remove them with: mainsail gc --delete")
 
 
 def doctor(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:

@@ -46,6 +46,15 @@ class Settings(BaseSettings):
     metric_flush_interval: float = Field(
         default=1.0, description="Seconds between background flushes of buffered metrics."
     )
+    run_heartbeat_interval: float = Field(
+        default=30.0,
+        gt=0,
+        le=60,
+        description=(
+            "Seconds between a running run's heartbeats. A run on another host silent for "
+            "5 minutes is marked failed (its process stopped without ending it)."
+        ),
+    )
     metric_buffer_size: int = Field(
         default=5000, description="Buffered metric points that trigger an early flush."
     )
@@ -74,6 +83,22 @@ class Settings(BaseSettings):
             "Unset: a local 2-CPU cluster is started for each pipeline run."
         ),
     )
+
+    # -- capacity and cost (issue 18) -------------------------------------------------------
+    price_vcpu_hour: float = Field(
+        default=0.0445,
+        ge=0,
+        description="Price of one vCPU reserved for an hour (model cards, sizing, the monitor).",
+    )
+    price_gb_hour: float = Field(
+        default=0.0049, ge=0, description="Price of one GB of memory reserved for an hour."
+    )
+    price_replica_hour: float = Field(
+        default=0.0,
+        ge=0,
+        description="Fixed price of one serving replica for an hour (a node share, a licence).",
+    )
+    price_currency: str = Field(default="USD", description="The currency of the prices above.")
 
     def resolved_home(self) -> Path:
         return Path(os.path.expanduser(str(self.home))).absolute()

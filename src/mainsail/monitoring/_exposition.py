@@ -35,6 +35,9 @@ GAUGES: dict[str, str] = {
     "mainsail_latency_ms": "Request latency quantiles over the monitor window (ms)",
     "mainsail_error_rate": "Share of failed requests over the monitor window",
     "mainsail_throughput_rps": "Requests per second over the monitor window",
+    "mainsail_cost_per_hour": "Live cost per hour of the replicas (CPU, memory) at the prices",
+    "mainsail_cost_per_1k_predictions": "Live cost of 1,000 predictions over the monitor window",
+    "mainsail_endpoint_idle": "1 if the endpoint served no request in the monitor window",
     "mainsail_monitor_status": "1 for the status of the latest monitor run",
     "mainsail_monitor_last_run_timestamp_seconds": "When the monitor last ran",
     "mainsail_alerts_firing": "Firing alerts by endpoint and severity",
@@ -114,6 +117,13 @@ def samples(ctx: Context) -> list[Sample]:
             if o.get("error_rate") is not None:
                 out.append(("mainsail_error_rate", base, float(o["error_rate"])))
             out.append(("mainsail_throughput_rps", base, float(o["throughput_rps"])))
+            out.append(("mainsail_endpoint_idle", base, float(bool(o.get("idle")))))
+            for key, gauge in (
+                ("cost_per_hour", "mainsail_cost_per_hour"),
+                ("cost_per_1k", "mainsail_cost_per_1k_predictions"),
+            ):
+                if o.get(key) is not None:
+                    out.append((gauge, base, float(o[key])))
     for row in store.firing_alert_counts():
         labels = {"endpoint": row["endpoint"] or "", "severity": row["severity"]}
         out.append(("mainsail_alerts_firing", labels, float(row["count"])))

@@ -48,15 +48,18 @@ class Notifier(Protocol):
 NotifierFactory = Callable[..., Notifier]
 
 
-def alert_text(alert: Alert, event: str) -> str:
+def alert_text(alert: Alert, event: str, *, slack: bool = False) -> str:
+    """One line (plus the drifted features) for a log or a chat message; ``slack=True``
+    prefixes Slack's emoji shortcodes, which elsewhere would print literally."""
     icon = {"firing": ":rotating_light:", "resolved": ":white_check_mark:"}.get(event, "")
+    icon = icon if slack else ""
     feats = alert.evidence.get("features") or []
     names = ", ".join(
         f"{f['column']} ({f['test']} {f['effect_size']:.3g})" for f in feats[:5] if "column" in f
     )
     value = f"{alert.value:.4g}" if alert.value is not None else "-"
     text = (
-        f"{icon} [{alert.severity.upper()}] {alert.rule} {event} on endpoint "
+        f"{icon + ' ' if icon else ''}[{alert.severity.upper()}] {alert.rule} {event} on endpoint "
         f"{alert.endpoint}: {alert.evidence.get('metric', '')} = {value} "
         f"({alert.evidence.get('condition', '')})"
     )
@@ -97,7 +100,7 @@ class WebhookNotifier:
 
     def body(self, alert: Alert, event: str) -> dict[str, Any]:
         if self.format == "slack":
-            return {"text": alert_text(alert, event)}
+            return {"text": alert_text(alert, event, slack=True)}
         return {"event": event, "alert": alert.model_dump()}
 
     def send(self, alert: Alert, event: str) -> None:

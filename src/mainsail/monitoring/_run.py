@@ -58,6 +58,13 @@ def _evidence(r: MonitorResult, example_rows: list[dict[str, Any]]) -> Any:
                 for c in cols
             ]
             ev["share_drifted"] = r.drift.share_drifted
+            if r.attribution is not None and r.attribution.importance:
+                # which of the drifted features matter to the model's predictions
+                for f in ev["features"]:
+                    f["importance_share"] = r.attribution.share_of(f["column"])
+                ev["drifted_importance_share"] = r.attribution.drifted_importance_share
+        if area == "attribution" and r.attribution is not None:
+            ev["attribution"] = r.attribution.model_dump(mode="json")
         if area == "quality" and r.quality is not None:
             ev["issues"] = [i.model_dump(mode="json") for i in r.quality.issues[:20]]
         if area == "performance" and r.performance is not None:

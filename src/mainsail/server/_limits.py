@@ -143,4 +143,9 @@ class PredictScope:
 
 
 def _is_inference(path: str) -> bool:
-    return path.endswith("/infer") or path.startswith("/invocations")
+    # explanations read the same model and (by request id) the prediction log
+    return (
+        path.endswith(("/infer", "/explain"))
+        or path.startswith("/invocations")
+        or path.startswith("/v1/explanations/")
+    )

@@ -126,6 +126,9 @@ class RestTrackingMixin:
     def reap_dead_runs(self) -> int:
         return int(self.client.json("POST", "/runs/reap")["reaped"])
 
+    def heartbeat_run(self, run_id: str) -> bool:
+        return bool(self.client.json("POST", f"/runs/{seg(run_id)}/heartbeat")["running"])
+
     # -- datasets --------------------------------------------------------------------------
     def create_dataset_version(self, name: str, **fields: Any) -> tuple[DatasetVersion, bool]:
         data = self.client.json("POST", f"/datasets/{seg(name)}/versions", json=fields)

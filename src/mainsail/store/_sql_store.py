@@ -52,6 +52,9 @@ from mainsail.store._upsert import insert_ignore, upsert
 from mainsail.store.protocols.tracking import MetricRow
 
 _RUN_FIELDS = ("user", "source", "git_commit", "git_dirty", "seed")
+# A running run's process heartbeats every ``run_heartbeat_interval`` (<= 60 s): one silent
+# this long, on another host (where its pid cannot be checked), has stopped.
+RUN_STALE_MS = 300_000
 _MAX_KEY = 250
 _MAX_VALUE = 6000
 
@@ -240,16 +243,35 @@ class SqlStore(
                 "run is refused so finished results stay as they were. Start a new run instead."
             )
 
-    def reap_dead_runs(self) -> int:
-        """Mark runs 'failed' whose process on this host has died without ending them."""
+    def heartbeat_run(self, run_id: str) -> bool:
+        """The run's process is alive: record it; ``False`` once the run is no longer running."""
+        with self.db.write() as conn:
+            done = conn.execute(
+                t.runs.update()
+                .where(t.runs.c.id == run_id, t.runs.c.status == "running")
+                .values(heartbeat_at=now_ms())
+            )
+            return bool(done.rowcount)
+
+    def reap_dead_runs(self, stale_after_ms: int = RUN_STALE_MS) -> int:
+        """Mark runs 'failed' whose process died without ending them: on this host, a process
+        that no longer exists; on any other host, no heartbeat for ``stale_after_ms``."""
         host = hostname()
+        cutoff = now_ms() - stale_after_ms
         with self.db.read() as conn:
             rows = conn.execute(
-                sa.select(t.runs.c.id, t.runs.c.pid).where(
-                    t.runs.c.status == "running", t.runs.c.host == host
+                sa.select(t.runs.c.id, t.runs.c.pid, t.runs.c.host, t.runs.c.heartbeat_at).where(
+                    t.runs.c.status == "running",
+                    sa.or_(t.runs.c.host == host, t.runs.c.heartbeat_at < cutoff),
                 )
             ).all()
-        dead = [r.id for r in rows if r.pid is not None and not _pid_alive(r.pid)]
+        dead = [
+            r.id
+            for r in rows
+            if (r.host == host and r.pid is not None and not _pid_alive(r.pid))
+            # a process here that is alive is alive, whatever its heartbeat says
+            or (r.host != host and r.heartbeat_at is not None and r.heartbeat_at < cutoff)
+        ]
         if dead:
             with self.db.write() as conn:
                 conn.execute(
@@ -618,8 +640,9 @@ class SqlStore(
     # -- garbage collection ----------------------------------------------------------------
     def referenced_digests(self) -> tuple[set[str], set[str]]:
         """(blob digests referenced directly, digests that are folder manifests): run
-        artifacts (pipeline step outputs among them), dataset tables, model folders, and the
-        reports of release checks and monitor runs."""
+        artifacts (pipeline step outputs among them), dataset tables, model folders, the
+        reports of release checks and monitor runs, and the values pipeline runs, step runs
+        and the step cache name."""
         with self.db.read() as conn:
             files = set(
                 conn.execute(
@@ -640,7 +663,34 @@ class SqlStore(
             ]
             for col in reports:
                 files |= set(conn.execute(sa.select(col).where(col.is_not(None))).scalars())
+            # pipeline values: a step's literal inputs are recorded nowhere else, and a run's
+            # outputs and cache entries must not lose their blobs with a deleted run
+            values = [
+                t.pipeline_runs.c.outputs,
+                t.step_runs.c.inputs,
+                t.step_runs.c.outputs,
+                t.step_cache.c.outputs,
+            ]
+            for col in values:
+                for doc in conn.execute(sa.select(col).where(col.is_not(None))).scalars():
+                    files |= _value_digests(doc)
         return files, dirs
+
+
+def _value_digests(doc: Any) -> set[str]:
+    """The ``digest`` of every stored value in a pipeline JSON document (metas or mappings)."""
+    found: set[str] = set()
+    if isinstance(doc, dict):
+        digest = doc.get("digest")
+        if isinstance(digest, str):
+            found.add(digest)
+        for v in doc.values():
+            if isinstance(v, (dict, list)):
+                found |= _value_digests(v)
+    elif isinstance(doc, list):
+        for v in doc:
+            found |= _value_digests(v)
+    return found
 
 
 def _param_rows(run_id: str, params: Mapping[str, Any]) -> list[dict[str, Any]]:

@@ -11,6 +11,7 @@ from mainsail.server.routers import (
     checks,
     datasets,
     endpoints,
+    explanations,
     explore,
     health,
     jobs,
@@ -24,6 +25,7 @@ from mainsail.server.routers import (
 
 ALL = [health, tracking, datasets, models, artifacts, security]
 ALL += [endpoints, monitoring, checks, automation, pipelines, jobs, explore]
+ALL += [explanations]
 
 __all__ = [
     "ALL",
@@ -32,6 +34,7 @@ __all__ = [
     "checks",
     "datasets",
     "endpoints",
+    "explanations",
     "explore",
     "health",
     "jobs",

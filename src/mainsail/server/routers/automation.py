@@ -97,7 +97,7 @@ def put_automation(
     if before is not None and not audit.principal.may("deployer", before.endpoint):
         raise denied(audit.principal, "deployer", before.endpoint)
     audit.before = _summary(before) if before is not None else None
-    created = create_automation(ctx, {**spec, "name": name})
+    created = create_automation(ctx, {**spec, "name": name}, import_pipeline=False)
     audit.after = _summary(created)
     return created
 

@@ -225,6 +225,22 @@ def end_run(
     store(request).end_run(run_id, body.status, _checked(body.metrics), body.end_time)
 
 
+class Running(Body):
+    running: bool
+
+
+@router.post("/runs/{run_id}/heartbeat", response_model=Running)
+def heartbeat_run(
+    request: Request,
+    run_id: str,
+    audit: Audit = permit("runs.heartbeat", "developer", run_project),
+) -> Any:
+    """The run's process is alive (every ``run_heartbeat_interval``); reaping needs none on
+    its host, so a run on another host that stops sending them is marked failed."""
+    audit.target = f"runs/{run_id}"
+    return {"running": store(request).heartbeat_run(run_id)}
+
+
 @router.post("/runs/{run_id}/params", status_code=204)
 def log_params(
     request: Request,
