@@ -151,7 +151,13 @@ class SqlStore(
         environment: tuple[str, dict[str, Any]] | None = None,
         **fields: Any,
     ) -> None:
-        """Insert a running run with its initial params and tags in one transaction."""
+        """Insert a running run with its initial params and tags in one transaction.
+
+        ``heartbeats=False`` (a run written by a client that sends none, such as MLflow's)
+        leaves it to its client to end: the reaper never marks it failed for silence.
+        """
+        fields = dict(fields)
+        heartbeats = fields.pop("heartbeats", True)
         param_rows = _param_rows(run_id, params or {})
         tag_rows = _tag_rows(run_id, tags or {})
         with self.db.write() as conn:
@@ -176,6 +182,7 @@ class SqlStore(
                 pid=fields.get("pid") or os.getpid(),
                 env_digest=env_digest,
             )
+            row["heartbeat_at"] = row["start_time"] if heartbeats else None
             fastsql.execute(conn, "insert_run", row)
             if param_rows:
                 fastsql.execute(conn, "insert_param", param_rows)

@@ -24,6 +24,9 @@ def test_roles_and_audit_apply(client_for: Any, server_ctx: Any) -> None:
     assert run["run"]["info"]["artifact_uri"] == f"mlflow-artifacts:/{exp_id}/{run_id}/artifacts"
     r = viewer.post(f"{V2}/runs/log-metric", json={"run_id": run_id, "key": "x", "value": 1})
     assert r.status_code == 403
+    # the MLflow client sends no heartbeats: a silent run is not reaped as dead
+    server_ctx.store.reap_dead_runs(stale_after_ms=0)
+    assert server_ctx.store.get_run(run_id).status == "running"
     # a viewer reads, through either prefix
     got = viewer.get(f"{AJAX}/runs/get", params={"run_id": run_id})
     assert got.status_code == 200 and got.json()["run"]["info"]["run_name"] == "r"

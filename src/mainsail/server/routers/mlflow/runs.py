@@ -90,6 +90,8 @@ async def create_run(
     extra: dict[str, Any] = {
         # the client's process is not the server's: the reaper (same host + dead pid) skips it
         "host": f"mlflow-client:{request.client.host if request.client else 'unknown'}",
+        # MLflow's client sends no heartbeats: its runs end when it ends them, as in MLflow
+        "heartbeats": False,
     }
     if values.get("start_time"):
         extra["start_time"] = int(values["start_time"])
