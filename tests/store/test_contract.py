@@ -189,3 +189,11 @@ def test_the_store_reports_its_schema_revision(store: SqlStore) -> None:
     from mainsail.store import SCHEMA_REVISION
 
     assert store.schema_revision() == SCHEMA_REVISION
+
+
+def test_a_run_without_heartbeats_is_never_reaped_for_silence(store: SqlStore) -> None:
+    beating = _run(store, host="elsewhere", start_time=1)
+    silent = _run(store, host="elsewhere", start_time=1, heartbeats=False)  # e.g. MLflow's
+    store.reap_dead_runs()
+    assert store.get_run(beating).status == "failed"  # silent since 1970: its process is gone
+    assert store.get_run(silent).status == "running"  # its client ends it

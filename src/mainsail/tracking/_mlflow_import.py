@@ -276,7 +276,11 @@ def _import_run(
             )
             continue
         points.append((str(m["key"]), value, int(m["step"] or 0), int(m["timestamp"] or 0)))
-    fields: dict[str, Any] = {"host": _IMPORT_HOST, "start_time": int(r["start_time"] or 0) or None}
+    fields: dict[str, Any] = {
+        "host": _IMPORT_HOST,
+        "start_time": int(r["start_time"] or 0) or None,
+        "heartbeats": False,  # nothing here runs it: a run still RUNNING in MLflow stays so
+    }
     if r.get("user_id"):
         fields["user"] = str(r["user_id"])[:256]
     source = run_tags.get("mlflow.source.name") or r.get("source_name")

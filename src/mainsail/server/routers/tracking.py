@@ -47,6 +47,10 @@ class RunIn(Body):
     start_time: Annotated[int, Field(ge=0, le=2**63 - 1)] | None = None
     pid: Annotated[int, Field(ge=0, le=2**31 - 1)] | None = None
     host: Annotated[str, Field(max_length=256)] | None = None
+    heartbeats: bool = Field(
+        default=True,
+        description="False for a client that sends no heartbeats: the reaper leaves the run be",
+    )
 
 
 class RunFieldsIn(Body):
@@ -141,7 +145,17 @@ def create_run(
     audit.target = f"runs/{body.run_id}"
     env = (body.environment.digest, body.environment.data) if body.environment else None
     fields = body.model_dump(
-        include={"user", "source", "git_commit", "git_dirty", "seed", "start_time", "pid", "host"},
+        include={
+            "user",
+            "source",
+            "git_commit",
+            "git_dirty",
+            "seed",
+            "start_time",
+            "pid",
+            "host",
+            "heartbeats",
+        },
         exclude_none=True,
     )
     s = store(request)
