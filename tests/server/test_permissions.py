@@ -36,6 +36,7 @@ REQUIRED_ROLE = {
     "runs.end": "developer",
     "runs.log_params": "developer",
     "runs.set_tags": "developer",
+    "runs.delete_tag": "developer",
     "runs.log_metrics": "developer",
     "runs.add_artifact": "developer",
     "runs.add_input": "developer",
@@ -142,6 +143,7 @@ def _examples(seed: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:
             "path": {"run_id": run},
             "json": {"tags": {"t": 1}},
         },
+        ("DELETE", "/api/v1/runs/{run_id}/tags/{key}"): {"path": {"run_id": run, "key": "t"}},
         ("POST", "/api/v1/runs/{run_id}/metrics"): {
             "path": {"run_id": run},
             "json": {"points": [["m", 1.0, 0, 1]]},

@@ -101,6 +101,9 @@ def _register() -> None:
     from mainsail.cli import _loadtest
 
     _loadtest.register(app)  # loadtest (issue 18)
+    from mainsail.cli._import import imports
+
+    app.add_typer(imports, name="import")
     _registered = True
 
 

@@ -122,6 +122,7 @@ def register_model(
     allow_pickle: bool = False,
     flavor: str | None = None,
     artifacts: dict[str, str] | None = None,
+    created_by: str | None = None,
 ) -> ModelVersion:
     """Register ``model`` as the next immutable version of ``name``.
 
@@ -253,7 +254,7 @@ def register_model(
         card=_json_safe(card_data),
         reference_profile=profile.to_dict(),
         allow_pickle=allow_pickle,
-        created_by=_actor(),
+        created_by=created_by or _actor(),
     )
 
 

@@ -16,6 +16,7 @@ from mainsail.core._errors import (
     ExperimentNotFoundError,
     InvalidMetricError,
     InvalidValueError,
+    NotFoundError,
     ParamConflictError,
     RunClosedError,
     RunNotFoundError,
@@ -150,7 +151,13 @@ class SqlStore(
         environment: tuple[str, dict[str, Any]] | None = None,
         **fields: Any,
     ) -> None:
-        """Insert a running run with its initial params and tags in one transaction."""
+        """Insert a running run with its initial params and tags in one transaction.
+
+        ``heartbeats=False`` (a run written by a client that sends none, such as MLflow's)
+        leaves it to its client to end: the reaper never marks it failed for silence.
+        """
+        fields = dict(fields)
+        heartbeats = fields.pop("heartbeats", True)
         param_rows = _param_rows(run_id, params or {})
         tag_rows = _tag_rows(run_id, tags or {})
         with self.db.write() as conn:
@@ -175,6 +182,7 @@ class SqlStore(
                 pid=fields.get("pid") or os.getpid(),
                 env_digest=env_digest,
             )
+            row["heartbeat_at"] = row["start_time"] if heartbeats else None
             fastsql.execute(conn, "insert_run", row)
             if param_rows:
                 fastsql.execute(conn, "insert_param", param_rows)
@@ -204,15 +212,24 @@ class SqlStore(
         with self.db.read() as conn:
             return str(self._run_row(conn, run_id).status)
 
-    def end_run(self, run_id: str, status: str, metrics: Sequence[MetricRow] = ()) -> None:
-        """Flush the last metrics and close the run, in one transaction."""
+    def end_run(
+        self,
+        run_id: str,
+        status: str,
+        metrics: Sequence[MetricRow] = (),
+        end_time: int | None = None,
+    ) -> None:
+        """Flush the last metrics and close the run, in one transaction.
+
+        ``end_time`` (ms) defaults to now; an importer gives the original one.
+        """
         if status not in RUN_STATUSES or status == "running":
             raise InvalidValueError(
                 f"A run ends as one of: finished, failed, killed. Got {status!r}."
             )
         with self.db.write() as conn:
             updated = fastsql.execute(
-                conn, "end_run", {"status": status, "end_time": now_ms(), "id": run_id}
+                conn, "end_run", {"status": status, "end_time": end_time or now_ms(), "id": run_id}
             ).rowcount
             if updated != 1:
                 self._ensure_open(conn, run_id)  # raises: unknown or already closed
@@ -312,6 +329,23 @@ class SqlStore(
         with self.db.write() as conn:
             self._run_row(conn, run_id)
             upsert(conn, t.tags, rows, keys=["run_id", "key"], update=["value"])
+
+    def delete_tag(self, run_id: str, key: str) -> None:
+        """Remove tag ``key`` from a run; a missing tag is an error naming the run's tags."""
+        with self.db.write() as conn:
+            self._run_row(conn, run_id)
+            deleted = conn.execute(
+                t.tags.delete().where(t.tags.c.run_id == run_id, t.tags.c.key == key)
+            ).rowcount
+            if deleted != 1:
+                known = conn.execute(
+                    sa.select(t.tags.c.key).where(t.tags.c.run_id == run_id)
+                ).scalars()
+                raise NotFoundError(
+                    f"Run {run_id} has no tag {key!r}; its tags are: "
+                    + (", ".join(sorted(known)) or "none")
+                    + ". Check the key's spelling."
+                )
 
     def log_metrics(self, run_id: str, points: Sequence[MetricRow]) -> None:
         with self.db.write() as conn:
