@@ -32,7 +32,20 @@ def _cache() -> Path:
 
 
 def ensure_mlflow_venv() -> Path:
-    """The python of a venv with the MLflow client, created on first use."""
+    """The python of a venv with the MLflow client, created on first use.
+
+    An exclusive lock next to it makes parallel test workers (pytest-xdist) wait for the one
+    that installs instead of installing into the same folder at once.
+    """
+    import fcntl
+
+    _cache().mkdir(parents=True, exist_ok=True)
+    with open(_cache() / "mlflow-venv.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return _ensure_mlflow_venv()
+
+
+def _ensure_mlflow_venv() -> Path:
     root = _cache() / "mlflow-venv"
     python = root / "bin" / "python"
     wanted = (
