@@ -14,12 +14,25 @@ own high-water mark, ``VmHWM``):
   both timed; the load time is recorded apart, so its report-only time compares with
   Mainsail's frames path.
 
-A last case times a drift check over a window of stored live sketches (60 one-minute
-windows x 2 replicas, the files ``LiveSketches`` writes).
+A case times a drift check over a window of stored live sketches (60 one-minute windows x
+2 replicas, the files ``LiveSketches`` writes).
+
+The ``rollup`` case writes 30 days x 4 replicas of one-minute sketch files (172,800 files,
+as ``LiveSketches`` names them) and times a 24 h and a 30-day window: first without
+rollups (``compact=False``, every file read: the baseline), then the one-time compaction,
+then the same windows over the rollups (goal: < 1 s each).
+
+The ``calibration`` case is a grid, not a race: at each size (10k, 100k, 1M rows) four
+families of column (normal, skewed, categorical, binary) are moved by equivalent shifts of
+0, 0.03, 0.05, 0.1 and 0.2 sd (skewed: robust sd; categories: the re-weighting whose
+chi-square divergence is the shift squared; binary: that Cohen's h), several columns per
+cell, and it prints the share of columns each tool flags per family and magnitude: the
+false-alarm rate at 0, the recall at 0.1 and 0.2, and what each does in between.
 
     .venv/bin/python bench/drift.py            # 1M x 25 and 1M x 100 (Evidently: minutes, GBs)
     .venv/bin/python bench/drift.py --quick    # 50k rows
     .venv/bin/python bench/drift.py --only 25 --skip-evidently
+    .venv/bin/python bench/drift.py --only calibration --calibration-sizes 10000 100000
 """
 
 from __future__ import annotations
@@ -70,6 +83,156 @@ def make(n: int, n_cols: int, seed: int, shift: bool) -> Any:
         p = SHIFT_P if shift and c in shifted else BASE_P
         data[c] = np.array(CATS, dtype=object)[rng.choice(5, n, p=p)]
     return pd.DataFrame(data)
+
+
+CAL_FAMILIES = ("normal", "skewed", "categorical", "binary")
+CAL_MAGNITUDES = (0.0, 0.03, 0.05, 0.1, 0.2)
+CAL_BASE_P = [0.4, 0.25, 0.15, 0.12, 0.08]
+LOGNORMAL_SIGMA = 0.75
+
+
+def calibration_layout(per_cell: int) -> list[tuple[str, str, float]]:
+    """(column, family, shift) for every cell; unshifted cells get twice the columns."""
+    out = []
+    for family in CAL_FAMILIES:
+        for delta in CAL_MAGNITUDES:
+            for i in range(per_cell * (2 if delta == 0 else 1)):
+                out.append((f"{family}@{delta}#{i}", family, delta))
+    return out
+
+
+def _cal_column(family: str, delta: float, n: int, rng: Any) -> Any:
+    import math
+
+    import numpy as np
+
+    if family == "normal":
+        return rng.normal(delta, 1.0, n)
+    if family == "skewed":  # moved by delta of its robust sd (IQR / 1.349)
+        iqr = 2 * math.sinh(0.6745 * LOGNORMAL_SIGMA)
+        return rng.lognormal(0, LOGNORMAL_SIGMA, n) + delta * iqr / 1.349
+    if family == "categorical":
+        base = np.array(CAL_BASE_P)
+        target = np.full(5, 0.2)
+        unit = math.sqrt(float(np.sum((target - base) ** 2 / base)))
+        p = base + (delta / unit) * (target - base)
+        return np.array(CATS, dtype=object)[rng.choice(5, n, p=p)]
+    q = math.sin(math.asin(math.sqrt(0.3)) + delta / 2) ** 2  # Cohen's h = delta from 0.3
+    return np.where(rng.random(n) < q, "yes", "no").astype(object)
+
+
+def make_calibration(n: int, per_cell: int, seed: int, shift: bool) -> Any:
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(seed)
+    data = {
+        name: _cal_column(family, delta if shift else 0.0, n, rng)
+        for name, family, delta in calibration_layout(per_cell)
+    }
+    return pd.DataFrame(data)
+
+
+def calibration_files(folder: Path, n: int, per_cell: int) -> tuple[Path, Path]:
+    return (
+        folder / f"cal-ref-{n}x{per_cell}.parquet",
+        folder / f"cal-cur-{n}x{per_cell}.parquet",
+    )
+
+
+def write_calibration_child(n: int, per_cell: int, folder: str) -> dict[str, Any]:
+    ref_path, cur_path = calibration_files(Path(folder), n, per_cell)
+    for path, seed, shift in ((ref_path, 11, False), (cur_path, 12, True)):
+        if not path.exists():
+            tmp = path.with_suffix(".tmp")
+            make_calibration(n, per_cell, seed, shift).to_parquet(tmp, index=False)
+            os.replace(tmp, path)
+    return {"bytes": ref_path.stat().st_size + cur_path.stat().st_size}
+
+
+def calibration_child(tool: str, n: int, per_cell: int, folder: str) -> dict[str, Any]:
+    """One drift check of a calibration pair of files: the columns each tool flags."""
+    import pandas as pd
+
+    ref_path, cur_path = calibration_files(Path(folder), n, per_cell)
+    ref, cur = pd.read_parquet(ref_path), pd.read_parquet(cur_path)
+    layout_ = calibration_layout(per_cell)
+    t = time.perf_counter()
+    if tool == "mainsail":
+        from mainsail.monitoring import drift
+
+        drifted = drift(ref, cur).drifted_columns
+    else:
+        from evidently import DataDefinition, Dataset, Report
+        from evidently.presets import DataDriftPreset
+
+        numeric = [c for c, f, _ in layout_ if f in ("normal", "skewed")]
+        categorical = [c for c, f, _ in layout_ if f in ("categorical", "binary")]
+        dd = DataDefinition(numerical_columns=numeric, categorical_columns=categorical)
+        snap = Report([DataDriftPreset()]).run(
+            current_data=Dataset.from_pandas(cur, data_definition=dd),
+            reference_data=Dataset.from_pandas(ref, data_definition=dd),
+        )
+        drifted = []
+        for m in snap.dict()["metrics"]:
+            cfg = m.get("config", {})
+            if not str(cfg.get("type", "")).endswith("ValueDrift"):
+                continue
+            method, thr, value = str(cfg["method"]), float(cfg["threshold"]), float(m["value"])
+            if ("p_value" in method and value < thr) or ("p_value" not in method and value >= thr):
+                drifted.append(cfg["column"])
+    return {"seconds": time.perf_counter() - t, "drifted": sorted(drifted)}
+
+
+def calibration_rates(drifted: list[str], per_cell: int) -> dict[str, dict[str, float]]:
+    """Share of flagged columns per family and magnitude."""
+    hit = set(drifted)
+    rates: dict[str, dict[str, float]] = {}
+    for family in CAL_FAMILIES:
+        rates[family] = {}
+        for delta in CAL_MAGNITUDES:
+            cols = [c for c, f, d in calibration_layout(per_cell) if f == family and d == delta]
+            rates[family][str(delta)] = sum(c in hit for c in cols) / len(cols)
+    return rates
+
+
+def run_calibration(
+    sizes: list[int], per_cell: int, evidently_py: str | None, a: Any
+) -> tuple[dict[str, Any], bool]:
+    folder = Path(a.data_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    out: dict[str, Any] = {}
+    failed = False
+    mags = "".join(f"{d:>8}" for d in CAL_MAGNITUDES)
+    print(f"\ncalibration: share of columns flagged ({per_cell} per cell, 2x unshifted)")
+    print(f"{'rows':>9} {'tool':<10}{'family':<13}{mags}   (0: false alarms; >= 0.1: recall)")
+    for n in sizes:
+        w = run_child(
+            sys.executable, ["--write-calibration", str(n), str(per_cell), str(folder)], a.timeout
+        )
+        if "error" in w:
+            print(f"{n:>9} (writing data) ERROR {w['error']}")
+            failed = True
+            continue
+        out[str(n)] = {}
+        for tool, py in (("mainsail", sys.executable), ("evidently", evidently_py)):
+            if py is None:
+                continue
+            r = run_child(
+                py, ["--calibration-child", tool, str(n), str(per_cell), str(folder)], a.timeout
+            )
+            if "error" in r:
+                print(f"{n:>9} {tool:<10}ERROR {r['error']}")
+                out[str(n)][tool] = r
+                failed = True
+                continue
+            rates = calibration_rates(r["drifted"], per_cell)
+            out[str(n)][tool] = {"seconds": r["seconds"], "rates": rates}
+            for family in CAL_FAMILIES:
+                cells = "".join(f"{rates[family][str(d)]:>8.2f}" for d in CAL_MAGNITUDES)
+                print(f"{n:>9} {tool:<10}{family:<13}{cells}")
+            print(f"{'':>9} {tool:<10}{'(seconds)':<13}{r['seconds']:>8.2f}")
+    return out, failed
 
 
 def _rss_mb() -> float:
@@ -235,6 +398,84 @@ def sketch_child(n_cols: int, rows_per_window: int, windows: int, replicas: int)
     }
 
 
+def rollup_child(days: int, replicas: int, baseline_30d: int) -> dict[str, Any]:
+    """Minute sketch files for ``days`` x ``replicas``; time windows without and with rollups."""
+    import base64
+
+    import datasketches as ds
+    import numpy as np
+    import orjson
+    import pandas as pd
+
+    from mainsail.data import profile_frame
+    from mainsail.monitoring import load_sketches
+
+    rng = np.random.default_rng(0)
+    rows = 50
+    frame = pd.DataFrame(
+        {
+            "x": rng.normal(size=rows),
+            "y": rng.lognormal(size=rows),
+            "plan": rng.choice(["a", "b", "c"], rows),
+        }
+    )
+    prof = profile_frame(frame).to_dict()
+    lat = ds.kll_doubles_sketch(200)
+    for v in rng.gamma(2.0, 5.0, rows):
+        lat.update(float(v))
+    latency = base64.b64encode(lat.serialize()).decode()
+    root = tempfile.mkdtemp(prefix="mainsail-rollup-bench-")
+    folder = Path(root) / "sketches" / "endpoint=bench" / "version=1"
+    folder.mkdir(parents=True)
+    now = int(time.time()) // 86400 * 86400
+    first = now - days * 86400
+    t = time.perf_counter()
+    nbytes = 0
+    for start in range(first, now, 60):
+        for r in range(replicas):
+            doc = orjson.dumps(
+                {
+                    "version": "1",
+                    "window_start": start,
+                    "window_s": 60,
+                    "replica": f"r{r}",
+                    "rows": rows,
+                    "requests": rows,
+                    "errors": 0,
+                    "latency_kll": latency,
+                    "profile": prof,
+                    "process": {"cpu_percent": 10.0, "memory_rss": 1e8},
+                }
+            )
+            (folder / f"{start}-r{r}.json").write_bytes(doc)
+            nbytes += len(doc)
+    out: dict[str, Any] = {
+        "files": days * 1440 * replicas,
+        "bytes": nbytes,
+        "write_seconds": time.perf_counter() - t,
+    }
+
+    def timed(start_s: int, **kw: Any) -> tuple[float, int]:
+        t0 = time.perf_counter()
+        merged = load_sketches(root, "bench", start_s * 1000, now * 1000, now_s=now, **kw)
+        return time.perf_counter() - t0, merged["1"].rows
+
+    day_s, rows_day = timed(now - 86400, compact=False)
+    out["baseline_24h_seconds"], out["rows_24h"] = day_s, rows_day
+    if baseline_30d:
+        month_s, rows_month = timed(first, compact=False)
+        out["baseline_30d_seconds"], out["rows_30d"] = month_s, rows_month
+    t = time.perf_counter()
+    timed(first)  # the first read compacts (once)
+    out["compaction_seconds"] = time.perf_counter() - t
+    out["files_after"] = sum(1 for _ in (Path(root) / "sketches").rglob("*.json"))
+    out["rollup_24h_seconds"], r24 = timed(now - 86400)
+    out["rollup_30d_seconds"], r30 = timed(first)
+    out["rows_match"] = r24 == rows_day and (not baseline_30d or r30 == out["rows_30d"])
+    out["rows_30d_rollup"] = r30
+    return out
+
+
 def run_child(python: str, args: list[str], timeout: float) -> dict[str, Any]:
     t = time.perf_counter()
     try:
@@ -277,7 +518,28 @@ def main() -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     ap.add_argument("--quick", action="store_true", help="50k rows instead of 1M")
-    ap.add_argument("--only", nargs="*", choices=["25", "100", "sketch"], help="cases to run")
+    ap.add_argument(
+        "--only",
+        nargs="*",
+        choices=["25", "100", "sketch", "rollup", "calibration"],
+        help="cases to run",
+    )
+    ap.add_argument("--rollup-days", type=int, default=30)
+    ap.add_argument("--rollup-replicas", type=int, default=4)
+    ap.add_argument(
+        "--rollup-baseline-30d",
+        type=int,
+        default=1,
+        help="also time the 30-day window without rollups (reads every file; minutes)",
+    )
+    ap.add_argument(
+        "--calibration-sizes",
+        nargs="*",
+        type=int,
+        default=[10_000, 100_000, 1_000_000],
+        help="rows per side of the calibration grid",
+    )
+    ap.add_argument("--calibration-per-cell", type=int, default=3, help="columns per cell")
     ap.add_argument("--skip-evidently", action="store_true")
     ap.add_argument("--timeout", type=float, default=900, help="seconds per child")
     ap.add_argument("--out", default=str(HERE / "out" / "drift.json"))
@@ -289,7 +551,21 @@ def main() -> int:
     ap.add_argument("--child", nargs=5, help=argparse.SUPPRESS)
     ap.add_argument("--write-child", nargs=3, help=argparse.SUPPRESS)
     ap.add_argument("--sketch-child", nargs=4, type=int, help=argparse.SUPPRESS)
+    ap.add_argument("--write-calibration", nargs=3, help=argparse.SUPPRESS)
+    ap.add_argument("--calibration-child", nargs=4, help=argparse.SUPPRESS)
+    ap.add_argument("--rollup-child", nargs=3, type=int, help=argparse.SUPPRESS)
     a = ap.parse_args()
+    if a.rollup_child:
+        print(json.dumps(rollup_child(*a.rollup_child)))
+        return 0
+    if a.write_calibration:
+        n, per, folder = a.write_calibration
+        print(json.dumps(write_calibration_child(int(n), int(per), folder)))
+        return 0
+    if a.calibration_child:
+        tool, n, per, folder = a.calibration_child
+        print(json.dumps(calibration_child(tool, int(n), int(per), folder)))
+        return 0
     if a.child:
         tool, mode, rows, cols, folder = a.child
         print(json.dumps(child(tool, mode, int(rows), int(cols), folder)))
@@ -304,10 +580,10 @@ def main() -> int:
         return 0
 
     n = 50_000 if a.quick else 1_000_000
-    cases = a.only or ["25", "100", "sketch"]
+    cases = a.only or ["25", "100", "sketch", "rollup", "calibration"]
     evidently_py = None
     version = None
-    if not a.skip_evidently and any(c in cases for c in ("25", "100")):
+    if not a.skip_evidently and any(c in cases for c in ("25", "100", "calibration")):
         from _venvs import ensure_venv, installed_version
 
         evidently_py = str(ensure_venv("evidently"))
@@ -328,6 +604,39 @@ def main() -> int:
         "  found exactly the shifted columns?"
     )
     for case in cases:
+        if case == "rollup":
+            days = a.rollup_days if not a.quick else 3
+            args = [str(days), str(a.rollup_replicas), str(a.rollup_baseline_30d)]
+            r = run_child(sys.executable, ["--rollup-child", *args], a.timeout)
+            results["cases"]["rollup"] = r
+            if "error" in r:
+                failed = True
+                print(f"{'rollup':<14}{'mainsail':<20}  ERROR {r['error']}")
+                continue
+            print(
+                f"\nsketch rollup: {days} days x {a.rollup_replicas} replicas = {r['files']} "
+                f"files ({r['bytes'] / 2**20:.0f} MB, written in {r['write_seconds']:.0f} s)"
+            )
+            for span in ("24h", "30d"):
+                base = r.get(f"baseline_{span}_seconds")
+                roll = r[f"rollup_{span}_seconds"]
+                ratio = f"{base / roll:8.1f}x" if base else "        -"
+                base_s = f"{base:10.3f}" if base else f"{'-':>10}"
+                print(
+                    f"  {span} window: every file {base_s} s   rollups {roll:8.3f} s   "
+                    f"{ratio} faster   (goal < 1 s: {roll < 1})"
+                )
+            print(
+                f"  one-time compaction {r['compaction_seconds']:.1f} s, {r['files_after']} "
+                f"files left; same rows: {r['rows_match']}"
+            )
+            continue
+        if case == "calibration":
+            sizes = a.calibration_sizes if not a.quick else [10_000, 50_000]
+            cal, cal_failed = run_calibration(sizes, a.calibration_per_cell, evidently_py, a)
+            results["cases"]["calibration"] = cal
+            failed = failed or cal_failed
+            continue
         if case == "sketch":
             windows, per = (60, 2_000) if not a.quick else (10, 1_000)
             r = run_child(

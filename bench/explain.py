@@ -15,6 +15,12 @@ five of them): a HistGradientBoostingClassifier (scikit-learn; Mainsail runs
 - **global importance**: ``global_importance(None, model, reference)`` on a 50,000-row
   reference (a deterministic sample of ``GLOBAL_MAX_ROWS`` rows is explained; goal: < 2 s),
   and whether its top-5 features match the 10,000-row batch's.
+- **registration**: ``register_model(model, reference=<50,000 rows>)`` with the stored global
+  importance against the same registration with that step replaced by a no-op (goal: it
+  adds < 2 s).
+- **serving**: that version behind ``mainsail serve``; single-row V2 requests at concurrency
+  1 on one keep-alive connection, alternating ``/infer`` and ``/explain`` (goal: the p99 of
+  ``/explain`` within 3x the p99 of ``/infer``).
 
     .venv/bin/python bench/explain.py
     .venv/bin/python bench/explain.py --quick      # fewer trees, fewer repeats
@@ -23,14 +29,21 @@ five of them): a HistGradientBoostingClassifier (scikit-learn; Mainsail runs
 from __future__ import annotations
 
 import argparse
+import http.client
 import os
 import platform
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
 import time
 import warnings
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+import orjson
 import pandas as pd
 
 from mainsail.explanations import explain, global_importance
@@ -135,7 +148,135 @@ def bench_model(
         f"  top 5: {', '.join(top_gi)}  (the 10,000-row batch's: same set "
         f"{set(top_gi) == set(top_batch)}, same order {top_gi == top_batch})"
     )
-    return [ok_naive, ok_batch, ok_gi]
+    ok_reg = bench_registration(name, model, reference, args)
+    ok_serve = bench_serving(name, model, reference, args)
+    return [ok_naive, ok_batch, ok_gi, ok_reg, ok_serve]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def bench_serving(name: str, model: Any, reference: pd.DataFrame, args: argparse.Namespace) -> bool:
+    """Single-row ``/explain`` vs ``/infer`` latency at concurrency 1 on ``mainsail serve``.
+
+    The model registered by :func:`bench_registration` (with its 50k-row reference) is served
+    by a real ``mainsail serve`` process; one keep-alive connection sends single-row V2
+    requests, alternating ``.../infer`` and ``.../explain`` so that both see the same load.
+    """
+    import mainsail
+
+    label = name.lower()[:20]
+    mainsail.set_alias(
+        label, "champion", mainsail.get_model_version(f"models:/{label}@latest").version
+    )
+    port = _free_port()
+    env = {**os.environ, "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1")}
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "mainsail",
+            "serve",
+            f"models:/{label}@champion",
+            "--port",
+            str(port),
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+                conn.request("GET", "/v2/health/ready")
+                ready = conn.getresponse()
+                ready.read()
+                if ready.status == 200:
+                    break
+            except OSError:
+                pass
+            if time.monotonic() > deadline or proc.poll() is not None:
+                raise RuntimeError("mainsail serve did not become ready")
+            time.sleep(0.3)
+        rows = reference.head(args.requests + 50).to_numpy()
+        times: dict[str, list[float]] = {"infer": [], "explain": []}
+        for i, row in enumerate(rows):
+            body = orjson.dumps(
+                {"inputs": [{"name": "input", "shape": [1, len(row)], "datatype": "FP64",
+                             "data": row.tolist()}]}
+            )  # fmt: skip
+            for route in ("infer", "explain"):
+                t0 = time.perf_counter()
+                conn.request("POST", f"/v2/models/{label}/{route}", body,
+                             {"content-type": "application/json"})  # fmt: skip
+                resp = conn.getresponse()
+                resp.read()
+                elapsed = time.perf_counter() - t0
+                if resp.status != 200:
+                    raise RuntimeError(f"/{route} answered {resp.status}")
+                if i >= 50:  # the first 50 of each warm up
+                    times[route].append(elapsed * 1000)
+        conn.close()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+    p50 = {k: float(np.percentile(v, 50)) for k, v in times.items()}
+    p99 = {k: float(np.percentile(v, 99)) for k, v in times.items()}
+    ratio = p99["explain"] / p99["infer"]
+    ok = ratio <= 3.0
+    print(
+        f"serving, 1 row, c=1  /infer p50 {p50['infer']:.2f} ms p99 {p99['infer']:.2f} ms; "
+        f"/explain p50 {p50['explain']:.2f} ms p99 {p99['explain']:.2f} ms "
+        f"({args.requests} requests each)"
+    )
+    print(f"  /explain p99 vs /infer p99: {ratio:5.2f}x (goal <= 3x)  {verdict(ok)}")
+    return ok
+
+
+def bench_registration(
+    name: str, model: Any, reference: pd.DataFrame, args: argparse.Namespace
+) -> bool:
+    """What ``register_model(..., reference=)`` pays for the stored global importance.
+
+    The same registration (50k-row reference: signature, profile, prediction baseline) is
+    timed with the importance step and with that step replaced by a no-op, in turns.
+    """
+    import mainsail
+    from mainsail.registry import _registry
+
+    real = _registry.explain_reference
+    label = name.lower()[:20]
+
+    def register() -> Any:
+        return mainsail.register_model(model, name=label, reference=reference)
+
+    def without() -> Any:
+        _registry.explain_reference = lambda *a, **k: None  # type: ignore[assignment]
+        try:
+            return register()
+        finally:
+            _registry.explain_reference = real  # type: ignore[assignment]
+
+    without()  # the first registration creates the store: not part of either figure
+    timed = race(args.repeat, with_importance=register, without=without)
+    (with_s, mv), (without_s, _) = timed["with_importance"], timed["without"]
+    added = with_s - without_s
+    record = mv.card["global_importance"]
+    ok = added < 2.0
+    print(
+        f"register_model      {with_s:7.3f} s with global importance, {without_s:7.3f} s "
+        f"without ({len(reference):,}-row reference)"
+    )
+    print(
+        f"  added by importance {added:6.3f} s ({record['method']}, {record['rows']:,} rows "
+        f"explained, {record['seconds']:.3f} s inside; goal < 2 s)  {verdict(ok)}"
+    )
+    return ok
 
 
 def main() -> None:
@@ -143,13 +284,19 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="30 trees, 1 repeat")
     parser.add_argument("--repeat", type=int, default=3, help="best of N runs (default 3)")
     parser.add_argument("--per-row", type=int, default=200, help="rows in the per-row loops")
+    parser.add_argument(
+        "--requests", type=int, default=1000, help="single-row requests per route (serving)"
+    )
     args = parser.parse_args()
     trees = 30 if args.quick else 100
     if args.quick:
         args.repeat = 1
+        args.requests = min(args.requests, 300)
     import xgboost as xgb
     from sklearn.ensemble import HistGradientBoostingClassifier
 
+    home = tempfile.mkdtemp(prefix="mainsail-bench-explain-")
+    os.environ["MAINSAIL_HOME"] = home  # register_model's store: a throwaway folder
     X, y = make_data(REFERENCE)
     print(
         f"python {platform.python_version()}, shap {shap.__version__}, xgboost {xgb.__version__}, "
@@ -162,6 +309,7 @@ def main() -> None:
     results = bench_model("HistGradientBoostingClassifier", hgb, X, X, args)
     results += bench_model("XGBClassifier", booster, X, X, args)
     print(f"\n{sum(results)} of {len(results)} goals met (load average {os.getloadavg()[0]:.1f})")
+    shutil.rmtree(home, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -177,3 +177,15 @@ def client_for(server_ctx: Any, tokens: dict[str, str]) -> Iterator[Callable[...
     yield make
     for c in opened:
         c.close()
+
+
+@pytest.fixture
+def loopback_webhooks(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Let webhooks call test sinks on 127.0.0.1 (refused by default: SSRF)."""
+    from mainsail.core._settings import reset_settings
+
+    monkeypatch.setenv("MAINSAIL_WEBHOOK_ALLOW", "127.0.0.1")
+    reset_settings()
+    yield
+    monkeypatch.delenv("MAINSAIL_WEBHOOK_ALLOW")
+    reset_settings()

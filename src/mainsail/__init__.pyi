@@ -113,6 +113,10 @@ from .client._jobs import enqueue_job as enqueue_job
 from .client._jobs import get_job as get_job
 from .client._jobs import list_jobs as list_jobs
 
+# -- capacity and cost -----------------------------------------------------------------------
+from .client._capacity import load_test as load_test
+from .client._capacity import recommend_sizing as recommend_sizing
+
 # -- core -----------------------------------------------------------------------------------
 from .core import MainsailError as MainsailError
 from .core import Settings as Settings

@@ -223,3 +223,93 @@ def test_the_automation_leaves_audit_events(world: Any) -> None:
         ("automation:retrain", "rollouts.start"),
         ("automation:retrain", "models.set_alias"),
     } <= actions
+
+
+def test_a_failed_pipeline_fails_its_job_with_the_cause(world: Any, cli: Any) -> None:
+    """The job is failed (not done) with the pipeline's error, and the trail shows it once."""
+    _automation(pipeline="auto_flows:broken")
+    controller = AutomationController(world)
+    _fire_alert(world)
+    _cycle(world, controller)
+    trail = mainsail.automation_trail("retrain")
+    failed = [e for e in trail if e.status == "failed"]
+    assert len(failed) == 1, [e.status for e in trail]
+    assert "on fire" in str(failed[0].detail.get("error"))
+    job = mainsail.get_job(failed[0].job_id)
+    assert job.status == "failed" and job.attempts == 1, job
+    assert "Retraining failed" in (job.error or "") and "on fire" in (job.error or "")
+    assert mainsail.get_automation("retrain").in_flight is None
+    code, out, _ = cli("automation", "show", "retrain")
+    assert code == 0 and "cluster is on" in out  # the trail shows the cause
+
+
+def test_one_retraining_in_flight_per_endpoint(world: Any) -> None:
+    """Two automations of one endpoint: while one retrains (its canary not finished), the
+    other's firings and manual runs are suppressed, so two rollouts never race."""
+    canary = {"strategy": "canary", "spec": {"steps": [10, 50, 100], "interval": 60}}
+    _automation(cooldown=0, rollout=canary)
+    _automation(name="retrain-b", cooldown=0, rollout=canary)
+    controller = AutomationController(world)
+    _fire_alert(world)
+    _cycle(world, controller)  # the first retrains and starts its canary, which is in progress
+    assert len(mainsail.list_jobs()) == 1
+    assert mainsail.get_rollout("churn").state not in ("promoted", "rolled_back", "aborted")
+    _fire_alert(world, now_ms() + 5)
+    mainsail.trigger_automation("retrain-b", reason="impatient human")
+    _cycle(world, controller)
+    assert len(mainsail.list_jobs()) == 1
+    trails = {n: mainsail.automation_trail(n) for n in ("retrain", "retrain-b")}
+    busy = [e for e in trails["retrain-b"] if e.status == "suppressed"]
+    assert busy and {e.detail["reason"] for e in busy} == {"endpoint_in_flight"}
+    assert all(e.detail.get("automation") == "retrain" for e in busy)
+    assert "triggered" not in [e.status for e in trails["retrain-b"]]
+
+
+def test_the_automation_after_a_canary_rollback(world: Any) -> None:
+    """The canary of a retrained version is rolled back: nothing is promoted, the flight
+    clears, the rollback alert and older evidence trigger nobody, new evidence does."""
+    from mainsail.rollout._alerts import raise_rollout_alert
+
+    canary = {"strategy": "canary", "spec": {"steps": [10, 50, 100], "interval": 60}}
+    _automation(cooldown=0, settle="10m", rollout=canary)
+    _automation(name="retrain-b", cooldown=0, rollout=canary)
+    controller = AutomationController(world)
+    _fire_alert(world)
+    _cycle(world, controller)
+    rollout = mainsail.get_rollout("churn")
+    assert rollout.source == "automation:retrain" and rollout.state == "progressing"
+    mainsail.rollback("churn")
+    raise_rollout_alert(world, "churn", {"reason": "canary errors"}, value=1.0)
+    _cycle(world, controller)
+    trail = mainsail.automation_trail("retrain")
+    assert trail[-1].status == "rolled_back" and trail[-1].rollout_id == rollout.id
+    automation = mainsail.get_automation("retrain")
+    assert automation.in_flight is None and automation.state["last_outcome"] == "rolled_back"
+    assert mainsail.get_model_version("models:/churn@champion").version == 1  # not promoted
+    assert [v.version for v in mainsail.get_endpoint("churn").variants] == [1]
+    # the drift alert from before the rollout settled, and the rollback alert, trigger nobody
+    # (the other automation of the endpoint included)
+    _fire_alert(world, automation.state["guard_until"] - 1000)
+    _cycle(world, controller)
+    assert len(mainsail.list_jobs()) == 1
+    # fresh evidence after the settle window does
+    _fire_alert(world, automation.state["guard_until"] + 1000)
+    _cycle(world, controller)
+    assert len(mainsail.list_jobs()) == 2
+
+
+def test_a_retraining_the_controller_did_not_start_is_refused(
+    world: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Queued past the controller (its guards, approval, cooldown), the job does nothing."""
+    import mainsail.automation._retrain as retrain
+
+    monkeypatch.setattr(retrain, "_TRIGGER_WAIT_S", 0.3)
+    _automation()
+    job_id = jobs.enqueue(world, "automation.retrain", {"automation": "retrain"}, max_attempts=1)
+    jobs.Worker(mainsail.get_context(), poll_s=0.05).run(until_idle=True)
+    job = mainsail.get_job(job_id)
+    assert job.status == "failed"
+    assert "the automation controller did not start it" in (job.error or "")
+    assert [v.version for v in mainsail.list_model_versions("churn")] == [1]
+    assert _statuses() == []

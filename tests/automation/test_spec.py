@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -93,3 +94,26 @@ def test_the_shipped_example_is_valid() -> None:
     example = Path(__file__).parents[2] / "examples" / "automation" / "churn-retrain.yaml"
     spec = parse_spec(example)
     assert spec.rollout.strategy == "canary" and spec.cooldown == 6 * 3600
+
+
+def test_create_checks_the_datasets_and_the_pipeline_it_names(
+    ctx: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import pandas as pd
+
+    import mainsail
+    from mainsail.core._errors import AutomationSpecError
+
+    folder = Path(__file__).parents[2] / "examples" / "automation"
+    monkeypatch.chdir(folder)  # where the shipped example's pipeline (flows.py) imports
+    with pytest.raises(AutomationSpecError, match=r"'churn-live' \(params.dataset\). Known "
+                       "datasets: none yet"):  # fmt: skip
+        mainsail.create_automation(folder / "churn-retrain.yaml")
+    mainsail.log_dataset(pd.DataFrame({"age": [1, 2], "churned": [0, 1]}), name="churn-live")
+    created = mainsail.create_automation(folder / "churn-retrain.yaml")  # the example creates
+    assert created.spec.pipeline == "flows:retrain"
+    spec = parse_spec(folder / "churn-retrain.yaml").model_dump(mode="json")
+    with pytest.raises(AutomationSpecError, match="Expected a Python file at .*flowz.py"):
+        mainsail.create_automation({**spec, "pipeline": "flowz.py:retrain"})
+    with pytest.raises(AutomationSpecError, match="Pipelines in that module: retrain"):
+        mainsail.create_automation({**spec, "pipeline": "flows:retrian"})

@@ -48,7 +48,19 @@ EXAMPLES: dict[str, Any] = {
     "schema": True,
     "skew": {"max_drift_share": 1.0},
     "smoke": {"rows": 2, "timeout_s": 90},
+    "capacity": {"p99_ms": 50, "min_rps": 100},
+    "explanations": {"top_k": 2, "forbidden": ["age"], "max_forbidden_share": 1.0},
 }
+
+
+def _store_a_capacity_curve() -> None:
+    from .test_capacity import store_curve
+
+    store_curve("churn", 2, [(1, 300.0, 5.0), (8, 1200.0, 20.0)])
+
+
+#: What a built-in check reads besides the data, put in place before it runs.
+PREPARE: dict[str, Callable[[], None]] = {"capacity": _store_a_capacity_curve}
 
 
 @pytest.mark.parametrize("name", CHECKS.names())
@@ -72,6 +84,7 @@ def test_every_registered_check_declares_what_the_runner_needs(name: str) -> Non
 
 @pytest.mark.parametrize("name", [n for n in CHECKS.names() if n in EXAMPLES])
 def test_every_built_in_check_runs_on_a_real_model(name: str, churn: Any) -> None:
+    PREPARE.get(name, lambda: None)()
     res = mainsail.check(
         "churn/2", churn, baseline="1", policy={"label": "churned", name: EXAMPLES[name]},
         progress=False,
@@ -173,7 +186,7 @@ def test_a_third_party_check_registered_by_name_runs_from_a_policy_file(
         code, _, err = cli("check", "churn/2", "--data", "datasets:/churn-holdout/1",
                            "--policy", str(policy))  # fmt: skip
         said = " ".join(err.split())  # the console wraps long lines
-        assert code == 1 and "min_rows.min: Input should be greater than or equal to 1" in said
+        assert code == 2 and "min_rows.min: Input should be greater than or equal to 1" in said
     finally:
         unregister_check("min_rows")
     assert "min_rows" not in CHECKS

@@ -54,7 +54,10 @@ def test_round_trip_through_to_dict() -> None:
             {"baseline": {"test": "t-test"}},
             r"baseline.test: Input should be 'bootstrap' or 'mcnemar'",
         ),
-        ({"baseline": {"margins": 0.1}}, r"baseline.margins: Extra inputs are not permitted"),
+        (
+            {"baseline": {"margins": 0.1}},
+            r"baseline.margins: 'margins' is not a setting of 'baseline'. Valid settings are: metric, margin",
+        ),
         ({"slices": {"min": 0.7}}, r"slices.columns: Field required"),
         (
             {"robustness": {"missing": 2}},

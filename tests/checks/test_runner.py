@@ -7,11 +7,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import sqlalchemy as sa
 
 import mainsail
 from mainsail.checks import CheckResult, decide_verdict
 from mainsail.checks._types import CheckOutcome
 from mainsail.core import InvalidValueError, ModelStateError
+from mainsail.store import _tables as t
 
 from .conftest import POLICY
 
@@ -191,7 +193,15 @@ def test_slices_fail_on_the_weak_segment(churn) -> None:  # type: ignore[no-unty
 
 
 def test_require_checks_gates_the_alias(churn) -> None:  # type: ignore[no-untyped-def]
-    mainsail.set_alias("churn", "champion", 1, require_checks=True)
+    # turning the gate on checks the version the alias points at (issue 21, 6)
+    with pytest.raises(ModelStateError, match="Turning on the require_checks gate.*version 1"):
+        mainsail.set_alias("churn", "champion", 1, require_checks=True)
+    assert mainsail.get_context().store.alias_gate("churn", "champion") is False  # unchanged
+    lenient = {"label": "churned", "metrics": {"accuracy": {"min": 0.5}}}
+    assert mainsail.check(
+        "churn/1", "datasets:/churn-holdout/1", policy=lenient, progress=False
+    ).blessed
+    assert mainsail.set_alias("churn", "champion", 1, require_checks=True).require_checks
     with pytest.raises(
         ModelStateError,
         match="requires a blessed CheckResult.*no CheckResult.*mainsail check models:/churn/2",
@@ -224,8 +234,14 @@ def test_deleting_a_version_forgets_its_blessing(churn, frames, fitted) -> None:
     mainsail.check("churn/3", "datasets:/churn-holdout/1", policy=POLICY, progress=False)
     assert mainsail.latest_check("churn/3").blessed  # type: ignore[union-attr]
     mainsail.delete_version("churn", 3)
-    mainsail.register_model(fitted[1], name="churn", input_example=X.head())  # reuses number 3
-    assert mainsail.latest_check("churn/3") is None
+    with mainsail.get_context().store.db.read() as conn:  # its check results went with it
+        rows = conn.execute(
+            sa.select(t.check_results.c.id).where(t.check_results.c.version == 3)
+        ).all()
+    assert rows == []
+    again = mainsail.register_model(fitted[1], name="churn", input_example=X.head())
+    assert again.version == 4  # a deleted number is never reused
+    assert mainsail.latest_check("churn/4") is None
 
 
 def test_cli_exit_codes_and_listing(churn, cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -260,7 +276,7 @@ def test_cli_exit_codes_and_listing(churn, cli, tmp_path: Path) -> None:  # type
     code, _, _ = cli("checks", "show", "churn/2", "--html", str(tmp_path / "s.html"))
     assert code == 0 and "Release checks" in (tmp_path / "s.html").read_text()
     code, _, err = cli("check", "churn/2", "--data", "datasets:/churn-holdout/1", "--label", "nope")
-    assert code == 1 and "no label column 'nope'" in err
+    assert code == 2 and "no label column 'nope'" in err
     code, _, err = cli(
         "check",
         "churn/2",
@@ -269,7 +285,40 @@ def test_cli_exit_codes_and_listing(churn, cli, tmp_path: Path) -> None:  # type
         "--policy",
         str(tmp_path / "missing.yaml"),
     )
-    assert code == 1 and "policy file" in err
+    assert code == 2 and "policy file" in err
+
+
+def _unspaced(text: str) -> str:
+    return "".join(text.split())
+
+
+def test_cli_invalid_input_exits_2_and_names_the_file_and_key(churn, cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """CI tells "rejected" (1) from "the checks could not run" (2)."""
+    args = ("check", "churn/2", "--data", "datasets:/churn-holdout/1", "--policy")
+    bad_yaml = tmp_path / "broken.yaml"
+    bad_yaml.write_text("label: churned\nmetrics:\n  roc_auc: {min: 0.8\n")
+    code, _, err = cli(*args, str(bad_yaml))
+    said = " ".join(err.split())
+    assert code == 2, err
+    # the console folds long lines (a long temporary path may break anywhere): compare unspaced
+    assert _unspaced(f"The policy file '{bad_yaml}' is not valid YAML: line 4") in _unspaced(err)
+    assert "<unicode string>" not in said
+    bad_key = tmp_path / "bad-key.yaml"
+    bad_key.write_text("label: churned\nbudgets: {p99: 50}\n")
+    code, _, err = cli(*args, str(bad_key))
+    said = " ".join(err.split())
+    assert code == 2
+    assert _unspaced(
+        f"policy in '{bad_key}' is not valid: budgets.p99: 'p99' is not a setting"
+    ) in _unspaced(err)
+    assert "Valid settings are: p99_ms" in said and "mainsail.checks._policy" not in said
+    wrong_label = tmp_path / "label.yaml"
+    wrong_label.write_text("label: churn\nmetrics: {roc_auc: {min: 0.7}}\n")
+    code, _, err = cli(*args, str(wrong_label))
+    said = " ".join(err.split())
+    assert code == 2 and "The policy names it (label: churn): fix 'label:' in the policy" in said
+    code, _, err = cli("check", "churn/9", "--data", "datasets:/churn-holdout/1")
+    assert code == 2 and "Traceback" not in err
 
 
 def test_check_results_on_postgres(pg_url: str, churn) -> None:  # type: ignore[no-untyped-def]
@@ -291,6 +340,9 @@ def test_check_results_on_postgres(pg_url: str, churn) -> None:  # type: ignore[
         allow_pickle=False,
     )
     store.create_model_version("m", **FIELDS)
+    with pytest.raises(ModelStateError, match="Turning on the require_checks gate"):
+        store.set_alias("m", "prod", 1, "ana", require_checks=True)
+    store.create_check_result("m", 1, verdict="blessed", policy={}, checks=[], summary={})
     store.set_alias("m", "prod", 1, "ana", require_checks=True)  # turning the gate on
     store.create_model_version("m", **FIELDS)
     with pytest.raises(ModelStateError, match="version 2 does not have one"):

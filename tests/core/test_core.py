@@ -28,6 +28,23 @@ def test_addresses() -> None:
     for bad in ("churn/3", "models:/", "models:/churn/x", "models:/-bad", "models:/a@", ""):
         with pytest.raises(InvalidAddressError, match="Expected an address like"):
             parse_address(bad)
+    # where the kind is known, the scheme may be left off: one set of forms everywhere
+    assert parse_address("churn/3", kind="models") == parse_address("models:/churn/3")
+    assert parse_address("churn@champion", kind="models") == parse_address("models:/churn@champion")
+    assert parse_address("tx@latest", kind="datasets") == parse_address("datasets:/tx@latest")
+    for bad in ("churn", "churn/x", "@champion", "a/b/3"):
+        with pytest.raises(InvalidAddressError, match="churn/3 or churn@champion"):
+            parse_address(bad, kind="models")
+
+
+@given(
+    name=st.from_regex(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,20}", fullmatch=True),
+    version=st.integers(min_value=0, max_value=10**6),
+    alias=st.from_regex(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,10}", fullmatch=True),
+)
+def test_short_and_full_forms_agree(name: str, version: int, alias: str) -> None:
+    for tail in (f"/{version}", f"@{alias}"):
+        assert parse_address(name + tail, kind="models") == parse_address(f"models:/{name}{tail}")
 
 
 @given(

@@ -67,3 +67,14 @@ def test_strict_raises_with_report(schema) -> None:  # type: ignore[no-untyped-d
     with pytest.raises(DataValidationError, match="age: out_of_range in 1 row") as info:
         validate(df, schema, strict=True)
     assert info.value.report.violations[0].kind == "out_of_range"
+
+
+def test_renames_pair_by_name_and_extra_columns_alone_pass(schema) -> None:  # type: ignore[no-untyped-def]
+    from mainsail.data._validate import _renames
+
+    frame = pd.DataFrame({"a": [1], "b": [2], "new": [3]})
+    assert validate(frame.drop(columns="new"), infer_schema(frame.drop(columns="new"))).ok
+    assert validate(frame, infer_schema(frame.drop(columns="new"))).ok  # an extra column alone
+    wide = pd.DataFrame({"income": [1.0], "plan": ["a"], "age": [3]})
+    got = pd.DataFrame({"income_usd": [1.0], "plan_name": ["a"], "age": [3]})
+    assert _renames(got, infer_schema(wide)) == {"income": "income_usd", "plan": "plan_name"}

@@ -143,9 +143,14 @@ def test_onnx_and_pyfunc_models_go_through_the_fallback(
     X, y = planted
     lr = LogisticRegression().fit(X.to_numpy(np.float32), y)
     onnx_model = skl2onnx.to_onnx(lr, X.to_numpy(np.float32)[:1], options={"zipmap": False})
-    register_model(ctx, onnx_model, name="onnx", input_example=X.head(), reference=X)
-    with pytest.raises(BackgroundRequiredError, match="keeps no reference rows"):
+    register_model(ctx, onnx_model, name="onnx", input_example=X.head())  # no reference
+    with pytest.raises(BackgroundRequiredError, match="registered without reference=") as err:
         explain(ctx, "models:/onnx/1", X.head(3))
+    assert "Pass background=" in str(err.value) and "register the next version" in str(err.value)
+    register_model(ctx, onnx_model, name="onnx", input_example=X.head(), reference=X)
+    kept = explain(ctx, "models:/onnx/2", X.head(4), n_permutations=3)  # the kept sample
+    assert kept.method == "permutation" and kept.background_rows == 100
+    assert kept.global_importance().index[0] == "x0"
     e = explain(ctx, "models:/onnx/1", X.head(4), background=X, n_permutations=3)
     assert e.method == "permutation" and e.output_space == "probability"
     assert e.additivity_error < 1e-6

@@ -108,6 +108,7 @@ def sink() -> Iterator[tuple[str, list[dict[str, Any]]]]:
     server.server_close()
 
 
+@pytest.mark.usefixtures("loopback_webhooks")
 def test_webhook_json_and_slack_bodies_through_a_monitor_run(
     served, ctx, make_churn, sink, calls
 ) -> None:  # type: ignore[no-untyped-def]
@@ -155,3 +156,78 @@ def test_default_rules_raise_drift_on_dataset_drift(served, ctx, make_churn) -> 
     r = mainsail.run_monitor("churn")
     assert r.drift is not None and r.drift.dataset_drift
     assert [(a.rule, a.severity, a.state) for a in r.alerts] == [("drift", "warning", "firing")]
+
+
+def test_emoji_shortcodes_only_go_to_slack(caplog: pytest.LogCaptureFixture) -> None:
+    """``:rotating_light:`` is Slack markup; a log line printed it literally."""
+    from mainsail.monitoring._alerts import Alert
+    from mainsail.monitoring._notifiers import LogNotifier, alert_text
+
+    alert = Alert(id=1, fingerprint="f", rule="drift", endpoint="churn", severity="warning",
+                  state="firing", value=0.6, first_seen_at=0, updated_at=0)  # fmt: skip
+    with caplog.at_level("WARNING"):
+        LogNotifier().send(alert, "firing")
+    assert "[WARNING] drift firing on endpoint churn" in caplog.text
+    assert ":rotating_light:" not in caplog.text
+    assert alert_text(alert, "firing", slack=True).startswith(":rotating_light: [WARNING]")
+
+
+def test_two_monitors_on_one_endpoint_keep_their_own_alerts(served, ctx, make_churn) -> None:  # type: ignore[no-untyped-def]
+    """Same rule name, one endpoint: each monitor has its alert, series and notifiers."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    from mainsail.monitoring import render_prometheus
+
+    heard: dict[str, list[tuple[str, str, int]]] = {"a": [], "b": []}
+    for key in heard:
+        register_notifier(
+            f"hear_{key}",
+            lambda alert, event, k=key: heard[k].append((alert.rule, event, alert.id)),
+        )
+    try:
+        served.traffic(make_churn(1500, seed=1, age_shift=10), label_every=0)
+        drift_rule = {"name": "drift", "metric": "drift.dataset", "op": ">=", "threshold": 1}
+        mainsail.create_monitor(
+            "churn", name="inputs", checks=["drift"], columns=["age"], rules=[drift_rule],
+            notifiers=["hear_a"],
+        )  # fmt: skip
+        mainsail.create_monitor(
+            "churn", name="income", checks=["drift"], columns=["income"], rules=[drift_rule],
+            notifiers=["hear_b"],
+        )  # fmt: skip
+        for _ in range(3):  # alternate: a shared key would fire, resolve, fire, ...
+            mainsail.run_monitor("churn", name="inputs")
+            mainsail.run_monitor("churn", name="income")
+        alerts = mainsail.list_alerts("churn")
+        assert [(a.rule, a.state, a.evidence["monitor"], a.count) for a in alerts] == [
+            ("drift", "firing", "inputs", 3)
+        ]
+        assert heard == {"a": [("drift", "firing", alerts[0].id)], "b": []}
+        # one series per monitor: the two results do not collide
+        text = render_prometheus(ctx).decode()
+        fams = {f.name: f for f in text_string_to_metric_families(text)}
+        share = {s.labels["monitor"]: s.value for s in fams["mainsail_dataset_drift"].samples}
+        assert share == {"inputs": 1.0, "income": 0.0}
+        scores = [tuple(sorted(s.labels.items())) for s in fams["mainsail_drift_score"].samples]
+        assert len(scores) == len(set(scores)) == 2
+        # a manual resolve tells the alert's own monitor's notifiers, not the other's
+        done = mainsail.resolve_alert(alerts[0].id)
+        assert done.state == "resolved" and done.notified_state == "resolved"
+        assert heard["a"][-1] == ("drift", "resolved", alerts[0].id) and heard["b"] == []
+    finally:
+        for key in heard:
+            unregister_notifier(f"hear_{key}")
+
+
+def test_an_alert_from_before_monitor_keys_is_taken_over_by_its_monitor(ctx, calls) -> None:  # type: ignore[no-untyped-def]
+    rule = AlertRule(name="drift", metric="drift.share", op=">", threshold=0.1)
+    # opened by an older Mainsail: keyed by rule + endpoint, its evidence names the monitor
+    evaluate(ctx.store, "churn", [rule], {rule.metric: 0.5}, lambda r: {"monitor": "inputs"}, 0)
+    (old,) = mainsail.list_alerts("churn")
+    evaluate(ctx.store, "churn", [rule], {rule.metric: 0.6}, lambda r: {}, 1000, "other")
+    evaluate(ctx.store, "churn", [rule], {rule.metric: 0.7}, lambda r: {}, 2000, "inputs")
+    alerts = {a.id: a for a in mainsail.list_alerts("churn")}
+    assert alerts[old.id].count == 2 and alerts[old.id].value == 0.7  # the same alert, moved on
+    assert len(alerts) == 2  # "other" has its own
+    evaluate(ctx.store, "churn", [rule], {rule.metric: 0.0}, lambda r: {}, 3000, "inputs")
+    assert mainsail.list_alerts("churn", state="resolved")[0].id == old.id

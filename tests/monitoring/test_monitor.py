@@ -121,6 +121,7 @@ def test_controller_runs_due_monitors_and_persists_next_run(served, ctx, make_ch
     assert len(list_results(ctx, "churn")) == 2
 
 
+@pytest.mark.usefixtures("loopback_webhooks")
 def test_create_is_an_upsert_and_yaml(ctx) -> None:  # type: ignore[no-untyped-def]
     a = mainsail.create_monitor("churn", window="1h")
     b = mainsail.create_monitor("churn", window="30m", checks=["drift"])

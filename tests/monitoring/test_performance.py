@@ -159,3 +159,36 @@ def test_coverage_is_the_share_of_labelled_predictions(
     if ids:
         expect = np.mean([correct[i % len(correct)] for i in range(n) if labelled[i]])
         assert r.metrics["accuracy"] == pytest.approx(expect)
+
+
+def test_multiclass_probabilities_give_one_vs_rest_auc() -> None:
+    """A logged probability vector per row: ROC-AUC over every class, not the last one."""
+    from sklearn import metrics as skm
+
+    from mainsail.monitoring._performance import compute_metrics
+
+    rng = np.random.default_rng(0)
+    n = 600
+    classes = ["bronze", "gold", "silver"]
+    y_idx = rng.integers(0, 3, n)
+    proba = rng.dirichlet(np.ones(3), n)
+    proba[np.arange(n), y_idx] += 0.6 * (y_idx != 2)  # silver (the last) is not separable
+    proba /= proba.sum(axis=1, keepdims=True)
+    y = np.array(classes, dtype=object)[y_idx]
+    pred = np.array(classes, dtype=object)[proba.argmax(axis=1)]
+    got = compute_metrics(y, pred, "classification", proba, positive="silver", classes=classes)
+    macro = skm.roc_auc_score(y_idx, proba, multi_class="ovr", average="macro")
+    weighted = skm.roc_auc_score(y_idx, proba, multi_class="ovr", average="weighted")
+    assert got["roc_auc"] == pytest.approx(macro) and got["roc_auc_weighted"] == pytest.approx(
+        weighted
+    )
+    assert got["roc_auc"] > 0.7  # silver against the rest alone scores ~0.3
+    assert got["log_loss"] == pytest.approx(skm.log_loss(y_idx, proba))
+    # through performance(): the probability column holds the vectors
+    p = pd.DataFrame(
+        {"request_id": [f"r{i}" for i in range(n)], "row": 0, "ts": 0, "prediction": pred}
+    )
+    p["probability"] = list(proba)
+    f = labels([f"r{i}" for i in range(n)], list(y), 5)
+    report = performance(p, f, positive="silver", classes=classes)
+    assert report.metrics["roc_auc"] == pytest.approx(macro)

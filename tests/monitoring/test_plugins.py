@@ -290,6 +290,7 @@ def _alert() -> Alert:
 OPTIONS: dict[str, dict[str, Any]] = {"log": {}, "webhook": {"url": "SINK"}}
 
 
+@pytest.mark.usefixtures("loopback_webhooks")
 @pytest.mark.parametrize("name", NOTIFIERS.names())
 def test_every_notifier_type_keeps_the_contract(name: str, sink: str) -> None:
     factory = check_notifier(NOTIFIERS.get(name))

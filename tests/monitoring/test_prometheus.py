@@ -27,6 +27,7 @@ def test_gauges_from_the_latest_result(served, ctx, make_churn) -> None:  # type
     assert set(score) == {"age", "income", "plan"}
     assert score["age"].labels == {
         "endpoint": "churn",
+        "monitor": "default",
         "model_version": "1",
         "feature": "age",
         "test": "wasserstein",

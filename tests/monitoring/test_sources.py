@@ -72,3 +72,121 @@ def test_sketch_windows_merge_across_replicas_and_carry_process_stats(tmp_path) 
     assert set(merged.memory_rss) == merged.replicas and all(
         v > 0 for v in merged.memory_rss.values()
     )
+
+
+def _write_windows(folder, starts: list[int], replicas: int, rows: int = 20) -> None:  # type: ignore[no-untyped-def]
+    """Minute sketch files as LiveSketches writes them (one small profile, reused)."""
+    import base64
+
+    import datasketches as ds
+    import orjson
+
+    from mainsail.data import profile_frame
+
+    rng = np.random.default_rng(0)
+    prof = profile_frame(
+        pd.DataFrame({"x": rng.normal(size=rows), "plan": rng.choice(["a", "b"], rows)})
+    ).to_dict()
+    lat = ds.kll_doubles_sketch(200)
+    for v in range(rows):
+        lat.update(float(v))
+    latency = base64.b64encode(lat.serialize()).decode()
+    (folder / "version=1").mkdir(parents=True, exist_ok=True)
+    for start in starts:
+        for r in range(replicas):
+            doc = {
+                "version": "1",
+                "window_start": start,
+                "window_s": 60,
+                "replica": f"r{r}",
+                "rows": rows,
+                "requests": 2,
+                "errors": 1,
+                "latency_kll": latency,
+                "profile": prof,
+                "process": {"cpu_percent": float(start % 7), "memory_rss": float(start)},
+            }
+            (folder / "version=1" / f"{start}-r{r}.json").write_bytes(orjson.dumps(doc))
+
+
+def _totals(w) -> tuple[int, int, int, int, int, int, int]:  # type: ignore[no-untyped-def]
+    cols = w.profile.columns
+    return (
+        w.rows,
+        w.requests,
+        w.errors,
+        w.windows,
+        cols["x"].count,
+        cols["plan"].values["a"] + cols["plan"].values["b"],
+        w.latency.n,
+    )
+
+
+def test_old_sketch_windows_roll_up_into_hours_and_days(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Three days of 10-minute windows x 2 replicas: the same figures from a few rollups."""
+    from mainsail.monitoring._sources import DAY_AFTER_S
+
+    folder = tmp_path / "sketches" / "endpoint=churn"
+    day0 = 1_700_006_400  # a UTC midnight
+    starts = [day0 + 600 * i for i in range(3 * 144)]
+    _write_windows(folder, starts, replicas=2)
+    root, end_s = str(tmp_path), day0 + 3 * 86400
+    whole = (day0 * 1000, end_s * 1000)
+    before = load_sketches(root, "churn", *whole, compact=False)["1"]
+    assert _totals(before) == (17280, 1728, 864, 864, 17280, 17280, 17280)
+    # a window up to now, two days later: the three days become day rollups, nothing lost
+    now = end_s + DAY_AFTER_S
+    after = load_sketches(root, "churn", day0 * 1000, now * 1000, now_s=now)["1"]
+    assert _totals(after) == _totals(before)
+    assert after.replicas == {"r0", "r1"} and after.first_s == day0
+    assert after.last_s == starts[-1] and after.memory_rss["r1"] == float(starts[-1])
+    files = sorted(p.name for p in folder.rglob("*.json"))
+    assert files == [f"day-{day0 + 86400 * d}.json" for d in range(3)]
+    assert _totals(load_sketches(root, "churn", *whole, now_s=now)["1"]) == _totals(before)
+    # one day's window reads its day; a late minute file for a rolled-up hour is read
+    # beside its rollup, then merged into it
+    one = load_sketches(root, "churn", (day0 + 86400) * 1000, (day0 + 2 * 86400) * 1000, now_s=now)
+    assert one["1"].rows == 17280 // 3
+    _write_windows(folder, [day0 + 30], replicas=1)
+    late = load_sketches(root, "churn", *whole, compact=False)["1"]
+    assert late.rows == 17280 + 20
+    assert _totals(load_sketches(root, "churn", *whole, now_s=now)["1"]) == _totals(late)
+    assert len(list(folder.rglob("*.json"))) == 3
+
+
+def test_a_recent_window_keeps_its_minutes(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Hours roll up only HOUR_AFTER_S before both the clock and the window's end."""
+    from mainsail.monitoring._sources import HOUR_AFTER_S
+
+    folder = tmp_path / "sketches" / "endpoint=churn"
+    t0 = 1_700_006_400
+    _write_windows(folder, [t0 + 60 * i for i in range(120)], replicas=1)
+    # an hour-long window of the past: its own minutes are never rolled up
+    w = load_sketches(str(tmp_path), "churn", (t0 + 1800) * 1000, (t0 + 5400) * 1000)["1"]
+    assert w.windows == 60
+    assert len(list(folder.rglob("*.json"))) == 120
+    # a window up to a later now: both hours are rolled up, and counted whole
+    later = t0 + 7200 + HOUR_AFTER_S
+    w = load_sketches(str(tmp_path), "churn", t0 * 1000, later * 1000, now_s=later)["1"]
+    assert w.windows == 120 and w.rows == 2400
+    assert sorted(p.name for p in folder.rglob("*.json")) == [
+        f"hour-{t0}.json",
+        f"hour-{t0 + 3600}.json",
+    ]
+
+
+def test_a_backlog_is_rolled_up_a_budget_at_a_time(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from mainsail.monitoring import _sources
+
+    monkeypatch.setattr(_sources, "COMPACT_BUDGET", 50)
+    folder = tmp_path / "sketches" / "endpoint=churn"
+    t0 = 1_700_006_400
+    _write_windows(folder, [t0 + 60 * i for i in range(240)], replicas=1)  # 4 hours
+    now = t0 + 4 * 3600 + _sources.HOUR_AFTER_S
+    whole = (t0 * 1000, now * 1000)
+    counts = []
+    for _ in range(4):
+        assert load_sketches(str(tmp_path), "churn", *whole, now_s=now)["1"].rows == 4800
+        counts.append(len(list(folder.rglob("*.json"))))
+    # 60 files (one hour) per read, oldest first: the rest stays readable meanwhile
+    assert counts == [181, 122, 63, 4]

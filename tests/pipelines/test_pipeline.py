@@ -349,3 +349,26 @@ def test_cli_run_runs_show(ctx, train, cli, tmp_path) -> None:  # type: ignore[n
     assert code == 1 and "No pipeline run with id 'ffffffffff'" in err
     code, _, err = cli("pipeline", "run", "trainmod:training", "--param", "rows")
     assert code == 1 and "Expected --param as key=value" in err
+
+
+def test_cli_prints_the_result_and_checks_params_first(ctx, train, cli) -> None:  # type: ignore[no-untyped-def]
+    import mainsail
+    from mainsail.core import MainsailError
+
+    code, out, err = cli("pipeline", "run", "trainmod:training", "-p", "rows=100")
+    assert code == 0, err
+    assert 'result metrics: {"accuracy":' in out and "result model: LogisticRegression" in out
+    code, _, err = cli("pipeline", "run", "trainmod:training", "-p", "rows=abc", "-p", "c=x")
+    said = " ".join(err.split())
+    assert code == 1 and "Traceback" not in err
+    assert "'rows' must be int (its annotation); got 'abc' (str)" in said
+    assert "'c' must be float (its annotation); got 'x'" in said
+    assert [r.params for r in mainsail.list_pipeline_runs()] == [{"rows": 100, "c": 1.0}]
+    with pytest.raises(MainsailError, match="'rows' must be int"):
+        mainsail.run_pipeline("trainmod:training", params={"rows": 1.5}, progress=False)
+    assert (
+        mainsail.run_pipeline(  # a whole number for a float is fine
+            "trainmod:training", params={"rows": 100, "c": 1}, progress=False
+        ).status
+        == "succeeded"
+    )

@@ -102,6 +102,32 @@ def test_archive_and_delete_guards(ctx, data, model) -> None:  # type: ignore[no
     mainsail.delete_version("churn", 2)
 
 
+def test_a_served_version_cannot_be_deleted_and_numbers_are_never_reused(ctx, data, model) -> None:  # type: ignore[no-untyped-def]
+    """Issue 17 item 15: endpoint revisions guard a version; a deleted number stays used."""
+    X, _ = data
+    for _ in range(3):
+        mainsail.register_model(model, name="churn", input_example=X.head())
+    mainsail.deploy("churn-ep", "models:/churn/2")
+    mainsail.deploy("churn-ep", "models:/churn/1")  # v2 now only in the history
+    with pytest.raises(ModelStateError) as err:
+        mainsail.delete_version("churn", 1)
+    assert "churn-ep: revisions 2 (current)" in str(err.value)
+    assert "archive_version" in str(err.value)
+    with pytest.raises(ModelStateError, match=r"churn-ep: revisions 1\b"):
+        mainsail.delete_version("churn", 2)  # a rollback would return to it
+    mainsail.deploy("churn-ep", "models:/churn/3", strategy="canary")
+    with pytest.raises(ModelStateError, match="revisions 3 \\(current\\)"):
+        mainsail.delete_version("churn", 3)  # the canary's revision serves it
+    assert [v.version for v in mainsail.list_model_versions("churn")] == [1, 2, 3]
+    mainsail.abort("churn-ep")
+    mainsail.register_model(model, name="churn", input_example=X.head())  # v4
+    mainsail.delete_version("churn", 4)
+    again = mainsail.register_model(model, name="churn", input_example=X.head())
+    assert again.version == 5  # not 4: models:/churn/4 can never mean this model
+    with pytest.raises(ModelNotFoundError, match="versions are: 1, 2, 3, 5"):
+        mainsail.get_model_version("models:/churn/4")
+
+
 def test_unknown_things_are_clear_errors(ctx, data, model) -> None:  # type: ignore[no-untyped-def]
     X, _ = data
     with pytest.raises(ModelNotFoundError, match="Registered models: none yet"):
@@ -110,7 +136,7 @@ def test_unknown_things_are_clear_errors(ctx, data, model) -> None:  # type: ign
     with pytest.raises(ModelNotFoundError, match="versions are: 1"):
         mainsail.load_model("models:/churn/7")
     with pytest.raises(InvalidAddressError):
-        mainsail.load_model("churn/1")
+        mainsail.load_model("churn/one")  # churn/1 is a valid short form now
     with pytest.raises(UnsupportedModelError, match="No flavor supports"):
         mainsail.register_model(object(), name="x", input_example=X.head())
     with pytest.raises(InvalidValueError, match="input_example"):
@@ -214,3 +240,20 @@ def test_two_processes_register_distinct_versions(ctx, home: Path, tmp_path: Pat
         assert p.returncode == 0, err
     versions = sorted(int(v) for out, _ in outs for v in out.split())
     assert versions == list(range(1, 9))
+
+
+def test_one_set_of_address_forms_everywhere(ctx, data, model, cli) -> None:  # type: ignore[no-untyped-def]
+    """churn/1 and churn@champion work wherever models:/churn/1 and models:/churn@champion do."""
+    X, _ = data
+    mainsail.register_model(model, name="churn", input_example=X.head())
+    mainsail.set_alias("churn", "champion", 1)
+    mainsail.log_dataset(X, name="tx")
+    assert mainsail.get_model_version("churn@champion").version == 1
+    assert mainsail.get_model_version("churn/1").address == "models:/churn/1"
+    assert len(mainsail.load_model("churn@champion").predict(X.head())) == 5
+    assert len(mainsail.load_dataset("tx/1")) == len(X)
+    code, out, err = cli("deploy", "churn", "churn@champion")
+    assert code == 0 and "promoted" in out, err
+    assert mainsail.get_endpoint("churn").variants[0].version == 1
+    code, out, _ = cli("deploy", "--help")
+    assert "churn/2 or churn@champion" in " ".join(out.split())

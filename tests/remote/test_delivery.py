@@ -63,7 +63,9 @@ def _traffic(store: Any, endpoint: str, variant: str, version: int, ok: int, err
 def test_lifecycle_is_the_same_in_both_modes(sdk_mode: str, unique: str) -> None:
     m, ep = f"churn-{unique}", f"ep-{unique}"
     _register(m, 3)
-    first = mainsail.deploy(ep, f"models:/{m}@latest", strategy="canary")
+    with pytest.raises(InvalidValueError, match="does not exist yet.*--strategy direct"):
+        mainsail.deploy(ep, f"models:/{m}@latest", strategy="canary")  # no silent direct
+    first = mainsail.deploy(ep, f"models:/{m}@latest")
     assert isinstance(first, Rollout)
     assert (first.strategy, first.state, first.endpoint) == ("direct", "promoted", ep)
     assert mainsail.get_endpoint(ep).variants[0].version == 3

@@ -52,6 +52,18 @@ def _module(folder: Path, name: str, source: str) -> None:
     (folder / f"{name}.py").write_text(textwrap.dedent(source))
 
 
+def _next_to_database(srv: ServerProcess, kind: str, payload: dict[str, Any], queue: str) -> int:
+    """Enqueue a job as an in-process controller does: straight into the server's database."""
+    from mainsail.client._context import build_context
+    from mainsail.core._settings import Settings
+
+    ctx = build_context(Settings(home=srv.home, tracking_uri=None))
+    try:
+        return jobs.enqueue(ctx, kind, payload, queue=queue)
+    finally:
+        ctx.close()
+
+
 def _api() -> RestClient:
     api = mainsail.get_context().remote
     assert api is not None
@@ -84,7 +96,11 @@ def test_a_remote_worker_runs_a_pipeline_job(
     job_id = mainsail.enqueue_job(
         "pipeline", {"pipeline": f"flow_{unique}:flow", "params": {"n": 3}}, queue=q
     )
-    retrain = mainsail.enqueue_job("automation.retrain", {"automation": "x"}, queue=q)
+    # only the automation controller enqueues a retraining (POST /jobs refuses the kind):
+    # queue one as the controller does, next to the server's database
+    with pytest.raises(PermissionDeniedError, match="enqueued only by their controller"):
+        mainsail.enqueue_job("automation.retrain", {"automation": "x"}, queue=q)
+    retrain = _next_to_database(remote, "automation.retrain", {"automation": "x"}, q)
     code, out, err = cli("worker", "--once", "-q", q)
     assert code == 0, err
     assert f"through {remote.url}" in out and "processed 1 job(s)" in out

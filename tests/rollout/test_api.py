@@ -29,7 +29,7 @@ def _register(n: int) -> None:
 
 def _lifecycle() -> None:
     _register(3)
-    first = mainsail.deploy("churn", "models:/churn@latest", strategy="canary")
+    first = mainsail.deploy("churn", "models:/churn@latest")
     assert first.strategy == "direct" and first.state == "promoted"  # a new endpoint: direct
     assert mainsail.get_endpoint("churn").variants[0].version == 3
     mainsail.deploy("churn", "models:/churn/1", reason="pin v1", source="automation:retrain")
@@ -118,6 +118,20 @@ def test_bad_input_gets_clear_errors(ctx) -> None:  # type: ignore[no-untyped-de
         parse_spec({"steps": [50, 10]})
     with pytest.raises(RolloutStateError, match="first revision"):
         mainsail.rollback("churn")
+
+
+@pytest.mark.parametrize("strategy", ["canary", "blue_green", "ab", "shadow"])
+def test_a_progressive_deploy_to_a_new_endpoint_is_refused(ctx, strategy) -> None:  # type: ignore[no-untyped-def]
+    """Issue 21 item 5: no silent switch to a direct 100 % deploy; the message names choices."""
+    _register(1)
+    with pytest.raises(InvalidValueError) as err:
+        mainsail.deploy("churn", "models:/churn/1", strategy=strategy)
+    message = str(err.value)
+    assert "does not exist yet" in message and "no stable version" in message
+    assert "--strategy direct" in message and "blue_green" in message
+    with pytest.raises(EndpointNotFoundError):  # nothing was written
+        mainsail.get_endpoint("churn")
+    assert mainsail.list_endpoints() == []
 
 
 def test_spec_parsing_follows_flagger_names() -> None:

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import orjson
+import sqlalchemy as sa
 
 import mainsail
+from mainsail.core._ids import now_ms
+from mainsail.store import _tables as t
 
 from .test_api import _register
 
@@ -41,6 +44,15 @@ def test_deploy_status_and_control(ctx, cli, tmp_path) -> None:  # type: ignore[
     code, out, _ = cli("rollout", "report", "churn", "--json")
     assert code == 0 and orjson.loads(out)["arms"] == ["a", "b"]
     assert "promoted" in cli("rollout", "promote", "churn", "--winner", "b")[1]
+    code, out, err = cli(
+        "deploy", "churn", "models:/churn/1", "--strategy", "blue-green",
+        "--smoke-url", "http://127.0.0.1:8080", "--smoke-requests", "12", "--json",
+    )  # fmt: skip
+    assert code == 0, err
+    assert orjson.loads(out)["spec"]["spec"] == {
+        "smoke_url": "http://127.0.0.1:8080",
+        "smoke_requests": 12,
+    }
 
 
 def test_cli_errors_are_clear(ctx, cli, tmp_path) -> None:  # type: ignore[no-untyped-def]
@@ -55,5 +67,25 @@ def test_cli_errors_are_clear(ctx, cli, tmp_path) -> None:  # type: ignore[no-un
     assert code == 1 and "mapping of rollout fields" in err
     code, _, err = cli("rollout", "status", "nope")
     assert code == 1 and "No endpoint named 'nope'" in err
+    code, out, err = cli("deploy", "fresh", "models:/churn/1", "--strategy", "canary")
+    assert code == 1 and "promoted" not in out and "--strategy direct" in err, (out, err)
     code, _, err = cli("rollout", "report", "nope")
     assert code == 1
+
+
+def test_status_says_when_no_controller_moves_the_rollout(ctx, cli) -> None:  # type: ignore[no-untyped-def]
+    """Issue 21 item 8: a due step nobody analyses is called out, with how to start one."""
+    _register(2)
+    cli("deploy", "churn", "models:/churn/1")
+    code, out, err = cli("deploy", "churn", "models:/churn/2", "--strategy", "canary")
+    assert code == 0, err
+    code, out, _ = cli("rollout", "status", "churn")
+    assert code == 0 and "Waiting for a controller" not in out  # not due yet
+    with ctx.store.db.write() as conn:  # the step fell due a minute ago; nobody acted
+        conn.execute(sa.update(t.rollouts).values(next_at=now_ms() - 60_000))
+    code, out, _ = cli("rollout", "status", "churn")
+    flat = " ".join(out.split())
+    assert code == 0 and "Waiting for a controller" in flat, out
+    assert "mainsail controllers run" in flat and "step 0 was due 60 s ago" in flat
+    code, out, _ = cli("rollout", "status", "churn", "--json")
+    assert "mainsail controllers run" in orjson.loads(out)["waiting_for_controller"]

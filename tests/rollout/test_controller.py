@@ -95,6 +95,122 @@ def test_too_few_requests_hold_the_step(two_versions, ctx) -> None:  # type: ign
     assert "waiting for data" in (r.message or "")
 
 
+def test_evidence_accumulates_over_a_held_step(two_versions, ctx) -> None:  # type: ignore[no-untyped-def]
+    """Issue 21 item 8: steady light traffic adds up over the step instead of resetting."""
+    ctl = RolloutController(ctx)
+    mainsail.deploy("churn", "models:/churn/2", strategy="canary", spec=SPEC)
+    for seen in (2, 4):
+        traffic(ctx, "canary", "2", n=2)  # 2 requests per interval; 5 are needed
+        ctl.tick(due(ctx))
+        r = mainsail.get_rollout("churn")
+        assert r is not None and r.step == 0 and r.analysis[-1]["outcome"] == "hold"
+        assert r.analysis[-1]["checks"][0]["samples"] == seen
+    traffic(ctx, "canary", "2", n=2)
+    ctl.tick(due(ctx))
+    r = mainsail.get_rollout("churn")
+    assert r is not None and (r.step, r.weight) == (1, 50), r.message
+    assert r.analysis[-1]["checks"][0]["samples"] == 6
+    traffic(ctx, "canary", "2", n=2)  # step 1 starts from its own traffic, not step 0's
+    ctl.tick(due(ctx))
+    r = mainsail.get_rollout("churn")
+    assert r is not None and r.analysis[-1]["outcome"] == "hold"
+    assert r.analysis[-1]["checks"][0]["samples"] == 2
+
+
+def test_blue_green_does_not_switch_on_no_evidence(two_versions, ctx) -> None:  # type: ignore[no-untyped-def]
+    """Issue 17 item 16: an inconclusive pre-promotion analysis holds the preview."""
+    ctl = RolloutController(ctx)
+    spec = {"interval": 60, "min_requests": 5}
+    mainsail.deploy("churn", "models:/churn/2", strategy="blue_green", spec=spec)
+    traffic(ctx, "stable", "1")  # clients keep using stable; the preview saw nothing
+    ctl.tick(due(ctx))
+    r = mainsail.get_rollout("churn")
+    assert r is not None and (r.state, r.step, r.weight) == ("progressing", 0, 0), r.message
+    assert r.analysis[-1]["outcome"] == "hold"
+    checks = {c["name"]: c for c in r.analysis[-1]["checks"]}
+    assert checks["success_rate"]["status"] == "inconclusive"
+    assert checks["smoke_requests"]["status"] == "inconclusive"
+    assert "set smoke_url" in checks["smoke_requests"]["message"]
+    assert [v.role for v in mainsail.get_endpoint("churn").variants] == ["stable", "preview"]
+
+
+class Plane:
+    """A data plane's answers to smoke requests, as ``mode`` says: the preview answers, it is
+    not loaded yet (stable answers), or it fails (5xx from the preview)."""
+
+    def __init__(self) -> None:
+        self.mode = "stable"
+        self.requests: list[dict[str, Any]] = []
+        plane = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 - the stdlib's name
+                body = orjson.loads(self.rfile.read(int(self.headers["content-length"])))
+                plane.requests.append({"path": self.path, "body": body,
+                                       "variant": self.headers.get("x-mainsail-variant")})  # fmt: skip
+                status = 500 if plane.mode == "error" else 200
+                self.send_response(status)
+                by = "stable" if plane.mode == "stable" else "preview"
+                self.send_header("x-mainsail-variant", by)
+                self.send_header("content-length", "2")
+                self.end_headers()
+                self.wfile.write(b"{}")
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_smoke_requests_wait_for_the_preview_and_a_5xx_fails(two_versions, ctx, cli) -> None:  # type: ignore[no-untyped-def]
+    plane = Plane()
+    try:
+        ctl = RolloutController(ctx, smoke_url=plane.url)  # what a single-node server passes
+        spec = {"interval": 60, "min_requests": 3, "threshold": 1}
+        mainsail.deploy("churn", "models:/churn/2", strategy="blue_green", spec=spec)
+        start = due(ctx) - 60_000
+        ctl.tick(start + 100)  # the plane has not loaded the preview: nothing is recorded
+        r = mainsail.get_rollout("churn")
+        assert r is not None and r.analysis == [] and len(plane.requests) == 3
+        sent = plane.requests[0]
+        assert sent["path"] == "/v2/models/churn/infer" and sent["variant"] == "preview"
+        assert [i["name"] for i in sent["body"]["inputs"]] == [f"f{i}" for i in range(20)]
+        plane.mode = "preview"
+        ctl.tick(start + 1500)  # within the retry pause: not sent again
+        assert len(plane.requests) == 3
+        ctl.tick(start + 2200)
+        r = mainsail.get_rollout("churn")
+        assert r is not None and r.analysis[-1]["outcome"] == "smoke"
+        assert r.analysis[-1]["smoke"]["answered"] == r.analysis[-1]["smoke"]["sent"] == 3
+        ctl.tick(start + 5000)  # done for this window: no more smoke
+        assert len(plane.requests) == 6
+        code, out, _ = cli("rollout", "status", "churn")
+        assert code == 0 and "Smoke requests at step 0: 3 of 3 answered" in " ".join(out.split())
+        traffic(ctx, "preview", "2", n=3)  # what the plane counted for the preview
+        ctl.tick(due(ctx))
+        r = mainsail.get_rollout("churn")
+        assert r is not None and (r.step, r.weight) == (1, 100), r.message
+        # a preview that answers smoke requests with 5xx fails its analysis
+        mainsail.rollback("churn")
+        mainsail.deploy("churn", "models:/churn/3", strategy="blue_green", spec=spec)
+        plane.mode = "error"
+        start = due(ctx) - 60_000
+        ctl.tick(start + 100)
+        traffic(ctx, "preview", "3", n=3)
+        ctl.tick(due(ctx))
+        r = mainsail.get_rollout("churn")
+        assert r is not None and r.state == "rolled_back", r.message
+        assert "smoke_requests" in (r.message or "")
+    finally:
+        plane.close()
+
+
 def test_failed_analyses_roll_back_and_alert(two_versions, ctx) -> None:  # type: ignore[no-untyped-def]
     ctl = RolloutController(ctx)
     mainsail.deploy("churn", "models:/churn/2", strategy="canary", spec=SPEC)
@@ -168,6 +284,7 @@ def hooks() -> Iterator[Hooks]:
     h.close()
 
 
+@pytest.mark.usefixtures("loopback_webhooks")
 def test_webhooks_gate_like_flagger(two_versions, ctx, hooks) -> None:  # type: ignore[no-untyped-def]
     ctl = RolloutController(ctx)
     spec = {**SPEC, "steps": [50], "threshold": 3}
@@ -201,6 +318,7 @@ def test_webhooks_gate_like_flagger(two_versions, ctx, hooks) -> None:  # type: 
     assert hooks.calls[-1]["metadata"]["target"] == "models:/churn/2"
 
 
+@pytest.mark.usefixtures("loopback_webhooks")
 def test_a_2xx_rollback_webhook_rolls_back(two_versions, ctx, hooks) -> None:  # type: ignore[no-untyped-def]
     mainsail.deploy(
         "churn", "models:/churn/2", strategy="canary", spec={**SPEC, "rollback": hooks.url}

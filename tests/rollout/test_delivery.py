@@ -106,7 +106,13 @@ def test_blue_green_switch_and_rollback_lose_nothing(stable, endpoint_server, co
     expected = _expected(model, X)
     register(model, X)  # v2
     server = endpoint_server()
-    spec = {"interval": 1.5, "min_requests": 0, "rollback_window": 30, "max_p99_ms": 500}
+    spec = {
+        "interval": 1.5,
+        "min_requests": 8,
+        "rollback_window": 30,
+        "max_p99_ms": 500,
+        "smoke_url": server.url,  # the controller sends the preview its smoke requests here
+    }
     with Load(server.port, X, threads=4) as load:
         time.sleep(0.3)
         r = mainsail.deploy("churn", "models:/churn/2", strategy="blue-green", spec=spec)
@@ -126,6 +132,15 @@ def test_blue_green_switch_and_rollback_lose_nothing(stable, endpoint_server, co
         assert load.count("preview") == 0
         done = wait_state("churn", ("promoted", "rolled_back"))
         assert done.state == "promoted", done
+        # the switch was decided on the preview's own evidence: the controller's smoke
+        # requests (the reference sample), none of them from clients
+        smoked = [a["smoke"] for a in done.analysis if a["outcome"] == "smoke"]
+        assert smoked and smoked[-1]["answered"] == smoked[-1]["sent"] == 8, done.analysis
+        pre = next(a for a in done.analysis if a["outcome"] == "advance" and a["step"] == 0)
+        checks = {c["name"]: c for c in pre["checks"]}
+        assert checks["smoke_requests"]["status"] == "pass"
+        assert checks["success_rate"]["status"] == "pass"
+        assert checks["success_rate"]["samples"] >= 8
         wait_for(lambda: load.replies[-1].version == "2", 10)
         switched = len(load.replies)
         time.sleep(0.5)

@@ -1,5 +1,6 @@
-"""Reproduction of a product bug the fleet test found: the monitor's reader cannot read a
-sketch window that a replica rewrote on S3 after the reader listed it.
+"""A product bug the fleet test found, fixed: the monitor's reader could not read a sketch
+window that a replica rewrote on S3 after the reader listed it. (The reader now drops the
+listing cache before listing and reads objects as they are, with ``cat_file``.)
 
 A data-plane replica (``LiveSketches.flush``) rewrites its file for the current window on
 every flush, under the same name. ``load_sketches`` lists the folder and opens each file
@@ -95,12 +96,6 @@ def test_a_local_folder_reads_a_rewritten_window(tmp_path) -> None:  # type: ign
     assert read(root) == 7
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=OSError,  # s3fs.utils.FileExpired
-    reason="Product bug: load_sketches reads S3 through a cached listing whose ETag a "
-    "replica's rewrite invalidated (monitoring/_sources.py, owned by the watch group).",
-)
 def test_s3_reads_a_window_rewritten_after_it_was_listed(s3_root: str) -> None:
     write(s3_root, 5)
     assert read(s3_root) == 5

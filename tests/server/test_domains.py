@@ -120,6 +120,7 @@ def test_project_scoped_deployer(
 ) -> None:
     register_models(server_ctx)
     tok = create_user_with_token(server_ctx.store, "eve", "deployer", project="team-*").token
+    server_ctx.store.set_role("eve", "clf", "viewer")  # a deploy needs to see the model
     c = client_for(token=tok)
     ok = c.post(f"{API}/endpoints/team-a/deploy", json={"model": "models:/clf/1"})
     assert ok.status_code == 201

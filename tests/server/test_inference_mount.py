@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 import numpy as np
@@ -25,7 +26,7 @@ def deployed(tmp_path: Path) -> Path:
     model = LogisticRegression().fit(X, (X["a"] > 0).astype(int))
     mv = mainsail.register_model(model, name="churn", input_example=X.head(), reference=X)
     mainsail.deploy("churn", mv.address)
-    ctx.store.create_user("svc")
+    ctx.store.create_user("svc", roles={"churn": "viewer"})  # predict tokens are project-scoped
     mainsail.reset()
     return home
 
@@ -59,6 +60,16 @@ def test_server_hosts_the_endpoint_with_the_predict_scope(deployed: Path) -> Non
         assert ok.status_code == 200, ok.text
         assert ok.json()["predictions"] == [1, 0]
         assert ok.headers["x-mainsail-variant"] == "stable"
+        # explanations take the same scope, and explain a logged prediction by its id
+        by_id = f"{srv.url}/v1/explanations/{ok.headers['x-request-id']}"
+        for url, call in ((f"{srv.url}/explain", httpx.post), (by_id, httpx.get)):
+            kw: dict[str, Any] = {"json": body} if call is httpx.post else {}
+            assert call(url, **kw).status_code == 401
+            assert call(url, headers={"Authorization": f"Bearer {read}"}, **kw).status_code == 403
+            explained = call(url, headers={"Authorization": f"Bearer {predict}"}, **kw)
+            assert explained.status_code == 200, explained.text
+            assert explained.json()["method"] == "linear"
+        assert explained.json()["prediction"] == [1, 0]
         # the control plane answers in the same process
         endpoint = httpx.get(
             f"{srv.url}/api/v1/health/ready", headers={"Authorization": f"Bearer {read}"}

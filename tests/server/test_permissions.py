@@ -31,10 +31,12 @@ REQUIRED_ROLE = {
     "experiments.create": "developer",
     "runs.create": "developer",
     "runs.reap": "developer",
+    "runs.heartbeat": "developer",
     "runs.update": "developer",
     "runs.end": "developer",
     "runs.log_params": "developer",
     "runs.set_tags": "developer",
+    "runs.delete_tag": "developer",
     "runs.log_metrics": "developer",
     "runs.add_artifact": "developer",
     "runs.add_input": "developer",
@@ -45,6 +47,8 @@ REQUIRED_ROLE = {
     "models.delete_version": "deployer",
     "models.set_alias": "deployer",
     "models.delete_alias": "deployer",
+    # explaining reads the model: whoever may view it
+    "models.explain": "viewer",
     "artifacts.upload": "developer",
     "users.create": "admin",
     "users.update": "admin",
@@ -139,6 +143,7 @@ def _examples(seed: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:
             "path": {"run_id": run},
             "json": {"tags": {"t": 1}},
         },
+        ("DELETE", "/api/v1/runs/{run_id}/tags/{key}"): {"path": {"run_id": run, "key": "t"}},
         ("POST", "/api/v1/runs/{run_id}/metrics"): {
             "path": {"run_id": run},
             "json": {"points": [["m", 1.0, 0, 1]]},
@@ -151,6 +156,7 @@ def _examples(seed: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:
             "path": {"run_id": run},
             "json": {"dataset_version_id": seed["dv"]},
         },
+        ("POST", "/api/v1/runs/{run_id}/heartbeat"): {"path": {"run_id": run}},
         ("POST", "/api/v1/runs/{run_id}/end"): {
             "path": {"run_id": run},
             "json": {"status": "finished"},
@@ -219,6 +225,13 @@ def _examples(seed: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:
             "path": {"endpoint": "ep", "name": "default"}
         },
         ("POST", "/api/v1/alerts/{alert_id}/resolve"): {"path": {"alert_id": seed.get("alert", 1)}},
+        ("POST", "/api/v1/models/{name}/versions/{version}/explain"): {
+            "path": {"name": "clf", "version": 1},
+            "json": {
+                "data": {"columns": ["a", "b", "c"], "data": [[0.1, 0.2, 0.3]]},
+                "background": {"columns": ["a", "b", "c"], "data": [[0, 0, 0], [1, 1, 1]]},
+            },
+        },
         ("POST", "/api/v1/models/{name}/versions/{version}/checks"): {
             "path": {"name": "clf", "version": 2},
             "json": {"data": "datasets:/clf-holdout/1", "policy": POLICY},
@@ -399,7 +412,9 @@ def test_roles_are_scoped_per_project(
     assert ok.status_code == 201
     denied = client.post(f"/api/v1/runs/{seed['run']}/metrics", json={"points": [["m", 1, 0, 1]]})
     assert denied.status_code == 403
-    assert "needs the developer role on project 'proj'" in denied.json()["error"]
+    # the run's project is looked up from its id: the refusal does not name it
+    assert "needs the developer role on the project this belongs to" in denied.json()["error"]
+    assert "'proj'" not in denied.json()["error"]
     assert client.get(f"/api/v1/runs/{seed['run']}").status_code == 403  # no viewer role there
     assert client.get("/api/v1/runs/" + "a" * 32).status_code == 200
     # listings show only what the caller may see
@@ -422,8 +437,8 @@ def test_audit_records_before_and_after(
     ev = server_ctx.store.list_audit_events(action="models.set_alias")[0]
     assert (ev.target, ev.before, ev.after) == (
         "models/proj@champion",
-        {"version": 1},
-        {"version": 2},
+        {"version": 1, "require_checks": False},
+        {"version": 2, "require_checks": False},
     )
     # the alias history names the authenticated caller, not a name the client sent
     assert server_ctx.store.alias_history("proj", "champion")[-1].actor == "deployer-user"
@@ -436,3 +451,40 @@ def test_a_body_that_fails_validation_is_audited_as_422(
     assert client.post("/api/v1/jobs", json={"kind": 5}).status_code == 422
     ev = server_ctx.store.list_audit_events(action="jobs.enqueue")[0]
     assert ev.status == 422
+
+
+@pytest.mark.parametrize("role", ["developer", "deployer", "admin"])
+def test_a_controller_only_job_kind_is_refused_through_the_api(
+    role: str, server_ctx: Context, client_for: Callable[..., TestClient]
+) -> None:
+    """``automation.retrain`` retrains, checks and deploys: only the automation controller
+    enqueues it (after its guards), never a caller of POST /jobs, whatever its role."""
+    client = client_for(role)
+    resp = client.post(
+        "/api/v1/jobs", json={"kind": "automation.retrain", "payload": {"automation": "auto"}}
+    )
+    assert resp.status_code == 403, resp.text
+    assert resp.json()["type"] == "PermissionDeniedError"
+    assert "mainsail automation run" in resp.json()["error"]
+    assert server_ctx.store.list_job_rows(kind="automation.retrain") == []
+    ev = server_ctx.store.list_audit_events(action="jobs.enqueue")[0]
+    assert (ev.actor, ev.status) == (f"{role}-user", 403)
+    # an ordinary kind still needs only the developer role
+    ok = client.post("/api/v1/jobs", json={"kind": "pipeline", "payload": {"pipeline": "x:y"}})
+    assert ok.status_code == 201, ok.text
+
+
+def test_a_job_kind_carries_the_role_it_needs(
+    server_ctx: Context, client_for: Callable[..., TestClient]
+) -> None:
+    from mainsail.jobs import register_handler, unregister_handler
+
+    register_handler("acme.ship", "acme:ship", role="deployer")
+    try:
+        body = {"kind": "acme.ship", "payload": {}}
+        denied = client_for("developer").post("/api/v1/jobs", json=body)
+        assert denied.status_code == 403
+        assert "kind 'acme.ship' needs the deployer role" in denied.json()["error"]
+        assert client_for("deployer").post("/api/v1/jobs", json=body).status_code == 201
+    finally:
+        unregister_handler("acme.ship")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 
 import pytest
@@ -10,6 +11,7 @@ from mainsail.core import (
     DatasetNotFoundError,
     ExperimentNotFoundError,
     InvalidValueError,
+    NotFoundError,
     ParamConflictError,
     RunClosedError,
     RunNotFoundError,
@@ -58,6 +60,10 @@ def test_tags_are_mutable(store: SqlStore) -> None:
     rid = _run(store, tags={"stage": "dev"})
     store.set_tags(rid, {"stage": "prod", "owner": "ana"})
     assert store.get_run(rid).tags == {"stage": "prod", "owner": "ana"}
+    store.delete_tag(rid, "owner")
+    assert store.get_run(rid).tags == {"stage": "prod"}
+    with pytest.raises(NotFoundError, match="has no tag 'owner'; its tags are: stage"):
+        store.delete_tag(rid, "owner")
 
 
 def test_metric_series_and_latest_value(store: SqlStore) -> None:
@@ -78,6 +84,9 @@ def test_closed_run_refuses_writes(store: SqlStore) -> None:
         store.log_params(rid, {"a": 1})
     with pytest.raises(InvalidValueError, match="finished, failed, killed"):
         store.end_run(rid, "exploded")
+    other = _run(store)
+    store.end_run(other, "killed", end_time=1_700_000_000_123)  # an importer keeps the time
+    assert store.get_run(other).end_time == 1_700_000_000_123
 
 
 def test_search_filters_and_orders(store: SqlStore) -> None:
@@ -165,7 +174,26 @@ def test_dead_process_runs_are_reaped(store: SqlStore) -> None:
     assert store.get_run(rid).status == "failed"
 
 
+def test_a_running_run_heartbeats_until_it_ends(store: SqlStore) -> None:
+    rid = _run(store)
+    before = store.get_run(rid).heartbeat_at
+    assert before is not None  # creating the run is its first sign of life
+    time.sleep(0.01)
+    assert store.heartbeat_run(rid) is True
+    assert (store.get_run(rid).heartbeat_at or 0) > before
+    store.end_run(rid, "finished", [])
+    assert store.heartbeat_run(rid) is False
+
+
 def test_the_store_reports_its_schema_revision(store: SqlStore) -> None:
     from mainsail.store import SCHEMA_REVISION
 
     assert store.schema_revision() == SCHEMA_REVISION
+
+
+def test_a_run_without_heartbeats_is_never_reaped_for_silence(store: SqlStore) -> None:
+    beating = _run(store, host="elsewhere", start_time=1)
+    silent = _run(store, host="elsewhere", start_time=1, heartbeats=False)  # e.g. MLflow's
+    store.reap_dead_runs()
+    assert store.get_run(beating).status == "failed"  # silent since 1970: its process is gone
+    assert store.get_run(silent).status == "running"  # its client ends it

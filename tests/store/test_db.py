@@ -104,3 +104,38 @@ def test_an_older_database_is_upgraded_on_first_use(tmp_path: Path) -> None:
     with db.read() as conn:
         assert sa.inspect(conn).has_table("model_versions")
     db.dispose()
+
+
+def test_the_0004_upgrade_keeps_version_numbers_past_the_highest(tmp_path: Path) -> None:
+    """Models registered before 0004 continue after their highest surviving version."""
+    from alembic import command
+
+    from mainsail.store import SqlStore
+    from mainsail.store._db import _alembic_config
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        cfg = _alembic_config()
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0003")
+        conn.execute(sa.text("INSERT INTO models (name, created_at) VALUES ('churn', 0)"))
+        for v in (1, 2, 7):
+            conn.execute(
+                sa.text(
+                    "INSERT INTO model_versions (model_id, version, flavor, manifest_digest, "
+                    "files, size_bytes, signature, task, metrics, datasets, tags, card, "
+                    "allow_pickle, status, created_at) VALUES (1, :v, 'sklearn', 'a', '{}', 1, "
+                    "'{}', 'classification', '{}', '[]', '{}', '{}', 0, 'ready', 0)"
+                ),
+                {"v": v},
+            )
+    engine.dispose()
+    store = SqlStore(Database(url))
+    store.delete_model_version("churn", 7)
+    fields = dict(
+        flavor="sklearn", manifest_digest="b", files={}, size_bytes=1, signature={},
+        task="classification", metrics={}, datasets=[], tags={}, card={}, allow_pickle=False,
+    )  # fmt: skip
+    assert store.create_model_version("churn", **fields).version == 8
+    store.db.dispose()

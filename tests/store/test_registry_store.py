@@ -35,6 +35,7 @@ def test_versions_aliases_history(store: SqlStore) -> None:
     v2 = store.create_model_version("churn", **FIELDS)
     assert (v1.version, v2.version) == (1, 2)
     store.set_alias("churn", "champion", 1, "ana")
+    store.create_check_result("churn", 2, verdict="blessed", policy={}, checks=[], summary={})
     store.set_alias("churn", "champion", 2, "bob", require_checks=True)
     assert store.get_model_version("churn", alias="champion").version == 2
     assert [(h.from_version, h.to_version, h.actor) for h in store.alias_history("churn")] == [
@@ -52,3 +53,12 @@ def test_versions_aliases_history(store: SqlStore) -> None:
         store.get_model_version("nope", 1)
     files, dirs = store.referenced_digests()
     assert "a" * 64 in dirs
+
+
+def test_a_deleted_number_is_never_reused(store: SqlStore) -> None:
+    for _ in range(3):
+        store.create_model_version("churn", **FIELDS)
+    store.delete_model_version("churn", 3)
+    store.delete_model_version("churn", 2)
+    assert store.create_model_version("churn", **FIELDS).version == 4
+    assert [v.version for v in store.list_model_versions("churn")] == [1, 4]

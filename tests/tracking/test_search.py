@@ -46,3 +46,16 @@ def test_bad_filter_is_a_clear_error(runs) -> None:  # type: ignore[no-untyped-d
         mainsail.search_runs("churn", filter="metrics.auc greater 3")
     with pytest.raises(InvalidValueError, match="max_results"):
         mainsail.search_runs("churn", max_results=-1)
+
+
+def test_a_key_no_run_has_is_named_with_the_close_one(runs, cli) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(InvalidValueError, match="No run in experiment 'churn' has a metric 'acu'. "
+                       r"Did you mean 'metrics.auc'\? Known metrics: auc."):  # fmt: skip
+        mainsail.search_runs("churn", filter="metrics.acu > 0.9")
+    with pytest.raises(InvalidValueError, match=r"param 'dept'. Did you mean 'params.depth'\?"):
+        mainsail.search_runs("churn", filter="metrics.auc > 0.5 and params.dept = '1'")
+    with mainsail.start_run(experiment="other") as run:  # an old run has the key: not unknown
+        run.log_metric("rare", 1.0)
+    assert mainsail.search_runs(filter="metrics.rare > 5").empty
+    code, _, err = cli("runs", "list", "-e", "churn", "-f", "metrics.acu > 0.9")
+    assert code == 1 and "Did you mean 'metrics.auc'?" in " ".join(err.split())

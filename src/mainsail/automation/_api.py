@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from mainsail.automation._spec import AutomationSpec, parse_spec
-from mainsail.core._errors import InvalidValueError
+from mainsail.core._errors import AutomationSpecError, InvalidValueError, PipelineDefinitionError
 from mainsail.store._context import Context
 from mainsail.store.protocols.automation import RequestKind
 
@@ -62,9 +62,19 @@ def _from_row(row: dict[str, Any]) -> Automation:
 
 
 def create_automation(
-    ctx: Context, spec: AutomationSpec | dict[str, Any] | str | Path
+    ctx: Context,
+    spec: AutomationSpec | dict[str, Any] | str | Path,
+    *,
+    import_pipeline: bool = True,
 ) -> Automation:
     """Declare (or replace) an automation from a spec object, a dict or a YAML file.
+
+    The datasets it trains and checks on (``params.dataset``, ``params.*_dataset``,
+    ``checks.data``) must exist, and when the pipeline's module imports here, the name must
+    be a ``@mainsail.pipeline`` in it — a typo fails now, not at the first retraining. (A
+    ``new_data`` trigger may wait for a dataset that does not exist yet; a module that is only
+    on the worker's path cannot be checked here.) The server passes ``import_pipeline=False``:
+    it does not import its callers' code.
 
     Examples
     --------
@@ -75,8 +85,58 @@ def create_automation(
     ...     "checks": {"policy": "checks.yaml"}, "cooldown": "6h"})
     """
     parsed = parse_spec(spec)
+    check_references(ctx, parsed, import_pipeline=import_pipeline)
     row = ctx.store.put_automation(parsed.name, parsed.endpoint, parsed.model_dump(mode="json"))
     return _from_row(row)
+
+
+def check_references(ctx: Context, spec: AutomationSpec, *, import_pipeline: bool = True) -> None:
+    """Raise :class:`AutomationSpecError` for a dataset or pipeline the spec names that is not
+    there, saying where it is named and what exists."""
+    from mainsail.core._uris import parse_address
+
+    named: list[tuple[str, str]] = [
+        (str(v), f"params.{k}")
+        for k, v in spec.params.items()
+        if isinstance(v, str) and (k == "dataset" or k.endswith("_dataset"))
+    ]
+    data = spec.checks.data
+    if isinstance(data, str) and data.startswith("datasets:/"):
+        named.append((parse_address(data, kind="datasets").name, "checks.data"))
+    if named:
+        known = sorted(d.name for d in ctx.store.list_datasets())
+        missing = [(n, where) for n, where in named if n not in known]
+        if missing:
+            said = ", ".join(f"'{n}' ({where})" for n, where in missing)
+            raise AutomationSpecError(
+                f"Automation '{spec.name}' names dataset(s) that do not exist: {said}. Known "
+                f"datasets: {', '.join(known) or 'none yet'}. Fix the name, or log the data "
+                "first (mainsail.log_dataset(df, name=...))."
+            )
+    module = spec.pipeline.rsplit(":", 1)[0]
+    if import_pipeline and (module.endswith(".py") or _importable(module)):
+        from mainsail.pipelines._runner import resolve_pipeline
+
+        try:
+            resolve_pipeline(spec.pipeline)
+        except PipelineDefinitionError as exc:
+            raise AutomationSpecError(
+                f"Automation '{spec.name}': {exc.message} The worker imports the pipeline the "
+                "same way, so create the automation from the folder (or PYTHONPATH) it uses."
+            ) from None
+
+
+def _importable(module: str) -> bool:
+    import importlib.util
+    import os
+    import sys
+
+    if os.getcwd() not in sys.path and "" not in sys.path:
+        sys.path.insert(0, os.getcwd())  # as resolve_pipeline (and the worker) look
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):  # a missing parent package, or an invalid name
+        return False
 
 
 def get_automation(ctx: Context, name: str) -> Automation:

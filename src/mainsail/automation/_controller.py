@@ -2,12 +2,15 @@
 
 Guards, in the order they apply:
 
-1. **At most one retraining in flight per automation**: while a job or its rollout is
-   unfinished, new firings are recorded as suppressed.
+1. **At most one retraining in flight per endpoint**: while a job or its rollout is
+   unfinished, new firings of that automation (``in_flight``) and of every other automation
+   of the same endpoint (``endpoint_in_flight``) are recorded as suppressed, so two
+   automations never roll out on one endpoint at once.
 2. **Cooldown**: no new retraining within ``cooldown`` of the last one.
-3. **Loop guard**: evidence (alerts, monitor results) from before the automation's own last
-   rollout settled (``guard_until`` = rollout end + ``settle``) never triggers it, and the
-   alert a rolled-back rollout raises is not a drift alert.
+3. **Loop guard**: evidence (alerts, monitor results) from before the endpoint's last
+   automated rollout settled (``guard_until`` = rollout end + ``settle``, taken over by
+   every automation of the endpoint) never triggers one, and the alert a rolled-back
+   rollout raises is not a drift alert.
 4. **Approval**: with ``require_approval`` a firing waits for ``mainsail automation approve``.
 
 Every step lands in ``automation_events``: trigger → job → pipeline run → model version →
@@ -33,11 +36,18 @@ _TERMINAL_ROLLOUT = ("promoted", "rolled_back", "aborted")
 
 
 def blocked_reason(
-    spec: AutomationSpec, row: dict[str, Any], state: dict[str, Any], now: int
+    spec: AutomationSpec,
+    row: dict[str, Any],
+    state: dict[str, Any],
+    now: int,
+    busy: str | None = None,
 ) -> str | None:
-    """Why a firing may not start a retraining now, or ``None``."""
+    """Why a firing may not start a retraining now, or ``None``. ``busy`` names another
+    automation of the endpoint with a retraining in flight."""
     if state.get("in_flight"):
         return "in_flight"
+    if busy is not None:
+        return "endpoint_in_flight"
     if state.get("awaiting_approval"):
         return "awaiting_approval"
     last = row.get("last_triggered_at")
@@ -117,11 +127,27 @@ class AutomationController:
             if state != (row["state"] or {}):
                 self.ctx.database().update_automation(row["id"], state=state)
 
+    def _neighbours(self, row: dict[str, Any], state: dict[str, Any]) -> str | None:
+        """The other automations of the endpoint, as they are stored now: the name of one
+        with a retraining in flight, or ``None``; takes over their later loop guard."""
+        busy = None
+        for other in self.ctx.database().list_automation_rows():
+            if other["id"] == row["id"] or other["endpoint"] != row["endpoint"]:
+                continue
+            theirs = other["state"] or {}
+            if theirs.get("in_flight") and busy is None:
+                busy = str(other["name"])
+            guard = int(theirs.get("guard_until") or 0)
+            if guard > int(state.get("guard_until") or 0):
+                state["guard_until"] = guard
+        return busy
+
     # -- one automation ----------------------------------------------------------------------
     def _one(self, row: dict[str, Any], state: dict[str, Any], now: int) -> None:
         spec = parse_spec(row["spec"])
         self._follow_up(row, spec, state, now)
-        if self._requests(row, spec, state, now):
+        busy = self._neighbours(row, state)
+        if self._requests(row, spec, state, now, busy):
             return
         for index, trig in enumerate(spec.triggers):
             firing: Firing | None = trig.evaluate(self.ctx, row, state, now, index)
@@ -130,17 +156,20 @@ class AutomationController:
             merge_patch(state, firing.mark)
             if not firing.key:
                 continue
-            reason = blocked_reason(spec, row, state, now)
+            reason = blocked_reason(spec, row, state, now, busy)
             if reason is not None:
                 suppressed = state.setdefault("suppressed", {})
                 if suppressed.get(reason) != firing.key:
                     suppressed[reason] = firing.key
+                    detail: dict[str, Any] = {
+                        "reason": reason,
+                        "summary": firing.summary,
+                        "key": firing.key,
+                    }
+                    if reason == "endpoint_in_flight":
+                        detail["automation"] = busy
                     self.ctx.database().add_automation_event(
-                        row["id"],
-                        firing.type,
-                        "suppressed",
-                        {"reason": reason, "summary": firing.summary, "key": firing.key},
-                        ts=now,
+                        row["id"], firing.type, "suppressed", detail, ts=now
                     )
                 continue
             merge_patch(state, firing.on_fire)
@@ -160,7 +189,12 @@ class AutomationController:
             break
 
     def _requests(
-        self, row: dict[str, Any], spec: AutomationSpec, state: dict[str, Any], now: int
+        self,
+        row: dict[str, Any],
+        spec: AutomationSpec,
+        state: dict[str, Any],
+        now: int,
+        busy: str | None = None,
     ) -> bool:
         """Act on manual runs and approvals asked for since the last tick."""
         store = self.ctx.database()
@@ -169,14 +203,11 @@ class AutomationController:
         for ev in store.automation_events(row["id"], after_id=after, status="requested"):
             state["requests_seen"] = ev["id"]
             kind = ev["trigger"]
-            if state.get("in_flight") or started:
-                store.add_automation_event(
-                    row["id"],
-                    kind,
-                    "suppressed",
-                    {"reason": "in_flight", "request": ev["id"]},
-                    ts=now,
-                )
+            if state.get("in_flight") or started or busy is not None:
+                detail: dict[str, Any] = {"reason": "in_flight", "request": ev["id"]}
+                if busy is not None and not (state.get("in_flight") or started):
+                    detail.update(reason="endpoint_in_flight", automation=busy)
+                store.add_automation_event(row["id"], kind, "suppressed", detail, ts=now)
                 continue
             if kind == "approval":
                 firing = state.get("awaiting_approval")
@@ -213,7 +244,12 @@ class AutomationController:
             return
         event = self.ctx.database().add_automation_event
         if job.status != "done":
-            event(row["id"], trig, "failed", {"error": job.error}, ts=now, job_id=job.id)
+            recorded = any(  # the retraining job already recorded why (with its links)
+                e["status"] == "failed" and e["job_id"] == job.id
+                for e in self.ctx.database().automation_events(row["id"], limit=1000)
+            )
+            if not recorded:
+                event(row["id"], trig, "failed", {"error": job.error}, ts=now, job_id=job.id)
             state["in_flight"] = None
             state["last_outcome"] = "failed"
             return

@@ -7,11 +7,17 @@ model version → check result → rollout.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from mainsail.automation._spec import AutomationSpec, parse_spec
 from mainsail.checks import check
-from mainsail.core._errors import AutomationSpecError, ModelNotFoundError
+from mainsail.core._errors import (
+    AutomationSpecError,
+    ModelNotFoundError,
+    PermissionDeniedError,
+    RetrainingFailedError,
+)
 from mainsail.core._registry_schemas import ModelVersion
 from mainsail.pipelines._runner import run_pipeline
 from mainsail.registry._registry import register_model, resolve_version
@@ -72,10 +78,39 @@ def _champion(ctx: Context, spec: AutomationSpec) -> str | None:
     return address
 
 
+_TRIGGER_WAIT_S = 10.0  # the controller records "triggered" right after it enqueues
+
+
+def _started_by_controller(store: Any, automation_id: int, job_id: int) -> bool:
+    """Whether the automation controller started this job (its "triggered" event names it).
+
+    The controller enqueues, then records the event: a worker that claims the job in
+    between waits a moment for it."""
+    deadline = time.monotonic() + _TRIGGER_WAIT_S
+    while True:
+        events = store.automation_events(automation_id, limit=1000, status="triggered")
+        if any(e["job_id"] == job_id for e in events):
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.2)
+
+
 def handle(ctx: Context, payload: dict[str, Any], job: Any) -> dict[str, Any]:
-    """Job handler for ``automation.retrain``."""
+    """Job handler for ``automation.retrain``.
+
+    Runs only a job the automation controller started, after its guards (role, approval,
+    cooldown, one in flight): a job of this kind queued any other way is refused.
+    """
     store = ctx.database("Retraining for an automation")
     row = store.get_automation_row(payload["automation"])
+    if not _started_by_controller(store, row["id"], job.id):
+        raise PermissionDeniedError(
+            f"Job {job.id} asks to retrain automation {row['name']!r}, but the automation "
+            "controller did not start it (no 'triggered' event names it). A retraining "
+            "registers, checks and deploys a model, so only the controller starts one, after "
+            f"its guards. Ask for a run instead: 'mainsail automation run {row['name']}'."
+        )
     spec = parse_spec(row["spec"])
     trigger = payload.get("trigger") or {"type": "manual"}
     kind = trigger.get("type", "manual")
@@ -113,7 +148,12 @@ def handle(ctx: Context, payload: dict[str, Any], job: Any) -> dict[str, Any]:
             {"stage": "pipeline", "status": run.status, "error": run.error},
             pipeline_run_id=run.id,
         )
-        return {"status": "failed", "stage": "pipeline", "pipeline_run_id": run.id}
+        # The job fails with the cause (not "done" with no error): `jobs show` and the
+        # controller's outcome say what went wrong without a look at the pipeline run.
+        raise RetrainingFailedError(
+            f"The pipeline '{spec.pipeline}' of automation '{spec.name}' failed (pipeline run "
+            f"{run.id}): {run.error or run.status}. See `mainsail pipeline show {run.id[:8]}`."
+        )
     outputs = _outputs(run.outputs)
     registered = done.get("registered")
     if registered is not None and registered["model_version"] is not None:

@@ -179,26 +179,41 @@ def weighted_auc(score: np.ndarray, positive: np.ndarray, W: np.ndarray) -> np.n
     return _ratio(num, pos_g.sum(axis=1) * neg_g.sum(axis=1))
 
 
-def _auc_w(s: Scored, W: np.ndarray) -> np.ndarray:
-    assert s.proba is not None
-    if s.n_classes == 2:
-        return weighted_auc(s.proba[:, 1], s.y == 1, W)
-    # one-vs-rest, macro: the mean of per-class AUCs
-    per_class = [weighted_auc(s.proba[:, k], s.y == k, W) for k in range(s.n_classes)]
-    return np.mean(np.vstack(per_class), axis=0)
+def _auc_w_by(average: str) -> Callable[[Scored, np.ndarray], np.ndarray]:
+    def fn(s: Scored, W: np.ndarray) -> np.ndarray:
+        assert s.proba is not None
+        if s.n_classes == 2:
+            return weighted_auc(s.proba[:, 1], s.y == 1, W)
+        # one-vs-rest: each class against the rest, then the mean over classes (macro) or
+        # the mean weighted by each class's (resampled) prevalence (weighted)
+        per_class = np.vstack(
+            [weighted_auc(s.proba[:, k], s.y == k, W) for k in range(s.n_classes)]
+        )
+        if average == "macro":
+            return np.mean(per_class, axis=0)
+        support = np.vstack([W @ (s.y == k) for k in range(s.n_classes)])
+        return _ratio((per_class * support).sum(axis=0), support.sum(axis=0))
+
+    return fn
 
 
-def _auc_point(s: Scored) -> float:
-    from sklearn.metrics import roc_auc_score
+def _auc_point_by(average: str) -> Callable[[Scored], float]:
+    def fn(s: Scored) -> float:
+        from sklearn.metrics import roc_auc_score
 
-    assert s.proba is not None
-    if s.n_classes == 2:
-        return float(roc_auc_score(s.y == 1, s.proba[:, 1]))
-    present = np.unique(s.y)
-    if len(present) < s.n_classes:
-        raise ValueError("a class is absent")
-    onehot = np.eye(s.n_classes)[s.y]
-    return float(roc_auc_score(onehot, s.proba, average="macro"))
+        assert s.proba is not None
+        if s.n_classes == 2:
+            return float(roc_auc_score(s.y == 1, s.proba[:, 1]))
+        present = np.unique(s.y)
+        if len(present) < s.n_classes:
+            raise ValueError("a class is absent")
+        onehot = np.eye(s.n_classes)[s.y]
+        return float(roc_auc_score(onehot, s.proba, average=average))
+
+    return fn
+
+
+_auc_w, _auc_point = _auc_w_by("macro"), _auc_point_by("macro")
 
 
 def _sk(fn_name: str, **kw: Any) -> Callable[[Scored], float]:
@@ -258,6 +273,15 @@ METRICS: dict[str, Metric] = {
         ),
         Metric("recall", "classification", True, False, _prf_point("recall"), _prf_w("recall")),
         Metric("roc_auc", "classification", True, True, _auc_point, _auc_w),
+        # multiclass: one-vs-rest weighted by class prevalence (binary: roc_auc)
+        Metric(
+            "roc_auc_weighted",
+            "classification",
+            True,
+            True,
+            _auc_point_by("weighted"),
+            _auc_w_by("weighted"),
+        ),
         Metric("log_loss", "classification", False, True, _logloss_point, _logloss_w),
         Metric("brier", "classification", False, True, _brier_point, _brier_w, binary_only=True),
         Metric("rmse", "regression", False, False, _rmse_point, lambda s, W: np.sqrt(_mse_w(s, W))),

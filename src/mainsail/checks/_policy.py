@@ -23,6 +23,12 @@ a section that is present runs its check. Example::
     skew: {max_drift_share: 0.3}        # holdout vs the version's reference profile
     schema: true                        # the baseline's inputs are still accepted
     smoke: true                         # serve it for real and send sample rows
+    capacity: {p99_ms: 50, min_rps: 500} # the stored load-test curve (mainsail loadtest)
+    explanations:                       # what the model relies on (mean |SHAP|)
+      top_k: 5
+      min_overlap: 0.6                  # share of the baseline's top-k kept in the candidate's
+      forbidden: [customer_id]          # features that must not drive predictions
+      max_forbidden_share: 0.05         # largest share of importance one of them may carry
 
 Metric names: classification ``accuracy, balanced_accuracy, f1, precision, recall,
 roc_auc, log_loss, brier``; regression ``rmse, mse, mae, r2``.
@@ -193,6 +199,7 @@ class CheckPolicy(BaseModel):
         if not isinstance(data, dict) or "sections" in data:
             return data
         keep = (info.context or {}).get("unknown") == "keep"
+        source = (info.context or {}).get("source")
         raw = dict(data)
         out: dict[str, Any] = {k: raw.pop(k) for k in RESERVED if k in raw}
         legacy = raw.pop("custom", None) if "custom" not in CHECKS else None
@@ -201,8 +208,10 @@ class CheckPolicy(BaseModel):
         unknown = [k for k in raw if k not in CHECKS]
         if unknown and not keep:
             valid = ", ".join(available_checks())
+            where = f" file '{source}'" if source else ""
             raise InvalidValueError(
-                f"Unknown check(s) in the policy: {', '.join(map(repr, unknown))}. Valid checks "
+                f"Unknown check(s) in the policy{where}: {', '.join(map(repr, unknown))}. "
+                "Valid checks "
                 f"are: {valid} (plus 'label' and 'seed'). Register others with "
                 "mainsail.checks.register_check(name, 'module:Class')."
             )
@@ -216,14 +225,12 @@ class CheckPolicy(BaseModel):
             try:
                 parsed = check_spec(key).parse(value)
             except ValidationError as exc:
-                problems += [
-                    f"{'.'.join(map(str, (key, *e['loc'])))}: {e['msg']}" for e in exc.errors()
-                ]
+                problems += [_problem(key, e) for e in exc.errors()]
                 continue
             if parsed is not None:
                 sections[key] = parsed
         if problems:
-            raise InvalidValueError(_invalid("; ".join(problems)))
+            raise InvalidValueError(_invalid("; ".join(problems), source))
         out["sections"] = sections
         return out
 
@@ -259,10 +266,23 @@ def _order(key: str) -> int:
     return check_spec(key).order if key in CHECKS else DEFAULT_ORDER
 
 
-def _invalid(problems: str) -> str:
+def _problem(key: str, error: Any) -> str:
+    """One pydantic error as ``section.setting: what is wrong``, with the valid settings
+    when the setting is not one the check knows."""
+    loc = ".".join(map(str, (key, *error["loc"])))
+    msg = str(error["msg"]).removeprefix("Value error, ")
+    config = check_spec(key).config
+    if error["type"] == "extra_forbidden" and len(error["loc"]) == 1 and check_spec(key).toggles:
+        msg = f"{loc.rsplit('.', 1)[-1]!r} is not a setting of {key!r}. Valid settings are: "
+        msg += ", ".join(f.alias or name for name, f in config.model_fields.items())
+    return f"{loc}: {msg}"
+
+
+def _invalid(problems: str, source: str | None = None) -> str:
+    where = f" in '{source}'" if source else ""
     return (
-        f"The release-check policy is not valid: {problems}. See the example in "
-        "mainsail.checks._policy (or the README section 'Release checks')."
+        f"The release-check policy{where} is not valid: {problems}. Fix these keys; the "
+        "README section 'Release checks' shows every check and its settings."
     )
 
 
@@ -286,8 +306,11 @@ def load_policy(
         return CheckPolicy()
     if isinstance(policy, CheckPolicy):
         return policy
+    source: str | None = None
     if isinstance(policy, str | os.PathLike):
         raw = _read_yaml(policy)
+        if _is_file_name(policy):
+            source = str(policy)
     elif isinstance(policy, dict):
         raw = dict(policy)
     else:
@@ -301,12 +324,19 @@ def load_policy(
             "{label: churned, metrics: {roc_auc: {min: 0.8}}}."
         )
     try:
-        return CheckPolicy.model_validate(raw, context={"unknown": unknown})
+        return CheckPolicy.model_validate(raw, context={"unknown": unknown, "source": source})
     except ValidationError as exc:
         problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or 'policy'}: {e['msg']}" for e in exc.errors()
+            f"{'.'.join(str(p) for p in e['loc']) or 'policy'}: "
+            f"{str(e['msg']).removeprefix('Value error, ')}"
+            for e in exc.errors()
         )
-        raise InvalidValueError(_invalid(problems)) from None
+        raise InvalidValueError(_invalid(problems, source)) from None
+
+
+def _is_file_name(source: str | os.PathLike[str]) -> bool:
+    path = Path(source)
+    return path.suffix.lower() in (".yaml", ".yml", ".json") or path.exists()
 
 
 def _read_yaml(source: str | os.PathLike[str]) -> dict[str, Any]:
@@ -315,18 +345,33 @@ def _read_yaml(source: str | os.PathLike[str]) -> dict[str, Any]:
     yaml = import_optional("yaml", extra="checks", package="pyyaml")
     path = Path(source)
     text = str(source)
-    if path.suffix.lower() in (".yaml", ".yml", ".json") or path.exists():
+    what = "The policy text"
+    if _is_file_name(source):
         if not path.is_file():
             raise InvalidValueError(f"Expected a policy file at '{source}'. Nothing is there.")
         text = path.read_text()
+        what = f"The policy file '{source}'"
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise InvalidValueError(f"The policy is not valid YAML: {exc}") from None
+        raise InvalidValueError(f"{what} is not valid YAML: {_yaml_problem(exc)}") from None
     if data is None:
         return {}
     if not isinstance(data, dict):
         raise InvalidValueError(
-            f"Expected the policy to be a mapping of check names to settings. Got {type(data).__name__}."
+            f"Expected {what[4:]} to be a mapping of check names to settings "
+            f"(e.g. 'metrics: {{roc_auc: {{min: 0.8}}}}'). Got {type(data).__name__}."
         )
     return data
+
+
+def _yaml_problem(exc: Exception) -> str:
+    """``line 3, column 12: expected ',' or '}', but got ...`` (PyYAML's own message names
+    an anonymous ``<unicode string>``)."""
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    problem = getattr(exc, "problem", None) or str(exc)
+    context = getattr(exc, "context", None)
+    text = f"{context}, {problem}" if context else str(problem)
+    if mark is None:
+        return text
+    return f"line {mark.line + 1}, column {mark.column + 1}: {text}"

@@ -143,6 +143,8 @@ for _name, _target in {
     "schema": "mainsail.checks._compat:SchemaCheck",
     "skew": "mainsail.checks._compat:SkewCheck",
     "smoke": "mainsail.checks._smoke:SmokeCheck",
+    "capacity": "mainsail.checks._capacity:CapacityCheck",
+    "explanations": "mainsail.checks._explanations:ExplanationsCheck",
 }.items():
     CHECKS.register(_name, _target)
 

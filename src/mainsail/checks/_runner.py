@@ -125,11 +125,18 @@ class LocalChecks:
         ctx = self.ctx
         started = time.perf_counter()
         frame, data_ref = load_data(ctx, data)
+        from_policy = label is None and policy.label is not None
         label = label or policy.label
         if label is not None and label not in frame.columns:
+            fix = (
+                f"The policy names it (label: {label}): fix 'label:' in the policy, or pass "
+                "--label with the right name to override it."
+                if from_policy
+                else "Pass --label with the right name."
+            )
             raise InvalidValueError(
                 f"The data has no label column {label!r}. Columns are: "
-                f"{', '.join(map(str, frame.columns))}. Pass --label with the right name."
+                f"{', '.join(map(str, frame.columns))}. {fix}"
             )
         needing = needing_label(policy)
         if label is None and needing:

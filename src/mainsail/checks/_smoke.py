@@ -40,6 +40,8 @@ def _server_env(context: CheckContext) -> dict[str, str]:
     env["MAINSAIL_ARTIFACT_ROOT"] = settings.resolved_artifact_root()
     if settings.encryption_key is not None:
         env["MAINSAIL_ENCRYPTION_KEY"] = settings.encryption_key.get_secret_value()
+    if settings.require_encryption:
+        env["MAINSAIL_REQUIRE_ENCRYPTION"] = "true"
     return env
 
 

@@ -3,9 +3,9 @@
 - :func:`paired_bootstrap`: resample rows (the same resample for both models), take the
   metric difference per replicate, report the point difference, a percentile confidence
   interval and the share of replicates on the wrong side of the margin.
-- :func:`mcnemar`: for accuracy, the exact binomial test on discordant pairs (chi-square
-  with continuity correction when there are 25 or more), plus a Wald interval for the
-  paired difference in accuracy.
+- :func:`mcnemar`: for accuracy, the mid-p exact binomial test on the discordant pairs,
+  and the interval for the paired difference in accuracy that inverts the same test (so
+  the interval excludes 0 exactly when the test rejects; a Wald interval did not).
 - :func:`decide`: non-inferiority / superiority from an interval, a margin and minimum
   effects.
 
@@ -93,42 +93,63 @@ def paired_bootstrap(
     )
 
 
+def _mid_p_tails(b: int, k: int, pi: float) -> tuple[float, float]:
+    """Mid-p tails of ``b`` successes in ``k`` trials: P(X < b) + P(X = b) / 2, and the
+    upper one, P(X > b) + P(X = b) / 2."""
+    from scipy import stats
+
+    half = 0.5 * float(stats.binom.pmf(b, k, pi))
+    below = float(stats.binom.cdf(b - 1, k, pi)) if b > 0 else 0.0
+    above = float(stats.binom.sf(b, k, pi))
+    return below + half, above + half
+
+
+def _mid_p_interval(b: int, k: int, alpha: float) -> tuple[float, float]:
+    """The mid-p interval of a binomial proportion (inverts the mid-p test at alpha/2 a side)."""
+    from scipy.optimize import brentq
+
+    lo = 0.0 if b == 0 else brentq(lambda x: _mid_p_tails(b, k, x)[1] - alpha / 2, 0.0, 1.0)
+    hi = 1.0 if b == k else brentq(lambda x: _mid_p_tails(b, k, x)[0] - alpha / 2, 0.0, 1.0)
+    return float(lo), float(hi)
+
+
 def mcnemar(candidate: Scored, baseline: Scored, confidence: float = 0.95) -> Comparison:
-    """McNemar's test on accuracy: exact for fewer than 25 discordant pairs, else chi-square.
+    """McNemar's test on accuracy: the mid-p exact test, and the interval it implies.
+
+    Given ``k`` discordant pairs, the candidate is the one right in ``b`` of them, a
+    binomial(k, pi) with pi = 1/2 when both models are as accurate. The p-value is the
+    two-sided mid-p; the interval is the mid-p interval of pi mapped to the accuracy
+    difference, ``(2 pi - 1) k / n``, so the interval excludes 0 exactly when p < 1 -
+    ``confidence`` (a Wald interval passed 4 discordant pairs to 0 as a significant gain).
 
     Examples
     --------
     >>> from mainsail.checks._metrics import Scored
     >>> y = np.zeros(100, dtype=int); a = y.copy(); b = y.copy(); b[:30] = 1
     >>> c = mcnemar(Scored(y, a, None, [0, 1]), Scored(y, b, None, [0, 1]))
-    >>> c.discordant, round(c.delta, 2), c.p_value < 1e-6
-    ((30, 0), 0.3, True)
+    >>> c.discordant, round(c.delta, 2), c.p_value < 1e-6, c.low > 0.2
+    ((30, 0), 0.3, True, True)
     """
-    from scipy import stats
-
     ok_a = candidate.pred == candidate.y
     ok_b = baseline.pred == baseline.y
     n = len(ok_a)
     b = int(np.sum(ok_a & ~ok_b))  # only the candidate right
     c = int(np.sum(~ok_a & ok_b))  # only the baseline right
-    if b + c == 0:
-        p = 1.0
-    elif b + c < 25:
-        p = float(stats.binomtest(b, b + c, 0.5).pvalue)
+    k = b + c
+    if k == 0:
+        p, low, high = 1.0, 0.0, 0.0
     else:
-        chi = max(abs(b - c) - 1, 0) ** 2 / (b + c)  # continuity-corrected
-        p = float(stats.chi2.sf(chi, 1))
-    d = (b - c) / n
-    se = np.sqrt(max(b + c - (b - c) ** 2 / n, 0.0)) / n
-    z = float(stats.norm.ppf(1 - (1 - confidence) / 2))
+        p = min(1.0, 2 * min(_mid_p_tails(b, k, 0.5)))
+        pi_lo, pi_hi = _mid_p_interval(b, k, 1 - confidence)
+        low, high = (2 * pi_lo - 1) * k / n, (2 * pi_hi - 1) * k / n
     return Comparison(
         "mcnemar",
         "accuracy",
         float(ok_a.mean()),
         float(ok_b.mean()),
-        float(d),
-        float(d - z * se),
-        float(d + z * se),
+        float((b - c) / n),
+        float(low),
+        float(high),
         confidence,
         n,
         p,

@@ -95,7 +95,13 @@ def show(
             f"check {e.check_result_id}" if e.check_result_id else "",
             f"rollout {e.rollout_id}" if e.rollout_id else "",
         ]
-        detail = e.detail.get("summary") or e.detail.get("reason") or e.detail.get("verdict") or ""
+        detail = (
+            e.detail.get("summary")
+            or e.detail.get("reason")
+            or e.detail.get("verdict")
+            or _last_line(e.detail.get("error"))  # why it failed, not an empty cell
+            or ""
+        )
         style = _STATUS.get(e.status, "white")
         rows.append(
             [
@@ -107,6 +113,13 @@ def show(
             ]
         )
     table("Trail", ["time", "trigger", "status", "links", "detail"], rows)
+
+
+def _last_line(error: object, most: int = 300) -> str:
+    """A step's error may be a traceback: its last line says what went wrong."""
+    lines = [x for x in str(error or "").strip().splitlines() if x.strip()]
+    text = lines[-1].strip() if lines else ""
+    return text if len(text) <= most else text[:most] + "…"
 
 
 @automation.command("run")

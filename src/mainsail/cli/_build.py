@@ -40,19 +40,81 @@ def build_k8s(
     image: Annotated[
         str | None, typer.Option(help="Container image (default NAME:VERSION).")
     ] = None,
-    replicas: int = 2,
-    min_replicas: Annotated[int, typer.Option("--min")] = 2,
-    max_replicas: Annotated[int, typer.Option("--max")] = 10,
-    cpu: str = "500m",
-    memory: str = "1Gi",
+    replicas: Annotated[int | None, typer.Option(help="Replicas (default 2).")] = None,
+    min_replicas: Annotated[int | None, typer.Option("--min", help="HPA minimum (2).")] = None,
+    max_replicas: Annotated[int | None, typer.Option("--max", help="HPA maximum (10).")] = None,
+    cpu: Annotated[str | None, typer.Option(help="CPU request (500m).")] = None,
+    memory: Annotated[str | None, typer.Option(help="Memory request and limit (1Gi).")] = None,
+    traffic: Annotated[
+        float | None,
+        typer.Option(help="Requests/s to size for, from the stored capacity curve."),
+    ] = None,
+    p99_ms: Annotated[
+        float | None, typer.Option("--p99-ms", help="p99 budget (ms) to size for.")
+    ] = None,
+    target_utilization: Annotated[
+        float, typer.Option(help="HPA target, a share of the CPU request.")
+    ] = 0.7,
 ) -> None:
-    """Deployment, Service, HorizontalPodAutoscaler and PodDisruptionBudget (one YAML file)."""
-    from mainsail.packaging import k8s_manifests, write_k8s
+    """Deployment, Service, HorizontalPodAutoscaler and PodDisruptionBudget (one YAML file).
+
+    With --traffic and --p99-ms the workers, replicas, requests and HPA target come from the
+    capacity curve 'mainsail loadtest' stored on the version; options given still win.
+    """
+    from mainsail.client import get_context
+    from mainsail.core._capacity import Prices, curves_of
+    from mainsail.core._errors import InvalidValueError
+    from mainsail.packaging import k8s_manifests, recommend, write_k8s
 
     v = _version(address)
-    docs = k8s_manifests(
-        v, image or f"{v.name}:{v.version}", replicas, min_replicas, max_replicas, cpu, memory
-    )
+    sized: dict[str, object] = {}
+    if (traffic is None) != (p99_ms is None):
+        raise InvalidValueError(
+            "Sizing needs both --traffic (requests/s) and --p99-ms (the latency budget). "
+            f"Got only {'--traffic' if traffic is not None else '--p99-ms'}."
+        )
+    if traffic is not None and p99_ms is not None:
+        rec = recommend(
+            v,
+            traffic,
+            p99_ms,
+            Prices.from_settings(get_context().settings),
+            target_utilization=target_utilization,
+        )
+        sized = {
+            "replicas": rec.min_replicas,
+            "min_replicas": rec.min_replicas,
+            "max_replicas": rec.max_replicas,
+            "cpu": rec.cpu_request,
+            "memory": rec.memory_request,
+            "target_cpu": rec.hpa_cpu_target,
+            "workers": rec.workers,
+        }
+        console.print(f"Sized from the stored capacity curve: {rec.summary()}", highlight=False)
+        for note in rec.notes:
+            console.print(f"  note: {note}", highlight=False)
+    elif curves_of(v.card):
+        console.print(
+            f"{v.address} has a stored capacity curve: add --traffic RPS --p99-ms MS to size "
+            "the deployment from it.",
+            highlight=False,
+        )
+    given = {
+        "replicas": replicas,
+        "min_replicas": min_replicas,
+        "max_replicas": max_replicas,
+        "cpu": cpu,
+        "memory": memory,
+    }
+    defaults: dict[str, object] = {
+        "replicas": 2,
+        "min_replicas": 2,
+        "max_replicas": 10,
+        "cpu": "500m",
+        "memory": "1Gi",
+    }
+    args = {**defaults, **sized, **{k: val for k, val in given.items() if val is not None}}
+    docs = k8s_manifests(v, image or f"{v.name}:{v.version}", **args)  # type: ignore[arg-type]
     path = write_k8s(docs, out)
     console.print(f"Wrote {', '.join(d['kind'] for d in docs)} to {path}")
 

@@ -7,14 +7,15 @@ from typing import Annotated
 
 import typer
 
-from mainsail.cli._output import console, err_console, fmt_ms, print_json, table
+from mainsail.cli._output import console, err_console, fmt_ms, print_error, print_json, table
+from mainsail.core._uris import MODEL_FORMS
 
 checks = typer.Typer(help="Release checks: stored results.", no_args_is_help=True)
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
 
 
 def check(
-    model: Annotated[str, typer.Argument(help="Model version, e.g. models:/churn/4 or churn/4.")],
+    model: Annotated[str, typer.Argument(help=f"Model version: {MODEL_FORMS}.")],
     data: Annotated[
         str, typer.Option("--data", "-d", help="datasets:/name/N, or a Parquet/CSV file.")
     ],
@@ -33,20 +34,27 @@ def check(
     ] = None,
     as_json: JsonOpt = False,
 ) -> int:
-    """Run release checks; exit 0 when blessed, 1 when rejected."""
+    """Run release checks. Exit codes: 0 blessed, 1 rejected, 2 the checks could not run
+    (invalid input: a usage mistake, a bad policy, an unknown model or dataset, a missing
+    label column; the message says which), 3 an internal error."""
     from mainsail.checks._report import print_result
     from mainsail.client._checks import check as run_check
+    from mainsail.core._errors import MainsailError
 
-    result = run_check(
-        model,
-        data,
-        label=label,
-        baseline=baseline,
-        policy=policy,
-        out_dir=out,
-        progress=not as_json,
-        endpoint=endpoint,
-    )
+    try:
+        result = run_check(
+            model,
+            data,
+            label=label,
+            baseline=baseline,
+            policy=policy,
+            out_dir=out,
+            progress=not as_json,
+            endpoint=endpoint,
+        )
+    except MainsailError as exc:  # nothing was judged: not "rejected" (1) for CI
+        print_error(exc)
+        raise typer.Exit(2) from None
     if as_json:
         print_json(result.to_dict())
     else:

@@ -9,6 +9,8 @@ from typing import Annotated, Any
 import typer
 
 from mainsail.cli._output import console, fmt_ms, print_json, table
+from mainsail.core._ids import now_ms
+from mainsail.core._uris import MODEL_FORMS
 
 rollout = typer.Typer(help="Watch and steer rollouts: status, promote, pause, resume, abort.")
 endpoints = typer.Typer(help="Endpoints: the names clients call, and their revisions.")
@@ -60,7 +62,7 @@ def load_spec_file(path: Path) -> dict[str, Any]:
 
 def deploy(
     endpoint: Annotated[str, typer.Argument(help="Endpoint name (the V2 model name).")],
-    model: Annotated[str, typer.Argument(help="Model address: models:/churn/4 or @alias.")],
+    model: Annotated[str, typer.Argument(help=f"Model address: {MODEL_FORMS}.")],
     strategy: Annotated[
         str | None,
         typer.Option(
@@ -79,6 +81,16 @@ def deploy(
     weights: Annotated[str | None, typer.Option(help="A/B weights, e.g. 50,50.")] = None,
     key_field: Annotated[str | None, typer.Option(help="A/B: sticky by this input.")] = None,
     sample: Annotated[float | None, typer.Option(help="Shadow: share of requests copied.")] = None,
+    smoke_url: Annotated[
+        str | None,
+        typer.Option(
+            help="Blue-green: a data plane serving the endpoint (http://host:port); "
+            "the controller sends the preview smoke requests there."
+        ),
+    ] = None,  # fmt: skip
+    smoke_requests: Annotated[
+        int | None, typer.Option(help="Blue-green: smoke requests per analysis.")
+    ] = None,
     reason: Annotated[str | None, typer.Option(help="Why (kept in the history).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
@@ -99,6 +111,8 @@ def deploy(
         "weights": _floats(weights, "--weights"),
         "key_field": key_field,
         "sample": sample,
+        "smoke_url": smoke_url,
+        "smoke_requests": smoke_requests,
     }
     spec.update({k: v for k, v in flags.items() if v is not None})
     r = _deploy(endpoint, model, strategy=name, spec=spec, source="cli", reason=reason)
@@ -141,8 +155,21 @@ def _render(endpoint: str) -> Any:
     if r is not None:
         if r.message:
             parts.append(Text(r.message))
-        if r.analysis:
-            last = r.analysis[-1]
+        waiting = r.waiting_for_controller(now_ms())
+        if waiting:
+            parts.append(Text(waiting, style="bold yellow"))
+        smokes = [a for a in r.analysis if a["outcome"] == "smoke" and a.get("smoke")]
+        if smokes:
+            s = smokes[-1]["smoke"]
+            parts.append(
+                Text(
+                    f"Smoke requests at step {smokes[-1]['step']}: {s['answered']} of "
+                    f"{s['sent']} answered, {s['errors']} 5xx ({fmt_ms(smokes[-1]['ts'])})"
+                )
+            )
+        analysed = [a for a in r.analysis if a["outcome"] != "smoke"]
+        if analysed:
+            last = analysed[-1]
             ct = Table(
                 header_style="bold cyan",
                 title=f"last analysis (step {last['step']}, {last['outcome']}, "
@@ -180,6 +207,7 @@ def status(
             {
                 "endpoint": mainsail.get_endpoint(endpoint).model_dump(exclude={"history"}),
                 "rollout": r.model_dump() if r else None,
+                "waiting_for_controller": r.waiting_for_controller(now_ms()) if r else None,
             }
         )
         return

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from mainsail.cli._output import console, fmt_ms, print_json, table
+from mainsail.cli._output import console, err_console, fmt_ms, print_json, table
 
 models = typer.Typer(help="Model registry: versions, aliases, cards.", no_args_is_help=True)
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
@@ -16,6 +16,27 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")
 def _address(ref: str) -> str:
     """Accept 'churn/3', 'churn@champion' or a full 'models:/...' address."""
     return ref if ref.startswith("models:/") else f"models:/{ref}"
+
+
+def _say_what_is_visible() -> None:
+    """An empty list against a server may only mean the caller's roles match no model:
+    say which project patterns they have (a user on 'churn-*' does not see 'churn')."""
+    from mainsail.client import get_context
+
+    remote = get_context().remote
+    if remote is None:
+        return
+    who = remote.json("GET", "/whoami")
+    roles = who.get("roles") or {}
+    if "*" in roles:
+        return
+    patterns = ", ".join(f"'{p}' ({r})" for p, r in sorted(roles.items())) or "none"
+    err_console.print(
+        f"No model is visible to {who.get('name')}: your roles cover the projects {patterns}, "
+        "and a model is listed only when its name matches one (a model named 'churn' does "
+        "not match 'churn-*'). Ask an admin for `mainsail users grant NAME --role viewer "
+        "--project PATTERN`."
+    )
 
 
 @models.command("list")
@@ -27,6 +48,8 @@ def models_list(as_json: JsonOpt = False) -> None:
     if as_json:
         print_json([m.model_dump() for m in found])
         return
+    if not found:
+        _say_what_is_visible()
     table(
         "Models",
         ["name", "versions", "latest", "aliases", "created"],
@@ -169,13 +192,15 @@ def models_card(
     ] = None,
 ) -> None:
     """Print a model card (Markdown), or write it as HTML/Markdown files."""
-    from mainsail.client import get_model_version
+    from mainsail.client import get_context, get_model_version
+    from mainsail.core._capacity import Prices
     from mainsail.registry import render_html, render_markdown
 
     v = get_model_version(_address(ref))
-    md = render_markdown(v)
+    prices = Prices.from_settings(get_context().settings)  # the card's cost per 1,000
+    md = render_markdown(v, prices)
     if html is not None:
-        html.write_text(render_html(v))
+        html.write_text(render_html(v, prices))
         console.print(f"Wrote {html}")
     if markdown is not None:
         markdown.write_text(md)
@@ -193,15 +218,27 @@ def models_export(
     tolerance: Annotated[
         float, typer.Option(help="Largest accepted prediction difference.")
     ] = 1e-4,
+    quantize: Annotated[
+        str | None,
+        typer.Option(help="int8: register the dynamically int8-quantised model (edge targets)."),
+    ] = None,
+    min_agreement: Annotated[
+        float, typer.Option(help="With --quantize: the share of labels a classifier must keep.")
+    ] = 0.99,
 ) -> None:
-    """Convert a version to ONNX, check parity with the native model, register the result."""
+    """Convert a version to ONNX, check parity with the native model, register the result.
+
+    The new version keeps the source's signature, reference profile, lineage and metrics.
+    """
     from mainsail.client import get_context
     from mainsail.core._errors import InvalidValueError
     from mainsail.packaging import export_onnx
 
     if fmt != "onnx":
         raise InvalidValueError(f"Unknown export format {fmt!r}. Valid formats: onnx.")
-    result = export_onnx(get_context(), _address(ref), tolerance)
+    result = export_onnx(
+        get_context(), _address(ref), tolerance, quantize=quantize, min_agreement=min_agreement
+    )
     proba = (
         f", max |probability diff| {result.max_abs_diff_proba:.3g}"
         if result.max_abs_diff_proba is not None
@@ -211,3 +248,11 @@ def models_export(
         f"Exported {result.source} → [bold]{result.version.address}[/] (onnx). Parity on "
         f"{result.rows_checked} rows: max |prediction diff| {result.max_abs_diff:.3g}{proba}."
     )
+    q = result.quantization
+    if q is not None:
+        agreement = f"label agreement {q.agreement:.2%}, " if q.agreement is not None else ""
+        console.print(
+            f"{q.kind} parity on {q.rows} rows: {agreement}max error {q.max_abs_error:.3g}; "
+            f"size {q.size_bytes / 1e3:.1f} kB (float {q.float_size_bytes / 1e3:.1f} kB); "
+            f"latency {q.latency_ms:.2f} ms per batch (float {q.float_latency_ms:.2f} ms)."
+        )

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from mainsail.cli._output import console, fmt_ms, print_json, table
+from mainsail.cli._output import console, err_console, fmt_ms, print_json, table
 
 monitor = typer.Typer(
     help="Monitors: drift, data quality, performance and operations.", no_args_is_help=True
@@ -69,6 +69,20 @@ def create(
         console.print(
             f"Monitor [bold]{m.endpoint}/{m.name}[/] ({', '.join(m.spec.checks)}; window "
             f"{m.spec.window}, every {m.spec.interval})"
+        )
+    _warn_unknown_endpoints({m.endpoint for m in made})
+
+
+def _warn_unknown_endpoints(names: set[str]) -> None:
+    """A monitor on an endpoint nobody deployed watches nothing: say so (not silently 0)."""
+    from mainsail.client._delivery import list_endpoints
+
+    known = sorted(e.name for e in list_endpoints())
+    for name in sorted(names - set(known)):
+        err_console.print(
+            f"[yellow]Warning:[/] no endpoint named {name!r} is deployed (endpoints: "
+            f"{', '.join(known) or 'none yet'}), so this monitor sees no traffic until one is: "
+            f"`mainsail deploy {name} models:/MODEL/VERSION`, or fix the name."
         )
 
 

@@ -27,8 +27,11 @@ def _st(s: str) -> str:
     return f"[{_STYLE.get(s, 'white')}]{s}[/]"
 
 
-def parse_params(items: list[str] | None) -> dict[str, Any]:
-    """``k=v`` pairs; each value is read as JSON when it parses (numbers, true, lists)."""
+def parse_params(
+    items: list[str] | None, text_params: frozenset[str] = frozenset()
+) -> dict[str, Any]:
+    """``k=v`` pairs; each value is read as JSON when it parses (numbers, true, lists), except
+    for ``text_params`` (annotated ``str``), which keep the text as given."""
     from mainsail.core._errors import InvalidValueError
 
     out: dict[str, Any] = {}
@@ -39,11 +42,28 @@ def parse_params(items: list[str] | None) -> dict[str, Any]:
                 f"Expected --param as key=value (for example --param n_estimators=100). "
                 f"Got {item!r}."
             )
+        if key in text_params:
+            out[key] = raw
+            continue
         try:
             out[key] = orjson.loads(raw)
         except orjson.JSONDecodeError:
             out[key] = raw
     return out
+
+
+def _text_params(pipeline: str) -> frozenset[str]:
+    """The pipeline's parameters annotated ``str`` (``--param dataset=2024`` stays text)."""
+    import typing
+
+    from mainsail.pipelines._runner import resolve_pipeline
+
+    fn = resolve_pipeline(pipeline).fn
+    try:
+        hints = typing.get_type_hints(fn)
+    except Exception:  # noqa: BLE001 - unresolvable annotations: read every value as JSON
+        return frozenset()
+    return frozenset(k for k, v in hints.items() if v is str)
 
 
 def _pr_dict(pr: Any) -> dict[str, Any]:
@@ -136,7 +156,7 @@ def run(
     options = {"address": ray_address} if ray_address else None
     pr = run_pipeline(
         pipeline,
-        params=parse_params(param),
+        params=parse_params(param, _text_params(pipeline)),
         executor=executor,
         cache=not no_cache,
         experiment=experiment,
@@ -147,8 +167,32 @@ def run(
         print_json(_pr_dict(pr))
     else:
         _show(pr)
+        if pr.status == "succeeded":
+            _show_result(pr)
     if pr.status != "succeeded":
         raise typer.Exit(1)
+
+
+def _show_result(pr: Any) -> None:
+    """What the pipeline function returned: small values as JSON, the rest by type and size."""
+    try:
+        outputs = pr.outputs
+    except Exception as exc:  # noqa: BLE001 - the run is shown; say why the result is not
+        console.print(f"result: not readable here ({exc})", highlight=False)
+        return
+    for key, value in outputs.items():
+        console.print(f"result {key}: {_describe(value)}", highlight=False, soft_wrap=True)
+
+
+def _describe(value: Any, most: int = 400) -> str:
+    shape = getattr(value, "shape", None)
+    if shape is not None:
+        return f"{type(value).__name__} {' x '.join(map(str, shape))}"
+    try:
+        text = orjson.dumps(value, option=orjson.OPT_SERIALIZE_NUMPY).decode()
+    except TypeError:
+        return type(value).__name__
+    return text if len(text) <= most else text[:most] + "…"
 
 
 @pipelines.command("runs")

@@ -64,10 +64,17 @@ def server(
     logging.basicConfig(
         level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
     )
-    if bootstrap_admin and ctx.store.count_users() == 0:
+    users = ctx.store.count_users() if bootstrap_admin else 0
+    if bootstrap_admin and users == 0:
         from mainsail.security import admin
 
         show_token(admin.create_user(ctx, "admin", "admin", actor=cli_actor()))
+    elif bootstrap_admin:
+        err_console.print(
+            f"--bootstrap-admin: the store has {users} user(s) already, so no admin was "
+            "created and no token printed. Make one for an existing user with "
+            "`mainsail tokens create USER` (`mainsail users list` names them)."
+        )
     inference = None
     if endpoint:
         from mainsail.serving._app import create_app as create_data_plane

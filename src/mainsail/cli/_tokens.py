@@ -16,7 +16,7 @@ tokens = typer.Typer(help="Bearer tokens: create (shown once), list, revoke.")
 def tokens_create(
     user: str,
     scope: Annotated[
-        list[str] | None, typer.Option("--scope", help="api (default), read or predict.")
+        list[str] | None, typer.Option("--scope", help="api (default), read, predict or feedback.")
     ] = None,
     name: Annotated[str | None, typer.Option(help="A label to recognise the token.")] = None,
     expires_days: Annotated[float | None, typer.Option(help="Expire after this many days.")] = None,

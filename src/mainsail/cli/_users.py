@@ -44,7 +44,7 @@ def users_create(
     project: Annotated[str, typer.Option(help="Project pattern ('*' = every project).")] = "*",
     service: Annotated[bool, typer.Option("--service", help="A service account.")] = False,
     scope: Annotated[
-        list[str] | None, typer.Option("--scope", help="Token scope: api, read, predict.")
+        list[str] | None, typer.Option("--scope", help="Token scope: api, read, predict, feedback.")
     ] = None,
 ) -> None:
     """Create a user (or service account) and print its first token, once."""

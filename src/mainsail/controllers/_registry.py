@@ -34,6 +34,7 @@ CONTROLLERS: Registry[ControllerFactory] = Registry(
 CONTROLLERS.register("rollouts", "mainsail.rollout:RolloutController")
 CONTROLLERS.register("monitors", "mainsail.monitoring:MonitorController")
 CONTROLLERS.register("automations", "mainsail.automation:AutomationController")
+CONTROLLERS.register("runs", "mainsail.tracking._reaper:RunReaper")
 
 
 def register_controller(name: str, factory: str | ControllerFactory) -> None:

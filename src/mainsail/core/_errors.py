@@ -133,6 +133,12 @@ class UnsupportedModelError(InvalidValueError):
     headline = "Unsupported model"
 
 
+class BackgroundRequiredError(InvalidValueError):
+    """An explainer needs background data and none was given or kept for the model."""
+
+    headline = "Background data needed"
+
+
 # -- automation ----------------------------------------------------------------------------
 class AutomationNotFoundError(NotFoundError):
     headline = "Unknown automation"
@@ -187,6 +193,14 @@ class StepOutputError(InvalidValueError):
 class PipelineFailedError(MainsailError):
     headline = "Pipeline failed"
     status = 500
+
+
+class RetrainingFailedError(PipelineFailedError):
+    """An automation's retraining pipeline failed: the job fails with the cause, and is not
+    retried by the queue (the automation's next trigger tries again)."""
+
+    headline = "Retraining failed"
+    retryable = False
 
 
 class JobNotFoundError(NotFoundError):

@@ -40,6 +40,33 @@ class ModelVersion(BaseModel):
     def address(self) -> str:
         return f"models:/{self.name}/{self.version}"
 
+    def __repr__(self) -> str:
+        """One line: address, flavor, task, inputs, aliases, metrics, status.
+
+        The files, signature, profile and card stay a field away (``mv.signature``,
+        ``mv.model_dump()``); printing them all buried the facts in base64 sketches.
+        """
+        inputs = [c.get("name") for c in (self.signature.get("inputs") or {}).get("columns", [])]
+        parts = [self.address, f"{self.flavor} {self.task}"]
+        if inputs:
+            parts.append(f"inputs={_shorten(inputs)}")
+        if self.aliases:
+            parts.append(f"aliases={self.aliases}")
+        if self.metrics:
+            parts.append(
+                "metrics={" + ", ".join(f"{k}: {v:.4g}" for k, v in self.metrics.items()) + "}"
+            )
+        if self.status != "ready":
+            parts.append(f"status={self.status}")
+        return f"ModelVersion({', '.join(parts)})"
+
+    __str__ = __repr__
+
+
+def _shorten(names: list[Any], most: int = 8) -> str:
+    shown = ", ".join(map(str, names[:most]))
+    return f"[{shown}, … {len(names) - most} more]" if len(names) > most else f"[{shown}]"
+
 
 class Alias(BaseModel):
     model_config = ConfigDict(frozen=True)

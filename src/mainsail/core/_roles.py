@@ -11,6 +11,10 @@ Roles are ordered: each includes everything the roles before it may do.
 
 A binding's project is a name pattern (``fnmatch``) matched against the resource's
 namespace: the experiment of a run, the name of a model or dataset. ``*`` is every project.
+
+Token scopes: ``api`` (the control plane), ``read`` (its read routes), ``predict`` (inference
+and feedback on the endpoints the user has a role on), ``feedback`` (ground-truth labels
+only, on those endpoints).
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from mainsail.core._errors import InvalidValueError
 
 Role = Literal["viewer", "developer", "deployer", "admin"]
 ROLES: tuple[Role, ...] = ("viewer", "developer", "deployer", "admin")
-SCOPES: tuple[str, ...] = ("api", "read", "predict")
+SCOPES: tuple[str, ...] = ("api", "read", "predict", "feedback")
 DEFAULT_SCOPES: tuple[str, ...] = ("api",)
 
 

@@ -64,6 +64,7 @@ class Run(_Record):
     git_dirty: bool | None = None
     seed: int | None = None
     env_digest: str | None = None
+    heartbeat_at: int | None = None  # the last sign of life of the run's process (ms)
     params: dict[str, str] = Field(default_factory=dict)
     metrics: dict[str, float] = Field(default_factory=dict)
     tags: dict[str, str] = Field(default_factory=dict)
@@ -107,3 +108,20 @@ class DatasetVersion(_Record):
     @property
     def address(self) -> str:
         return f"datasets:/{self.name}/{self.version}"
+
+    def __repr__(self) -> str:
+        """One line: address, rows, columns, digest prefix.
+
+        The schema and the profile (sketches, kilobytes of base64) stay a field away:
+        ``dv.schema_``, ``dv.profile``, ``dv.model_dump()``.
+        """
+        columns = [str(c.get("name")) for c in self.schema_.get("columns", [])]
+        shown = ", ".join(columns[:8]) + (
+            f", … {len(columns) - 8} more" if len(columns) > 8 else ""
+        )
+        return (
+            f"DatasetVersion({self.address}, {self.row_count} rows, {len(columns)} columns "
+            f"[{shown}], digest={self.digest[:12]})"
+        )
+
+    __str__ = __repr__

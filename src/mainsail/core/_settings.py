@@ -5,9 +5,10 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from pathlib import Path
+from typing import Annotated, Any
 
-from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 class Settings(BaseSettings):
@@ -46,6 +47,15 @@ class Settings(BaseSettings):
     metric_flush_interval: float = Field(
         default=1.0, description="Seconds between background flushes of buffered metrics."
     )
+    run_heartbeat_interval: float = Field(
+        default=30.0,
+        gt=0,
+        le=60,
+        description=(
+            "Seconds between a running run's heartbeats. A run on another host silent for "
+            "5 minutes is marked failed (its process stopped without ending it)."
+        ),
+    )
     metric_buffer_size: int = Field(
         default=5000, description="Buffered metric points that trigger an early flush."
     )
@@ -57,6 +67,13 @@ class Settings(BaseSettings):
         description=(
             "256-bit key (64 hex digits or base64) to encrypt artifacts at rest with "
             "AES-256-GCM. Unset: artifacts are stored in the clear."
+        ),
+    )
+    require_encryption: bool = Field(
+        default=False,
+        description=(
+            "Refuse to read artifact blobs stored in plaintext (needs encryption_key). Run "
+            "'mainsail encrypt --all' first to encrypt the blobs written before the key."
         ),
     )
     capture_packages: bool = Field(
@@ -74,6 +91,38 @@ class Settings(BaseSettings):
             "Unset: a local 2-CPU cluster is started for each pipeline run."
         ),
     )
+    webhook_allow: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description=(
+            "Where alert and rollout webhooks may POST, comma-separated: host names "
+            "(patterns like '*.example.com'), addresses or networks ('10.0.0.0/8'). Empty: any "
+            "host except loopback, link-local (cloud metadata), unspecified, multicast and "
+            "reserved addresses, which are refused unless listed here."
+        ),
+    )
+
+    @field_validator("webhook_allow", mode="before")
+    @classmethod
+    def _split(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [v.strip() for v in value.split(",") if v.strip()]
+        return value
+
+    # -- capacity and cost (issue 18) -------------------------------------------------------
+    price_vcpu_hour: float = Field(
+        default=0.0445,
+        ge=0,
+        description="Price of one vCPU reserved for an hour (model cards, sizing, the monitor).",
+    )
+    price_gb_hour: float = Field(
+        default=0.0049, ge=0, description="Price of one GB of memory reserved for an hour."
+    )
+    price_replica_hour: float = Field(
+        default=0.0,
+        ge=0,
+        description="Fixed price of one serving replica for an hour (a node share, a licence).",
+    )
+    price_currency: str = Field(default="USD", description="The currency of the prices above.")
 
     def resolved_home(self) -> Path:
         return Path(os.path.expanduser(str(self.home))).absolute()

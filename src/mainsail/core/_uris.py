@@ -1,4 +1,10 @@
-"""The one address form: ``models:/churn/3``, ``models:/churn@champion``, ``datasets:/tx/7``."""
+"""The one address form: ``models:/churn/3``, ``models:/churn@champion``, ``datasets:/tx/7``.
+
+Where the kind is known (every place that takes a model, or a dataset), the scheme may be
+left off: ``churn/3`` and ``churn@champion`` are ``models:/churn/3`` and
+``models:/churn@champion``. Every command and SDK function parses with :func:`parse_address`,
+so the same forms work everywhere (``MODEL_FORMS`` is the help text that says so).
+"""
 
 from __future__ import annotations
 
@@ -11,7 +17,11 @@ _NAME = r"[A-Za-z0-9][A-Za-z0-9_.\-]*"
 _ADDRESS = re.compile(
     rf"^(?P<kind>models|datasets):/(?P<name>{_NAME})(?:/(?P<version>\d+)|@(?P<alias>{_NAME}))?$"
 )
+_SHORT = re.compile(rf"^(?P<name>{_NAME})(?:/(?P<version>\d+)|@(?P<alias>{_NAME}))$")
 NAME_PATTERN = re.compile(rf"^{_NAME}$")
+
+MODEL_FORMS = "models:/churn/2, models:/churn@champion, churn/2 or churn@champion"
+"""The model address forms every command accepts (for help texts)."""
 
 
 @dataclass(frozen=True)
@@ -38,11 +48,25 @@ class Address:
 
 
 def parse_address(text: str, kind: str | None = None) -> Address:
+    """Parse ``models:/churn/3``, ``models:/churn@champion`` (``datasets:/...`` alike); with
+    ``kind`` given, also the short forms ``churn/3`` and ``churn@champion``.
+
+    Examples
+    --------
+    >>> parse_address("churn@champion", kind="models")
+    Address(kind='models', name='churn', version=None, alias='champion')
+    """
     m = _ADDRESS.match(text.strip()) if isinstance(text, str) else None
+    if not m and kind is not None and isinstance(text, str):
+        short = _SHORT.match(text.strip())
+        if short:
+            version = short["version"]
+            return Address(kind, short["name"], int(version) if version else None, short["alias"])
     if not m:
-        example = f"{kind or 'models'}:/churn/3"
+        k = kind or "models"
+        short_forms = ", churn/3 or churn@champion" if kind is not None else ""
         raise InvalidAddressError(
-            f"Expected an address like '{example}' or '{kind or 'models'}:/churn@latest'. "
+            f"Expected an address like '{k}:/churn/3' or '{k}:/churn@latest'{short_forms}. "
             f"Got {text!r}. Names start with a letter or digit and use letters, digits, '_', '.', '-'."
         )
     addr = Address(

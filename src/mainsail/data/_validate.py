@@ -79,6 +79,28 @@ def _examples(s: pd.Series, mask: np.ndarray, k: int) -> list[dict[str, Any]]:
     return [{"row": _json_safe(s.index[i]), "value": _json_safe(s.iloc[i])} for i in idx]
 
 
+def _renames(df: pd.DataFrame, schema: Schema) -> dict[str, str]:
+    """Missing schema column -> the new column that most likely replaced it.
+
+    A column missing while a new one appeared reads as a rename (the monitor says the same
+    of live traffic). Pair by name similarity; one missing and one new pair on their own.
+    """
+    import difflib
+
+    missing = [c.name for c in schema.columns if c.name not in df.columns]
+    extra = [str(n) for n in df.columns if n not in schema]
+    if not missing or not extra:
+        return {}
+    if len(missing) == 1 and len(extra) == 1:
+        return {missing[0]: extra[0]}
+    pairs: dict[str, str] = {}
+    for name in missing:
+        close = difflib.get_close_matches(name, [e for e in extra if e not in pairs.values()], n=1)
+        if close:
+            pairs[name] = close[0]
+    return pairs
+
+
 def validate(
     df: pd.DataFrame,
     schema: Schema,
@@ -98,15 +120,24 @@ def validate(
     'out_of_range'
     """
     out: list[Violation] = []
+    renames = _renames(df, schema)
     for col in schema.columns:
         if col.name not in df.columns:
+            was = renames.get(col.name)
             out.append(
                 Violation(
                     kind="missing_column",
                     column=col.name,
                     count=len(df),
                     expected=f"a {col.dtype} column {col.name!r}",
-                    found="no such column",
+                    found="no such column"
+                    + (
+                        f"; a new column {was!r} appeared at the same time: was it renamed? "
+                        f"Rename it back (df.rename(columns={{{was!r}: {col.name!r}}})) or log "
+                        "a new dataset version if the change is intended"
+                        if was
+                        else ""
+                    ),
                 )
             )
             continue
@@ -199,18 +230,21 @@ def validate(
                         examples=_examples(s, unseen, max_examples),
                     )
                 )
-    if not allow_extra:
-        for name in df.columns:
-            if name not in schema:
-                out.append(
-                    Violation(
-                        kind="extra_column",
-                        column=str(name),
-                        count=len(df),
-                        expected="only columns " + ", ".join(schema.names),
-                        found=f"an extra column {name!r}",
-                    )
-                )
+    renamed_to = {new: old for old, new in renames.items()}
+    for name in df.columns:
+        if name in schema or (allow_extra and name not in renamed_to):
+            continue
+        old = renamed_to.get(name)
+        out.append(
+            Violation(
+                kind="extra_column",
+                column=str(name),
+                count=len(df),
+                expected="only columns " + ", ".join(schema.names),
+                found=f"an extra column {name!r}"
+                + (f", while {old!r} is missing: was {old!r} renamed to {name!r}?" if old else ""),
+            )
+        )
     report = ValidationReport(row_count=len(df), violations=out)
     if strict and not report.ok:
         raise DataValidationError(

@@ -8,6 +8,10 @@ this process, SQLite and a local folder under ``demo-out/``.
 ``python -m mainsail.demo --quick`` tells the same story with shorter waits: the monitor
 runs every 2 s instead of 4, canary steps last 2 s instead of 4, and the pause that lets
 the server flush day 1 is 2.5 s instead of 6 (the test suite runs it that way).
+
+At the end the demo prints the web UI's address with the demo's data in it and serves it
+until Ctrl+C when it runs in a terminal (``--ui`` forces that, ``--no-ui`` skips it); run
+headless (no terminal, or ``CI=true``) it prints the command that opens the UI instead.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 ENDPOINT = "churn"
+FLAGS = ("--quick", "--ui", "--no-ui")
 POLICY: dict[str, Any] = {
     "label": "churned",
     "metrics": {"roc_auc": {"min": 0.7}},
@@ -40,14 +45,19 @@ def main(argv: list[str] | None = None) -> int:
     from rich.console import Console
 
     args = sys.argv[1:] if argv is None else argv
-    if any(a != "--quick" for a in args):
+    unknown = [a for a in args if a not in FLAGS]
+    if unknown or {"--ui", "--no-ui"} <= set(args):
         print(
-            f"Unknown argument(s) {[a for a in args if a != '--quick']}: "
-            "the demo takes only --quick (shorter waits, the same story).",
+            f"Unknown argument(s) {unknown or ['--ui', '--no-ui']}: the demo takes only "
+            "--quick (shorter waits, the same story) and one of --ui / --no-ui (serve the "
+            "web UI at the end, or not; by default it does when run in a terminal).",
             file=sys.stderr,
         )
         return 2
     quick = "--quick" in args
+    serve_ui = "--ui" in args or (
+        "--no-ui" not in args and sys.stdout.isatty() and os.environ.get("CI") != "true"
+    )
     # seconds between monitor runs and between canary steps; the pause after day 1
     tick, settle = (2, 2.5) if quick else (4, 6.0)
 
@@ -208,12 +218,39 @@ def main(argv: list[str] | None = None) -> int:
         console.rule(
             f"Done in {time.monotonic() - t0:.0f} s — try: .venv/bin/mainsail automation show churn-retrain"
         )
-        return 0 if final.state == "promoted" else 1
+        code = 0 if final.state == "promoted" else 1
     finally:
         if traffic is not None:
             traffic.close()
         background.stop()
         server.stop()
+    open_ui(home, serve=serve_ui, say=say)
+    return code
+
+
+def open_ui(home: Path, *, serve: bool, say: Any, port: int = 8765) -> None:
+    """Say where the web UI shows the demo's data; serve it there until Ctrl+C if ``serve``."""
+    command = f"MAINSAIL_HOME={home} .venv/bin/mainsail ui"
+    if not serve:
+        say(f"See it all in the web UI: [bold]{command}[/] (then open http://127.0.0.1:{port}/)")
+        return
+    from mainsail.client._context import build_context
+    from mainsail.core._errors import ConfigurationError
+    from mainsail.core._settings import Settings
+    from mainsail.ui import run_ui
+
+    ctx = build_context(Settings(home=home))
+
+    def ready(url: str) -> None:
+        say(
+            f"The web UI with the demo's data: [bold]{url}[/] (runs, models, the canary, the "
+            "monitor; Ctrl+C stops it). Later: " + command
+        )
+
+    try:
+        run_ui(ctx, port=port, on_ready=ready)
+    except ConfigurationError:  # the port is taken: any free one
+        run_ui(ctx, port=0, on_ready=ready)
 
 
 def _firing(mainsail: Any) -> Any:

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from mainsail.core._errors import InvalidValueError, MainsailError, UnsupportedModelError
+from mainsail.core._registry_schemas import ModelVersion
 from mainsail.explanations._explanation import Explanation
 from mainsail.explanations._model import ModelView, model_view
 from mainsail.explanations._protocol import EXPLAINERS, build_explainer, require_background
@@ -104,7 +105,8 @@ def explain(
         Needed to load ``model`` when it is an address; ``None`` for a model object.
     model : estimator, LoadedModel, ModelVersion or str
         A fitted scikit-learn / XGBoost / LightGBM model, a model from ``load_model``, or an
-        address like ``"models:/churn@champion"`` or ``"models:/churn/3"``.
+        address like ``"models:/churn@champion"`` or ``"models:/churn/3"`` (explained by
+        the server when the context's store is a Mainsail server).
     X : DataFrame, records or 2-D array
         Rows to explain, validated like ``predict``'s input (named columns; extra columns
         are dropped).
@@ -114,7 +116,8 @@ def explain(
     background : DataFrame, optional
         Typical inputs the sampling methods (and the linear closed form) measure against,
         e.g. a sample of the training features; the sampling methods use a deterministic
-        sample of at most ``max_background`` rows. Exact TreeSHAP is path-dependent (it
+        sample of at most ``max_background`` rows. A registry version registered with
+        ``reference=`` keeps a 200-row sample of it, used when ``background`` is not given. Exact TreeSHAP is path-dependent (it
         weighs each split by the training rows that went each way) and uses none.
     **options
         Options of the chosen explainer (``max_evals=``, ``n_samples=``, ``seed=``, ...).
@@ -133,11 +136,30 @@ def explain(
     >>> e.method, e.output_space, round(e.additivity_error, 9)
     ('linear', 'raw', 0.0)
     """
-    view = model_view(ctx, model)
+    if ctx is not None and isinstance(model, str | ModelVersion):
+        # a registry version is explained where the registry is: in this process when
+        # embedded (and inside the server), by the server when the store is a server
+        from mainsail.explanations._service import EXPLANATIONS
+        from mainsail.registry._versions import resolve_version
+
+        version = resolve_version(ctx, model)
+        return ctx.service(EXPLANATIONS).explain(
+            version, X, method=method, background=background, options=options
+        )
+    return explain_view(model_view(ctx, model), X, method, background, options)
+
+
+def explain_view(
+    view: ModelView, X: Any, method: str, background: Any, options: dict[str, Any]
+) -> Explanation:
+    """:func:`explain` on a model already wrapped in its :class:`ModelView`."""
     frame = view.prepare(X, "X")
     bg = view.prepare(background, "background") if background is not None else None
     name, explainer = choose_method(view, method, options)
     if getattr(explainer, "needs_background", False):
+        if bg is None and view.background is not None:
+            # the sample of the reference the version was registered with
+            bg = view.prepare(view.background, "the version's reference sample")
         # the same error for every method that needs background, built-in or not
         require_background(name, view, bg, getattr(explainer, "max_background", None))
     result = explainer.explain(view, frame, bg)
@@ -211,4 +233,12 @@ def global_importance(
     return importance
 
 
-__all__ = ["AUTO", "GLOBAL_MAX_ROWS", "auto_order", "choose_method", "explain", "global_importance"]
+__all__ = [
+    "AUTO",
+    "GLOBAL_MAX_ROWS",
+    "auto_order",
+    "choose_method",
+    "explain",
+    "explain_view",
+    "global_importance",
+]

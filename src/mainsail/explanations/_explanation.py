@@ -175,6 +175,21 @@ class Explanation:
         """The largest ``|base + sum(attributions) - output|`` over rows and outputs."""
         return float(self.additivity_errors.max()) if len(self) else 0.0
 
+    def subset(self, start: int, stop: int) -> Explanation:
+        """The explanation of rows ``start:stop`` (e.g. one request's rows of a batch)."""
+        return Explanation(
+            values=self._values[start:stop],
+            base_values=self._base[start:stop],
+            output=self._output[start:stop],
+            data=self.data.iloc[start:stop].reset_index(drop=True),
+            output_space=self.output_space,
+            method=self.method,
+            outputs=self.outputs,
+            exact=self.exact,
+            model=self.model,
+            background_rows=self.background_rows,
+        )
+
     # -- choosing an output -------------------------------------------------------------------
     def output_index(self, output: Any = None) -> int:
         """The index of ``output`` (a name or a position); ``None`` is allowed for one output."""
@@ -256,9 +271,13 @@ class Explanation:
         series = pd.Series(imp, index=self.feature_names, name="mean_abs_attribution")
         return series.sort_values(ascending=False, kind="stable")
 
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-safe form (lists of floats), e.g. for a REST response."""
-        return {
+    def to_dict(self, data: bool = False) -> dict[str, Any]:
+        """A JSON-safe form (lists of floats), e.g. for a REST response.
+
+        ``data=True`` adds the explained rows (``{"columns": [...], "data": [[...]]}``), so
+        that :meth:`from_dict` can rebuild the explanation.
+        """
+        out = {
             "method": self.method,
             "exact": self.exact,
             "model": self.model,
@@ -271,6 +290,39 @@ class Explanation:
             "additivity_error": self.additivity_error,
             "background_rows": self.background_rows,
         }
+        if data:
+            from mainsail.explanations._tabular import frame_to_split
+
+            out["data"] = frame_to_split(self.data)
+        return out
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Explanation:
+        """The explanation :meth:`to_dict` ``(data=True)`` gave."""
+        from mainsail.explanations._tabular import split_to_frame
+
+        missing = [
+            k
+            for k in ("values", "base_values", "output", "data", "output_space", "method")
+            if k not in d
+        ]
+        if missing:
+            raise InvalidValueError(
+                f"Expected an explanation with {', '.join(missing)} (Explanation.to_dict("
+                f"data=True) gives them). Got keys: {', '.join(map(str, d))}."
+            )
+        return cls(
+            values=d["values"],
+            base_values=d["base_values"],
+            output=d["output"],
+            data=split_to_frame(d["data"], "the explained rows"),
+            output_space=d["output_space"],
+            method=d["method"],
+            outputs=d.get("outputs"),
+            exact=bool(d.get("exact", False)),
+            model=d.get("model"),
+            background_rows=d.get("background_rows"),
+        )
 
     def __repr__(self) -> str:
         what = f" of {self.model}" if self.model else ""

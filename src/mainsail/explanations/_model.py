@@ -11,7 +11,7 @@ were fitted on.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -57,6 +57,9 @@ class ModelView:
         Validates input rows and returns them as a DataFrame in training column order.
     unnamed : bool
         The native model was fitted on an array: it is called with arrays.
+    background : DataFrame, optional
+        Background rows kept with the model (a registry version's reference sample): the
+        default ``background=`` of the methods that need one.
     """
 
     native: Any
@@ -71,6 +74,10 @@ class ModelView:
     reference_means: dict[str, float] | None = None
     reference_rows: int | None = None
     unnamed: bool = False
+    background: pd.DataFrame | None = None
+    #: What explainers build once per model and reuse (e.g. shap's tree structures); it
+    #: lives as long as the view, which a server keeps per served model.
+    cache: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def model_input(self, X: pd.DataFrame) -> Any:
         """``X`` as the native model takes it: an array when it was fitted without names."""
@@ -178,21 +185,55 @@ def model_view(ctx: Context | None, model: Any) -> ModelView:
 
 def _loaded_view(loaded: Any) -> ModelView:
     version = loaded.version
-    runtime = loaded.runtime
     names = list(loaded.signature.input_names)
     means, rows = _profile_means(version.reference_profile, names)
-    return ModelView(
-        native=_native_of(runtime),
+    return runtime_view(
+        loaded.runtime,
         flavor=version.flavor,
         feature_names=names,
         task=version.task,
         classes=version.classes,
         label=version.address,
-        predict_fn=runtime.predict,
-        proba_fn=runtime.predict_proba if runtime.has_proba else None,
         prepare_fn=loaded.prepare,
         reference_means=means,
         reference_rows=rows,
+        background=loaded.reference_sample(),
+    )
+
+
+def runtime_view(
+    runtime: Any,
+    *,
+    flavor: str,
+    feature_names: list[str],
+    task: str,
+    classes: list[Any] | None,
+    label: str,
+    prepare_fn: Callable[[Any], pd.DataFrame],
+    reference_means: dict[str, float] | None = None,
+    reference_rows: int | None = None,
+    background: pd.DataFrame | None = None,
+) -> ModelView:
+    """The view of a loaded flavor runtime (a registry version's, or one being registered)."""
+    native = _native_of(runtime)
+    return ModelView(
+        native=native,
+        flavor=flavor,
+        feature_names=feature_names,
+        task=task,
+        classes=classes,
+        label=label,
+        predict_fn=runtime.predict,
+        proba_fn=runtime.predict_proba if runtime.has_proba else None,
+        prepare_fn=prepare_fn,
+        reference_means=reference_means,
+        reference_rows=reference_rows,
+        background=background,
+        # a scikit-learn estimator fitted on an array warns when given named columns
+        unnamed=native is not None
+        and type(native).__module__.startswith("sklearn")
+        and getattr(native, "feature_names_in_", None) is None
+        and getattr(native, "n_features_in_", None) is not None,
     )
 
 
@@ -351,4 +392,4 @@ def _check_native(data: Any, names: list[str] | None, n_features: int | None) ->
     return pd.DataFrame(arr, columns=columns)
 
 
-__all__ = ["MIN_REFERENCE_ROWS", "ModelView", "model_view", "output_names"]
+__all__ = ["MIN_REFERENCE_ROWS", "ModelView", "model_view", "output_names", "runtime_view"]

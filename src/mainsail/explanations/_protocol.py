@@ -22,16 +22,10 @@ from typing import Any, Protocol, runtime_checkable
 
 import pandas as pd
 
-from mainsail.core._errors import InvalidValueError
+from mainsail.core._errors import BackgroundRequiredError, InvalidValueError
 from mainsail.core._plugins import Registry
 from mainsail.explanations._explanation import Explanation
 from mainsail.explanations._model import ModelView
-
-
-class BackgroundRequiredError(InvalidValueError):
-    """An explainer needs background data and none was given or kept for the model."""
-
-    headline = "Background data needed"
 
 
 def require_background(
@@ -40,16 +34,23 @@ def require_background(
     """``background``, or the error that says what to pass."""
     if background is not None:
         return background
+    registry = model.label.startswith("models:/")
     kept = (
-        f" {model.label} keeps no reference rows in the registry, only a profile."
-        if model.label.startswith("models:/")
+        f" {model.label} was registered without reference= data, so the registry keeps no "
+        "background rows for it."
+        if registry
         else ""
     )
     used = f"; up to {max_rows} rows are used, sampled deterministically" if max_rows else ""
     raise BackgroundRequiredError(
         f"The {name!r} explainer needs background data: it measures each feature against "
         f"typical values of it.{kept} Pass background= (a DataFrame with the model's columns, "
-        f"e.g. a sample of the training features{used})."
+        f"e.g. a sample of the training features{used})"
+        + (
+            ", or register the next version with reference=<the training features>."
+            if registry
+            else "."
+        )
     )
 
 

@@ -8,6 +8,7 @@ matrix of such values back into a DataFrame with the model's dtypes, for the mod
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import numpy as np
@@ -92,4 +93,34 @@ class Codec:
         return pd.DataFrame(cols, columns=self.columns)
 
 
-__all__ = ["Codec", "sample_rows"]
+def frame_to_split(frame: pd.DataFrame) -> dict[str, Any]:
+    """A DataFrame as JSON-safe ``{"columns": [...], "data": [[...], ...]}`` (missing: null)."""
+    out: dict[str, Any] = json.loads(
+        frame.to_json(orient="split", index=False, date_format="iso", double_precision=15)
+    )
+    return {"columns": out["columns"], "data": out["data"]}
+
+
+def split_to_frame(obj: Any, what: str) -> pd.DataFrame:
+    """The DataFrame of a ``{"columns": [...], "data": [[...], ...]}`` object."""
+    if (
+        not isinstance(obj, dict)
+        or not isinstance(obj.get("columns"), list)
+        or not isinstance(obj.get("data"), list)
+    ):
+        raise InvalidValueError(
+            f"Expected {what} as an object with 'columns' (a list of names) and 'data' (a list "
+            f"of rows). Got {type(obj).__name__}"
+            + (f" with keys {', '.join(map(str, obj))}." if isinstance(obj, dict) else ".")
+        )
+    columns, rows = obj["columns"], obj["data"]
+    for i, row in enumerate(rows):
+        if not isinstance(row, list) or len(row) != len(columns):
+            raise InvalidValueError(
+                f"Expected each row of {what} to be a list of {len(columns)} values (one per "
+                f"column: {', '.join(map(str, columns))}). Row {i} is {str(row)[:80]}."
+            )
+    return pd.DataFrame(rows, columns=[str(c) for c in columns])
+
+
+__all__ = ["Codec", "frame_to_split", "sample_rows", "split_to_frame"]

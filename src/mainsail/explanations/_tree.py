@@ -226,8 +226,9 @@ def _sklearn(model: ModelView, X: pd.DataFrame) -> Arrays:
     if name == "GradientBoostingClassifier" and output.shape[1] > 1:
         values, base = _gbc_multiclass(native, X, output)
     else:
-        shap = _deps.shap()
-        explainer = shap.TreeExplainer(native)
+        explainer = model.cache.get("shap_tree")
+        if explainer is None:  # converting the trees costs tens of ms: once per view
+            explainer = model.cache["shap_tree"] = _deps.shap().TreeExplainer(native)
         raw = np.asarray(explainer.shap_values(Xin, check_additivity=False), dtype="float64")
         values = raw if raw.ndim == 3 else raw[:, :, None]
         base = np.broadcast_to(

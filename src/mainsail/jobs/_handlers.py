@@ -9,6 +9,12 @@ works: it runs in a worker process whose SDK context is the worker's, so it may 
 A kind whose handler reads and writes the metadata database itself (the automation's
 retraining) is registered with ``needs_database=True``: only a worker next to the database
 runs it; a worker that talks to a server leaves it out, and the server never hands it out.
+
+A kind carries the role a caller of the server's ``POST /jobs`` needs to enqueue it
+(``role``, developer by default: a job runs code on the workers). ``role=None`` marks a kind
+that only its controller enqueues, in-process, after its own guards: the automation's
+retraining registers, checks and deploys a model, so a caller enqueuing it directly would
+skip the deployer role, approval, cooldown and the in-flight guard.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from mainsail.core._errors import MainsailError, UnknownJobKindError
 from mainsail.core._plugins import Registry, load_target
+from mainsail.core._roles import check_role
 
 if TYPE_CHECKING:
     from mainsail.jobs._queue import Job
@@ -79,11 +86,17 @@ HANDLERS: Registry[Any] = Registry("job kind", group="mainsail.job_handlers", va
 """Job handlers by kind (lazy ``"module:function"`` targets)."""
 
 _NEEDS_DATABASE: set[str] = set()
+_ROLES: dict[str, str | None] = {}
+DEFAULT_ROLE = "developer"
 _LOCK = threading.Lock()
 
 
 def register_handler(
-    kind: str, handler: str | Handler | LegacyHandler, *, needs_database: bool = False
+    kind: str,
+    handler: str | Handler | LegacyHandler,
+    *,
+    needs_database: bool = False,
+    role: str | None = DEFAULT_ROLE,
 ) -> None:
     """Run jobs of ``kind`` with ``handler`` (a callable or ``"module:function"``).
 
@@ -91,7 +104,9 @@ def register_handler(
     ``"module:function"`` at import of your project, declare an entry point in the group
     ``mainsail.job_handlers``, or pass ``--handler kind=module:function`` to
     ``mainsail worker``. ``needs_database=True`` marks a handler that writes to the metadata
-    database itself: only a worker next to the database runs it.
+    database itself: only a worker next to the database runs it. ``role`` is the role a
+    caller of the server's ``POST /jobs`` needs on every project to enqueue the kind
+    (``None``: only its controller enqueues it, in-process; the API refuses it).
 
     Examples
     --------
@@ -105,8 +120,11 @@ def register_handler(
             )
     else:
         check_job_handler(handler, kind)
+    if role is not None:
+        check_role(role)
     with _LOCK:
         HANDLERS.register(kind, handler)
+        _ROLES[kind] = role
         if needs_database:
             _NEEDS_DATABASE.add(kind)
         else:
@@ -118,6 +136,7 @@ def unregister_handler(kind: str) -> None:
     with _LOCK:
         HANDLERS.unregister(kind)
         _NEEDS_DATABASE.discard(kind)
+        _ROLES.pop(kind, None)
 
 
 def needs_database(kind: str) -> bool:
@@ -125,10 +144,23 @@ def needs_database(kind: str) -> bool:
     return kind in _NEEDS_DATABASE
 
 
+def enqueue_role(kind: str) -> str | None:
+    """The role a caller needs on every project to enqueue ``kind`` through the server
+    (``None``: only its controller enqueues it). A kind the server has no handler for (a
+    worker's own ``--handler``) needs the default, developer."""
+    return _ROLES.get(kind, DEFAULT_ROLE)
+
+
 register_handler("pipeline", "mainsail.jobs._handlers:run_pipeline_job")
 # the closed loop's retraining: registered here (a lazy target, nothing is imported) so a
-# worker that never imported the automation package still runs it
-register_handler("automation.retrain", "mainsail.automation._retrain:handle", needs_database=True)
+# worker that never imported the automation package still runs it. Only the automation
+# controller enqueues it (role=None): it registers, checks and deploys.
+register_handler(
+    "automation.retrain",
+    "mainsail.automation._retrain:handle",
+    needs_database=True,
+    role=None,
+)
 
 
 def known_kinds(extra: dict[str, Any] | None = None) -> list[str]:
@@ -208,6 +240,7 @@ __all__ = [
     "Handler",
     "LegacyHandler",
     "check_job_handler",
+    "enqueue_role",
     "known_kinds",
     "needs_database",
     "register_handler",

@@ -221,6 +221,7 @@ class Worker:
             result = orjson.loads(orjson.dumps(result, option=orjson.OPT_SERIALIZE_NUMPY))
         except Exception as exc:  # noqa: BLE001 - a handler's failure is recorded
             retry = not isinstance(exc, (UnknownJobKindError, InvalidValueError))
+            retry = retry and getattr(exc, "retryable", True)
             if isinstance(exc, MainsailError):
                 error = f"{exc.headline}: {exc.message}"
             else:

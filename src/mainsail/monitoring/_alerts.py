@@ -4,7 +4,8 @@ A rule compares one score (``"drift.share"``, ``"performance.accuracy"``, ...) w
 threshold. While the condition holds the alert is *pending*; once it has held for
 ``for_s`` seconds it is *firing*; when it clears, a firing alert is *resolved* (a pending
 one is dropped as resolved without a notification). One open alert exists per
-fingerprint (rule + endpoint): repeated evaluations update its value, evidence and
+fingerprint (rule + endpoint + monitor, so two monitors of one endpoint with a rule of the
+same name do not share, and flap, one alert): repeated evaluations update its value, evidence and
 ``count`` instead of creating duplicates. Notifiers are called once per transition to
 firing and to resolved (``notified_state`` remembers what was sent).
 
@@ -161,8 +162,26 @@ class Alert(BaseModel):
         )
 
 
-def fingerprint(rule: str, endpoint: str | None) -> str:
-    return hashlib.sha256(f"{rule}\x00{endpoint or ''}".encode()).hexdigest()[:32]
+def fingerprint(rule: str, endpoint: str | None, monitor: str | None = None) -> str:
+    """The dedup key of an alert: its rule, endpoint and (rules of monitors) monitor."""
+    key = f"{rule}\x00{endpoint or ''}"
+    if monitor is not None:
+        key += f"\x00{monitor}"
+    return hashlib.sha256(key.encode()).hexdigest()[:32]
+
+
+def _open_row(
+    store: MonitorRunStore, fp: str, rule: str, endpoint: str, monitor: str | None
+) -> dict[str, Any] | None:
+    """The open alert of ``fp``; an alert opened before alerts were keyed by monitor (its
+    evidence names this monitor) is taken over: re-keyed, so it resolves or stays open."""
+    current = store.open_alert_row(fp)
+    if current is not None or monitor is None:
+        return current
+    legacy = store.open_alert_row(fingerprint(rule, endpoint))
+    if legacy is None or (legacy["evidence"] or {}).get("monitor") != monitor:
+        return None
+    return store.update_alert(legacy["id"], expect=_version(legacy), fingerprint=fp)
 
 
 def check_state(state: str | None) -> str | None:
@@ -202,12 +221,13 @@ def _apply_rule(
     holds: bool,
     evidence: Callable[[AlertRule], dict[str, Any]],
     now: int,
+    monitor: str | None = None,
 ) -> dict[str, Any] | None:
     """Move the rule's open alert on by one evaluation; its row after, or ``None``."""
-    fp = fingerprint(rule.name, endpoint)
+    fp = fingerprint(rule.name, endpoint, monitor)
     ev: dict[str, Any] | None = None
     for _ in range(_ROUNDS):
-        current = store.open_alert_row(fp)
+        current = _open_row(store, fp, rule.name, endpoint, monitor)
         if not holds:
             if current is None:
                 return None
@@ -222,6 +242,7 @@ def _apply_rule(
         else:
             if ev is None:
                 ev = {
+                    **({"monitor": monitor} if monitor is not None else {}),
                     "metric": rule.metric,
                     "condition": rule.condition,
                     "description": rule.description,
@@ -290,14 +311,19 @@ def evaluate(
     scores: dict[str, float],
     evidence: Callable[[AlertRule], dict[str, Any]],
     now: int,
+    monitor: str | None = None,
 ) -> list[tuple[Alert, str]]:
-    """Apply ``rules`` to ``scores``; return the transitions to notify: (alert, event)."""
+    """Apply ``rules`` to ``scores``; return the transitions to notify: (alert, event).
+
+    ``monitor`` names the monitor whose rules these are: its alerts are its own.
+    """
     events: list[tuple[Alert, str]] = []
     for rule in rules:
         holds = rule.holds(scores)
         if holds is None:
             continue
-        row = _apply_rule(store, endpoint, rule, float(scores[rule.metric]), holds, evidence, now)
+        value = float(scores[rule.metric])
+        row = _apply_rule(store, endpoint, rule, value, holds, evidence, now, monitor)
         if row is None:
             continue
         alert = _claim_notification(store, row)

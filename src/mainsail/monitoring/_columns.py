@@ -79,15 +79,24 @@ class RawColumn:
     def cdf(self, points: np.ndarray) -> np.ndarray:
         if self.n == 0:
             return np.zeros(len(points))
-        if self.n > 20_000:
+        if self.n > 20_000 and self._sorted is None and _evenly_spaced(points):
             # Uniform-grid histogram: O(n) with no sort; exact at the grid points.
             return _grid_cdf(self._values, points, self.bounds())
         return np.searchsorted(self._sorted_values(), points, side="right") / self.n
 
     def quantiles(self, qs: np.ndarray) -> np.ndarray:
+        """Quantiles (linear interpolation, numpy's default) from one sort of the column:
+        the drift tests ask for hundreds of them, and ``np.quantile`` would partition the
+        column again for each call."""
         if self.n == 0:
             return np.full(len(qs), np.nan)
-        return np.quantile(self._values, qs)
+        v = self._sorted_values()
+        pos = np.clip(np.asarray(qs, dtype="float64"), 0.0, 1.0) * (self.n - 1)
+        lo = np.floor(pos).astype(np.intp)
+        hi = np.minimum(lo + 1, self.n - 1)
+        frac = pos - lo
+        out: np.ndarray = v[lo] * (1 - frac) + v[hi] * frac  # no overflow near +-1e308
+        return out
 
     def bounds(self) -> tuple[float, float]:
         if self.n == 0:
@@ -106,6 +115,11 @@ class RawColumn:
 
     def raw(self) -> np.ndarray | None:
         return self._values if self.kind == "numeric" else None
+
+
+def _evenly_spaced(points: np.ndarray) -> bool:
+    steps = np.diff(points)
+    return len(points) > 2 and bool(np.allclose(steps, steps[0], rtol=1e-9, atol=0))
 
 
 def _grid_cdf(
@@ -189,6 +203,12 @@ class SketchColumn:
 
     def raw(self) -> np.ndarray | None:
         return None
+
+    def rank_error(self) -> float:
+        """One standard error of the sketch's ranks (0 while it still holds every value)."""
+        if self._sk is None or self._sk.is_empty() or not self._sk.is_estimation_mode():
+            return 0.0
+        return float(self._sk.normalized_rank_error(False)) / 2.576  # a 99 % bound
 
 
 def numeric_kind(dtype: str) -> str:

@@ -4,7 +4,10 @@
 sketches, or Parquet paths / Arrow datasets (read one column at a time) on either side. Each column gets a test chosen by its kind and the sample
 sizes (or named explicitly). Tests with p-values are corrected across columns with
 Benjamini-Hochberg, and a column only drifts when its effect size also clears a floor,
-so huge samples do not flag trivial shifts.
+so huge samples do not flag trivial shifts. The floors of the built-in tests all mean the
+same size of change (see :data:`~mainsail.monitoring._tests.PRACTICAL_SHIFT_SD`), and a
+category the reference never had that makes up at least ``NEW_CATEGORY_SHARE`` of the current
+rows drifts its column whatever the test says.
 """
 
 from __future__ import annotations
@@ -19,11 +22,15 @@ import pandas as pd
 from pydantic import AliasChoices, BaseModel, Field
 
 from mainsail.core._errors import InvalidValueError
-from mainsail.data._profile import Profile
+from mainsail.data._profile import OTHER, Profile
 from mainsail.data._schema import column_kind
 from mainsail.monitoring._columns import ColumnData, RawColumn, SketchColumn, numeric_kind
 from mainsail.monitoring._parquet import ColumnSource, is_table_like
 from mainsail.monitoring._tests import auto_candidates, choose_test, get_test
+
+#: A category absent from the reference that makes up at least this share of the current
+#: rows drifts its column, however the distance reads (upstream added a value).
+NEW_CATEGORY_SHARE = 0.01
 
 
 class ColumnDrift(BaseModel):
@@ -40,12 +47,15 @@ class ColumnDrift(BaseModel):
     n_current: int
     drifted: bool
     is_prediction: bool = False
+    #: Categories absent from the reference in >= NEW_CATEGORY_SHARE of the current rows.
+    new_categories: list[str] = Field(default_factory=list)
 
     def describe(self) -> str:
         p = f", p={self.p_adjusted:.3g}" if self.p_adjusted is not None else ""
+        new = f", new categories {self.new_categories}" if self.new_categories else ""
         return (
             f"{self.column}: {self.test}={self.statistic:.4g} (effect {self.effect_size:.3g}{p}, "
-            f"n={self.n_reference}/{self.n_current}) {'DRIFT' if self.drifted else 'ok'}"
+            f"n={self.n_reference}/{self.n_current}{new}) {'DRIFT' if self.drifted else 'ok'}"
         )
 
 
@@ -240,6 +250,7 @@ def drift(
             )
         score = test.score(ref_col, cur_col)
         n_ref, n_cur = ref_col.n, cur_col.n
+        new = _new_categories(ref_col, cur_col) if kind == "categorical" else []
         del ref_col, cur_col  # a streamed side holds one column at a time
         threshold = thresholds.get(test_name, test.threshold)
         results.append(
@@ -260,6 +271,7 @@ def drift(
                 n_current=n_cur,
                 drifted=False,
                 is_prediction=name == prediction_column,
+                new_categories=new,
             )
         )
     _decide(results, fdr)
@@ -276,6 +288,41 @@ def drift(
     )
 
 
+def _new_categories(ref: ColumnData, cur: ColumnData) -> list[str]:
+    """Current categories the reference never had, in >= NEW_CATEGORY_SHARE of the rows.
+
+    Not when the reference's profile lumped its rarer values into ``__other__`` (any value
+    might be among them).
+    """
+    rc = ref.counts()
+    if OTHER in rc or not cur.n:
+        return []
+    return sorted(
+        k
+        for k, v in cur.counts().items()
+        if k != OTHER and v > 0 and rc.get(k, 0) == 0 and v / cur.n >= NEW_CATEGORY_SHARE
+    )
+
+
+def benjamini_hochberg(ps: np.ndarray) -> np.ndarray:
+    """Benjamini-Hochberg adjusted p-values (``scipy.stats.false_discovery_control``'s
+    ``"bh"``, without importing scipy.stats for it).
+
+    Examples
+    --------
+    >>> benjamini_hochberg(np.array([0.01, 0.04, 0.03])).round(3).tolist()
+    [0.03, 0.04, 0.04]
+    """
+    ps = np.clip(np.asarray(ps, dtype="float64"), 0, 1)
+    m = len(ps)
+    order = np.argsort(ps)
+    scaled = ps[order] * m / np.arange(1, m + 1)
+    adjusted = np.minimum.accumulate(scaled[::-1])[::-1]
+    out = np.empty(m)
+    out[order] = np.minimum(adjusted, 1.0)
+    return out
+
+
 def _finite(x: float) -> float:
     return float(x) if np.isfinite(x) else 1e9
 
@@ -284,12 +331,7 @@ def _decide(results: list[ColumnDrift], fdr: bool) -> None:
     with_p = [r for r in results if r.p_value is not None]
     if with_p:
         ps = np.array([r.p_value for r in with_p], dtype="float64")
-        if fdr and len(ps) > 1:
-            from scipy.stats import false_discovery_control
-
-            adjusted = false_discovery_control(np.clip(ps, 0, 1), method="bh")
-        else:
-            adjusted = ps
+        adjusted = benjamini_hochberg(ps) if fdr and len(ps) > 1 else ps
         for r, p_adj in zip(with_p, adjusted, strict=True):
             r.p_adjusted = float(p_adj)
     for r in results:
@@ -300,3 +342,4 @@ def _decide(results: list[ColumnDrift], fdr: bool) -> None:
             )
         else:
             r.drifted = r.statistic >= r.threshold
+        r.drifted = r.drifted or bool(r.new_categories)

@@ -12,13 +12,15 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from mainsail.core._capacity import Prices
 from mainsail.core._durations import parse_duration
 from mainsail.core._errors import MainsailError
 from mainsail.core._ids import now_ms as _now
 from mainsail.data._profile import Profile
 from mainsail.data._schema import Schema
+from mainsail.monitoring._attribution import attribution_report
 from mainsail.monitoring._drift import drift
-from mainsail.monitoring._operational import from_log, from_sketches
+from mainsail.monitoring._operational import from_log, from_sketches, with_cost
 from mainsail.monitoring._performance import performance
 from mainsail.monitoring._quality import check_quality
 from mainsail.monitoring._refusals import with_refusals
@@ -56,7 +58,7 @@ def evaluate_monitor(
     root = ctx.settings.resolved_artifact_root()
     errors: list[str] = []
     sketches = load_sketches(root, spec.endpoint, start, now)
-    need_log = bool({"quality", "performance"} & set(spec.checks)) or not sketches
+    need_log = bool({"quality", "performance", "attribution"} & set(spec.checks)) or not sketches
     plog = read_log(root, "predictions", spec.endpoint, start, now) if need_log else pd.DataFrame()
     counts = {v: w.rows for v, w in sketches.items()}
     if not counts and not plog.empty and "model_version" in plog:
@@ -74,7 +76,13 @@ def evaluate_monitor(
         model_version=version,
     )
     if version is None:
-        return Evaluation(MonitorResult(status="no_data", source=None, **base))
+        empty = MonitorResult(status="no_data", source=None, **base)
+        if "operational" in spec.checks:  # deployed and watched, but nobody called it: idle
+            empty.operational = with_cost(
+                from_log(plog, window_s), Prices.from_settings(ctx.settings), window_s
+            )
+            empty.scores = scores_of(empty)
+        return Evaluation(empty)
     vlog = plog[plog["model_version"].astype(str) == version] if not plog.empty else plog
     model_name = spec.model
     if model_name is None and not vlog.empty and "model_name" in vlog:
@@ -146,13 +154,18 @@ def evaluate_monitor(
             bucket_ms=int(parse_duration(spec.interval) * 1000),
             window_end_ms=now,
             positive=mv.classes[-1] if mv.classes else None,  # whose probability is logged
+            classes=list(mv.classes) if mv.classes else None,
         )
     if "operational" in spec.checks:
-        result.operational = (
+        result.operational = with_cost(
             from_sketches(list(sketches.values()), window_s)
             if sketches
-            else from_log(plog, window_s)
+            else from_log(plog, window_s),
+            Prices.from_settings(ctx.settings),
+            window_s,
         )
+    # which drift matters for the predictions (importance-weighted), and attribution drift
+    result.attribution = attribution_report(ctx, spec, mv, inputs, result.drift, result.errors)
     result.scores = scores_of(result)
     return Evaluation(result, reference=reference, current=current)
 
@@ -173,7 +186,7 @@ def scores_of(r: MonitorResult) -> dict[str, float]:
             s[f"{key}.drifted"] = float(c.drifted)
             if c.p_adjusted is not None:
                 s[f"{key}.p_value"] = c.p_adjusted
-    for part in (r.quality, r.performance, r.operational):
+    for part in (r.quality, r.performance, r.operational, r.attribution):
         if part is not None:
             s.update(part.scores())
     return s

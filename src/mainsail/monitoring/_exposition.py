@@ -3,7 +3,8 @@
 :func:`render_prometheus` reads the newest result of every monitor from the store and
 renders the text exposition format (no client library needed); :class:`MonitoringCollector`
 yields the same gauges to a ``prometheus_client`` registry. Labels: ``endpoint``,
-``model_version``, ``feature``, ``test`` (and ``metric``, ``check``, ``quantile`` where
+``monitor`` (two monitors of one endpoint are two series), ``model_version``, ``feature``,
+``test`` (and ``metric``, ``check``, ``quantile`` where
 they apply). The Grafana dashboard (``_grafana``) and the alerting rules
 (``_prometheus_rules``) are written against exactly the names in :data:`GAUGES`.
 """
@@ -35,6 +36,9 @@ GAUGES: dict[str, str] = {
     "mainsail_latency_ms": "Request latency quantiles over the monitor window (ms)",
     "mainsail_error_rate": "Share of failed requests over the monitor window",
     "mainsail_throughput_rps": "Requests per second over the monitor window",
+    "mainsail_cost_per_hour": "Live cost per hour of the replicas (CPU, memory) at the prices",
+    "mainsail_cost_per_1k_predictions": "Live cost of 1,000 predictions over the monitor window",
+    "mainsail_endpoint_idle": "1 if the endpoint served no request in the monitor window",
     "mainsail_monitor_status": "1 for the status of the latest monitor run",
     "mainsail_monitor_last_run_timestamp_seconds": "When the monitor last ran",
     "mainsail_alerts_firing": "Firing alerts by endpoint and severity",
@@ -48,7 +52,7 @@ def samples(ctx: Context) -> list[Sample]:
     for latest in store.latest_monitor_results():
         endpoint, name, res, ts = (latest[k] for k in ("endpoint", "name", "result", "ts"))
         mv = str(res.get("model_version") or "")
-        base = {"endpoint": endpoint, "model_version": mv}
+        base = {"endpoint": endpoint, "monitor": name, "model_version": mv}
         out.append(
             (
                 "mainsail_monitor_last_run_timestamp_seconds",
@@ -114,6 +118,13 @@ def samples(ctx: Context) -> list[Sample]:
             if o.get("error_rate") is not None:
                 out.append(("mainsail_error_rate", base, float(o["error_rate"])))
             out.append(("mainsail_throughput_rps", base, float(o["throughput_rps"])))
+            out.append(("mainsail_endpoint_idle", base, float(bool(o.get("idle")))))
+            for key, gauge in (
+                ("cost_per_hour", "mainsail_cost_per_hour"),
+                ("cost_per_1k", "mainsail_cost_per_1k_predictions"),
+            ):
+                if o.get(key) is not None:
+                    out.append((gauge, base, float(o[key])))
     for row in store.firing_alert_counts():
         labels = {"endpoint": row["endpoint"] or "", "severity": row["severity"]}
         out.append(("mainsail_alerts_firing", labels, float(row["count"])))

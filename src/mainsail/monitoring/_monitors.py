@@ -14,7 +14,7 @@ from mainsail.core._errors import InvalidValueError, MainsailError
 from mainsail.core._uris import check_name
 from mainsail.monitoring._alerts import AlertRule, parse_rules
 from mainsail.monitoring._notifiers import validate_spec
-from mainsail.monitoring._spec import CHECKS, Monitor, MonitorSpec
+from mainsail.monitoring._spec import DEFAULT_CHECKS, Monitor, MonitorSpec
 from mainsail.monitoring._tests import get_test
 
 if TYPE_CHECKING:
@@ -58,7 +58,8 @@ def create_monitor(
     Parameters
     ----------
     endpoint : the served endpoint whose traffic is watched.
-    checks : any of drift, quality, performance, operational (default: all).
+    checks : any of drift, quality, performance, operational, attribution (default: all
+        but attribution, which explains the window's rows with the model: opt-in).
     window : how much traffic each run looks at ("1h", "30m", "7d").
     interval : how often the controller runs it ("5m").
     rules : alert rules (``AlertRule`` or dicts); default: :func:`default_rules`.
@@ -82,7 +83,7 @@ def create_monitor(
         spec = MonitorSpec(
             endpoint=endpoint,
             name=name,
-            checks=list(checks) if checks is not None else list(CHECKS),
+            checks=list(checks) if checks is not None else list(DEFAULT_CHECKS),
             window=window,
             interval=interval,
             rules=parse_rules(rules) if rules is not None else None,

@@ -12,17 +12,21 @@ alert's evidence.
 Notifier specs (in ``create_monitor(notifiers=...)`` or YAML) are a registered name
 (``"log"``), ``"TYPE:ARG"`` for types with a short form (``"webhook:<url>"``), or a dict
 ``{"type": "webhook", "url": ..., "format": "slack", "timeout_s": 5, "headers": {...}}``.
+
+A webhook never calls loopback, link-local (cloud metadata) or other internal-only
+addresses unless the ``MAINSAIL_WEBHOOK_ALLOW`` allow-list names them; with an allow-list,
+only what it names (:mod:`mainsail.core._egress`).
 """
 
 from __future__ import annotations
 
 import logging
-import urllib.request
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import orjson
 
+from mainsail.core._egress import check_outbound_url, post_json
 from mainsail.core._errors import InvalidValueError
 from mainsail.core._plugins import Registry
 
@@ -48,15 +52,18 @@ class Notifier(Protocol):
 NotifierFactory = Callable[..., Notifier]
 
 
-def alert_text(alert: Alert, event: str) -> str:
+def alert_text(alert: Alert, event: str, *, slack: bool = False) -> str:
+    """One line (plus the drifted features) for a log or a chat message; ``slack=True``
+    prefixes Slack's emoji shortcodes, which elsewhere would print literally."""
     icon = {"firing": ":rotating_light:", "resolved": ":white_check_mark:"}.get(event, "")
+    icon = icon if slack else ""
     feats = alert.evidence.get("features") or []
     names = ", ".join(
         f"{f['column']} ({f['test']} {f['effect_size']:.3g})" for f in feats[:5] if "column" in f
     )
     value = f"{alert.value:.4g}" if alert.value is not None else "-"
     text = (
-        f"{icon} [{alert.severity.upper()}] {alert.rule} {event} on endpoint "
+        f"{icon + ' ' if icon else ''}[{alert.severity.upper()}] {alert.rule} {event} on endpoint "
         f"{alert.endpoint}: {alert.evidence.get('metric', '')} = {value} "
         f"({alert.evidence.get('condition', '')})"
     )
@@ -83,8 +90,8 @@ class WebhookNotifier:
         timeout_s: float = 5.0,
         headers: dict[str, str] | None = None,
     ) -> None:
-        if not url.startswith(("http://", "https://")):
-            raise InvalidValueError(f"A webhook needs an http(s) URL. Got {url!r}.")
+        # as written (no DNS yet): a literal internal address is refused when it is saved
+        check_outbound_url(url, _allow(), resolve=False)
         if format not in ("json", "slack"):
             raise InvalidValueError(f"Webhook format must be 'json' or 'slack'. Got {format!r}.")
         self.url, self.format, self.timeout_s = url, format, timeout_s
@@ -97,20 +104,24 @@ class WebhookNotifier:
 
     def body(self, alert: Alert, event: str) -> dict[str, Any]:
         if self.format == "slack":
-            return {"text": alert_text(alert, event)}
+            return {"text": alert_text(alert, event, slack=True)}
         return {"event": event, "alert": alert.model_dump()}
 
     def send(self, alert: Alert, event: str) -> None:
         data = orjson.dumps(self.body(alert, event), default=str)
-        req = urllib.request.Request(
-            self.url,
-            data=data,
-            headers={"content-type": "application/json", **self.headers},
-            method="POST",
+        # checked again after DNS and on every redirect (mainsail.core._egress)
+        status = post_json(
+            self.url, data, headers=self.headers, timeout=self.timeout_s, allow=_allow()
         )
-        with urllib.request.urlopen(req, timeout=self.timeout_s) as resp:  # noqa: S310 - http(s) only
-            if resp.status >= 300:
-                raise RuntimeError(f"webhook {self.url} answered {resp.status}")
+        if status >= 300:
+            raise RuntimeError(f"webhook {self.url} answered {status}")
+
+
+def _allow() -> list[str]:
+    """The process's webhook allow-list (``MAINSAIL_WEBHOOK_ALLOW``)."""
+    from mainsail.core._settings import get_settings
+
+    return get_settings().webhook_allow
 
 
 class _Hook:

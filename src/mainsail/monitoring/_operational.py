@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, Field
 
+from mainsail.core._capacity import Prices, cost_per_1k
 from mainsail.monitoring._sources import WindowSketch, latency_quantiles
 
 
@@ -20,6 +21,10 @@ class OperationalReport(BaseModel):
     cpu_percent: dict[str, float] = Field(default_factory=dict)
     memory_rss_mb: dict[str, float] = Field(default_factory=dict)
     source: str
+    idle: bool = False  # no request in the window: the endpoint is deployed, nobody calls it
+    cost_per_hour: float | None = None  # the replicas' live CPU and memory at the prices
+    cost_per_1k: float | None = None  # cost_per_hour over the predictions served
+    currency: str | None = None
 
     def scores(self) -> dict[str, float]:
         out = {
@@ -38,15 +43,51 @@ class OperationalReport(BaseModel):
             out["operational.cpu_percent_max"] = max(self.cpu_percent.values())
         if self.memory_rss_mb:
             out["operational.memory_rss_mb_max"] = max(self.memory_rss_mb.values())
+        out["operational.idle"] = float(self.idle)
+        if self.cost_per_hour is not None:
+            out["operational.cost_per_hour"] = self.cost_per_hour
+        if self.cost_per_1k is not None:
+            out["operational.cost_per_1k"] = self.cost_per_1k
         return out
 
     def summary(self) -> str:
         lat = ", ".join(f"{k}={v:.3g} ms" for k, v in self.latency_ms.items() if v is not None)
         err = f"{self.error_rate:.2%}" if self.error_rate is not None else "-"
+        cost = ""
+        if self.cost_per_1k is not None:
+            cost = f", {self.cost_per_1k:.3g} {self.currency} per 1,000 predictions"
+        elif self.cost_per_hour is not None:
+            cost = f", {self.cost_per_hour:.3g} {self.currency}/hour"
+        idle = "; IDLE: no request in the window" if self.idle else ""
         return (
             f"Operational: {self.requests} requests ({self.throughput_rps:.3g}/s), "
-            f"error rate {err}, latency {lat or '-'}, {self.replicas} replica(s)"
+            f"error rate {err}, latency {lat or '-'}, {self.replicas} replica(s){cost}{idle}"
         )
+
+
+def with_cost(report: OperationalReport, prices: Prices, window_s: float) -> OperationalReport:
+    """The report with its cost from live figures, and the idle flag.
+
+    Cost per hour = the replicas' CPU in use (cores) x the vCPU price + their resident memory
+    (GB) x the GB price + replicas x the replica price; cost per 1,000 predictions = that over
+    the rows served per hour in the window. Without CPU/memory figures (the prediction-log
+    source) there is no cost; an endpoint that served no request is idle.
+    """
+    hourly = None
+    if report.cpu_percent or report.memory_rss_mb:
+        vcpu = sum(report.cpu_percent.values()) / 100.0
+        gb = sum(report.memory_rss_mb.values()) / 1024.0
+        replicas = max(report.replicas, len(report.cpu_percent), len(report.memory_rss_mb))
+        hourly = prices.vcpu_hour * vcpu + prices.gb_hour * gb + prices.replica_hour * replicas
+    rows_per_s = report.rows / window_s if window_s else 0.0
+    return report.model_copy(
+        update={
+            "idle": report.requests == 0 and report.errors == 0,
+            "cost_per_hour": hourly,
+            "cost_per_1k": cost_per_1k(hourly, rows_per_s) if hourly is not None else None,
+            "currency": prices.currency,
+        }
+    )
 
 
 def _qs(values: dict[str, float | None] | list[float | None]) -> dict[str, float | None]:

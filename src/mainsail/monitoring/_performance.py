@@ -18,6 +18,8 @@ import pandas as pd
 from pydantic import BaseModel, Field
 
 CLASSIFICATION = ("accuracy", "precision", "recall", "f1", "roc_auc", "log_loss")
+#: Multiclass probability vectors also give the prevalence-weighted one-vs-rest ROC-AUC.
+MULTICLASS_EXTRA = ("roc_auc_weighted",)
 REGRESSION = ("mae", "rmse", "r2")
 
 
@@ -125,12 +127,16 @@ def compute_metrics(
     task: str,
     proba: np.ndarray | None = None,
     positive: Any = None,
+    classes: list[Any] | None = None,
 ) -> dict[str, float | None]:
     """Classification or regression metrics; ``None`` where one cannot be computed.
 
     ``positive`` is the class whose probability ``proba`` holds: the model's last class
     (``ModelVersion.classes[-1]``). When it is unknown, the last of the labels seen in
-    the order estimators give them (numbers as numbers, else text) stands in.
+    the order estimators give them (numbers as numbers, else text) stands in. When
+    ``proba`` holds one probability per class of ``classes`` (more than two), ROC-AUC is
+    the macro one-vs-rest mean over the classes (``roc_auc_weighted``: weighted by their
+    prevalence), not the last class against the rest.
     """
     from sklearn import metrics as skm
 
@@ -168,7 +174,9 @@ def compute_metrics(
         "roc_auc": None,
         "log_loss": None,
     }
-    if proba is not None:
+    if proba is not None and proba.ndim == 2 and classes and len(classes) > 2:
+        out.update(_multiclass_proba(yt, proba, [_cls(c) for c in classes]))
+    elif proba is not None:
         p = proba[:, -1] if proba.ndim == 2 else proba
         # Rows logged without a probability (NaN: e.g. a variant without predict_proba).
         has_p = np.isfinite(p)
@@ -181,6 +189,34 @@ def compute_metrics(
     return out
 
 
+def _multiclass_proba(yt: np.ndarray, proba: np.ndarray, classes: list[str]) -> dict[str, Any]:
+    """One-vs-rest ROC-AUC (macro and prevalence-weighted) and log loss over every class
+    seen both as the label and not; ``None`` when fewer than two such classes."""
+    from sklearn import metrics as skm
+
+    out: dict[str, Any] = {"roc_auc": None, "log_loss": None, "roc_auc_weighted": None}
+    if proba.shape[1] != len(classes):
+        return out
+    rows = np.all(np.isfinite(proba), axis=1) & np.isin(yt, classes)
+    yt, proba = yt[rows], proba[rows]
+    index = {c: i for i, c in enumerate(classes)}
+    y_idx = np.array([index[c] for c in yt], dtype=np.intp)
+    aucs, weights = [], []
+    for k in range(len(classes)):
+        positive = y_idx == k
+        if 0 < positive.sum() < len(y_idx):
+            aucs.append(float(skm.roc_auc_score(positive, proba[:, k])))
+            weights.append(float(positive.sum()))
+    if len(aucs) >= 2:
+        out["roc_auc"] = float(np.mean(aucs))
+        out["roc_auc_weighted"] = float(np.average(aucs, weights=weights))
+    if len(y_idx):
+        p = np.clip(proba, 1e-15, 1.0)
+        p = p / p.sum(axis=1, keepdims=True)
+        out["log_loss"] = float(skm.log_loss(y_idx, p, labels=list(range(len(classes)))))
+    return out
+
+
 def performance(
     predictions: pd.DataFrame,
     feedback: pd.DataFrame,
@@ -189,6 +225,7 @@ def performance(
     bucket_ms: int | None = None,
     window_end_ms: int | None = None,
     positive: Any = None,
+    classes: list[Any] | None = None,
 ) -> PerformanceReport:
     """Join ``feedback`` to ``predictions`` and score the labelled rows.
 
@@ -203,6 +240,8 @@ def performance(
     positive : the class whose probability is logged, the model version's last class
         (``ModelVersion.classes[-1]``); ROC-AUC and log loss score it. Unknown (``None``):
         the last of the labels seen, numbers ordered as numbers.
+    classes : the model version's classes, in the order of a logged probability vector
+        (multiclass: ROC-AUC is one-vs-rest over them, macro and weighted).
 
     Examples
     --------
@@ -219,7 +258,7 @@ def performance(
     lab = joined[has]
     proba = _proba(lab)
     pred = lab["prediction"].to_numpy() if "prediction" in lab else np.array([])
-    metrics = compute_metrics(lab["label"].to_numpy(), pred, task, proba, positive)
+    metrics = compute_metrics(lab["label"].to_numpy(), pred, task, proba, positive, classes)
     ref = {k: float(v) for k, v in (reference or {}).items() if k in metrics}
     late = 0
     if window_end_ms is not None and len(lab):
@@ -239,7 +278,12 @@ def performance(
                     "labelled": int(m.sum()),
                     "coverage": float(m.mean()),
                     **compute_metrics(
-                        lp["label"].to_numpy(), lp["prediction"].to_numpy(), task, p, positive
+                        lp["label"].to_numpy(),
+                        lp["prediction"].to_numpy(),
+                        task,
+                        p,
+                        positive,
+                        classes,
                     ),
                 }
             )

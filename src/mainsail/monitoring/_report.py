@@ -15,6 +15,7 @@ import orjson
 
 from mainsail.core._durations import parse_duration
 from mainsail.data._profile import ColumnProfile, Profile
+from mainsail.monitoring._attribution import render_attribution_html
 from mainsail.monitoring._evaluate import evaluate_monitor
 from mainsail.monitoring._monitors import get_monitor
 from mainsail.monitoring._service import MONITORING
@@ -260,6 +261,8 @@ def render_html(doc: dict[str, Any]) -> str:
                     "p90 ms",
                     "p99 ms",
                     "replicas",
+                    f"cost/hour ({o.get('currency') or '-'})",
+                    "cost per 1,000 predictions",
                 ],
                 [
                     [
@@ -270,8 +273,15 @@ def render_html(doc: dict[str, Any]) -> str:
                         o["latency_ms"].get("p90"),
                         o["latency_ms"].get("p99"),
                         o["replicas"],
+                        o.get("cost_per_hour"),
+                        o.get("cost_per_1k"),
                     ]
                 ],
+            )
+            + (
+                "<p><b>Idle:</b> the endpoint served no request in this window.</p>"
+                if o.get("idle")
+                else ""
             )
         )
     hist = doc.get("history") or []
@@ -293,6 +303,7 @@ def render_html(doc: dict[str, Any]) -> str:
             + "".join(f"<li>{html.escape(e)}</li>" for e in r["errors"])
             + "</ul>"
         )
+    parts.append(render_attribution_html(r.get("attribution"), _table))
     parts.append("</body></html>")
     return "\n".join(parts)
 

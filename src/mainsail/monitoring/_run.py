@@ -58,6 +58,13 @@ def _evidence(r: MonitorResult, example_rows: list[dict[str, Any]]) -> Any:
                 for c in cols
             ]
             ev["share_drifted"] = r.drift.share_drifted
+            if r.attribution is not None and r.attribution.importance:
+                # which of the drifted features matter to the model's predictions
+                for f in ev["features"]:
+                    f["importance_share"] = r.attribution.share_of(f["column"])
+                ev["drifted_importance_share"] = r.attribution.drifted_importance_share
+        if area == "attribution" and r.attribution is not None:
+            ev["attribution"] = r.attribution.model_dump(mode="json")
         if area == "quality" and r.quality is not None:
             ev["issues"] = [i.model_dump(mode="json") for i in r.quality.issues[:20]]
         if area == "performance" and r.performance is not None:
@@ -116,13 +123,15 @@ def execute(
     events: list[tuple[Alert, str]] = []
     if r.status != "no_data":
         examples = _examples(ctx, r)
-        events = evaluate(store, monitor.endpoint, rules, r.scores, _evidence(r, examples), now)
+        events = evaluate(
+            store, monitor.endpoint, rules, r.scores, _evidence(r, examples), now, monitor.name
+        )
         names = {x.name for x in rules}
         r.alerts = [
             a
             for s in ("firing", "pending")
             for a in list_alerts_in(store, monitor.endpoint, s)
-            if a.rule in names
+            if a.rule in names and a.evidence.get("monitor", monitor.name) == monitor.name
         ]
         r.status = _status(r)
     r.id = store.add_monitor_result(
@@ -149,12 +158,16 @@ def send(store: LocalStore, specs: list[str | dict[str, Any]], alert: Alert, eve
 
 
 def notifiers_of(store: LocalStore, alert: Alert) -> list[str | dict[str, Any]]:
-    """Who hears about ``alert``: the notifiers of its endpoint's monitors whose rules raise
-    it, and the hooks that hear every monitor."""
+    """Who hears about ``alert``: the notifiers of the monitor that raised it (for alerts
+    from before alerts named it: of its endpoint's monitors whose rules raise it), and the
+    hooks that hear every monitor."""
     specs: list[str | dict[str, Any]] = []
+    owner = (alert.evidence or {}).get("monitor")
     if alert.endpoint is not None:
         for row in store.list_monitor_rows(alert.endpoint):
             monitor = Monitor.model_validate(row)
+            if owner is not None and monitor.name != owner:
+                continue
             if any(rule.name == alert.rule for rule in _rules(monitor)):
                 specs.extend(s for s in monitor.spec.notifiers if s not in specs)
     return [*specs, *(h for h in global_hooks() if h not in specs)]

@@ -8,12 +8,15 @@ from pydantic import AliasChoices, BaseModel, Field, field_validator
 
 from mainsail.core._durations import parse_duration
 from mainsail.monitoring._alerts import Alert, AlertRule
+from mainsail.monitoring._attribution import AttributionReport
 from mainsail.monitoring._drift import DriftReport
 from mainsail.monitoring._operational import OperationalReport
 from mainsail.monitoring._performance import PerformanceReport
 from mainsail.monitoring._quality import QualityReport
 
-CHECKS = ("drift", "quality", "performance", "operational")
+CHECKS = ("drift", "quality", "performance", "operational", "attribution")
+#: What a monitor checks unless told otherwise (attribution drift explains rows: opt-in).
+DEFAULT_CHECKS = ("drift", "quality", "performance", "operational")
 Status = Literal["ok", "warning", "failed", "no_data"]
 
 
@@ -27,7 +30,7 @@ class MonitorSpec(BaseModel):
 
     endpoint: str
     name: str = "default"
-    checks: list[str] = Field(default_factory=lambda: list(CHECKS))
+    checks: list[str] = Field(default_factory=lambda: list(DEFAULT_CHECKS))
     window: str = "1h"
     interval: str = "5m"
     rules: list[AlertRule] | None = None
@@ -88,6 +91,7 @@ class MonitorResult(BaseModel):
     quality: QualityReport | None = None
     performance: PerformanceReport | None = None
     operational: OperationalReport | None = None
+    attribution: AttributionReport | None = None
     alerts: list[Alert] = Field(default_factory=list)
     errors: list[str] = Field(default_factory=list)
     source: str | None = None
@@ -100,7 +104,13 @@ class MonitorResult(BaseModel):
             f"Monitor {self.endpoint}/{self.name}: {self.status.upper()} (model version "
             f"{self.model_version or '-'}, source: {self.source or '-'})"
         ]
-        for part in (self.drift, self.quality, self.performance, self.operational):
+        for part in (
+            self.drift,
+            self.quality,
+            self.performance,
+            self.operational,
+            self.attribution,
+        ):
             if part is not None:
                 lines.append(part.summary())
         for a in self.alerts:
@@ -118,4 +128,12 @@ class ScorePoint(BaseModel):
     scores: dict[str, float] = Field(default_factory=dict)
 
 
-__all__ = ["CHECKS", "Monitor", "MonitorResult", "MonitorSpec", "ScorePoint", "Status"]
+__all__ = [
+    "CHECKS",
+    "DEFAULT_CHECKS",
+    "Monitor",
+    "MonitorResult",
+    "MonitorSpec",
+    "ScorePoint",
+    "Status",
+]

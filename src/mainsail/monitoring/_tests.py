@@ -30,6 +30,24 @@ _BROKEN: set[str] = set()
 
 _GRID = 512
 _EPS = 1e-4
+_LN2 = math.log(2)
+
+#: Drift that matters, in one unit for every test: a location shift of this many standard
+#: deviations of a normal column. Each built-in test's effect floor is its own statistic for
+#: that shift, and categorical distances are put on the same scale through their local
+#: equivalence (chi-square divergence ~ shift squared), so "drifted" means a change of the
+#: same size whichever test scored the column. 0.075 sits between the 0.05 sd a monitor
+#: should ignore and the 0.1 sd it should report.
+PRACTICAL_SHIFT_SD = 0.075
+
+#: Share of each tail the quantile statistics leave out, so that a few wild values (one
+#: 1e6 among 30k rows) cannot move them; shifts of the bulk of the data still show.
+_TRIM = 0.005
+
+
+def _trim(n: int) -> float:
+    """The tail share to leave out: 0.5 %, and at least three rows on small samples."""
+    return min(max(_TRIM, 3 / max(n, 1)), 0.02)
 
 
 @dataclass(frozen=True)
@@ -84,24 +102,57 @@ class DriftTest(Protocol):
     def score(self, reference: ColumnData, current: ColumnData) -> DriftScore: ...
 
 
-def _grid(ref: ColumnData, cur: ColumnData, bins: int = _GRID) -> np.ndarray:
-    lo = np.nanmin([ref.bounds()[0], cur.bounds()[0]])
-    hi = np.nanmax([ref.bounds()[1], cur.bounds()[1]])
-    if not np.isfinite(lo) or not np.isfinite(hi) or hi <= lo:
-        hi = lo + 1.0 if np.isfinite(lo) else 1.0
-        lo = lo if np.isfinite(lo) else 0.0
-    return np.linspace(lo, hi, bins + 1)
+def robust_scale(col: ColumnData) -> float:
+    """The spread of a column in standard deviations of a normal one, from its quantiles.
+
+    The interquartile range / 1.349; when a quarter of the rows share one value, the
+    5-95 % range / 3.29, then the 0.5-99.5 % range / 5.15; the standard deviation only when
+    99 % of the rows are one value. One extreme value moves none of these, unlike the
+    standard deviation (one 1e6 among 30k standard normal rows makes it ~5800).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from mainsail.monitoring._columns import RawColumn
+    >>> x = np.random.default_rng(0).normal(0, 2, 10_000); x[0] = 1e6
+    >>> round(robust_scale(RawColumn(x, "numeric")), 1)
+    2.0
+    """
+    q = col.quantiles(np.array([0.005, 0.05, 0.25, 0.75, 0.95, 0.995]))
+    with np.errstate(over="ignore", invalid="ignore"):
+        for lo, hi, z in ((2, 3, 1.349), (1, 4, 3.29), (0, 5, 5.152)):
+            width = float(q[hi] - q[lo])
+            if np.isfinite(width) and width > 0:
+                return width / z
+    return float(col.std())
+
+
+def _edges(ref: ColumnData, cur: ColumnData) -> np.ndarray:
+    """Bin edges at the reference's quantiles (bins of equal reference mass).
+
+    Equal-mass bins put the resolution where the data is, whatever its range: a grid from
+    min to max puts almost every row in one bin once a single extreme value stretches it.
+    The first edge sits just below the reference's minimum, so values below it (a column
+    that moved down, or a constant that changed) have a bin of their own.
+    """
+    # About 2 n^(1/3) bins (10 to 100): the sampling noise of a binned distance grows with the
+    # bins over the rows, and with sqrt(n) bins two samples of one distribution read further
+    # apart than a practically relevant shift until ~100k rows.
+    n = max(min(ref.n, cur.n), 0)
+    bins = min(100, max(10, round(2 * n ** (1 / 3))))
+    qs = ref.quantiles(np.linspace(0.0, 1.0, bins + 1))
+    qs = qs[np.isfinite(qs)]
+    if not qs.size:
+        return qs
+    return np.unique(np.concatenate([[np.nextafter(qs[0], -np.inf)], qs]))
 
 
 def _probs(ref: ColumnData, cur: ColumnData) -> tuple[np.ndarray, np.ndarray]:
-    """Aligned category frequencies (numeric columns: mass per grid bin)."""
+    """Aligned category frequencies (numeric columns: mass per reference-quantile bin)."""
     if ref.kind == "numeric":
-        # About sqrt(n) bins: with a fixed fine grid, a few thousand rows leave most bins
-        # nearly empty, and two samples of one distribution read as far apart.
-        bins = min(_GRID, max(10, math.isqrt(max(min(ref.n, cur.n), 0))))
-        g = _grid(ref, cur, bins)
-        p = np.diff(np.concatenate([[0.0], ref.cdf(g)]))
-        q = np.diff(np.concatenate([[0.0], cur.cdf(g)]))
+        e = _edges(ref, cur)
+        p = np.diff(np.concatenate([[0.0], ref.cdf(e), [1.0]]))
+        q = np.diff(np.concatenate([[0.0], cur.cdf(e), [1.0]]))
         return np.clip(p, 0, None), np.clip(q, 0, None)
     rc, cc = ref.counts(), cur.counts()
     keys = sorted(set(rc) | set(cc))
@@ -121,6 +172,91 @@ def jensenshannon(p: np.ndarray, q: np.ndarray) -> float:
     return float(np.sqrt(max((kl_p + kl_q) / 2, 0.0)))
 
 
+def gamma_sf(x: float, shape: float, scale: float = 1.0) -> float:
+    """P(X > x) for X ~ Gamma(shape, scale): the regularised upper incomplete gamma.
+
+    Series below ``shape + 1``, Lentz's continued fraction above (Numerical Recipes 6.2), to
+    ~1e-12; kept here so that scoring large samples and sketches never imports
+    ``scipy.stats`` (over a second on a cold start, more than the whole check).
+
+    Examples
+    --------
+    >>> round(gamma_sf(2.0, 1.0), 6)  # exp(-2)
+    0.135335
+    """
+    if x <= 0:
+        return 1.0
+    if shape <= 0 or not math.isfinite(x):
+        return 0.0
+    z = x / scale
+    log_front = shape * math.log(z) - z - math.lgamma(shape)
+    if z < shape + 1:
+        term = total = 1.0 / shape
+        a = shape
+        for _ in range(10_000):
+            a += 1
+            term *= z / a
+            total += term
+            if abs(term) < abs(total) * 1e-15:
+                break
+        return float(min(max(1.0 - total * math.exp(log_front), 0.0), 1.0))
+    tiny = 1e-300
+    b = z + 1 - shape
+    c, d = 1 / tiny, 1 / b
+    h = d
+    for i in range(1, 10_000):
+        an = -i * (i - shape)
+        b += 2
+        d = an * d + b
+        d = tiny if abs(d) < tiny else d
+        c = b + an / c
+        c = tiny if abs(c) < tiny else c
+        d = 1 / d
+        delta = d * c
+        h *= delta
+        if abs(delta - 1) < 1e-15:
+            break
+    return float(min(max(math.exp(log_front) * h, 0.0), 1.0))
+
+
+def chi2_sf(x: float, df: float) -> float:
+    """P(X > x) for a chi-square with ``df`` degrees of freedom."""
+    return gamma_sf(x, df / 2, 2.0)
+
+
+def _js_test(p: np.ndarray, q: np.ndarray, n: int, m: int) -> DriftScore:
+    """JS distance of two frequency vectors of ``n`` and ``m`` rows, with a p-value and an
+    effect size cleared of sampling noise.
+
+    For two samples of one distribution over ``k`` cells, ``8 ln2 JS^2 / (1/n + 1/m)``
+    (JS in bits) is asymptotically chi-square with ``k - 1`` degrees of freedom, and
+    ``JS^2`` has expectation ``(k - 1) (1/n + 1/m) / (8 ln 2)``: the effect size is the
+    distance with that expected noise taken out, so many cells on few rows do not read as
+    drift.
+    """
+    if n <= 0 or m <= 0 or p.sum() == 0 or q.sum() == 0:
+        return DriftScore(0.0, 1.0, 0.0)
+    d = jensenshannon(p, q)
+    k = int(np.count_nonzero((p + q) > 0))
+    inv = 1.0 / n + 1.0 / m
+    effect = math.sqrt(max(d * d - (k - 1) * inv / (8 * _LN2), 0.0))
+    p_value = chi2_sf(8 * _LN2 * d * d / inv, k - 1) if k > 1 else 1.0
+    return DriftScore(d, p_value, effect)
+
+
+def _normal_shift_js(delta: float) -> float:
+    """JS distance (bits) between N(0, 1) and N(delta, 1), on a fine grid."""
+    x = np.linspace(-12.0, 12.0 + delta, 48_001)
+    return jensenshannon(np.exp(-(x**2) / 2), np.exp(-((x - delta) ** 2) / 2))
+
+
+#: Each test's statistic for a PRACTICAL_SHIFT_SD shift of a normal column: the floors.
+KS_FLOOR = math.erf(PRACTICAL_SHIFT_SD / (2 * math.sqrt(2)))  # 2 Phi(delta / 2) - 1
+WASSERSTEIN_FLOOR = PRACTICAL_SHIFT_SD  # in (robust) standard deviations
+JS_FLOOR = _normal_shift_js(PRACTICAL_SHIFT_SD)  # ~ delta / sqrt(8 ln 2)
+COHEN_H_FLOOR = PRACTICAL_SHIFT_SD  # h^2 is the binary column's chi-square divergence
+
+
 class KS:
     """Two-sample Kolmogorov-Smirnov (exact on raw data, on the CDF grid for sketches)."""
 
@@ -128,62 +264,145 @@ class KS:
     kinds = ("numeric",)
     threshold = 0.05
     uses_p_value = True
-    effect_floor = 0.05
+    effect_floor = KS_FLOOR
     auto = AutoChoice(kinds=("numeric",), max_n=1000)  # exact on small samples
 
     def score(self, reference: ColumnData, current: ColumnData) -> DriftScore:
         from scipy import stats
 
+        n, m = reference.n, current.n
+        if not n or not m:
+            return DriftScore(0.0, 1.0, 0.0)
         a, b = reference.raw(), current.raw()
-        if a is not None and b is not None and a.size and b.size:
+        if a is not None and b is not None:
             res = stats.ks_2samp(a, b)
             return DriftScore(float(res.statistic), float(res.pvalue), float(res.statistic))
-        g = _grid(reference, current)
-        d = float(np.max(np.abs(reference.cdf(g) - current.cdf(g))))
-        n, m = reference.n, current.n
+        # The largest CDF gap, looked for at both sides' quantiles (ranks, not a grid over
+        # the range, which one extreme value would stretch).
+        u = np.linspace(0.0, 1.0, _GRID + 1)
+        g = np.unique(np.concatenate([reference.quantiles(u), current.quantiles(u)]))
+        g = g[np.isfinite(g)]
+        d = float(np.max(np.abs(reference.cdf(g) - current.cdf(g)))) if g.size else 0.0
         en = n * m / (n + m) if n and m else 0
         p = float(stats.kstwo.sf(d, max(int(round(en)), 1))) if en else 1.0
         return DriftScore(d, p, d)
 
 
+def _rank_error(col: ColumnData) -> float:
+    fn = getattr(col, "rank_error", None)
+    return float(fn()) if callable(fn) else 0.0
+
+
+def _slope(qs: np.ndarray, u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The quantile function's slope Q'(u) on a coarse grid (less noisy than at every u)."""
+    idx = np.linspace(0, len(u) - 1, 121).round().astype(np.intp)
+    uu = u[idx]
+    with np.errstate(over="ignore", invalid="ignore"):
+        return uu, np.gradient(qs[idx], uu)
+
+
+def _wasserstein_p(qs: np.ndarray, u: np.ndarray, w: float, inv: float) -> float:
+    """P(W >= w) for two samples of the reference's distribution (a gamma approximation).
+
+    Under no drift, (Q_ref - Q_cur)(u) / sqrt(1/n + 1/m) tends to B(u) Q'(u), B a Brownian
+    bridge, so the trimmed distance tends to the integral of |B| Q': its mean and variance
+    follow from the reference's quantile function. Heavy tails make Q' large near the
+    trimmed ends, so their sampling noise is judged as noise, not drift. ``inv`` is
+    ``1/n + 1/m`` (plus the sketches' rank variance).
+    """
+    uu, slope = _slope(qs, u)
+    if not np.all(np.isfinite(slope)):
+        return 1.0 if w == 0 else 0.0
+    du = float(uu[1] - uu[0]) if len(uu) > 1 else 0.0
+    sd = np.sqrt(uu * (1 - uu))
+    mean = math.sqrt(2 / math.pi) * float(np.sum(sd * slope)) * du * math.sqrt(inv)
+    if mean <= 0:
+        return 1.0 if w == 0 else 0.0
+    lo, hi = np.minimum.outer(uu, uu), np.maximum.outer(uu, uu)
+    rho = np.clip(lo * (1 - hi) / np.outer(sd, sd), -1.0, 1.0)
+    # Cov(|X|, |Y|) of standard normals with correlation rho
+    cov = (2 / math.pi) * (np.sqrt(1 - rho**2) + rho * np.arcsin(rho) - 1)
+    weights = sd * slope * du
+    var = float(weights @ cov @ weights) * inv
+    if var <= 0:
+        return 1.0 if w <= mean else 0.0
+    return gamma_sf(w, mean * mean / var, scale=var / mean)
+
+
 class Wasserstein:
-    """Wasserstein-1 distance divided by the reference's standard deviation."""
+    """Wasserstein-1 distance in units of the reference's spread, both robust.
+
+    The distance is the mean gap between the two quantile functions over the central 99 %
+    of the mass (at least three rows left out at each end); the unit is
+    :func:`robust_scale` (the IQR / 1.349, the standard deviation for normal data). So a
+    shift of the bulk by 0.1 sd reads 0.1, and a single extreme value on either side
+    changes neither the distance nor the unit. The p-value (:func:`_wasserstein_p`) keeps
+    the sampling noise of heavy-tailed columns from reading as drift; the effect floor is
+    :data:`PRACTICAL_SHIFT_SD`.
+    """
 
     name = "wasserstein"
     kinds = ("numeric",)
-    threshold = 0.1
-    uses_p_value = False
-    effect_floor = None
-    auto = AutoChoice(kinds=("numeric",), min_n=1001)  # p-values flag trivia on large ones
+    threshold = 0.05
+    uses_p_value = True
+    effect_floor = WASSERSTEIN_FLOOR
+    auto = AutoChoice(kinds=("numeric",), min_n=1001)  # KS flags trivia on large samples
 
     def score(self, reference: ColumnData, current: ColumnData) -> DriftScore:
-        g = _grid(reference, current)
-        w = float(np.sum(np.abs(reference.cdf(g) - current.cdf(g))[:-1] * np.diff(g)))
-        std = reference.std()
-        norm = w / std if std > 0 else (0.0 if w == 0 else math.inf)
-        return DriftScore(norm, None, norm)
+        n, m = reference.n, current.n
+        if not n or not m:
+            return DriftScore(0.0, 1.0, 0.0)
+        t = _trim(min(n, m))
+        u = np.linspace(t, 1 - t, 991)
+        qs = reference.quantiles(u)
+        with np.errstate(over="ignore", invalid="ignore"):
+            gaps = np.abs(qs - current.quantiles(u))
+            w = float(np.mean(gaps)) * (1 - 2 * t)
+        if not np.isfinite(w):
+            return DriftScore(math.inf, 0.0, math.inf)
+        # A sketch's quantiles are off by its rank error: count it as sampling noise.
+        rank_var = _rank_error(reference) ** 2 + _rank_error(current) ** 2
+        inv = 1.0 / n + 1.0 / m
+        p = _wasserstein_p(qs, u, w, inv + 4 * rank_var)
+        # The effect: each gap with its expected noise taken out (E gap^2 = shift^2 + noise^2),
+        # so a noisy column's distance does not pass for a shift.
+        uu, slope = _slope(qs, u)
+        with np.errstate(over="ignore", invalid="ignore"):
+            noise = (u * (1 - u) * inv + rank_var) * np.interp(u, uu, slope) ** 2
+            clean = np.sqrt(np.clip(gaps**2 - noise, 0.0, None))
+            effect = float(np.mean(clean)) * (1 - 2 * t) if np.all(np.isfinite(noise)) else w
+        scale = robust_scale(reference)
+        if scale > 0:
+            return DriftScore(w / scale, p, effect / scale)
+        return DriftScore(0.0 if w == 0 else math.inf, p, 0.0 if effect == 0 else math.inf)
 
 
 class JensenShannon:
-    """Jensen-Shannon distance (base 2, in [0, 1]) between the two distributions."""
+    """Jensen-Shannon distance (base 2, in [0, 1]) between the two distributions.
+
+    Numeric columns are binned at the reference's quantiles. The p-value is the distance's
+    asymptotic chi-square test; the effect size is the distance less its expected sampling
+    noise, and must reach the distance of a :data:`PRACTICAL_SHIFT_SD` normal shift.
+    """
 
     name = "jensenshannon"
     kinds = ("numeric", "categorical")
-    threshold = 0.1
-    uses_p_value = False
-    effect_floor = None
+    threshold = 0.05
+    uses_p_value = True
+    effect_floor = JS_FLOOR
     auto = AutoChoice(kinds=("categorical",), min_n=1001)
 
     def score(self, reference: ColumnData, current: ColumnData) -> DriftScore:
         p, q = _probs(reference, current)
-        if p.sum() == 0 or q.sum() == 0:
-            return DriftScore(0.0, None, 0.0)
-        d = jensenshannon(p, q)
-        return DriftScore(d, None, d)
+        return _js_test(p, q, reference.n, current.n)
 
 
 class PSI:
-    """Population Stability Index on the reference's deciles (categories: their shares)."""
+    """Population Stability Index on the reference's deciles (categories: their shares).
+
+    Its threshold stays the industry's 0.1 (a ~0.3 sd normal shift), as users who name it
+    expect, rather than the shared practical floor.
+    """
 
     name = "psi"
     kinds = ("numeric", "categorical")
@@ -194,7 +413,13 @@ class PSI:
 
     def score(self, reference: ColumnData, current: ColumnData) -> DriftScore:
         if reference.kind == "numeric":
-            edges = np.unique(reference.quantiles(np.linspace(0.1, 0.9, 9)))
+            # Deciles, plus the reference's range: values beyond it (a constant that moved,
+            # a column that left its range) get bins of their own.
+            qs = reference.quantiles(np.linspace(0.0, 1.0, 11))
+            qs = qs[np.isfinite(qs)]
+            edges = (
+                np.unique(np.concatenate([[np.nextafter(qs[0], -np.inf)], qs])) if qs.size else qs
+            )
             p = np.diff(np.concatenate([[0.0], reference.cdf(edges), [1.0]]))
             q = np.diff(np.concatenate([[0.0], current.cdf(edges), [1.0]]))
         else:
@@ -205,13 +430,17 @@ class PSI:
 
 
 class ChiSquare:
-    """Chi-square test of homogeneity on category counts; effect size is Cramér's V."""
+    """Chi-square test of homogeneity on category counts.
+
+    The effect size is the Jensen-Shannon one (see :class:`JensenShannon`), as for large
+    samples: unlike Cramér's V it does not shrink when one side has many more rows.
+    """
 
     name = "chisquare"
     kinds = ("categorical",)
     threshold = 0.05
     uses_p_value = True
-    effect_floor = 0.05
+    effect_floor = JS_FLOOR
     auto = AutoChoice(kinds=("categorical",), max_n=1000)
 
     def score(self, reference: ColumnData, current: ColumnData) -> DriftScore:
@@ -224,8 +453,9 @@ class ChiSquare:
         if table.shape[1] < 2 or table.sum(axis=1).min() == 0:
             return DriftScore(0.0, 1.0, 0.0)
         chi2, p, _, _ = stats.chi2_contingency(table, correction=False)
-        v = math.sqrt(chi2 / (table.sum() * (min(table.shape) - 1)))
-        return DriftScore(float(chi2), float(p), v)
+        n, m = table.sum(axis=1)
+        effect = _js_test(table[0], table[1], int(n), int(m)).effect_size
+        return DriftScore(float(chi2), float(p), effect)
 
 
 class ZTest:
@@ -235,7 +465,7 @@ class ZTest:
     kinds = ("categorical",)
     threshold = 0.05
     uses_p_value = True
-    effect_floor = 0.1
+    effect_floor = COHEN_H_FLOOR
     # Binary columns: the two-proportion test beats chi-square there.
     auto = AutoChoice(kinds=("categorical",), max_n=1000, max_categories=2, priority=1)
 

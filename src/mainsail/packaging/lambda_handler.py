@@ -31,6 +31,7 @@ def _model() -> Any:
 
 
 async def invocations(request: Request) -> Response:
+    from mainsail.serving._http import json_response
     from mainsail.serving._payloads import InputChecker, parse_invocations
 
     try:
@@ -41,8 +42,8 @@ async def invocations(request: Request) -> Response:
             InputChecker(model.signature),
         )
         preds = model.runtime.predict(prepared.frame)
-        body = orjson.dumps({"predictions": preds}, option=orjson.OPT_SERIALIZE_NUMPY)
-        return Response(body, media_type="application/json")
+        # the data plane's encoder: string labels (an object array) included
+        return json_response({"predictions": preds})
     except MainsailError as exc:
         return Response(
             orjson.dumps({"error": exc.message}), exc.status, media_type="application/json"

@@ -42,6 +42,7 @@ class StepTask:
     allow_pickle: bool
     artifact_root: str
     encryption_key: bytes | None = None
+    require_encryption: bool = False  # refuse plaintext inputs (MAINSAIL_REQUIRE_ENCRYPTION)
 
 
 @dataclass
@@ -63,7 +64,9 @@ def execute_task(task: StepTask, artifacts: ArtifactStore | None = None) -> Task
     if artifacts is None:
         from mainsail.store._artifacts import ArtifactStore
 
-        artifacts = ArtifactStore(task.artifact_root, task.encryption_key)
+        artifacts = ArtifactStore(
+            task.artifact_root, task.encryption_key, require_encryption=task.require_encryption
+        )
     started = now_ms()
     written: dict[str, dict[str, Any]] = {}
     try:

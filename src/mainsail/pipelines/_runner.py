@@ -182,6 +182,7 @@ class _Driver:
             allow_pickle=node.step.allow_pickle,
             artifact_root=self.ctx.artifacts.root_url,
             encryption_key=self.key,
+            require_encryption=self.ctx.settings.require_encryption,
         )
         comps["key"] = cache_key(keyed)
         return comps, lineage, task

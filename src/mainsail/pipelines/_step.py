@@ -269,7 +269,52 @@ class Pipeline:
                 f"Valid parameters: {', '.join(valid) or 'none'}."
             ) from None
         bound.apply_defaults()
-        return dict(bound.arguments)
+        arguments = dict(bound.arguments)
+        self._check_types({k: arguments[k] for k in params})
+        return arguments
+
+    def _check_types(self, params: Mapping[str, Any]) -> None:
+        """Each given parameter against the pipeline function's annotation, before anything
+        runs (``--param rows=abc`` for ``rows: int`` used to fail deep inside a step).
+
+        Only checks; values are not converted (that would change cache keys). An int passes
+        for a float; an annotation pydantic cannot check (a class of its own) is skipped.
+        """
+        import typing
+
+        from pydantic import TypeAdapter, ValidationError
+
+        try:
+            hints = typing.get_type_hints(self.fn)
+        except Exception:  # noqa: BLE001 - unresolvable annotations: nothing to check against
+            return
+        from mainsail.pipelines._serialize import is_json_param
+
+        problems = []
+        for key, value in params.items():
+            hint = hints.get(key)
+            if hint is None or hint is typing.Any or not is_json_param(value):
+                continue  # a value that is not JSON gets the runner's own message
+            try:
+                TypeAdapter(hint).validate_python(value, strict=True)
+            except ValidationError:
+                if isinstance(value, int) and not isinstance(value, bool):
+                    try:  # a whole number where a float is expected is fine
+                        TypeAdapter(hint).validate_python(float(value), strict=True)
+                        continue
+                    except ValidationError:
+                        pass
+                problems.append(
+                    f"{key!r} must be {_type_name(hint)} (its annotation); got {value!r} "
+                    f"({type(value).__name__})"
+                )
+            except Exception:  # noqa: BLE001 - pydantic cannot build a schema for it
+                continue
+        if problems:
+            raise PipelineDefinitionError(
+                f"Pipeline {self.name!r}: parameter " + "; ".join(problems) + ". Pass values of "
+                "those types (on the command line, e.g. --param rows=5000)."
+            )
 
     def build(self, params: Mapping[str, Any] | None = None) -> Graph:
         """Call the function with step calls recorded instead of run."""
@@ -307,3 +352,7 @@ def pipeline(
         return Pipeline(f, name=name)
 
     return wrap
+
+
+def _type_name(hint: Any) -> str:
+    return hint.__name__ if isinstance(hint, type) else str(hint).replace("typing.", "")

@@ -29,6 +29,13 @@ from mainsail.core._errors import (
 )
 from mainsail.core._registry_schemas import ModelVersion
 from mainsail.core._uris import check_name
+from mainsail.registry._reference import (
+    explain_reference,
+    read_reference_sample,
+    training_reference,
+    warn_no_reference,
+    write_reference_sample,
+)
 from mainsail.registry._signature import ExtraPolicy, ModelSignature, infer_signature, prepare_input
 from mainsail.registry._versions import _actor, resolve_version, set_alias
 from mainsail.runtimes import (
@@ -48,12 +55,15 @@ FORMAT_VERSION = 1
 
 
 def _requirements(packages: tuple[str, ...]) -> list[str]:
+    """``dist==version`` of what saved the model, by distribution name: the module
+    ``xgboost`` is installed as ``xgboost-cpu``, and that is what must be installed again."""
     out = []
     for pkg in ("mainsail", "numpy", "pandas", *packages):
         try:
             out.append(f"{pkg}=={md.version(pkg)}")
         except md.PackageNotFoundError:
-            out.append(pkg)
+            dists = md.packages_distributions().get(pkg.replace("-", "_"), [])
+            out.append(f"{dists[0]}=={md.version(dists[0])}" if dists else pkg)
     return out
 
 
@@ -112,13 +122,17 @@ def register_model(
     allow_pickle: bool = False,
     flavor: str | None = None,
     artifacts: dict[str, str] | None = None,
+    created_by: str | None = None,
 ) -> ModelVersion:
     """Register ``model`` as the next immutable version of ``name``.
 
     The flavor is detected (or given as ``flavor=``); the saved package is loaded back and
     predicts on the input example before anything is recorded. ``run`` (a run or its id)
     links the version to its run, metrics and datasets; ``reference`` (the training
-    features) gives the signature and the reference profile monitors compare with.
+    features) gives the signature and the reference profile monitors compare with, and a
+    global importance (mean |SHAP| on a bounded sample) stored in the card. Without
+    ``reference``, the run's logged training dataset is the reference when it has one;
+    otherwise the input example is, and a warning says so.
     """
     from mainsail.data._profile import profile_frame
 
@@ -135,10 +149,14 @@ def register_model(
             f"input_example must be a pandas DataFrame. Got {type(example).__name__}."
         )
     columns = list(example.columns)
-    schema_frame = reference[columns] if reference is not None else example
     flavor = flavor or detect_flavor(model)
     runtime_cls = get_runtime_class(flavor)
     run_id, metrics, datasets, git_commit = _run_lineage(ctx, run)
+    if reference is None:
+        reference, why = training_reference(ctx, run_id, columns)
+        if reference is None:
+            warn_no_reference(name, len(example), why)
+    schema_frame = reference[columns] if reference is not None else example
     with tempfile.TemporaryDirectory(prefix="mainsail-model-") as tmp:
         folder = Path(tmp) / "model"
         folder.mkdir()
@@ -169,11 +187,26 @@ def register_model(
             if reference is not None and "prediction" not in columns
             else None
         )
-        runtime.unload()
         task = meta.get("task", "other")
         classes = meta.get("classes")
+        global_importance = (
+            explain_reference(
+                runtime,
+                flavor=flavor,
+                columns=columns,
+                task=task,
+                classes=classes,
+                label=f"{name} (being registered)",
+                reference=schema_frame,
+            )
+            if reference is not None
+            else None
+        )
+        runtime.unload()
         signature = infer_signature(schema_frame, preds, task, classes)
         example.head(20).to_parquet(folder / "input_example.parquet", index=False)
+        if reference is not None:
+            write_reference_sample(folder, schema_frame)
         importance = feature_importance(model, columns)
         manifest = {
             "format_version": FORMAT_VERSION,
@@ -200,6 +233,9 @@ def register_model(
     card_data = dict(card or {})
     if importance:
         card_data.setdefault("feature_importance", importance)
+    if global_importance is not None:
+        # mean |SHAP| on the reference (or why there is none): the card's bar chart
+        card_data.setdefault("global_importance", global_importance)
     return ctx.store.create_model_version(
         name,
         flavor=flavor,
@@ -218,7 +254,7 @@ def register_model(
         card=_json_safe(card_data),
         reference_profile=profile.to_dict(),
         allow_pickle=allow_pickle,
-        created_by=_actor(),
+        created_by=created_by or _actor(),
     )
 
 
@@ -263,6 +299,11 @@ class LoadedModel:
                 f"{self.version.address} ({self.version.task}) has no predict_proba."
             )
         return np.asarray(self.runtime.predict_proba(self.prepare(data)))
+
+    def reference_sample(self) -> pd.DataFrame | None:
+        """Up to 200 rows of the reference the version was registered with (``None``
+        without one): background data for the explanation methods that need some."""
+        return read_reference_sample(self.folder)
 
     def unload(self) -> None:
         self.runtime.unload()

@@ -88,7 +88,10 @@ def unarchive_version(ctx: Context, name: str, version: int) -> ModelVersion:
 
 
 def delete_version(ctx: Context, name: str, version: int) -> None:
-    """Delete a version; refused while an alias (or an endpoint) points to it."""
+    """Delete a version; refused while an alias or any endpoint revision references it.
+
+    Its number is never handed out again: the next version of ``name`` continues past it.
+    """
     ctx.store.delete_model_version(name, version)
 
 

@@ -25,6 +25,8 @@ from mainsail.rollout._analysis import (
     variant_stats,
 )
 from mainsail.rollout._plan import Plan, to_rollout
+from mainsail.rollout._smoke import reference_rows, send_smoke, smoke_check
+from mainsail.rollout._strategies import Strategy
 from mainsail.rollout._types import ACTIVE_STATES, AnalysisCheck, Rollout, Variant
 from mainsail.rollout._webhooks import call_webhook
 from mainsail.serving._variant_stats import MergedStats
@@ -36,6 +38,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("mainsail.rollout")
 _MAX_ANALYSIS = 200
+_ANALYSED = ("hold", "failed", "observe")  # outcomes of an analysis that stays on its step
+_SMOKE_RETRY_MS = 2000  # a preview not loaded yet (or unreachable) is tried again this often
 
 
 class RolloutController:
@@ -50,12 +54,21 @@ class RolloutController:
     name = "rollouts"
 
     def __init__(
-        self, ctx: Context, interval_s: float = 0.5, stats_retention_s: float = 7 * 86400
+        self,
+        ctx: Context,
+        interval_s: float = 0.5,
+        stats_retention_s: float = 7 * 86400,
+        smoke_url: str | None = None,
     ) -> None:
         self.ctx = ctx
+        # where smoke requests go when a rollout's spec names no smoke_url: a data plane
+        # that runs this controller itself (single-node ``serve --endpoint``) passes its own
+        self.smoke_url = smoke_url
         self.interval_s = interval_s
         self.stats_retention_s = stats_retention_s
         self._pruned_at = 0
+        self._smoke_tried: dict[int, int] = {}  # rollout id -> last smoke attempt (ms)
+        self._smoke_failures: dict[int, str] = {}  # rollout id -> why the last one got nowhere
 
     @property
     def store(self) -> LocalStore:
@@ -79,12 +92,18 @@ class RolloutController:
         if record["state"] == "pending":
             self._start(plan, now)
             return
-        if record["state"] != "progressing" or (record["next_at"] or 0) > now:
+        if record["state"] != "progressing":
             return
         spec, strategy, step = plan.spec, plan.strategy, int(record["step"])
-        target, baseline = strategy.analyzed(step)
-        step_start = (record["next_at"] or now) - plan.interval_ms(step)
-        checks = self.analyse(plan, step, step_start)
+        role = smoke_role(strategy, step)
+        since = evidence_since(record, step, plan.interval_ms(step))
+        if role is not None and self._smoke(plan, step, since, now, role):
+            return  # the smoke is recorded; a later tick analyses with it
+        if (record["next_at"] or 0) > now:
+            return
+        checks = self.analyse(plan, step, since)
+        if role is not None:
+            checks.append(self._smoke_check(plan, step, since, role))
         verdict = summarize(checks)
         weight = plan.weight()
         if not strategy.automatic:
@@ -111,7 +130,9 @@ class RolloutController:
                          failed_checks=failed, next_at=now + plan.interval_ms(step),
                          message=f"Step {step}: failed {bad} ({failed}/{spec.threshold}).")  # fmt: skip
             return
-        if verdict == "inconclusive" and not strategy.tolerate_inconclusive:
+        # a smoke step (blue-green's pre-promotion analysis) never advances on no evidence
+        tolerate = strategy.tolerate_inconclusive and role is None
+        if verdict == "inconclusive" and not tolerate:
             few = ", ".join(f"{c.name} ({c.message})" for c in checks if c.status == "inconclusive")
             self._commit(plan, now, entry=self._entry(step, weight, now, checks, "hold"),
                          next_at=now + plan.interval_ms(step),
@@ -143,6 +164,50 @@ class RolloutController:
         if plan.spec.min_accuracy_delta is not None and baseline:
             accuracy = feedback_accuracy(self.ctx, plan.endpoint, since_ms, [target, baseline])
         return run_checks(stats, target, baseline, plan.spec, accuracy)
+
+    # -- smoke requests -----------------------------------------------------------------------
+    def _smoke_entry(self, plan: Plan, step: int, since: int) -> dict[str, Any] | None:
+        """The latest smoke sent to this step's analysis window, if any."""
+        for entry in reversed(plan.record.get("analysis") or []):
+            if entry.get("outcome") == "smoke" and entry.get("step") == step:
+                return entry.get("smoke") if int(entry["ts"]) >= since else None
+        return None
+
+    def _smoke(self, plan: Plan, step: int, since: int, now: int, role: str) -> bool:
+        """Send the smoke requests of this window unless done; ``True`` if one was recorded."""
+        url = plan.spec.smoke_url or self.smoke_url
+        done = self._smoke_entry(plan, step, since)
+        if url is None or (done and (done["answered"] >= done["sent"] or done["errors"])):
+            return False
+        rid = int(plan.record["id"])
+        if now - self._smoke_tried.get(rid, 0) < _SMOKE_RETRY_MS:
+            return False
+        self._smoke_tried[rid] = now
+        try:
+            frame = reference_rows(self.ctx, plan)
+        except Exception as exc:  # noqa: BLE001 - reported in the check, never crashes a tick
+            self._smoke_failures[rid] = f"could not read the reference sample: {exc}"
+            return False
+        n = plan.spec.smoke_requests or max(plan.spec.min_requests, 1)
+        result = send_smoke(url, plan.endpoint, role, frame, n, plan.spec.webhook_timeout)
+        if not (result.answered or result.errors):  # not loaded there yet, or unreachable
+            self._smoke_failures[rid] = result.message or (
+                f"the {role} did not answer yet ({result.other} of {result.sent} requests "
+                "answered by another variant)"
+            )
+            return False
+        self._smoke_failures.pop(rid, None)
+        entry = self._entry(step, plan.weight(), now, [], "smoke")
+        entry["smoke"] = result.as_dict()
+        return self._commit(plan, now, entry=entry)
+
+    def _smoke_check(self, plan: Plan, step: int, since: int, role: str) -> AnalysisCheck:
+        url = plan.spec.smoke_url or self.smoke_url
+        check = smoke_check(role, url, self._smoke_entry(plan, step, since))
+        failure = self._smoke_failures.get(int(plan.record["id"]))
+        if check.status == "inconclusive" and failure and url:
+            check = check.model_copy(update={"message": f"{check.message} ({failure})"})
+        return check
 
     def variant_stats(self, plan: Plan, step: int, since_ms: int) -> dict[str, MergedStats]:
         """Stats of each variant at ``step`` (its own model version only), since ``since_ms``."""
@@ -384,6 +449,37 @@ class RolloutController:
         if record is None:  # pragma: no cover - a rollout was just acted on
             raise RolloutStateError(f"Endpoint {endpoint!r} lost its rollout; try again.")
         return to_rollout(record)
+
+
+def smoke_role(strategy: Strategy, step: int) -> str | None:
+    """The variant ``strategy`` sends smoke requests to at ``step`` (plug-ins may not say)."""
+    role = getattr(strategy, "smoke_role", None)
+    return role(step) if callable(role) else None
+
+
+def evidence_since(record: dict[str, Any], step: int, interval_ms: int) -> int:
+    """When the evidence for ``step``'s analysis starts: the step's start, or its last failure.
+
+    Evidence accumulates over the whole step: a step held for too few requests keeps what it
+    saw (steady light traffic adds up instead of starting from zero every interval). A failed
+    analysis starts a fresh window, so the next verdict is judged on new traffic only.
+    """
+    entries = record.get("analysis") or []
+    started = [
+        int(e["ts"]) for e in entries if e.get("outcome") == "advance" and e.get("step") == step - 1
+    ]
+    # analyses of this step once it runs (a pre-rollout webhook's entry comes before it)
+    mine = [e for e in entries if e.get("step") == step and e.get("outcome") in _ANALYSED]
+    if started:  # the transition into this step
+        since = started[-1]
+    elif mine:  # step 0: its first analysis came one interval after it began
+        since = int(mine[0]["ts"]) - interval_ms
+    else:
+        since = int(record["next_at"] or record["updated_at"]) - interval_ms
+    for e in mine:
+        if e.get("outcome") == "failed":
+            since = max(since, int(e["ts"]))
+    return since
 
 
 def _fmt(v: float | None) -> str:

@@ -70,7 +70,19 @@ class LocalDelivery:
             current = store.get_revision(endpoint)
         except EndpointNotFoundError:
             current = None
-        if current is None:  # a new endpoint: created serving the model
+        if current is None and strategy != "direct":
+            # never change strategy on the caller's behalf: a silent 100 % deploy of what was
+            # asked to be a 5 % canary is exactly the surprise a canary exists to prevent
+            raise InvalidValueError(
+                f"Endpoint {endpoint!r} does not exist yet, so a {strategy} rollout of "
+                f"{mv.address} has no stable version to start from. Choose one: create the "
+                f"endpoint serving it at once with strategy 'direct' (mainsail deploy "
+                f"{endpoint} {mv.address} --strategy direct), then roll later versions out by "
+                f"{strategy}; or deploy a known-good version directly first and bring "
+                f"{mv.address} in with strategy 'blue_green', which serves it as a preview "
+                f"before any client traffic reaches it."
+            )
+        if current is None:  # a new endpoint: created serving the model (direct only)
             draft = RevisionDraft(
                 [target.model_dump()], {"name": "direct"}, reason or "created", actor
             )

@@ -39,7 +39,12 @@ class Strategy(Protocol):
         ``True``: passing analyses advance it and promote it; ``False``: the controller only
         observes and a person promotes it.
     tolerate_inconclusive : bool
-        ``True``: checks without enough data do not hold a step.
+        ``True``: checks without enough data do not hold a step (never on a smoke step).
+
+    A strategy may also define ``smoke_role(step) -> str | None`` (as :class:`BaseStrategy`
+    does): the variant the controller sends smoke requests to at ``step``, from the target's
+    reference sample. Such a step's analysis includes a ``smoke_requests`` check and an
+    inconclusive analysis holds it.
     """
 
     @property
@@ -125,6 +130,10 @@ class BaseStrategy:
     def confirm_before(self, spec: RolloutSpec) -> int:
         return len(self.steps(spec))
 
+    def smoke_role(self, step: int) -> str | None:
+        """The variant that gets smoke requests at ``step`` (``None``: no smoke requests)."""
+        return None
+
 
 class Direct(BaseStrategy):
     """All traffic to the target at once."""
@@ -167,7 +176,8 @@ class Canary(BaseStrategy):
 
 
 class BlueGreen(BaseStrategy):
-    """Step 0: the target loads as a 0 % preview (header-reachable); pre-promotion analysis.
+    """Step 0: the target loads as a 0 % preview (header-reachable); the controller sends it
+    smoke requests and the pre-promotion analysis must pass (inconclusive holds it).
     Step 1: the atomic switch; post-promotion analysis while the old one stays warm."""
 
     name = "blue_green"
@@ -189,6 +199,9 @@ class BlueGreen(BaseStrategy):
 
     def analyzed(self, step: int) -> tuple[str, str | None]:
         return ("preview", "stable") if step == 0 else ("stable", None)
+
+    def smoke_role(self, step: int) -> str | None:
+        return "preview" if step == 0 else None
 
     def interval_s(self, spec: RolloutSpec, step: int) -> float:
         if step == 1 and spec.post_promotion_interval:

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 STATES = ("pending", "progressing", "paused", "promoted", "rolled_back", "aborted")
 ACTIVE_STATES = ("pending", "progressing", "paused")
+CONTROLLER_GRACE_MS = 10_000  # a due step left this long means no rollout controller runs
 
 #: A variant's role names what it is for in its strategy ("stable", "canary", "preview",
 #: "shadow", "arm", or a plug-in strategy's own). Each strategy declares the roles it uses
@@ -85,7 +86,7 @@ class StepAnalysis(BaseModel):
     weight: float
     ts: int
     checks: list[AnalysisCheck]
-    outcome: str  # advance | hold | failed | rollback | promote | webhook
+    outcome: str  # advance | hold | failed | rollback | promote | webhook | smoke
 
 
 class Rollout(BaseModel):
@@ -114,6 +115,31 @@ class Rollout(BaseModel):
     @property
     def active(self) -> bool:
         return self.state in ACTIVE_STATES
+
+    def waiting_for_controller(
+        self, now_ms: int, grace_ms: int = CONTROLLER_GRACE_MS
+    ) -> str | None:
+        """Why this rollout is not moving when no rollout controller acts on it, else ``None``.
+
+        A running controller analyses a step within a second of it falling due (and starts a
+        pending rollout at once); a step overdue by more than ``grace_ms`` means none runs.
+        """
+        if self.state == "pending":
+            late = now_ms - self.updated_at
+        elif self.state == "progressing" and self.next_at is not None:
+            late = now_ms - self.next_at
+        else:
+            return None
+        if late <= grace_ms:
+            return None
+        what = "has not started" if self.state == "pending" else f"step {self.step} was due"
+        return (
+            f"Waiting for a controller: rollout {self.id} {what} {late / 1000:.0f} s ago and no "
+            "rollout controller has acted on it, so none seems to be running. Start one with "
+            "'mainsail controllers run' (or 'mainsail server', which runs them), against the "
+            "same store; or move it by hand with mainsail rollout promote|abort "
+            f"{self.endpoint}."
+        )
 
 
 class RolloutSpec(BaseModel):
@@ -153,6 +179,16 @@ class RolloutSpec(BaseModel):
     key_header: str = "x-mainsail-key"
     key_field: str | None = None
     sample: float = Field(default=1.0, gt=0, le=1)
+    # smoke requests (blue-green's pre-promotion analysis): rows of the target's reference
+    # sample sent to the preview, so the switch decides on evidence, not on silence
+    smoke_url: str | None = Field(
+        default=None,
+        description="Base URL of a data plane serving the endpoint (http://host:port); the "
+        "controller sends the preview its smoke requests there.",
+    )
+    smoke_requests: int | None = Field(
+        default=None, ge=1, description="Smoke requests per analysis (default: min_requests)."
+    )
     # webhooks: HTTP POST with a JSON body
     pre_rollout: str | None = None
     confirm_promotion: str | None = None

@@ -27,8 +27,8 @@ class Principal:
     Examples
     --------
     >>> p = Principal("ana", {"churn-*": "developer"}, ("api",))
-    >>> p.role_in("churn-daily"), p.role_in("fraud")
-    ('developer', None)
+    >>> p.role_in("churn-daily"), p.role_in("fraud"), p.role_in(None)
+    ('developer', None, None)
     """
 
     name: str
@@ -37,16 +37,35 @@ class Principal:
     token_id: int | None = None
 
     def role_in(self, project: str | None) -> str | None:
-        """The highest role bound to ``project`` (``None``: to any project)."""
+        """The highest role bound to ``project``.
+
+        ``None`` is a project that could not be resolved (an unknown run, a body without
+        the field): only a binding on every project (``*``) covers it, never "any project".
+        The project ``*`` itself is matched by the ``*`` binding alone.
+        """
         best: str | None = None
         for pattern, role in self.bindings.items():
-            matches = project is None or pattern == "*" or fnmatch.fnmatchcase(project, pattern)
+            if pattern == "*":
+                matches = True
+            elif project is None or project == "*":
+                matches = False
+            else:
+                matches = fnmatch.fnmatchcase(project, pattern)
             if matches and (best is None or rank(role) > rank(best)):
                 best = role
         return best
 
+    def role_anywhere(self) -> str | None:
+        """The highest role bound to any project: for listings that filter per item."""
+        roles = list(self.bindings.values())
+        return max(roles, key=rank) if roles else None
+
     def may(self, role: str, project: str | None) -> bool:
         have = self.role_in(project)
+        return have is not None and rank(have) >= rank(role)
+
+    def may_anywhere(self, role: str) -> bool:
+        have = self.role_anywhere()
         return have is not None and rank(have) >= rank(role)
 
 

@@ -120,6 +120,7 @@ def create_app(
     for module in routers.ALL:
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(routers.health.root)
+    routers.mlflow.mount(app)
     if ui:
         from mainsail.ui import mount_ui
 

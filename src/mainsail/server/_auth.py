@@ -2,6 +2,11 @@
 
 ``reader(project)`` guards a read; ``permit(action, role, project)`` guards a mutating
 route and writes its audit event, whatever the outcome (allowed, denied or failed).
+
+``project`` resolves the request's project. Without one the route is not tied to a
+project (a listing that filters per item, an upload): the role bound to any project will
+do. A resolver that answers ``None`` (an unknown run, a body without the field) did not
+resolve it: then only the role on every project (``*``) will do, never "any project".
 """
 
 from __future__ import annotations
@@ -106,14 +111,59 @@ async def _project(fn: ProjectFn | None, request: Request, store: LocalStore) ->
     return await run_in_threadpool(fn, request, store)  # type: ignore[arg-type]
 
 
-def denied(principal: Principal, role: str, project: str | None) -> PermissionDeniedError:
-    where = f"project {project!r}" if project is not None else "any project"
-    have = principal.role_in(project)
+def denied(
+    principal: Principal,
+    role: str,
+    project: str | None,
+    *,
+    anywhere: bool = False,
+    doing: str | None = None,
+    hidden: bool = False,
+) -> PermissionDeniedError:
+    if anywhere:
+        where, have = "some project", principal.role_anywhere()
+    elif hidden and project is not None:
+        # the project was looked up from an id the caller sent: naming it would tell a
+        # caller without a role there what another project holds
+        where, have = "the project this belongs to", principal.role_in(project)
+    elif project is None:
+        where = (
+            "every project ('*'), since the project of this request could not be "
+            "determined (an unknown name or id?)"
+        )
+        have = principal.role_in(None)
+    else:
+        where, have = f"project {project!r}", principal.role_in(project)
+    to = f" to {doing}" if doing else ""
     return PermissionDeniedError(
-        f"{principal.name!r} needs the {role} role on {where}; it has "
+        f"{principal.name!r} needs the {role} role on {where}{to}; it has "
         + (f"{have}" if have else "no role there")
         + ". Ask an admin: 'mainsail users grant NAME --role ROLE --project PROJECT'."
     )
+
+
+async def check_role_for(
+    principal: Principal, role: str, fn: ProjectFn | None, request: Request
+) -> None:
+    """Raise :func:`denied` unless ``principal`` has ``role`` on the request's project."""
+    if fn is None:
+        if not principal.may_anywhere(role):
+            raise denied(principal, role, None, anywhere=True)
+        return
+    proj = await _project(fn, request, state(request).ctx.database())
+    if not principal.may(role, proj):
+        raise denied(principal, role, proj, hidden=is_looked_up(fn))
+
+
+def looked_up(fn: Any) -> Any:
+    """Mark a project resolver that reads the project from the store by an id or name the
+    caller sent (a run's experiment, an alert's endpoint): a refusal does not name it."""
+    fn.__mainsail_looked_up__ = True
+    return fn
+
+
+def is_looked_up(fn: Any) -> bool:
+    return bool(getattr(fn, "__mainsail_looked_up__", False))
 
 
 def reader(project: ProjectFn | None = None, role: str = "viewer") -> Any:
@@ -121,9 +171,7 @@ def reader(project: ProjectFn | None = None, role: str = "viewer") -> Any:
 
     async def dependency(request: Request) -> Principal:
         principal = await principal_of(request, scope="read")
-        proj = await _project(project, request, state(request).ctx.database())
-        if not principal.may(role, proj):
-            raise denied(principal, role, proj)
+        await check_role_for(principal, role, project, request)
         return principal
 
     return Depends(dependency)
@@ -142,9 +190,7 @@ def permit(action: str, role: str, project: ProjectFn | None = None) -> Any:
         status = _route_status(request)
         try:
             audit.principal = await principal_of(request)
-            proj = await _project(project, request, st.ctx.database())
-            if not audit.principal.may(role, proj):
-                raise denied(audit.principal, role, proj)
+            await check_role_for(audit.principal, role, project, request)
             yield audit
         except MainsailError as exc:
             status = exc.status
@@ -240,6 +286,7 @@ def from_body(key: str) -> ProjectFn:
     return fn
 
 
+@looked_up
 def run_project(request: Request, store: LocalStore) -> str | None:
     """The project of a run is its experiment (``None`` if the run is unknown)."""
     return store.run_experiment(str(request.path_params.get("run_id")))

@@ -140,10 +140,14 @@ class JournalWriter:
         process: bool = False,
         max_file_rows: int = 50_000,
     ) -> None:
+        from fsspec.core import url_to_fs
+
         self.dir = Path(journal)
         self.root = root
         self.kind = kind
         self.endpoint = endpoint
+        self.fs, base = url_to_fs(root)  # where the log's segments land (readers use these)
+        self.base = f"{base.rstrip('/')}/{kind}/endpoint={endpoint}"
         self.flush_interval = flush_interval
         self.sketches = sketches
         self.process = process

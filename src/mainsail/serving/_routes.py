@@ -24,6 +24,7 @@ from starlette.routing import Route
 
 from mainsail.core._errors import ConflictError, MainsailError
 from mainsail.core._version import VERSION
+from mainsail.serving._explain import ExplainHandlers
 from mainsail.serving._http import JSON
 from mainsail.serving._http import json_response as _json
 from mainsail.serving._model import ServedModel
@@ -376,6 +377,7 @@ class Handlers:
             Route("/version", self.version),
             Route("/v1/feedback", self.feedback, methods=["POST"]),
             Route("/metrics", self.metrics),
+            *ExplainHandlers(self.plane).routes(),  # /v2/.../explain, /explain, /v1/explanations
         ]
 
 

@@ -4,6 +4,11 @@ Blobs live at ``<root>/blobs/sha256/<d[:2]>/<d>``. A write streams into a stagin
 file while hashing, then moves it into place in one step, so a partial blob is never
 visible under its digest. A read verifies the digest. A folder is stored as a manifest
 blob (JSON: relative path -> digest and size) whose own digest names the folder.
+
+With an encryption key, blobs are written encrypted (AES-256-GCM, :mod:`._crypto`); a write
+finding a plaintext copy of the same content replaces it, :meth:`ArtifactStore.encrypt_all`
+(``mainsail encrypt --all``) rewrites the blobs written before the key, and
+``require_encryption`` (``MAINSAIL_REQUIRE_ENCRYPTION``) refuses a plaintext blob on read.
 """
 
 from __future__ import annotations
@@ -14,12 +19,17 @@ import io
 import os
 import tempfile
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, BinaryIO
 
 import orjson
 
-from mainsail.core._errors import ArtifactNotFoundError, CorruptedArtifactError
+from mainsail.core._errors import (
+    ArtifactNotFoundError,
+    ConfigurationError,
+    CorruptedArtifactError,
+)
 
 _CHUNK = 1 << 20
 MANIFEST_MEDIA_TYPE = "application/vnd.mainsail.manifest+json"
@@ -37,6 +47,16 @@ def sha256_file(path: str | os.PathLike[str]) -> str:
     return h.hexdigest()
 
 
+@dataclass
+class EncryptReport:
+    """What :meth:`ArtifactStore.encrypt_all` did (or, with ``dry_run``, would do)."""
+
+    encrypted: list[str] = field(default_factory=list)
+    already: int = 0
+    failed: dict[str, str] = field(default_factory=dict)
+    dry_run: bool = False
+
+
 class ArtifactStore:
     """Immutable blobs addressed by SHA-256, on any fsspec filesystem.
 
@@ -48,12 +68,22 @@ class ArtifactStore:
     b'hello'
     """
 
-    def __init__(self, root: str, encryption_key: bytes | None = None) -> None:
+    require_encryption = False
+
+    def __init__(
+        self, root: str, encryption_key: bytes | None = None, require_encryption: bool = False
+    ) -> None:
         from fsspec.core import url_to_fs
 
         from mainsail.store._crypto import Cipher
 
+        if require_encryption and not encryption_key:
+            raise ConfigurationError(
+                "MAINSAIL_REQUIRE_ENCRYPTION is on but no MAINSAIL_ENCRYPTION_KEY is set: "
+                "every blob would be refused. Set the key, or turn the requirement off."
+            )
         self.cipher = Cipher(encryption_key) if encryption_key else None
+        self.require_encryption = require_encryption
         self.root_url = root
         self.fs, self.root = url_to_fs(root)
         self.is_local = "file" in _protocols(self.fs)
@@ -103,7 +133,8 @@ class ArtifactStore:
                 os.fsync(out.fileno())
             digest = h.hexdigest()
             final = self._blob_path(digest)
-            if not self.fs.exists(final):
+            # with a key, a plaintext copy written before the key is replaced
+            if not self.fs.exists(final) or (self.cipher and not self._stored_encrypted(final)):
                 if self.is_local:
                     os.makedirs(os.path.dirname(final), exist_ok=True)
                     os.replace(tmp, final)  # atomic on one filesystem
@@ -133,6 +164,96 @@ class ArtifactStore:
         manifest = {"media_type": MANIFEST_MEDIA_TYPE, "files": entries}
         return self.put_bytes(orjson.dumps(manifest, option=orjson.OPT_SORT_KEYS)), total
 
+    def put_stored(self, digest: str, source: str | os.PathLike[str]) -> None:
+        """Place a blob's stored bytes (as a backup copied them: encrypted stays encrypted)
+        under ``digest``, atomically. The caller has verified them."""
+        final = self._blob_path(digest)
+        if self.is_local:
+            fd, tmp = tempfile.mkstemp(prefix="restore-", suffix=".part", dir=self._staging_dir())
+            try:
+                with os.fdopen(fd, "wb") as out, open(source, "rb") as src:
+                    while chunk := src.read(_CHUNK):
+                        out.write(chunk)
+                    out.flush()
+                    os.fsync(out.fileno())
+                os.makedirs(os.path.dirname(final), exist_ok=True)
+                os.replace(tmp, final)
+                tmp = ""
+            finally:
+                if tmp and os.path.exists(tmp):
+                    os.unlink(tmp)
+        else:
+            self.fs.put_file(os.fspath(source), final)
+
+    def _stored_encrypted(self, path: str) -> bool:
+        from mainsail.store._crypto import is_encrypted
+
+        try:
+            with self.fs.open(path, "rb") as f:
+                return is_encrypted(f.read(4))
+        except FileNotFoundError:
+            return False
+
+    def encrypt_all(self, dry_run: bool = False) -> EncryptReport:
+        """Rewrite every plaintext blob encrypted with the configured key, in place.
+
+        Each blob is verified against its digest before it is rewritten (a damaged one is
+        reported in ``failed`` and left as it is) and replaced atomically, so readers see
+        the old or the new file, never a partial one. Safe to run again; safe while the
+        store is in use (a reader holding the old file keeps reading it).
+
+        Examples
+        --------
+        >>> store.encrypt_all().encrypted  # doctest: +SKIP
+        ['9f86d0...']
+        """
+        if self.cipher is None:
+            raise ConfigurationError(
+                "Encrypting the artifact store needs a key: set MAINSAIL_ENCRYPTION_KEY "
+                "(64 hex digits or base64 of 32 bytes) and run again."
+            )
+        report = EncryptReport(dry_run=dry_run)
+        for digest in self.iter_digests():
+            if self._stored_encrypted(self._blob_path(digest)):
+                report.already += 1
+            elif dry_run:
+                report.encrypted.append(digest)
+            else:
+                try:
+                    self._encrypt_in_place(digest)
+                    report.encrypted.append(digest)
+                except CorruptedArtifactError as exc:
+                    report.failed[digest] = exc.message
+        return report
+
+    def _encrypt_in_place(self, digest: str) -> None:
+        assert self.cipher is not None
+        path = self._blob_path(digest)
+        h = hashlib.sha256()
+
+        def plain(src: IO[bytes]) -> Iterator[bytes]:
+            while chunk := src.read(_CHUNK):
+                h.update(chunk)
+                yield chunk
+
+        fd, tmp = tempfile.mkstemp(prefix="enc-", suffix=".part", dir=self._staging_dir())
+        try:
+            with os.fdopen(fd, "wb") as out, self.fs.open(path, "rb") as src:
+                for piece in self.cipher.encrypt_chunks(plain(src)):
+                    out.write(piece)
+                out.flush()
+                os.fsync(out.fileno())
+            if h.hexdigest() != digest:
+                raise self._corrupted(digest)
+            if self.is_local:
+                os.replace(tmp, path)  # atomic on one filesystem
+                tmp = ""
+            else:
+                self.fs.put_file(tmp, path)
+        finally:
+            if tmp and os.path.exists(tmp):
+                os.unlink(tmp)
+
     # -- reads -----------------------------------------------------------------------------
     def exists(self, digest: str) -> bool:
         return bool(self.fs.exists(self._blob_path(digest)))
@@ -161,6 +282,12 @@ class ArtifactStore:
                 src.seek(0)
                 chunks: Iterator[bytes] = self.cipher.decrypt_stream(src, f"sha256:{digest}")
             else:
+                if self.require_encryption:
+                    raise CorruptedArtifactError(
+                        f"Blob sha256:{digest} is stored in plaintext and this store requires "
+                        "encryption (MAINSAIL_REQUIRE_ENCRYPTION). Nothing was loaded from it. "
+                        "Encrypt the blobs written before the key with 'mainsail encrypt --all'."
+                    )
                 chunks = _chain(head, src)
             for chunk in chunks:
                 h.update(chunk)

@@ -171,7 +171,11 @@ def open_context(settings: Settings) -> Context:
     from mainsail.store._sql_store import SqlStore
 
     db = Database(settings.resolved_database_url(), busy_timeout_ms=settings.sqlite_busy_timeout_ms)
-    artifacts = ArtifactStore(settings.resolved_artifact_root(), settings_key(settings))
+    artifacts = ArtifactStore(
+        settings.resolved_artifact_root(),
+        settings_key(settings),
+        require_encryption=settings.require_encryption,
+    )
     return Context(settings, SqlStore(db), artifacts)
 
 

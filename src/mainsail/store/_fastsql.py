@@ -17,9 +17,9 @@ from sqlalchemy.engine import Connection
 _STATEMENTS = {
     "insert_run": (
         'INSERT INTO runs (id, experiment_id, name, status, start_time, host, pid, "user", '
-        "source, git_commit, git_dirty, seed, env_digest) VALUES (:id, :experiment_id, :name, "
-        ":status, :start_time, :host, :pid, :user, :source, :git_commit, :git_dirty, :seed, "
-        ":env_digest)"
+        "source, git_commit, git_dirty, seed, env_digest, heartbeat_at) VALUES (:id, "
+        ":experiment_id, :name, :status, :start_time, :host, :pid, :user, :source, :git_commit, "
+        ":git_dirty, :seed, :env_digest, :heartbeat_at)"
     ),
     "insert_param": "INSERT INTO params (run_id, key, value) VALUES (:run_id, :key, :value)",
     "insert_tag": "INSERT INTO tags (run_id, key, value) VALUES (:run_id, :key, :value)",

@@ -54,10 +54,17 @@ class RestTrackingMixin:
     def run_status(self, run_id: str) -> str:
         return str(self.client.json("GET", f"/runs/{seg(run_id)}/status")["status"])
 
-    def end_run(self, run_id: str, status: str, metrics: Sequence[MetricRow] = ()) -> None:
-        self.client.json(
-            "POST", f"/runs/{seg(run_id)}/end", json={"status": status, "metrics": _rows(metrics)}
-        )
+    def end_run(
+        self,
+        run_id: str,
+        status: str,
+        metrics: Sequence[MetricRow] = (),
+        end_time: int | None = None,
+    ) -> None:
+        body: dict[str, Any] = {"status": status, "metrics": _rows(metrics)}
+        if end_time is not None:
+            body["end_time"] = end_time
+        self.client.json("POST", f"/runs/{seg(run_id)}/end", json=body)
 
     def set_run_fields(self, run_id: str, **fields: Any) -> None:
         self.client.json("PATCH", f"/runs/{seg(run_id)}", json=fields)
@@ -68,6 +75,9 @@ class RestTrackingMixin:
 
     def set_tags(self, run_id: str, tags: Mapping[str, Any]) -> None:
         self.client.json("POST", f"/runs/{seg(run_id)}/tags", json={"tags": dict(tags)})
+
+    def delete_tag(self, run_id: str, key: str) -> None:
+        self.client.json("DELETE", f"/runs/{seg(run_id)}/tags/{seg(key)}")
 
     def log_metrics(self, run_id: str, points: Sequence[MetricRow]) -> None:
         """One request per batch (the tracking client buffers and flushes in batches)."""
@@ -115,6 +125,9 @@ class RestTrackingMixin:
 
     def reap_dead_runs(self) -> int:
         return int(self.client.json("POST", "/runs/reap")["reaped"])
+
+    def heartbeat_run(self, run_id: str) -> bool:
+        return bool(self.client.json("POST", f"/runs/{seg(run_id)}/heartbeat")["running"])
 
     # -- datasets --------------------------------------------------------------------------
     def create_dataset_version(self, name: str, **fields: Any) -> tuple[DatasetVersion, bool]:

@@ -92,6 +92,19 @@ class CheckStoreMixin:
             m.pop("model_id", None)
             return {"model": name, **m}
 
+    def alias_gate(self, name: str, alias: str) -> bool | None:
+        """Whether ``alias`` of ``name`` requires checks (``None``: no such alias yet)."""
+        with self.db.read() as conn:
+            mid = _model_id(conn, name)
+            if mid is None:
+                return None
+            row = conn.execute(
+                sa.select(t.model_aliases.c.require_checks).where(
+                    t.model_aliases.c.model_id == mid, t.model_aliases.c.alias == alias
+                )
+            ).first()
+            return None if row is None else bool(row.require_checks)
+
 
 CLIENT = "client"
 """``summary["computed_by"]`` of a result a client computed and recorded (``checks/record``)."""
@@ -139,10 +152,12 @@ def require_blessing(conn: Connection, name: str, alias: str, version: int, requ
             t.model_aliases.c.model_id == mid, t.model_aliases.c.alias == alias
         )
     ).first()
-    if current is None or not current.require_checks or current.version == version:
-        # Only an alias that already requires checks is gated: turning the gate on (or
-        # lifting it with require_checks=False) is itself an explicit, recorded decision.
-        return
+    turning_on = current is None or not current.require_checks
+    if current is not None and not turning_on and current.version == version:
+        return  # the gate stays on and the alias stays where it is
+    # Moving a gated alias checks the version it moves to; turning the gate on checks the
+    # version the alias points at from now on (a gate over an unblessed version is no gate).
+    # Lifting it (require_checks=False) is an explicit decision the server reserves to admins.
     verdict, skipped = _latest_verdict(conn, mid, version)
     if verdict == "blessed":
         return
@@ -156,9 +171,15 @@ def require_blessing(conn: Connection, name: str, alias: str, version: int, requ
             f"; the gate ignores its {skipped} result(s) recorded by a client (computed_by: "
             "client), since a client can record any outcomes"
         )
+    what = (
+        f"Turning on the require_checks gate of alias {alias!r} of {name!r} needs the version "
+        f"it points at to have a blessed CheckResult, and version {version} does not have one"
+        if turning_on
+        else f"Alias {alias!r} of {name!r} requires a blessed CheckResult, and version "
+        f"{version} does not have one"
+    )
     raise ModelStateError(
-        f"Alias {alias!r} of {name!r} requires a blessed CheckResult, and version {version} "
-        f"does not have one: {found}. Run `mainsail check models:/{name}/{version} --data <dataset> "
+        f"{what}: {found}. Run `mainsail check models:/{name}/{version} --data <dataset> "
         f"--policy <checks.yaml>` (or mainsail.check(...)) until it is blessed, then move the "
         f"alias; against a server, check on a registered dataset (datasets:/NAME/N) with "
         f"built-in checks only, so the server runs them. Or set the alias with "

@@ -21,8 +21,8 @@ class MaintenanceMixin:
     def schema_revision(self) -> str | None:
         return self.db.current_revision()  # a read: it fails when the database does not answer
 
-    def backup(self, artifacts: ArtifactStore, out: Path) -> BackupReport:
-        return write_backup(self.db, artifacts, out)
+    def backup(self, artifacts: ArtifactStore, out: Path, copy_blobs: bool = True) -> BackupReport:
+        return write_backup(self.db, artifacts, out, copy_blobs)
 
     def restore(self, artifacts: ArtifactStore, folder: Path) -> RestoreReport:
         return read_backup(self.db, artifacts, folder)

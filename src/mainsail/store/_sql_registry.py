@@ -91,14 +91,20 @@ class RegistryStoreMixin:
                         ["name"],
                     )
                     mid = self._model_id(conn, name)
-                    version = (
-                        conn.execute(
-                            sa.select(sa.func.max(t.model_versions.c.version)).where(
-                                t.model_versions.c.model_id == mid
-                            )
-                        ).scalar()
-                        or 0
-                    ) + 1
+                    # numbers are never reused: past the highest ever handed out (deleted
+                    # versions included), so models:/churn/3 always means one model
+                    highest = conn.execute(
+                        sa.select(
+                            t.models.c.last_version,
+                            sa.select(sa.func.max(t.model_versions.c.version))
+                            .where(t.model_versions.c.model_id == mid)
+                            .scalar_subquery(),
+                        ).where(t.models.c.id == mid)
+                    ).one()
+                    version = max(highest[0] or 0, highest[1] or 0) + 1
+                    conn.execute(
+                        t.models.update().where(t.models.c.id == mid).values(last_version=version)
+                    )
                     conn.execute(
                         t.model_versions.insert(),
                         {
@@ -222,6 +228,15 @@ class RegistryStoreMixin:
                 raise ModelStateError(
                     f"Cannot delete version {version} of {name!r}: alias(es) "
                     f"{', '.join(holders)} point to it. Move or remove them first."
+                )
+            served = _endpoint_references(conn, name, version)
+            if served:
+                raise ModelStateError(
+                    f"Cannot delete version {version} of {name!r}: endpoint revisions reference "
+                    f"it ({'; '.join(served)}). A revision in an endpoint's history is what a "
+                    "rollback returns to, so it must stay loadable. Archive the version instead "
+                    f"(mainsail.archive_version({name!r}, {version})): it stays loadable and "
+                    "is no longer offered as current."
                 )
             for hook in _DELETE_GUARDS:
                 hook(conn, name, version)
@@ -349,4 +364,51 @@ class RegistryStoreMixin:
 # Later features (endpoints, release checks) register guards here instead of the registry
 # importing them: a guard raises to refuse a delete or an alias move.
 _DELETE_GUARDS: list[Any] = []
+
+
+def _endpoint_references(conn: Connection, name: str, version: int) -> list[str]:
+    """Endpoint revisions and unfinished rollouts that name ``name`` version ``version``.
+
+    One line per endpoint, e.g. ``churn: revisions 2, 3 (current)``; empty when none does.
+    """
+    rows = conn.execute(
+        sa.select(
+            t.endpoints.c.name,
+            t.endpoints.c.current_revision,
+            t.endpoint_revisions.c.revision,
+            t.endpoint_revisions.c.variants,
+        )
+        .join(t.endpoints, t.endpoints.c.id == t.endpoint_revisions.c.endpoint_id)
+        .order_by(t.endpoints.c.name, t.endpoint_revisions.c.revision)
+    ).all()
+    found: dict[str, list[str]] = {}
+    for row in rows:
+        if any(
+            v.get("model") == name and int(v.get("version", -1)) == version
+            for v in row.variants or []
+        ):
+            current = " (current)" if row.revision == row.current_revision else ""
+            found.setdefault(row.name, []).append(f"{row.revision}{current}")
+    # a pending rollout names its target before any revision does
+    pending = conn.execute(
+        sa.select(t.endpoints.c.name, t.rollouts.c.id, t.rollouts.c.spec)
+        .join(t.endpoints, t.endpoints.c.id == t.rollouts.c.endpoint_id)
+        .where(t.rollouts.c.state.in_(["pending", "progressing", "paused"]))
+    ).all()
+    rollouts: dict[str, list[str]] = {}
+    for prow in pending:
+        target = (prow.spec or {}).get("target") or {}
+        if target.get("model") == name and int(target.get("version", -1)) == version:
+            rollouts.setdefault(prow.name, []).append(str(prow.id))
+    out = []
+    for endpoint in sorted(set(found) | set(rollouts)):
+        parts = []
+        if endpoint in found:
+            parts.append("revisions " + ", ".join(found[endpoint]))
+        if endpoint in rollouts:
+            parts.append("rollout " + ", ".join(rollouts[endpoint]))
+        out.append(f"{endpoint}: {' and '.join(parts)}")
+    return out
+
+
 _ALIAS_GUARDS: list[Any] = []

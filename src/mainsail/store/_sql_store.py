@@ -16,6 +16,7 @@ from mainsail.core._errors import (
     ExperimentNotFoundError,
     InvalidMetricError,
     InvalidValueError,
+    NotFoundError,
     ParamConflictError,
     RunClosedError,
     RunNotFoundError,
@@ -51,6 +52,9 @@ from mainsail.store._upsert import insert_ignore, upsert
 from mainsail.store.protocols.tracking import MetricRow
 
 _RUN_FIELDS = ("user", "source", "git_commit", "git_dirty", "seed")
+# A running run's process heartbeats every ``run_heartbeat_interval`` (<= 60 s): one silent
+# this long, on another host (where its pid cannot be checked), has stopped.
+RUN_STALE_MS = 300_000
 _MAX_KEY = 250
 _MAX_VALUE = 6000
 
@@ -147,7 +151,13 @@ class SqlStore(
         environment: tuple[str, dict[str, Any]] | None = None,
         **fields: Any,
     ) -> None:
-        """Insert a running run with its initial params and tags in one transaction."""
+        """Insert a running run with its initial params and tags in one transaction.
+
+        ``heartbeats=False`` (a run written by a client that sends none, such as MLflow's)
+        leaves it to its client to end: the reaper never marks it failed for silence.
+        """
+        fields = dict(fields)
+        heartbeats = fields.pop("heartbeats", True)
         param_rows = _param_rows(run_id, params or {})
         tag_rows = _tag_rows(run_id, tags or {})
         with self.db.write() as conn:
@@ -172,6 +182,7 @@ class SqlStore(
                 pid=fields.get("pid") or os.getpid(),
                 env_digest=env_digest,
             )
+            row["heartbeat_at"] = row["start_time"] if heartbeats else None
             fastsql.execute(conn, "insert_run", row)
             if param_rows:
                 fastsql.execute(conn, "insert_param", param_rows)
@@ -201,15 +212,24 @@ class SqlStore(
         with self.db.read() as conn:
             return str(self._run_row(conn, run_id).status)
 
-    def end_run(self, run_id: str, status: str, metrics: Sequence[MetricRow] = ()) -> None:
-        """Flush the last metrics and close the run, in one transaction."""
+    def end_run(
+        self,
+        run_id: str,
+        status: str,
+        metrics: Sequence[MetricRow] = (),
+        end_time: int | None = None,
+    ) -> None:
+        """Flush the last metrics and close the run, in one transaction.
+
+        ``end_time`` (ms) defaults to now; an importer gives the original one.
+        """
         if status not in RUN_STATUSES or status == "running":
             raise InvalidValueError(
                 f"A run ends as one of: finished, failed, killed. Got {status!r}."
             )
         with self.db.write() as conn:
             updated = fastsql.execute(
-                conn, "end_run", {"status": status, "end_time": now_ms(), "id": run_id}
+                conn, "end_run", {"status": status, "end_time": end_time or now_ms(), "id": run_id}
             ).rowcount
             if updated != 1:
                 self._ensure_open(conn, run_id)  # raises: unknown or already closed
@@ -230,16 +250,45 @@ class SqlStore(
                 "run is refused so finished results stay as they were. Start a new run instead."
             )
 
-    def reap_dead_runs(self) -> int:
-        """Mark runs 'failed' whose process on this host has died without ending them."""
+    def heartbeat_run(self, run_id: str) -> bool:
+        """The run's process is alive: record it; ``False`` once the run is no longer running."""
+        with self.db.write() as conn:
+            done = conn.execute(
+                t.runs.update()
+                .where(t.runs.c.id == run_id, t.runs.c.status == "running")
+                .values(heartbeat_at=now_ms())
+            )
+            return bool(done.rowcount)
+
+    def reap_dead_runs(
+        self, stale_after_ms: int = RUN_STALE_MS, experiments: Sequence[str] | None = None
+    ) -> int:
+        """Mark runs 'failed' whose process died without ending them: on this host, a process
+        that no longer exists; on any other host, no heartbeat for ``stale_after_ms``. Only
+        runs of ``experiments``, when given (a caller reaping in its own projects)."""
         host = hostname()
-        with self.db.read() as conn:
-            rows = conn.execute(
-                sa.select(t.runs.c.id, t.runs.c.pid).where(
-                    t.runs.c.status == "running", t.runs.c.host == host
+        cutoff = now_ms() - stale_after_ms
+        query = sa.select(t.runs.c.id, t.runs.c.pid, t.runs.c.host, t.runs.c.heartbeat_at).where(
+            t.runs.c.status == "running",
+            sa.or_(t.runs.c.host == host, t.runs.c.heartbeat_at < cutoff),
+        )
+        if experiments is not None:
+            if not experiments:
+                return 0
+            query = query.where(
+                t.runs.c.experiment_id.in_(
+                    sa.select(t.experiments.c.id).where(t.experiments.c.name.in_(experiments))
                 )
-            ).all()
-        dead = [r.id for r in rows if r.pid is not None and not _pid_alive(r.pid)]
+            )
+        with self.db.read() as conn:
+            rows = conn.execute(query).all()
+        dead = [
+            r.id
+            for r in rows
+            if (r.host == host and r.pid is not None and not _pid_alive(r.pid))
+            # a process here that is alive is alive, whatever its heartbeat says
+            or (r.host != host and r.heartbeat_at is not None and r.heartbeat_at < cutoff)
+        ]
         if dead:
             with self.db.write() as conn:
                 conn.execute(
@@ -280,6 +329,23 @@ class SqlStore(
         with self.db.write() as conn:
             self._run_row(conn, run_id)
             upsert(conn, t.tags, rows, keys=["run_id", "key"], update=["value"])
+
+    def delete_tag(self, run_id: str, key: str) -> None:
+        """Remove tag ``key`` from a run; a missing tag is an error naming the run's tags."""
+        with self.db.write() as conn:
+            self._run_row(conn, run_id)
+            deleted = conn.execute(
+                t.tags.delete().where(t.tags.c.run_id == run_id, t.tags.c.key == key)
+            ).rowcount
+            if deleted != 1:
+                known = conn.execute(
+                    sa.select(t.tags.c.key).where(t.tags.c.run_id == run_id)
+                ).scalars()
+                raise NotFoundError(
+                    f"Run {run_id} has no tag {key!r}; its tags are: "
+                    + (", ".join(sorted(known)) or "none")
+                    + ". Check the key's spelling."
+                )
 
     def log_metrics(self, run_id: str, points: Sequence[MetricRow]) -> None:
         with self.db.write() as conn:
@@ -591,8 +657,9 @@ class SqlStore(
     # -- garbage collection ----------------------------------------------------------------
     def referenced_digests(self) -> tuple[set[str], set[str]]:
         """(blob digests referenced directly, digests that are folder manifests): run
-        artifacts (pipeline step outputs among them), dataset tables, model folders, and the
-        reports of release checks and monitor runs."""
+        artifacts (pipeline step outputs among them), dataset tables, model folders, the
+        reports of release checks and monitor runs, and the values pipeline runs, step runs
+        and the step cache name."""
         with self.db.read() as conn:
             files = set(
                 conn.execute(
@@ -613,7 +680,34 @@ class SqlStore(
             ]
             for col in reports:
                 files |= set(conn.execute(sa.select(col).where(col.is_not(None))).scalars())
+            # pipeline values: a step's literal inputs are recorded nowhere else, and a run's
+            # outputs and cache entries must not lose their blobs with a deleted run
+            values = [
+                t.pipeline_runs.c.outputs,
+                t.step_runs.c.inputs,
+                t.step_runs.c.outputs,
+                t.step_cache.c.outputs,
+            ]
+            for col in values:
+                for doc in conn.execute(sa.select(col).where(col.is_not(None))).scalars():
+                    files |= _value_digests(doc)
         return files, dirs
+
+
+def _value_digests(doc: Any) -> set[str]:
+    """The ``digest`` of every stored value in a pipeline JSON document (metas or mappings)."""
+    found: set[str] = set()
+    if isinstance(doc, dict):
+        digest = doc.get("digest")
+        if isinstance(digest, str):
+            found.add(digest)
+        for v in doc.values():
+            if isinstance(v, (dict, list)):
+                found |= _value_digests(v)
+    elif isinstance(doc, list):
+        for v in doc:
+            found |= _value_digests(v)
+    return found
 
 
 def _param_rows(run_id: str, params: Mapping[str, Any]) -> list[dict[str, Any]]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-SCHEMA_REVISION = "0003"
+SCHEMA_REVISION = "0004"
 
 metadata = sa.MetaData()
 
@@ -44,6 +44,8 @@ runs = sa.Table(
     sa.Column("git_dirty", sa.Boolean),
     sa.Column("seed", sa.BigInteger),
     sa.Column("env_digest", sa.String(64), sa.ForeignKey("environments.digest")),
+    # the run's process says it is alive every few seconds; one silent too long is reaped
+    sa.Column("heartbeat_at", sa.BigInteger),
     sa.Index("ix_runs_experiment_start", "experiment_id", "start_time"),
     sa.Index("ix_runs_status", "status"),
 )
@@ -160,6 +162,8 @@ models = sa.Table(
     sa.Column("name", sa.String(256), nullable=False, unique=True),
     sa.Column("description", sa.Text),
     sa.Column("created_at", sa.BigInteger, nullable=False),
+    # the highest version number ever handed out: a deleted number is never reused
+    sa.Column("last_version", sa.Integer, nullable=False, server_default="0"),
 )
 
 model_versions = sa.Table(

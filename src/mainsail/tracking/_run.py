@@ -5,9 +5,11 @@ from __future__ import annotations
 import atexit
 import getpass
 import io
+import logging
 import os
 import sys
 import threading
+import time
 import weakref
 from collections.abc import Mapping
 from pathlib import Path
@@ -24,6 +26,8 @@ from mainsail.tracking._env import caller_folder, capture_environment, git_info
 
 if TYPE_CHECKING:
     from mainsail.store._context import Context
+
+_log = logging.getLogger("mainsail.tracking")
 
 
 class ActiveRun:
@@ -51,6 +55,8 @@ class ActiveRun:
         self._closed = False
         self._flush_error: BaseException | None = None
         self._limit = ctx.settings.metric_buffer_size
+        self._beat_every = ctx.settings.run_heartbeat_interval
+        self._beat_at = time.monotonic()  # create_run recorded the first one
 
     def __repr__(self) -> str:
         state = "ended" if self._closed else "running"
@@ -123,6 +129,18 @@ class ActiveRun:
                 self._flush_error = exc
                 if not isinstance(exc, Exception):
                     raise
+
+    def _heartbeat(self) -> None:
+        """Tell the store this run's process is alive (every ``run_heartbeat_interval``), so
+        a reaper elsewhere can tell a crashed run from a long one."""
+        now = time.monotonic()
+        if self._closed or now - self._beat_at < self._beat_every:
+            return
+        self._beat_at = now
+        try:
+            self._ctx.store.heartbeat_run(self.id)
+        except Exception:  # noqa: BLE001 - a missed beat is retried; the run goes on
+            _log.warning("run %s: heartbeat failed", self.id, exc_info=True)
 
     def _raise_flush_error(self) -> None:
         err, self._flush_error = self._flush_error, None
@@ -323,6 +341,7 @@ class _Flusher:
             self._event.clear()
             for run in list(_active):
                 run._flush()
+                run._heartbeat()
 
 
 _flusher = _Flusher()
@@ -367,7 +386,7 @@ def start_run(
     run = ActiveRun(ctx, run_id, experiment, run_name)
     _active.add(run)
     _stack().append(run)
-    _flusher.ensure_started(settings.metric_flush_interval)
+    _flusher.ensure_started(min(settings.metric_flush_interval, settings.run_heartbeat_interval))
     return run
 
 

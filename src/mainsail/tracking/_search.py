@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from mainsail.core._errors import InvalidValueError
 from mainsail.core._schemas import Run
-from mainsail.tracking._filter import parse_filter, parse_order_by
+from mainsail.tracking._filter import Comparison, Expr, parse_filter, parse_order_by
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -36,9 +36,66 @@ def find_runs(
     if max_results is not None and (not isinstance(max_results, int) or max_results < 0):
         raise InvalidValueError(f"max_results must be a non-negative integer. Got {max_results!r}.")
     exps = [experiment] if isinstance(experiment, str) else list(experiment or [])
-    return ctx.store.search_runs(
-        exps or None, parse_filter(filter), parse_order_by(list(order_by or [])), max_results
+    expr = parse_filter(filter)
+    found = ctx.store.search_runs(
+        exps or None, expr, parse_order_by(list(order_by or [])), max_results
     )
+    if not found and expr is not None and max_results != 0:
+        _check_keys(ctx, exps or None, expr)
+    return found
+
+
+KEYED = {"metrics": "metric", "params": "param", "tags": "tag"}
+SAMPLE_RUNS = 500  # the keys of a sweep repeat from run to run
+
+
+def _comparisons(expr: Expr) -> list[Comparison]:
+    if isinstance(expr, Comparison):
+        return [expr]
+    return [c for item in expr.items for c in _comparisons(item)]
+
+
+def _check_keys(ctx: Context, experiments: list[str] | None, expr: Expr) -> None:
+    """An empty result whose filter names a metric, param or tag that no run in scope has:
+    say which, and suggest the close one (``metrics.acu`` -> ``auc``), instead of zero rows.
+
+    Runs only when nothing matched, so a search that finds runs costs nothing more.
+    """
+    import difflib
+
+    wanted = {(c.entity, c.key) for c in _comparisons(expr) if c.entity in KEYED}
+    if not wanted:
+        return
+    sample = ctx.store.search_runs(experiments, None, (), SAMPLE_RUNS)
+    if not sample:
+        return  # no run at all: nothing is unknown yet
+    known: dict[str, set[str]] = {
+        "metrics": {k for r in sample for k in r.metrics},
+        "params": {k for r in sample for k in r.params},
+        "tags": {k for r in sample for k in r.tags},
+    }
+    problems = []
+    for entity, key in sorted(wanted):
+        if key in known[entity]:
+            continue
+        if ctx.store.search_runs(experiments, Comparison(entity, key, "IS NOT NULL"), (), 1):
+            continue  # an older run has it
+        what = KEYED[entity]
+        close = difflib.get_close_matches(key, sorted(known[entity]), n=1)
+        hint = f" Did you mean '{entity}.{close[0]}'?" if close else ""
+        valid = ", ".join(sorted(known[entity])[:20]) or "none"
+        problems.append(
+            f"No run {_scope(experiments)}has a {what} '{key}'.{hint} Known {what}s: {valid}."
+        )
+    if problems:
+        raise InvalidValueError(" ".join(problems) + " Fix the key in the filter.")
+
+
+def _scope(experiments: list[str] | None) -> str:
+    if not experiments:
+        return ""
+    names = ", ".join(f"'{e}'" for e in experiments)
+    return f"in experiment{'s' if len(experiments) > 1 else ''} {names} "
 
 
 def search_runs(

@@ -73,6 +73,7 @@ def run_ui(
             f"Cannot listen on {host}:{port} ({exc.strerror}). Pick another --port (0: any "
             "free port)."
         ) from None
+    sock.listen(2048)  # connections made after on_ready queue until uvicorn serves
     bound = sock.getsockname()[1]
     config = uvicorn.Config(app, log_level="warning", server_header=False)
     server = uvicorn.Server(config)

@@ -119,7 +119,7 @@ function Operations({ results, latest }) {
   const line = (label, f) => ({ label, x, y: ops.map((r) => f(r.operational)) });
   const o = latest && latest.operational;
   return html`<${Section} title="Latency, throughput and errors">
-    ${o ? html`<${KV} data=${{ requests: o.requests, "throughput (rps)": o.throughput_rps, "error rate": o.error_rate, "p50 ms": o.latency_ms && o.latency_ms.p50, "p99 ms": o.latency_ms && o.latency_ms.p99, replicas: o.replicas }} />` : null}
+    ${o ? html`<${KV} data=${{ requests: o.requests, "throughput (rps)": o.throughput_rps, "error rate": o.error_rate, "p50 ms": o.latency_ms && o.latency_ms.p50, "p99 ms": o.latency_ms && o.latency_ms.p99, replicas: o.replicas, "cost per hour": o.cost_per_hour != null ? `${fmtNum(o.cost_per_hour)} ${o.currency}` : null, "cost per 1,000 predictions": o.cost_per_1k != null ? `${fmtNum(o.cost_per_1k)} ${o.currency}` : null, idle: o.idle ? "yes: no request in the window" : "no" }} />` : null}
     <div class="chart-grid">
       <div class="chart-card"><header><strong>latency (ms)</strong></header><${LineChart} testid="latency" series=${[line("p50", (o) => o.latency_ms && o.latency_ms.p50), line("p90", (o) => o.latency_ms && o.latency_ms.p90), line("p99", (o) => o.latency_ms && o.latency_ms.p99)]} xLabel="time" time=${true} height=${200} /></div>
       <div class="chart-card"><header><strong>throughput and errors</strong></header><${LineChart} series=${[line("rps", (o) => o.throughput_rps), line("error rate", (o) => o.error_rate)]} xLabel="time" time=${true} height=${200} /></div>

@@ -96,7 +96,7 @@ export function ModelDetail({ name, version }) {
     return html`<${PageHead} title=${`${name} v${mv.version}`} sub=${html`<code>models:/${name}/${mv.version}</code> · ${mv.flavor} · ${mv.task} · ${fmtBytes(mv.size_bytes)}`}>
         ${(mv.aliases || []).map((a) => html`<span class="chip">@${a}</span>`)} <${Badge} value=${mv.status} />
       <//>
-      <${Tabs} tabs=${["overview", "lineage", "checks", "signature", "card"]} current=${tab} onChange=${(t) => setQs({ tab: t })} />
+      <${Tabs} tabs=${["overview", "lineage", "checks", "signature", "capacity", "card"]} current=${tab} onChange=${(t) => setQs({ tab: t })} />
       ${tab === "overview" ? html`<div class="cols">
         <${Section} title="Versions"><${Table} testid="model-versions" rows=${[...versions].reverse()} columns=${[
           { label: "Version", render: (v) => html`<${Link} href=${`/models/${encodeURIComponent(name)}/versions/${v.version}`}>v${v.version}<//>${v.version === mv.version ? " ◀" : ""}` },
@@ -118,6 +118,7 @@ export function ModelDetail({ name, version }) {
       ${tab === "lineage" ? html`<${Section} title="Lineage: dataset → run → version → endpoint"><${Lineage} mv=${mv} endpoints=${serving} /><//>` : null}
       ${tab === "checks" ? html`<${ChecksView} results=${vchecks} />` : null}
       ${tab === "signature" ? html`<${Section} title="Signature"><${Signature} sig=${mv.signature} /><//>` : null}
+      ${tab === "capacity" ? html`<${Capacity} card=${mv.card} address=${`models:/${name}/${mv.version}`} />` : null}
       ${tab === "card" ? html`<${Section} title="Model card">${Object.keys(mv.card || {}).length ? html`<${Card} card=${mv.card} />` : html`<p class="muted">No card was written for this version.</p>`}<//>` : null}`;
   }}<//>`;
 }
@@ -130,8 +131,37 @@ function Importance({ card }) {
   return html`<${EChart} option=${option} height=${Math.max(160, entries.length * 22)} />`;
 }
 
+// The capacity curves `mainsail loadtest` stored on the version (card.capacity, one per
+// worker count): throughput against p50/p99, and each step's figures.
+function Capacity({ card, address }) {
+  const curves = Object.values((card && card.capacity) || {}).filter((c) => c && Array.isArray(c.points)).sort((a, b) => (a.workers || 0) - (b.workers || 0));
+  if (!curves.length) return html`<p class="muted" data-testid="no-capacity">No load test is stored for this version. Record one with <code>mainsail loadtest ${address}</code>.</p>`;
+  const label = (p) => (p.target_rps != null ? `${p.target_rps}/s` : `c=${p.concurrency}`);
+  return curves.map((c) => {
+    const pts = c.points.filter((p) => p.requests > 0 && p.p99_ms != null).sort((a, b) => a.rps - b.rps);
+    const option = {
+      animation: false, grid: { left: 60, right: 20, top: 30, bottom: 44 }, legend: { data: ["p50", "p99"] }, tooltip: { trigger: "axis" },
+      xAxis: { type: "value", name: "requests/s", nameLocation: "middle", nameGap: 28 }, yAxis: { type: "value", name: "latency (ms)" },
+      series: ["p50", "p99"].map((q) => ({ name: q, type: "line", data: pts.map((p) => [p.rps, p[`${q}_ms`]]) })),
+    };
+    return html`<${Section} title=${`${c.workers || "?"} worker(s) · ${c.rows_per_request} row(s) per request · ${c.generator} · ${fmtTime(c.created_at)}`}>
+      <${EChart} testid="capacity-chart" option=${option} height=${240} />
+      <${Table} testid="capacity-points" rows=${c.points} columns=${[
+        { label: "Load", render: label },
+        { label: "req/s", render: (p) => fmtNum(p.rps), num: true },
+        { label: "rows/s", render: (p) => fmtNum(p.rows_per_s), num: true },
+        { label: "p50 ms", render: (p) => fmtNum(p.p50_ms), num: true },
+        { label: "p99 ms", render: (p) => fmtNum(p.p99_ms), num: true },
+        { label: "Errors", render: (p) => `${p.errors} (${(100 * p.error_rate).toFixed(1)} %)` },
+        { label: "CPU per worker", render: (p) => (p.cpu_percent || []).map((v) => `${v.toFixed(0)} %`).join(" ") || "—" },
+        { label: "RSS MB per worker", render: (p) => (p.memory_mb || []).map((v) => v.toFixed(0)).join(" ") || "—" },
+        { label: "Rate not delivered", render: (p) => p.shortfall || "" },
+      ]} /><//>`;
+  });
+}
+
 function Card({ card }) {
-  return html`<div class="model-card">${Object.entries(card).map(([k, v]) => html`<div><h3>${k.replace(/_/g, " ")}</h3>${typeof v === "string" ? html`<p>${v}</p>` : typeof v === "object" && v && !Array.isArray(v) ? html`<${KV} data=${v} />` : html`<${Json} value=${v} />`}</div>`)}</div>`;
+  return html`<div class="model-card">${Object.entries(card).filter(([k]) => k !== "capacity").map(([k, v]) => html`<div><h3>${k.replace(/_/g, " ")}</h3>${typeof v === "string" ? html`<p>${v}</p>` : typeof v === "object" && v && !Array.isArray(v) ? html`<${KV} data=${v} />` : html`<${Json} value=${v} />`}</div>`)}</div>`;
 }
 
 function Signature({ sig }) {

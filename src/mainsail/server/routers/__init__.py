@@ -11,9 +11,11 @@ from mainsail.server.routers import (
     checks,
     datasets,
     endpoints,
+    explanations,
     explore,
     health,
     jobs,
+    mlflow,
     models,
     monitoring,
     pipelines,
@@ -23,6 +25,7 @@ from mainsail.server.routers import (
 
 ALL = [health, tracking, datasets, models, artifacts, security]
 ALL += [endpoints, monitoring, checks, automation, pipelines, jobs, explore]
+ALL += [explanations]
 
 __all__ = [
     "ALL",
@@ -31,9 +34,11 @@ __all__ = [
     "checks",
     "datasets",
     "endpoints",
+    "explanations",
     "explore",
     "health",
     "jobs",
+    "mlflow",
     "models",
     "monitoring",
     "pipelines",

@@ -1,6 +1,8 @@
 """Automations over HTTP: declare, inspect, read the trail, run now, approve, switch on/off.
 
 The project of an automation is its endpoint; every mutation needs the deployer role.
+Declaring one also needs the deployer role on its model's project: the controller registers
+versions of that model and moves its ``promote_alias`` on the automation's behalf.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from pydantic import Field
 from mainsail.automation._api import Automation, AutomationEvent
 from mainsail.core._errors import AutomationNotFoundError, AutomationSpecError, InvalidValueError
 from mainsail.security._roles import Principal
-from mainsail.server._auth import Audit, denied, from_body, permit, reader
+from mainsail.server._auth import Audit, denied, from_body, looked_up, permit, reader
 from mainsail.server.routers._common import Body as StrictBody
 from mainsail.server.routers._common import context
 from mainsail.store.protocols import LocalStore
@@ -27,6 +29,7 @@ class RunIn(StrictBody):
     reason: Annotated[str, Field(max_length=2000)] | None = None
 
 
+@looked_up
 def automation_project(request: Request, s: LocalStore) -> str | None:
     """The project of an automation is its endpoint (``None`` if it does not exist)."""
     try:
@@ -96,8 +99,12 @@ def put_automation(
     # moving an automation to another endpoint needs the role on both
     if before is not None and not audit.principal.may("deployer", before.endpoint):
         raise denied(audit.principal, "deployer", before.endpoint)
+    # the controller registers versions of the model and moves its alias: its project too
+    model = spec.get("model")
+    if isinstance(model, str) and not audit.principal.may("deployer", model):
+        raise denied(audit.principal, "deployer", model)
     audit.before = _summary(before) if before is not None else None
-    created = create_automation(ctx, {**spec, "name": name})
+    created = create_automation(ctx, {**spec, "name": name}, import_pipeline=False)
     audit.after = _summary(created)
     return created
 

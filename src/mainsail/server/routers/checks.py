@@ -27,7 +27,15 @@ from mainsail.checks._types import CheckOutcome, CheckResult
 from mainsail.core._errors import InvalidValueError, NotFoundError, PermissionDeniedError
 from mainsail.core._uris import parse_address
 from mainsail.security._roles import Principal
-from mainsail.server._auth import Audit, denied, from_path, permit, principal_of, reader
+from mainsail.server._auth import (
+    Audit,
+    denied,
+    from_path,
+    looked_up,
+    permit,
+    principal_of,
+    reader,
+)
 from mainsail.server.routers._common import Body, context, store
 from mainsail.server.routers.artifacts import check_blob_access
 from mainsail.store._sql_checks import CLIENT
@@ -249,6 +257,7 @@ def baseline_model(name: str, ref: str) -> str:
     return parse_address(text if text.startswith("models:/") else f"models:/{text}").name
 
 
+@looked_up
 def check_project(request: Request, s: LocalStore) -> str | None:
     """The project of a check result is its model's name."""
     try:

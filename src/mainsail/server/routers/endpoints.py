@@ -1,6 +1,8 @@
 """Endpoints and rollouts: deploy, inspect, steer a rollout, A/B and shadow reports.
 
-The project of every route is the endpoint name; mutations need the deployer role.
+The project of every route is the endpoint name; mutations need the deployer role. A deploy
+also needs the viewer role on the project of the model it sends (its name): a deployer of
+``team-a`` cannot serve, and so read through predictions, a model it may not see.
 """
 
 from __future__ import annotations
@@ -12,9 +14,10 @@ from pydantic import Field
 
 import mainsail.rollout as rollout
 from mainsail.core._errors import EndpointNotFoundError, NotFoundError
+from mainsail.core._uris import parse_address
 from mainsail.rollout import ABReport, Endpoint, Rollout, ShadowReport
 from mainsail.security._roles import Principal
-from mainsail.server._auth import Audit, from_path, permit, reader
+from mainsail.server._auth import Audit, denied, from_path, permit, reader
 from mainsail.server.routers._common import Body, context
 
 router = APIRouter(tags=["endpoints"])
@@ -126,6 +129,9 @@ def deploy(
 ) -> Any:
 
     audit.target = f"endpoints/{name}"
+    model = parse_address(body.model, "models")  # a bad address: 422 before anything else
+    if not audit.principal.may("viewer", model.name):
+        raise denied(audit.principal, "viewer", model.name)
     audit.before = {"variants": _variants(request, name)}
     started = rollout.deploy(
         context(request),

@@ -1,7 +1,9 @@
 """Jobs: enqueue and read them, and serve the queue to workers on other hosts.
 
 Jobs are server-wide: reads need a role on every project (``*``) and enqueuing a job needs
-the developer role there, since a job runs code on the workers.
+the developer role there, since a job runs code on the workers. A kind may need more (its
+handler's ``role``), and a kind only its controller enqueues (``automation.retrain``: it
+retrains, checks and deploys) is refused here whatever the caller's role.
 
 A worker on another host (``mainsail worker`` with ``MAINSAIL_TRACKING_URI``) serves the
 queue through ``/jobs/claim`` (a long poll: the server waits up to ``wait_s`` for a due
@@ -24,7 +26,7 @@ from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Field
 
-from mainsail.core._errors import InvalidValueError
+from mainsail.core._errors import InvalidValueError, PermissionDeniedError
 from mainsail.core._ids import now_ms
 from mainsail.jobs import Job
 from mainsail.server._auth import Audit, global_scope, permit, reader
@@ -119,8 +121,24 @@ def enqueue_job(
     """Queue a job for the workers: 201 with the new job, or 200 with the queued or running
     job that already has ``dedupe_key``."""
     from mainsail.jobs import get_job
+    from mainsail.jobs._handlers import enqueue_role
     from mainsail.jobs._queue import submit
 
+    audit.after = {"kind": body.kind, "queue": body.queue}
+    needed = enqueue_role(body.kind)
+    if needed is None:
+        raise PermissionDeniedError(
+            f"Jobs of kind {body.kind!r} are enqueued only by their controller, after its "
+            "guards (role, approval, cooldown, one in flight); no caller may enqueue one "
+            "directly. To retrain now, ask the automation: 'mainsail automation run NAME' "
+            "(POST /api/v1/automations/NAME/run, deployer role)."
+        )
+    if not audit.principal.may(needed, "*"):
+        raise PermissionDeniedError(
+            f"Job kind {body.kind!r} needs the {needed} role on every project ('*'); "
+            f"{audit.actor!r} has {audit.principal.role_in('*') or 'no role there'}. Ask an "
+            f"admin: 'mainsail users grant NAME --role {needed} --project \"*\"'."
+        )
     ctx = context(request)
     job_id, created = submit(
         ctx,

@@ -1,4 +1,9 @@
-"""The model registry: versions, metadata, status, aliases and their history."""
+"""The model registry: versions, metadata, status, aliases and their history.
+
+Moving an alias needs the deployer role; changing its ``require_checks`` gate (on or off)
+is a decision of its own: it needs the admin role and leaves its own audit event
+(``models.set_gate``), besides the ``models.set_alias`` one, which records the gate too.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +15,7 @@ from pydantic import Field
 from mainsail.core._errors import ModelNotFoundError
 from mainsail.core._registry_schemas import Alias, AliasChange, ModelVersion, RegisteredModel
 from mainsail.security._roles import Principal
-from mainsail.server._auth import Audit, from_path, permit, reader
+from mainsail.server._auth import Audit, denied, from_path, permit, reader
 from mainsail.server.routers._common import Body, context, store
 from mainsail.server.routers.artifacts import check_reference
 
@@ -175,10 +180,30 @@ def set_alias(
     audit: Audit = permit("models.set_alias", "deployer", from_path("name")),
 ) -> Any:
     audit.target = f"models/{name}@{alias}"
-    audit.before = {"version": _alias_version(name, alias, request)}
-    audit.after = {"version": body.version}
+    s = store(request)
+    gate = s.alias_gate(name, alias)
+    audit.before = {"version": _alias_version(name, alias, request), "require_checks": gate}
+    audit.after = {"version": body.version, "require_checks": body.require_checks}
+    wanted = body.require_checks
+    changes_gate = wanted is not None and wanted != bool(gate)
+    if changes_gate and not audit.principal.may("admin", name):
+        raise denied(audit.principal, "admin", name, doing="change the require_checks gate")
     actor = _actor(request, audit, body.actor)
-    return store(request).set_alias(name, alias, body.version, actor, body.require_checks)
+    # a caller who may not change the gate never writes it: whatever is stored stays
+    out = s.set_alias(name, alias, body.version, actor, wanted if changes_gate else None)
+    audit.after["require_checks"] = out.require_checks
+    if changes_gate:
+        s.add_audit_event(
+            actor=audit.actor,
+            action="models.set_gate",
+            target=f"models/{name}@{alias}",
+            before={"require_checks": gate},
+            after={"require_checks": out.require_checks, "version": out.version},
+            client=request.client.host if request.client else None,
+            status=200,
+            request_id=request.headers.get("x-request-id"),
+        )
+    return out
 
 
 @router.delete("/models/{name}/aliases/{alias}", status_code=204)

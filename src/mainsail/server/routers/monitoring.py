@@ -19,7 +19,7 @@ from mainsail.core._errors import NotFoundError
 from mainsail.monitoring._alerts import Alert
 from mainsail.monitoring._spec import Monitor, MonitorResult, ScorePoint
 from mainsail.security._roles import Principal
-from mainsail.server._auth import Audit, from_path, global_scope, permit, reader
+from mainsail.server._auth import Audit, from_path, global_scope, looked_up, permit, reader
 from mainsail.server.routers._common import Body, context
 from mainsail.store.protocols import LocalStore
 
@@ -218,10 +218,13 @@ def list_alerts(
     return [a for a in found if principal.role_in(a.endpoint or "*")]
 
 
+@looked_up
 def alert_project(request: Request, s: LocalStore) -> str | None:
     """The project of an alert is its endpoint (``*`` for an alert without one)."""
     try:
         alert_id = int(request.path_params["alert_id"])
+        if not 1 <= alert_id < 2**63:  # runs before path validation: the 422 comes next
+            return None
         row = s.get_alert_row(alert_id)
     except (KeyError, ValueError, NotFoundError):
         return None

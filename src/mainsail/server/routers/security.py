@@ -18,7 +18,7 @@ router = APIRouter(tags=["security"])
 
 UserName = Annotated[str, Path(min_length=1, max_length=256)]
 RoleName = Literal["viewer", "developer", "deployer", "admin"]
-ScopeName = Literal["api", "read", "predict"]
+ScopeName = Literal["api", "read", "predict", "feedback"]
 Project = Annotated[str, Field(min_length=1, max_length=256)]
 
 

@@ -47,6 +47,10 @@ class RunIn(Body):
     start_time: Annotated[int, Field(ge=0, le=2**63 - 1)] | None = None
     pid: Annotated[int, Field(ge=0, le=2**31 - 1)] | None = None
     host: Annotated[str, Field(max_length=256)] | None = None
+    heartbeats: bool = Field(
+        default=True,
+        description="False for a client that sends no heartbeats: the reaper leaves the run be",
+    )
 
 
 class RunFieldsIn(Body):
@@ -60,6 +64,7 @@ class RunFieldsIn(Body):
 class EndRunIn(Body):
     status: Annotated[str, Field(max_length=16, description="finished, failed or killed")]
     metrics: list[MetricRowIn] = Field(default_factory=list)
+    end_time: Annotated[int, Field(ge=0, le=2**63 - 1)] | None = None
 
 
 class ParamsIn(Body):
@@ -140,7 +145,17 @@ def create_run(
     audit.target = f"runs/{body.run_id}"
     env = (body.environment.digest, body.environment.data) if body.environment else None
     fields = body.model_dump(
-        include={"user", "source", "git_commit", "git_dirty", "seed", "start_time", "pid", "host"},
+        include={
+            "user",
+            "source",
+            "git_commit",
+            "git_dirty",
+            "seed",
+            "start_time",
+            "pid",
+            "host",
+            "heartbeats",
+        },
         exclude_none=True,
     )
     s = store(request)
@@ -182,9 +197,16 @@ def search_runs(
 
 @router.post("/runs/reap", response_model=Reaped)
 def reap_dead_runs(request: Request, audit: Audit = permit("runs.reap", "developer")) -> Any:
+    """Fail runs whose process on the server's host died; only in the caller's projects
+    (those it has the developer role on), unless it has the role on every project."""
     audit.target = "runs"
-    n = store(request).reap_dead_runs()
-    audit.after = {"reaped": n}
+    s = store(request)
+    principal = audit.principal
+    mine = None
+    if not principal.may("developer", "*"):
+        mine = [e.name for e in s.list_experiments() if principal.may("developer", e.name)]
+    n = s.reap_dead_runs(experiments=mine)
+    audit.after = {"reaped": n, "experiments": mine}
     return {"reaped": n}
 
 
@@ -221,7 +243,23 @@ def end_run(
 ) -> None:
     audit.target = f"runs/{run_id}"
     audit.after = {"status": body.status, "metrics": len(body.metrics)}
-    store(request).end_run(run_id, body.status, _checked(body.metrics))
+    store(request).end_run(run_id, body.status, _checked(body.metrics), body.end_time)
+
+
+class Running(Body):
+    running: bool
+
+
+@router.post("/runs/{run_id}/heartbeat", response_model=Running)
+def heartbeat_run(
+    request: Request,
+    run_id: str,
+    audit: Audit = permit("runs.heartbeat", "developer", run_project),
+) -> Any:
+    """The run's process is alive (every ``run_heartbeat_interval``); reaping needs none on
+    its host, so a run on another host that stops sending them is marked failed."""
+    audit.target = f"runs/{run_id}"
+    return {"running": store(request).heartbeat_run(run_id)}
 
 
 @router.post("/runs/{run_id}/params", status_code=204)
@@ -246,6 +284,18 @@ def set_tags(
     audit.target = f"runs/{run_id}"
     audit.after = _scalars(body.tags, "Tag")
     store(request).set_tags(run_id, body.tags)
+
+
+@router.delete("/runs/{run_id}/tags/{key:path}", status_code=204)
+def delete_tag(
+    request: Request,
+    run_id: str,
+    key: str,
+    audit: Audit = permit("runs.delete_tag", "developer", run_project),
+) -> None:
+    audit.target = f"runs/{run_id}"
+    audit.before = {"key": key}
+    store(request).delete_tag(run_id, key)
 
 
 @router.post("/runs/{run_id}/metrics", status_code=204)

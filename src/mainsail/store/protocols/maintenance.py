@@ -12,20 +12,25 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class BackupReport:
-    """What a backup wrote: tables, rows, and blobs listed in the artifact manifest."""
+    """What a backup wrote: tables, rows, blobs listed in the artifact manifest, and whether
+    (and how many bytes of) the blobs were copied into the backup."""
 
     tables: int
     rows: int
     blobs: int
+    blobs_copied: bool = True
+    blob_bytes: int = 0
 
 
 @dataclass(frozen=True)
 class RestoreReport:
-    """What a restore loaded, and the manifest's blobs the artifact store lacks."""
+    """What a restore loaded: tables, rows and blobs copied into the artifact store.
+    ``missing`` is always empty: a restore that lacks a blob refuses before writing."""
 
     tables: int
     rows: int
     missing: list[str] = field(default_factory=list)
+    blobs: int = 0
 
 
 @runtime_checkable
@@ -42,11 +47,12 @@ class StoreHealth(Protocol):
 class MaintenanceStore(Protocol):
     """Backup and restore of every metadata table (only next to the database)."""
 
-    def backup(self, artifacts: ArtifactStore, out: Path) -> BackupReport:
-        """Write every table and the artifact manifest to the new or empty folder ``out``."""
+    def backup(self, artifacts: ArtifactStore, out: Path, copy_blobs: bool = True) -> BackupReport:
+        """Write every table (one snapshot), the artifact blobs (unless ``copy_blobs`` is
+        false) and their manifest to the new or empty folder ``out``."""
         ...
 
     def restore(self, artifacts: ArtifactStore, folder: Path) -> RestoreReport:
-        """Load a backup into this empty database; report blobs the manifest lists but
-        ``artifacts`` does not hold."""
+        """Verify a backup, then load it into this empty database and ``artifacts``, all or
+        nothing."""
         ...
