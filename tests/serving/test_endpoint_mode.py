@@ -62,3 +62,24 @@ def test_endpoint_mode_routes_reports_and_follows_revisions(registered) -> None:
                 break
             time.sleep(0.1)
         assert wanted <= variants  # per-variant stats reached the store
+
+
+def test_a_shadow_cannot_be_addressed_by_header(registered) -> None:  # type: ignore[no-untyped-def]
+    model, X = registered
+    mainsail.register_model(model, name="churn", input_example=X.head(), reference=X)
+    mainsail.deploy("churn", "models:/churn/1")
+    mainsail.deploy("churn", "models:/churn/2", strategy="shadow", spec={"sample": 1.0})
+    settings = ServeSettings(endpoint="churn", endpoint_poll_s=0, log_predictions=False)
+    rows = X.head(2).to_numpy().tolist()
+    with TestClient(create_app(mainsail.get_context(), settings)) as client:
+        plane = client.app.state.plane  # type: ignore[attr-defined]
+        assert [m.variant for m in plane.router.shadows] == ["shadow"]
+        for headers in ({"x-mainsail-variant": "shadow"}, {}):
+            r = client.post("/invocations", json={"instances": rows}, headers=headers)
+            assert r.status_code == 200
+            assert r.headers["x-mainsail-variant"] == "stable"
+            assert r.headers["x-mainsail-model-version"] == "1"
+        r = client.post("/v2/models/churn/versions/2/infer", json={"inputs": [
+            {"name": "input", "shape": [2, 20], "datatype": "FP64",
+             "data": [v for row in rows for v in row]}]})  # fmt: skip
+        assert r.status_code == 404 and "Served versions: 1." in r.json()["error"]

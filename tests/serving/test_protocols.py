@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 from starlette.testclient import TestClient
 
+import mainsail
 from mainsail.serving import ServeSettings, create_app, read_segments
 
 FEATURES = [f"f{i}" for i in range(20)]
@@ -189,6 +190,44 @@ def test_every_mlflow_format(client, registered) -> None:  # type: ignore[no-unt
             400,
             "Valid outputs",
         ),
+        (
+            "/v2/models/churn/infer",
+            {
+                "json": {
+                    "inputs": [
+                        {"name": "x", "shape": [1, 20], "datatype": "FP32", "data": [0] * 20}
+                    ],
+                    "parameters": ["binary_data_output"],
+                }
+            },
+            400,
+            "'parameters' must be an object",
+        ),
+        (
+            "/v2/models/churn/infer",
+            {
+                "content": b'{"inputs": [{"name": "x", "shape": [1, 20], "datatype": "FP32", '
+                b'"parameters": {"binary_data_size": "80"}}]}' + bytes(80),
+                "headers": {"inference-header-content-length": "107"},
+            },
+            400,
+            "'inputs[0].parameters.binary_data_size' must be a non-negative integer",
+        ),
+        (
+            "/v2/models/churn/infer",
+            {
+                "content": b'{"inputs": []}',
+                "headers": {"inference-header-content-length": "ten"},
+            },
+            400,
+            "Inference-Header-Content-Length",
+        ),
+        (
+            "/invocations",
+            {"json": {"dataframe_split": {"columns": "f0,f1", "data": [[0.0] * 20]}}},
+            400,
+            "'dataframe_split.columns' must be a list",
+        ),
         ("/v2/models/ghost/infer", {"json": {"inputs": []}}, 404, "serves: churn"),
         ("/v2/models/churn/versions/9/infer", {"json": {"inputs": []}}, 404, "Served version: 1"),
         ("/invocations", {"json": {"instances": [[0.0] * 20] * 5000}}, 413, "limit"),
@@ -222,6 +261,18 @@ def test_feedback_and_prediction_log(client, ctx) -> None:  # type: ignore[no-un
     }
     labels = read_segments(root, "feedback", "churn")
     assert list(labels["request_id"]) == [rid]
+
+
+def test_feedback_without_a_log_is_refused_not_accepted(registered, ctx) -> None:  # type: ignore[no-untyped-def]
+    app = create_app(ctx, ServeSettings(model="models:/churn@champion", log_predictions=False))
+    with TestClient(app) as c:
+        r = c.post("/invocations", json={"instances": [[0.5] * 20]})
+        assert r.status_code == 200
+        fb = c.post("/v1/feedback", json=[{"request_id": r.headers["x-request-id"], "label": 1}])
+        assert fb.status_code == 409, fb.text
+        assert "not stored" in fb.json()["error"] and "--no-log" in fb.json()["error"]
+        assert c.post("/v1/feedback", json=[{"label": 1}]).status_code == 400  # bad body first
+    assert read_segments(ctx.settings.resolved_artifact_root(), "feedback", "churn").empty
 
 
 def test_metrics_have_model_labels(client) -> None:  # type: ignore[no-untyped-def]
@@ -278,3 +329,37 @@ def test_frame_is_not_mutated_by_concurrent_batches(client, registered) -> None:
     with ThreadPoolExecutor(8) as pool:
         got = list(pool.map(call, rows))
     assert [g[0] for g in got] == model.predict(X.head(40)).tolist()
+
+
+def test_refused_requests_show_in_data_quality_and_alert(registered, ctx) -> None:  # type: ignore[no-untyped-def]
+    """Upstream renamed a column: every request is refused, no row is logged, and still the
+    monitor's data quality names the column (and the one that arrived instead) and alerts."""
+    model, X = registered
+    app = create_app(ctx, ServeSettings(model="models:/churn@champion"))
+    renamed = [{("f0_v2" if k == "f0" else k): v for k, v in r.items()} for r in
+               X.head(3).to_dict(orient="records")]  # fmt: skip
+    with TestClient(app) as c:
+        for _ in range(4):
+            r = c.post("/invocations", json={"dataframe_records": renamed})
+            assert r.status_code == 422 and "f0" in r.json()["error"]
+        bad = X.head(1).to_numpy().tolist()
+        bad[0][3] = "three"
+        r = c.post("/invocations", json={"dataframe_split": {"columns": FEATURES, "data": bad}})
+        assert r.status_code == 422
+        r = c.post("/invocations", json={"dataframe_split": {"columns": 3, "data": bad}})
+        assert r.status_code == 400  # malformed: counted, but not a data-quality issue
+    mainsail.create_monitor(
+        "churn",
+        checks=["quality"],
+        window="1h",
+        rules=[{"name": "schema", "metric": "quality.schema_issues", "op": ">=", "threshold": 1}],
+    )
+    result = mainsail.run_monitor("churn")
+    assert result.model_version == "1" and result.quality is not None
+    issues = {(i.check, i.column): i for i in result.quality.issues}
+    missing = issues[("schema", "f0")]
+    assert missing.count == 4 and "f0_v2" in missing.message and "renamed" in missing.message
+    assert issues[("schema", "f0_v2")].count == 4
+    assert issues[("type", "f3")].count == 1
+    assert not [i for i in result.quality.issues if i.column == "dataframe_split.columns"]
+    assert [a.rule for a in result.alerts] == ["schema"]

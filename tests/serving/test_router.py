@@ -49,6 +49,8 @@ def test_zero_weight_preview_only_by_header_and_shadow_never() -> None:
     assert {r.pick() for _ in range(2000)} == {"s"}
     assert r.pick(variant="preview") == "p"
     assert r.pick(variant="nope") == "s"
+    assert {r.pick(variant="shadow") for _ in range(200)} == {"s"}  # not addressable
+    assert r.share("shadow") == 0.0
     assert r.shadows == ["x"] and r.wants_shadow()
     assert "x" not in r._table
 

@@ -130,6 +130,74 @@ def test_hot_swap_under_load_loses_nothing(registered, server_factory, trained) 
     assert "1" in versions and versions[-1] == "2"
 
 
+def test_hot_swap_while_request_bodies_are_still_uploading(registered, server_factory) -> None:  # type: ignore[no-untyped-def]
+    """A request whose body is still arriving when the alias moves is answered, by the new model.
+
+    The model used to be picked before the body was read: the swap closed the old batcher
+    meanwhile, and the request then waited forever on a queue nobody served.
+    """
+    model, X = registered
+    server = server_factory(
+        "models:/churn@champion", env={"MAINSAIL_SERVE_RELOAD_INTERVAL_S": "0.2"}
+    )
+    body = _body(X.head(3))
+    expected = model.predict(X.head(3)).tolist()
+    stop = threading.Event()
+    failures: list[str] = []
+    versions: list[str] = []
+
+    def load() -> None:  # fast clients all along
+        conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+        while not stop.is_set():
+            try:
+                conn.request("POST", "/invocations", body, {"content-type": "application/json"})
+                resp = conn.getresponse()
+                resp.read()
+                if resp.status != 200:
+                    failures.append(str(resp.status))
+                versions.append(resp.getheader("x-mainsail-model-version") or "")
+            except Exception as exc:  # noqa: BLE001
+                failures.append(repr(exc))
+                conn.close()
+                conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+        conn.close()
+
+    slow = []
+    for _ in range(3):  # headers and half the body sent: the server has started the request
+        conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=15)
+        conn.putrequest("POST", "/invocations")
+        conn.putheader("content-type", "application/json")
+        conn.putheader("content-length", str(len(body)))
+        conn.endheaders()
+        conn.send(body[: len(body) // 2])
+        slow.append(conn)
+    threads = [threading.Thread(target=load) for _ in range(2)]
+    for t in threads:
+        t.start()
+    try:
+        mainsail.register_model(model, name="churn", input_example=X.head(), reference=X)
+        mainsail.set_alias("churn", "champion", 2)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and (not versions or versions[-1] != "2"):
+            time.sleep(0.1)
+        assert versions and versions[-1] == "2", "the server never swapped to version 2"
+        time.sleep(1.0)  # the old model is drained and unloaded by now
+        for conn in slow:
+            conn.send(body[len(body) // 2 :])
+        for conn in slow:
+            resp = conn.getresponse()  # hung until the socket timeout before the fix
+            data = resp.read()
+            assert resp.status == 200, data
+            assert orjson.loads(data)["predictions"] == expected
+            assert resp.getheader("x-mainsail-model-version") == "2"
+            conn.close()
+    finally:
+        stop.set()
+        for t in threads:
+            t.join()
+    assert failures == []
+
+
 def test_sigterm_drains_and_flushes_the_log(registered, server_factory, ctx) -> None:  # type: ignore[no-untyped-def]
     model, X = registered
     server = server_factory(
@@ -218,3 +286,55 @@ def test_mlflow_formats_over_a_real_socket(trained, shared) -> None:  # type: ig
         )
         assert r.json() == expected
         assert c.get("/ping").status_code == 200 and c.get("/health").status_code == 200
+
+
+def test_sigkill_under_load_loses_no_answered_request(registered, server_factory, ctx) -> None:  # type: ignore[no-untyped-def]
+    """Every answered request reaches the log after a SIGKILL of the server (and of its log
+    writer): the journal holds each batch before its reply is sent, and the next start
+    recovers what nobody wrote."""
+    import signal
+
+    import psutil
+
+    model, X = registered
+    server = server_factory(
+        "models:/churn@champion", env={"MAINSAIL_SERVE_LOG_FLUSH_INTERVAL": "60"}
+    )
+    ok_ids: list[str] = []
+    stop = threading.Event()
+
+    def client() -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+        while not stop.is_set():
+            try:
+                conn.request(
+                    "POST", "/invocations", _body(X.head(2)), {"content-type": "application/json"}
+                )
+                resp = conn.getresponse()
+                resp.read()
+                if resp.status == 200:
+                    ok_ids.append(resp.getheader("x-request-id") or "")
+            except Exception:  # noqa: BLE001 - the server is killed under the clients
+                break
+        conn.close()
+
+    threads = [threading.Thread(target=client) for _ in range(8)]
+    for t in threads:
+        t.start()
+    time.sleep(2.0)
+    family = [server.proc.pid] + [c.pid for c in psutil.Process(server.proc.pid).children(True)]
+    for pid in family:  # the server and its log writer, at once: nothing flushes
+        os.kill(pid, signal.SIGKILL)
+    stop.set()
+    for t in threads:
+        t.join()
+    server.stop()
+    root = ctx.settings.resolved_artifact_root()
+    assert len(ok_ids) > 50
+    logged = read_segments(root, "predictions", "churn")
+    assert logged.empty or len(set(ok_ids) - set(logged["request_id"])) > 0  # all in the journal
+    again = server_factory("models:/churn@champion")  # recovers the journal on start
+    again.stop()
+    logged = read_segments(root, "predictions", "churn")
+    assert set(ok_ids) - set(logged["request_id"]) == set()
+    assert len(logged) == 2 * len(set(logged["request_id"]))  # nothing written twice

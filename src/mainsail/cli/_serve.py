@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import os
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+if TYPE_CHECKING:
+    from mainsail.controllers import ControllerManager
 
 
 def serve(
@@ -32,6 +35,17 @@ def serve(
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "warning",
     poll: Annotated[
         float | None, typer.Option("--poll", help="Endpoint mode: seconds between revision reads.")
+    ] = None,
+    controllers: Annotated[
+        bool | None,
+        typer.Option(
+            "--controllers/--no-controllers",
+            help="Endpoint mode: lead the controllers (rollouts, monitors, automations) from "
+            "this process whenever no other process leads them (single-node mode). Default: "
+            "on over a SQLite store (one machine), off over PostgreSQL (a team deployment "
+            "runs `mainsail server` or `mainsail controllers run`); when off and nothing "
+            "leads them, a warning says so.",
+        ),
     ] = None,
 ) -> None:
     """Serve a model over the Open Inference Protocol (V2) and MLflow's /invocations."""
@@ -62,6 +76,8 @@ def serve(
         "MAINSAIL_SERVE_MAX_BATCH_SIZE": str(max_batch_size),
         "MAINSAIL_SERVE_MAX_WAIT_MS": str(max_wait_ms),
         "MAINSAIL_SERVE_LOG_PREDICTIONS": "false" if no_log else "true",
+        # the log and sketches are written by a child process, off the serving GIL
+        "MAINSAIL_SERVE_LOG_PROCESS": "true",
     }
     if poll is not None:
         env["MAINSAIL_SERVE_ENDPOINT_POLL_S"] = str(poll)
@@ -72,7 +88,60 @@ def serve(
             os.environ.pop(k, None)
     from mainsail.serving._server import run
 
+    manager = None
+    if endpoint and not model and not model_dir:
+        manager = _controllers(endpoint, enabled=controllers)
+    elif controllers:
+        raise InvalidValueError(
+            "--controllers needs --endpoint NAME without a model address: only an endpoint has "
+            "rollouts to drive. Got a model address or --model-dir."
+        )
     typer.echo(
         f"Serving {model or model_dir or 'endpoint ' + str(endpoint)} on http://{host}:{port} ({workers} worker(s))"
     )
-    run(host=host, port=port, workers=workers, log_level=log_level)
+    try:
+        run(host=host, port=port, workers=workers, log_level=log_level)
+    finally:
+        if manager is not None:
+            manager.stop()
+
+
+def _controllers(endpoint: str, enabled: bool | None) -> ControllerManager | None:
+    """Single-node mode: lead the controllers here unless another process does.
+
+    Without a controllers process a canary would sit at its first step forever: the serving
+    process takes the leader lock whenever it is free (a `mainsail controllers run` or
+    `mainsail server` that holds it keeps leading; this one stands by and takes over if it
+    stops). ``None`` means: on over SQLite (one machine), off over PostgreSQL, where serving
+    replicas must not take the lead from the servers. When off, it says loudly if nothing
+    leads them.
+    """
+    from mainsail.client import get_context
+    from mainsail.controllers import ControllerManager
+
+    ctx = get_context()
+    store = ctx.database("Serving an endpoint")
+    if enabled is None:
+        enabled = ctx.settings.resolved_database_url().startswith("sqlite")
+    if enabled:
+        manager = ControllerManager(ctx).start()
+        typer.echo(
+            "Controllers (rollouts, monitors, automations) run in this process whenever no "
+            "other process leads them (single-node mode; --no-controllers turns this off)."
+        )
+        return manager
+    lock = store.leader_lock("controllers")
+    if lock.try_acquire():  # nobody leads: say so before a rollout silently stalls
+        lock.release()
+        revision = store.get_revision(endpoint) or {}
+        variants = ", ".join(str(v.get("name")) for v in revision.get("variants") or [])
+        typer.secho(
+            f"WARNING: no process runs the controllers. Rollouts of endpoint {endpoint!r} "
+            f"(variants: {variants or 'none'}) will not advance, be analysed or roll back "
+            "until one does: run "
+            "`mainsail controllers run` (or `mainsail server`), or serve without "
+            "--no-controllers.",
+            fg="yellow",
+            err=True,
+        )
+    return None

@@ -23,6 +23,7 @@ from mainsail.monitoring._drift import drift
 from mainsail.monitoring._operational import from_log, from_sketches, with_cost
 from mainsail.monitoring._performance import performance
 from mainsail.monitoring._quality import check_quality
+from mainsail.monitoring._refusals import with_refusals
 from mainsail.monitoring._sources import inputs_of, load_sketches, read_log
 from mainsail.monitoring._spec import Monitor, MonitorResult
 
@@ -141,6 +142,8 @@ def evaluate_monitor(
         target: pd.DataFrame | Profile | None = inputs if inputs is not None else current
         if target is not None:
             result.quality = check_quality(target, signature=signature, reference=reference)
+        if sk is not None:  # requests refused for schema/type reasons never reached the log
+            result.quality = with_refusals(result.quality, sk)
     if "performance" in spec.checks and not vlog.empty and mv is not None and mv.task != "other":
         feedback = read_log(root, "feedback", spec.endpoint, start, None)
         result.performance = performance(

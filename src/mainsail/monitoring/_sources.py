@@ -58,6 +58,8 @@ class WindowSketch:
     memory_rss: dict[str, float] = field(default_factory=dict)  # replica -> latest bytes
     first_s: int | None = None
     last_s: int | None = None
+    refused: int = 0  # requests refused with a 4xx for schema/type reasons
+    refusals: dict[str, dict[str, int]] = field(default_factory=dict)  # reason -> feature -> n
 
 
 def _sketch_root(root: str, endpoint: str) -> tuple[Any, str]:
@@ -115,6 +117,8 @@ def _entries(doc: dict[str, Any]) -> list[dict[str, Any]]:
             "rows": doc.get("rows", 0),
             "requests": doc.get("requests", 0),
             "errors": doc.get("errors", 0),
+            "refused": doc.get("refused", 0),
+            "refusals": doc.get("refusals") or {},
             "latency_kll": doc.get("latency_kll"),
             "replicas": [replica],
             "windows": 1,
@@ -144,6 +148,7 @@ class _Merged:
         w.rows += int(e.get("rows", 0))
         w.requests += int(e.get("requests", 0))
         w.errors += int(e.get("errors", 0))
+        _add_refusals(w, int(e.get("refused", 0)), e.get("refusals") or {})
         if e.get("latency_kll"):
             sk = ds.kll_doubles_sketch.deserialize(base64.b64decode(e["latency_kll"]))
             if w.latency is None:
@@ -200,6 +205,8 @@ class _Merged:
                     "rows": w.rows,
                     "requests": w.requests,
                     "errors": w.errors,
+                    "refused": w.refused,
+                    "refusals": w.refusals,
                     "latency_kll": (
                         base64.b64encode(w.latency.serialize()).decode()
                         if w.latency is not None
@@ -216,11 +223,21 @@ class _Merged:
         return out
 
 
+def _add_refusals(w: WindowSketch, refused: int, refusals: dict[str, dict[str, int]]) -> None:
+    """Requests refused for schema/type reasons, per reason and feature (serving counts)."""
+    w.refused += refused
+    for reason, counts in refusals.items():
+        merged = w.refusals.setdefault(reason, {})
+        for feature, n in counts.items():
+            merged[feature] = merged.get(feature, 0) + int(n)
+
+
 def _fold(into: WindowSketch, w: WindowSketch) -> None:
     """Add ``w`` (another variant of the same version) to ``into``."""
     into.rows += w.rows
     into.requests += w.requests
     into.errors += w.errors
+    _add_refusals(into, w.refused, w.refusals)
     if w.latency is not None:
         if into.latency is None:
             into.latency = w.latency

@@ -19,6 +19,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 
 from mainsail.core._errors import MainsailError, NotFoundError
+from mainsail.serving._journal import JournalWriter, prediction_journal
 from mainsail.serving._model import ServedModel
 from mainsail.serving._plane import DataPlane
 from mainsail.serving._predlog import LiveSketches, SegmentWriter
@@ -50,7 +51,7 @@ class EndpointPlane(DataPlane):
         router: Router,
         loaded: dict[str, ServedModel],
         settings: ServeSettings,
-        predictions: SegmentWriter | None,
+        predictions: JournalWriter | None,
         feedback: SegmentWriter | None,
         sketches: LiveSketches | None = None,
         loader: Loader | None = None,
@@ -77,6 +78,8 @@ class EndpointPlane(DataPlane):
     def pick(self, request: Request) -> tuple[ServedModel, bool]:
         router = self.router
         variant = request.headers.get("x-mainsail-variant")
+        if variant is not None and variant not in router.by_name:
+            variant = None  # unknown, or a shadow: routed as if the header were absent
         key = request.headers.get(router.key_header)
         return router.pick(variant, key), variant is not None or key is not None
 
@@ -210,7 +213,6 @@ def create_endpoint_app(ctx: Context, settings: ServeSettings) -> Starlette:
     predictions = feedback = sketches = None
     if settings.log_predictions:
         root = ctx.settings.resolved_artifact_root()
-        predictions = SegmentWriter(root, "predictions", name, settings.log_flush_interval)
         feedback = SegmentWriter(root, "feedback", name, settings.log_flush_interval)
 
     def make(address: str, variant: str = "stable") -> ServedModel:
@@ -224,6 +226,7 @@ def create_endpoint_app(ctx: Context, settings: ServeSettings) -> Starlette:
             max_queue=settings.max_queue,
             timeout_s=settings.timeout_s,
             predict_threads=settings.predict_threads,
+            batch_budget_ms=settings.batch_budget_ms,
         )
 
     loaded: dict[str, ServedModel] = {}
@@ -232,7 +235,7 @@ def create_endpoint_app(ctx: Context, settings: ServeSettings) -> Starlette:
         if address not in loaded:
             loaded[address] = make(address, v["name"])
     router = revision_router(rev, loaded)
-    if predictions is not None:
+    if feedback is not None:
         from mainsail.data._profile import Profile
 
         ref = router.default.loaded.version.reference_profile
@@ -241,12 +244,10 @@ def create_endpoint_app(ctx: Context, settings: ServeSettings) -> Starlette:
             name,
             reference=Profile.from_dict(ref) if ref else None,
         )
-
-        def observe(table: Any, s: LiveSketches = sketches) -> None:
-            s.observe(table)
-            s.flush()
-
-        predictions.listeners.append(observe)
+        predictions = prediction_journal(ctx, settings, name, sketches)
+        for m in loaded.values():
+            m.log = predictions
+            m.batcher._on_batch = m._on_batch
     plane = EndpointPlane(
         name, router, loaded, settings, predictions, feedback, sketches,
         loader=make, revision_source=store.get_revision,

@@ -11,6 +11,7 @@ import pandas as pd
 
 from mainsail.registry._registry import LoadedModel
 from mainsail.serving._batching import Batcher, BatchResult, _Item
+from mainsail.serving._journal import JournalWriter
 from mainsail.serving._payloads import InputChecker
 from mainsail.serving._predlog import SegmentWriter
 
@@ -23,12 +24,13 @@ class ServedModel:
         loaded: LoadedModel,
         endpoint: str,
         variant: str = "stable",
-        log: SegmentWriter | None = None,
+        log: JournalWriter | SegmentWriter | None = None,
         max_batch_size: int = 64,
         max_wait_ms: float = 2.0,
         max_queue: int = 2048,
         timeout_s: float = 10.0,
         predict_threads: int = 1,
+        batch_budget_ms: float = 5.0,
     ) -> None:
         self.loaded = loaded
         self.endpoint = endpoint
@@ -46,6 +48,7 @@ class ServedModel:
             timeout_s=timeout_s,
             on_batch=self._on_batch if log is not None else None,
             predict_threads=predict_threads,
+            budget_ms=batch_budget_ms,
         )
 
     @property

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from starlette.applications import Starlette
 from starlette.requests import Request
 
 from mainsail.core._errors import MainsailError
+from mainsail.serving._journal import JournalWriter, prediction_journal
 from mainsail.serving._model import ModelSlot, ServedModel
 from mainsail.serving._plane import DataPlane
 from mainsail.serving._predlog import LiveSketches, SegmentWriter
@@ -32,7 +33,7 @@ class ModelPlane(DataPlane):
         self,
         slot: ModelSlot,
         settings: ServeSettings,
-        predictions: SegmentWriter | None,
+        predictions: JournalWriter | None,
         feedback: SegmentWriter | None,
         sketches: LiveSketches | None = None,
         loader: Callable[[str | None], ServedModel] | None = None,
@@ -97,24 +98,19 @@ def create_model_app(ctx: Context, settings: ServeSettings) -> Starlette:
             max_queue=settings.max_queue,
             timeout_s=settings.timeout_s,
             predict_threads=settings.predict_threads,
+            batch_budget_ms=settings.batch_budget_ms,
         )
 
     first = make(settings.model)
     endpoint = first.endpoint
     if settings.log_predictions:
         root = ctx.settings.resolved_artifact_root()
-        predictions = SegmentWriter(root, "predictions", endpoint, settings.log_flush_interval)
         feedback = SegmentWriter(root, "feedback", endpoint, settings.log_flush_interval)
         from mainsail.data._profile import Profile
 
         ref = first.loaded.version.reference_profile
         sketches = LiveSketches(root, endpoint, reference=Profile.from_dict(ref) if ref else None)
-
-        def observe(table: Any, s: LiveSketches = sketches) -> None:
-            s.observe(table)
-            s.flush()
-
-        predictions.listeners.append(observe)
+        predictions = prediction_journal(ctx, settings, endpoint, sketches)
         first.log = predictions
         first.batcher._on_batch = first._on_batch
     plane = ModelPlane(

@@ -15,6 +15,7 @@ from starlette.requests import Request
 
 from mainsail.core._errors import NotFoundError
 from mainsail.serving._http import TooLarge
+from mainsail.serving._journal import JournalWriter
 from mainsail.serving._metrics import ServingMetrics
 from mainsail.serving._model import ServedModel
 from mainsail.serving._predlog import LiveSketches, SegmentWriter
@@ -30,7 +31,7 @@ class DataPlane:
     def __init__(
         self,
         settings: ServeSettings,
-        predictions: SegmentWriter | None,
+        predictions: JournalWriter | None,
         feedback: SegmentWriter | None,
         sketches: LiveSketches | None = None,
     ) -> None:

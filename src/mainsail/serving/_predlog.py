@@ -196,7 +196,16 @@ def read_segments(root: str, kind: str, endpoint: str) -> pd.DataFrame:
 class LiveSketches:
     """Per model version and window: input/prediction profiles, counters, latency sketch."""
 
-    def __init__(self, root: str, endpoint: str, reference: Any = None, window_s: int = 60) -> None:
+    def __init__(
+        self,
+        root: str,
+        endpoint: str,
+        reference: Any = None,
+        window_s: int = 60,
+        replica: str | None = None,
+        watch_pid: int | None = None,
+        suffix: str = "",
+    ) -> None:
         from fsspec.core import url_to_fs
 
         self.fs, base = url_to_fs(root)
@@ -205,8 +214,15 @@ class LiveSketches:
         self.window_s = window_s
         self._windows: dict[tuple[str, int], dict[str, Any]] = {}
         self._lock = threading.Lock()
-        self.replica = f"{os.uname().nodename}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+        self.replica = replica or f"{os.uname().nodename}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+        # A separate log-writer process sketches for a serving process: it reports that
+        # process's CPU and memory, and the serving process's own file (refusals and errors)
+        # gets a suffix, so the two never overwrite each other.
+        self.watch_pid = watch_pid
+        self.suffix = suffix
         self._errors: dict[tuple[str, int], int] = {}
+        self._refusals: dict[tuple[str, int], dict[str, dict[str, int]]] = {}
+        self._refused: dict[tuple[str, int], int] = {}
         self._process: Any = None
 
     def record_error(self, version: str, n: int = 1, ts_ms: int | None = None) -> None:
@@ -216,6 +232,30 @@ class LiveSketches:
         with self._lock:
             self._errors[key] = self._errors.get(key, 0) + n
 
+    def record_refusal(
+        self, version: str, pairs: list[tuple[str, str]], ts_ms: int | None = None
+    ) -> None:
+        """Count a request refused for schema/type reasons: ``(reason, feature)`` pairs.
+
+        Written with the window's sketch as ``refusals: {reason: {feature: requests}}``, so
+        a monitor sees "column 'age' missing, 'age_years' unexpected" even when every
+        request was refused and nothing reached the prediction log.
+        """
+        from mainsail.serving._refusals import MAX_FEATURES
+
+        if not pairs:
+            return
+        ts = ts_ms if ts_ms is not None else int(time.time() * 1000)
+        key = (str(version), ts // 1000 // self.window_s * self.window_s)
+        with self._lock:
+            self._refused[key] = self._refused.get(key, 0) + 1
+            window = self._refusals.setdefault(key, {})
+            for reason, feature in dict.fromkeys(pairs):  # once per request and pair
+                counts = window.setdefault(reason, {})
+                if feature not in counts and len(counts) >= MAX_FEATURES:
+                    feature = "__other__"
+                counts[feature] = counts.get(feature, 0) + 1
+
     def _process_stats(self) -> dict[str, float]:
         """This replica's CPU (percent since the last flush) and resident memory (psutil)."""
         try:
@@ -223,7 +263,7 @@ class LiveSketches:
         except ImportError:
             return {}
         if self._process is None:
-            self._process = psutil.Process()
+            self._process = psutil.Process(self.watch_pid)
             self._process.cpu_percent(None)  # the first call only starts the interval
         try:
             return {
@@ -269,13 +309,23 @@ class LiveSketches:
     def flush(self) -> int:
         """Write every open window (overwriting this replica's file for that window)."""
         with self._lock:
-            items = list(self._windows.items())
+            items: list[tuple[tuple[str, int], dict[str, Any] | None]] = list(self._windows.items())
             now_window = int(time.time()) // self.window_s * self.window_s
             for key in [k for k in self._windows if k[1] < now_window - self.window_s]:
                 self._windows.pop(key)  # closed windows were written on the previous flush
             errors = dict(self._errors)
             for key in [k for k in self._errors if k[1] < now_window - self.window_s]:
                 self._errors.pop(key)
+            refusals = {k: {r: dict(c) for r, c in v.items()} for k, v in self._refusals.items()}
+            refused = dict(self._refused)
+            for key in [k for k in self._refusals if k[1] < now_window - self.window_s]:
+                self._refusals.pop(key)
+                self._refused.pop(key, None)
+        # A window where every request failed or was refused has no served rows, but its
+        # counts must still be written: that is when a monitor needs them most.
+        served = {k for k, _ in items}
+        for key in sorted((set(errors) | set(refusals)) - served):
+            items.append((key, None))
         process = self._process_stats()
         for (version, window), w in items:
             doc = {
@@ -283,18 +333,20 @@ class LiveSketches:
                 "window_start": window,
                 "window_s": self.window_s,
                 "replica": self.replica,
-                "rows": w["rows"],
-                "requests": len(w["requests"]),
-                "latency_kll": base64.b64encode(w["latency"].serialize()).decode(),
-                "profile": w["profile"].to_dict(),
+                "rows": w["rows"] if w else 0,
+                "requests": len(w["requests"]) if w else 0,
+                "latency_kll": base64.b64encode(w["latency"].serialize()).decode() if w else None,
+                "profile": w["profile"].to_dict() if w else None,
                 "errors": errors.get((version, window), 0),
+                "refused": refused.get((version, window), 0),
+                "refusals": refusals.get((version, window), {}),
                 "process": process,
                 "written_at": dt.datetime.now(dt.UTC).isoformat(),
             }
             folder = f"{self.base}/version={version}"
             self.fs.makedirs(folder, exist_ok=True)
-            path = f"{folder}/{window}-{self.replica}.json"
-            tmp = f"{folder}/.{window}-{self.replica}.json.tmp"
+            path = f"{folder}/{window}-{self.replica}{self.suffix}.json"
+            tmp = f"{folder}/.{window}-{self.replica}{self.suffix}.json.tmp"
             with self.fs.open(tmp, "wb") as f:
                 f.write(orjson.dumps(doc))
             self.fs.mv(tmp, path)

@@ -23,9 +23,10 @@ class Router:
     """The variants of one endpoint revision and how requests are spread over them.
 
     ``pick`` costs one table lookup: a random slot, or the slot a sticky key hashes to
-    (CRC-32, identical in every replica and process). A variant can always be reached by
-    name through the ``x-mainsail-variant`` header, including a 0 % blue-green preview.
-    Shadow variants never answer a client; they get copies.
+    (CRC-32, identical in every replica and process). A variant that answers clients can
+    always be reached by name through the ``x-mainsail-variant`` header, including a 0 %
+    blue-green preview. Shadow variants never answer a client, not even by name (a client
+    could otherwise read answers the rollout has not released); they get copies.
 
     Examples
     --------
@@ -47,7 +48,8 @@ class Router:
         self.key_header = key_header.lower()
         self.key_field = key_field
         self.shadow_sample = shadow_sample
-        self.by_name = {r.name: r.model for r in self.routes}
+        # by name: only the variants that may answer a client (never a shadow)
+        self.by_name = {r.name: r.model for r in self.routes if r.role != "shadow"}
         self.shadows = [r.model for r in self.routes if r.role == "shadow"]
         serving = [r for r in self.routes if r.role != "shadow"]
         if not serving:
@@ -73,7 +75,7 @@ class Router:
 
     def share(self, name: str) -> float:
         """The fraction of table slots a variant holds (for tests and status)."""
-        model = self.by_name[name]
+        model = next(r.model for r in self.routes if r.name == name)
         return sum(1 for m in self._table if m is model) / SLOTS
 
     def pick(self, variant: str | None = None, key: str | None = None) -> Any:

@@ -22,7 +22,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from mainsail.core._errors import MainsailError
+from mainsail.core._errors import ConflictError, MainsailError
 from mainsail.core._version import VERSION
 from mainsail.serving._explain import ExplainHandlers
 from mainsail.serving._http import JSON
@@ -36,6 +36,7 @@ from mainsail.serving._payloads import (
     v2_datatype,
 )
 from mainsail.serving._plane import DataPlane
+from mainsail.serving._refusals import classify
 
 _JSON = JSON
 
@@ -45,7 +46,12 @@ def _request_id(request: Request, body_id: str | None = None) -> str:
 
 
 def _error(
-    plane: DataPlane, exc: Exception, labels: tuple[str, str, str], protocol: str, rid: str
+    plane: DataPlane,
+    exc: Exception,
+    labels: tuple[str, str, str],
+    protocol: str,
+    rid: str,
+    names: list[str],
 ) -> Response:
     if isinstance(exc, MainsailError):
         status = exc.status
@@ -58,6 +64,9 @@ def _error(
     if status >= 500 and plane.sketches is not None:
         # Server-side failures count in the monitor's error rate (4xx are the client's).
         plane.sketches.record_error(labels[1])
+    elif isinstance(exc, MainsailError) and plane.sketches is not None:
+        # Schema/type refusals count per reason and feature: data quality shows them.
+        plane.sketches.record_refusal(labels[1], classify(exc, names))
     headers = {"x-request-id": rid}
     if status == 503:
         headers["retry-after"] = "1"
@@ -76,15 +85,26 @@ class _Call:
 
 
 async def _serve(plane: DataPlane, request: Request, protocol: str, handler: Any) -> Response:
-    call = _Call(*plane.pick(request))
     rid = request.headers.get("x-request-id") or uuid.uuid4().hex
     started = time.perf_counter()
+    body: bytes = b""
+    refused: Exception | None = None
+    try:
+        body = await plane.read_body(request)
+    except Exception as exc:  # noqa: BLE001 - rendered below, under the picked model's labels
+        refused = exc
+    # The model is picked once the body is in: a slow upload must not keep a model that a
+    # hot swap retires (and closes) meanwhile. From here to the batcher's queue nothing
+    # awaits, so the swap cannot slip in between.
+    call = _Call(*plane.pick(request))
     gauge = plane.metrics.in_flight.labels(*call.model.labels)
     gauge.inc()
     try:
-        response, rid = await handler(call, rid)
+        if refused is not None:
+            raise refused
+        response, rid = await handler(call, rid, body)
     except Exception as exc:  # noqa: BLE001 - rendered as a 4xx/5xx JSON error
-        error = _error(plane, exc, call.model.labels, protocol, rid)
+        error = _error(plane, exc, call.model.labels, protocol, rid, call.model.checker.names)
         plane.record(call.model, error.status_code, started)
         if plane.routed:
             error.headers["x-mainsail-variant"] = call.model.variant
@@ -101,6 +121,20 @@ async def _serve(plane: DataPlane, request: Request, protocol: str, handler: Any
     response.headers["x-mainsail-variant"] = model.variant
     response.headers["x-mainsail-model-version"] = model.version
     return response
+
+
+def _header_length(request: Request) -> int | None:
+    """The binary tensor extension's JSON length, if the request uses it."""
+    hdr = request.headers.get("inference-header-content-length")
+    if hdr is None:
+        return None
+    if not hdr.strip().isdigit():
+        raise PayloadError(
+            f"Inference-Header-Content-Length must be the byte length of the JSON part "
+            f"(an integer). Got {hdr!r}.",
+            field="inference-header-content-length",
+        )
+    return int(hdr)
 
 
 def _observe(plane: DataPlane, model: ServedModel, result: Any) -> None:
@@ -121,11 +155,9 @@ class Handlers:
         name = request.path_params["name"]
         version = request.path_params.get("version")
 
-        async def handle(call: _Call, rid: str) -> tuple[Response, str]:
+        async def handle(call: _Call, rid: str, body: bytes) -> tuple[Response, str]:
             model = call.model = plane.check_name(name, version, call.model)
-            body = await plane.read_body(request)
-            hdr = request.headers.get("inference-header-content-length")
-            req = parse_v2(body, int(hdr) if hdr and hdr.isdigit() else None, model.checker)
+            req = parse_v2(body, _header_length(request), model.checker)
             model = call.model = plane.rekey(model, call.pinned, req.prepared.frame)
             rid = req.id or rid
             wanted = [o.get("name") for o in req.outputs if isinstance(o, dict)] or ["predict"]
@@ -183,8 +215,7 @@ class Handlers:
     async def invocations(self, request: Request) -> Response:
         plane = self.plane
 
-        async def handle(call: _Call, rid: str) -> tuple[Response, str]:
-            body = await plane.read_body(request)
+        async def handle(call: _Call, rid: str, body: bytes) -> tuple[Response, str]:
             prepared = parse_invocations(
                 body, request.headers.get("content-type", ""), call.model.checker
             )
@@ -218,20 +249,24 @@ class Handlers:
                     'objects (or {"records": [...]}), each naming the request id a prediction '
                     "returned in x-request-id."
                 )
-            if plane.feedback is not None:
-                import pandas as pd
-
-                now = int(time.time() * 1000)
-                plane.feedback.append(
-                    pd.DataFrame(index=range(len(records))),
-                    None,
-                    request_id=np.array([r["request_id"] for r in records], dtype=object),
-                    label=np.array(
-                        [orjson.dumps(r["label"]).decode() for r in records], dtype=object
-                    ),
-                    ts=np.full(len(records), now, dtype="int64"),
-                    endpoint=plane.model.endpoint,
+            if plane.feedback is None:
+                raise ConflictError(
+                    f"Feedback for {len(records)} request(s) was not stored: this server runs "
+                    "with --no-log (MAINSAIL_SERVE_LOG_PREDICTIONS=false), so it keeps neither "
+                    "predictions nor labels. Send feedback to a server that logs predictions, "
+                    "or restart this one without --no-log."
                 )
+            import pandas as pd
+
+            now = int(time.time() * 1000)
+            plane.feedback.append(
+                pd.DataFrame(index=range(len(records))),
+                None,
+                request_id=np.array([r["request_id"] for r in records], dtype=object),
+                label=np.array([orjson.dumps(r["label"]).decode() for r in records], dtype=object),
+                ts=np.full(len(records), now, dtype="int64"),
+                endpoint=plane.model.endpoint,
+            )
             return _json({"accepted": len(records)})
         except MainsailError as exc:
             return _json({"error": exc.message}, exc.status)

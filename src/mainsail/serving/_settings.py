@@ -22,6 +22,11 @@ class ServeSettings(BaseSettings):
     )
     max_batch_size: int = Field(default=1024, description="Most rows one predict call takes.")
     max_wait_ms: float = Field(default=2.0, description="Longest a batch waits for more requests.")
+    batch_budget_ms: float = Field(
+        default=5.0,
+        description="Most compute time the other requests' rows in a batch may add to any "
+        "request (caps batch rows by the fitted cost per row); 0 disables the cap.",
+    )
     max_queue: int = Field(
         default=2048, description="Requests waiting before new ones are shed with 503."
     )
@@ -40,6 +45,16 @@ class ServeSettings(BaseSettings):
     )
     log_flush_interval: float = Field(
         default=2.0, description="Seconds between prediction-log flushes."
+    )
+    log_process: bool = Field(
+        default=False,
+        description="Write the prediction log and sketches from a child process, so that work "
+        "never holds the serving process's GIL (``mainsail serve`` turns this on).",
+    )
+    journal_dir: str | None = Field(
+        default=None,
+        description="Local folder of the prediction-log journal (every answered batch is "
+        "there before its reply is sent). Default: 'journal' in the home folder.",
     )
     reload_interval_s: float = Field(
         default=5.0, description="How often an alias is re-resolved for hot swap (0: never)."
