@@ -74,6 +74,39 @@ def test_sketch_windows_merge_across_replicas_and_carry_process_stats(tmp_path) 
     )
 
 
+def test_windows_of_one_version_binned_against_two_references_still_merge(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """After a promotion, a replica started before it bins the new version's rows with the
+    old stable's reference and one started after with the new one's: the window still
+    merges (its KLL sketches exactly), only the histogram picture is dropped."""
+    from mainsail.data import profile_frame
+
+    now_s = 1_700_000_000 // 60 * 60
+    rng = np.random.default_rng(1)
+    refs = [profile_frame(pd.DataFrame({"x": rng.normal(loc, size=500)})) for loc in (0.0, 3.0)]
+    assert refs[0].columns["x"].edges != refs[1].columns["x"].edges
+    for replica, ref in enumerate(refs):
+        s = LiveSketches(str(tmp_path), "churn", reference=ref)
+        n = 50
+        s.observe(
+            pd.DataFrame(
+                {
+                    "ts": np.full(n, now_s * 1000, dtype="int64"),
+                    "model_version": "2",
+                    "request_id": [f"{replica}-{i}" for i in range(n)],
+                    "latency_ms": np.full(n, 5.0),
+                    "input.x": rng.normal(size=n),
+                    "prediction": np.zeros(n),
+                }
+            )
+        )
+        assert s.flush() == 1
+    merged = load_sketches(str(tmp_path), "churn", now_s * 1000, (now_s + 60) * 1000)["2"]
+    assert merged.rows == 100 and len(merged.replicas) == 2
+    assert merged.profile is not None
+    x = merged.profile.columns["x"]
+    assert x.count == 100 and x.kll is not None and x.hist is None
+
+
 def _write_windows(folder, starts: list[int], replicas: int, rows: int = 20) -> None:  # type: ignore[no-untyped-def]
     """Minute sketch files as LiveSketches writes them (one small profile, reused)."""
     import base64

@@ -405,11 +405,14 @@ class _Accumulator:
                         cur[key] = c[key] if cur.get(key) is None else fn(cur[key], c[key])
                 if c.get("hist") is not None and cur.get("hist") is not None:
                     if cur.get("edges") != c.get("edges"):
-                        raise InvalidValueError(
-                            f"Sketch windows of {name!r} use different histogram bins; they "
-                            "must all be profiled with reference= the model's profile."
-                        )
-                    cur["hist"] = cur["hist"] + np.asarray(c["hist"], dtype="int64")
+                        # One version binned against two references: a replica started
+                        # before a promotion profiles with the old stable's edges, one
+                        # started after with the new one's. The KLL sketches (what drift
+                        # reads) still merge exactly; the histogram, a picture for the
+                        # report, is dropped rather than mixing bins.
+                        cur["hist"], cur["edges"] = None, None
+                    else:
+                        cur["hist"] = cur["hist"] + np.asarray(c["hist"], dtype="int64")
                 if c.get("kll"):
                     sk = ds.kll_doubles_sketch.deserialize(base64.b64decode(c["kll"]))
                     if name in self.sketches:
