@@ -79,7 +79,8 @@ def prediction_log(fleet: Fleet) -> pd.DataFrame:
             continue
         with fs.open(path, "rb") as f:
             part = pd.read_parquet(f, columns=["request_id", "model_version", "ts"])
-        frames.append(part.assign(pid=int(name.split("-")[1])))
+        # journaled segments are named {kind}-{ms}-{pid}-{seq}.parquet by the serving process
+        frames.append(part.assign(pid=int(name.split("-")[-2])))
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
