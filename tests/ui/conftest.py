@@ -231,8 +231,12 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         yield World(srv.url, tokens, rollout, home)
 
 
-@pytest.fixture(scope="package")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
+    """One chromium per test module. Playwright's sync API keeps an asyncio loop marked as
+    running in this thread while it is open; a package-scoped browser outlived its package
+    (its teardown waited for the session's end), and every asyncio.run() of a later test on
+    that worker failed with "cannot be called from a running event loop"."""
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: install it with 'apt-get install -y chromium'.")
     from playwright.sync_api import sync_playwright
