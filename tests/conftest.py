@@ -90,24 +90,41 @@ def pg_server() -> str:
     return PG_ADMIN_URL
 
 
-@pytest.fixture
-def pg_url(pg_server: str) -> Iterator[str]:
-    """A fresh PostgreSQL database for one test, dropped afterwards."""
+def create_pg_database(admin_url: str, prefix: str) -> tuple[str, Callable[[], None]]:
+    """A fresh PostgreSQL database next to ``admin_url``: its URL and a function dropping it."""
     import sqlalchemy as sa
 
-    name = f"mainsail_test_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(pg_server, isolation_level="AUTOCOMMIT")
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    url = pg_server.rsplit("/", 1)[0] + "/" + name
+
+    def drop() -> None:
+        with admin.connect() as conn:
+            conn.execute(
+                sa.text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"
+                ),
+                {"n": name},
+            )
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
+        admin.dispose()
+
+    return admin_url.rsplit("/", 1)[0] + "/" + name, drop
+
+
+@pytest.fixture(scope="session")
+def pg_database(pg_server: str) -> Callable[[str], tuple[str, Callable[[], None]]]:
+    """Make throwaway databases from fixtures of any scope: ``url, drop = pg_database("x")``."""
+    return lambda prefix: create_pg_database(pg_server, prefix)
+
+
+@pytest.fixture
+def pg_url(pg_database: Callable[[str], tuple[str, Callable[[], None]]]) -> Iterator[str]:
+    """A fresh PostgreSQL database for one test, dropped afterwards."""
+    url, drop = pg_database("mainsail_test")
     yield url
-    with admin.connect() as conn:
-        conn.execute(
-            sa.text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"),
-            {"n": name},
-        )
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
-    admin.dispose()
+    drop()
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -77,28 +76,6 @@ class Fleet:
         self.servers[i].start().wait_ready("/readyz", START_S)
 
 
-def _create_db(admin_url: str) -> tuple[str, Any]:
-    import sqlalchemy as sa
-
-    name = f"mainsail_fleet_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-
-    def drop() -> None:
-        with admin.connect() as conn:
-            conn.execute(
-                sa.text(
-                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"
-                ),
-                {"n": name},
-            )
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
-        admin.dispose()
-
-    return admin_url.rsplit("/", 1)[0] + "/" + name, drop
-
-
 def _register_models(fleet: Fleet) -> None:
     """v1, v2, v3 of 'churn' (logistic regressions), v1 deployed: a data scientist's steps."""
     from sklearn.linear_model import LogisticRegression
@@ -115,7 +92,7 @@ def _register_models(fleet: Fleet) -> None:
 
 
 @pytest.fixture(scope="module")
-def fleet(pg_server: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fleet]:
+def fleet(pg_database: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fleet]:
     haproxy = shutil.which("haproxy")
     if haproxy is None:
         if os.environ.get("CI") == "true":
@@ -125,7 +102,7 @@ def fleet(pg_server: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
     root = tmp_path_factory.mktemp("fleet")
     logs = root / "logs"
     logs.mkdir()
-    db_url, drop_db = _create_db(pg_server)
+    db_url, drop_db = pg_database("mainsail_fleet")
     base = {k: v for k, v in os.environ.items() if not k.startswith(("MAINSAIL_", "AWS_"))}
     started: list[Any] = []
     try:

@@ -130,37 +130,15 @@ def sqlite_env() -> Iterator[FuzzEnv]:
 
 
 @pytest.fixture(scope="module")
-def postgres_env(pg_server: str) -> Iterator[FuzzEnv]:
+def postgres_env(pg_database: Any) -> Iterator[FuzzEnv]:
     folder = _folder()
-    url, drop = _pg_database(pg_server)
+    url, drop = pg_database("mainsail_fuzz")
     try:
         with _env(url, folder) as env:
             yield env
     finally:
         drop()
         shutil.rmtree(folder, ignore_errors=True)
-
-
-def _pg_database(server: str) -> tuple[str, Any]:
-    import sqlalchemy as sa
-
-    name = f"mainsail_fuzz_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-
-    def drop() -> None:
-        with admin.connect() as conn:
-            conn.execute(
-                sa.text(
-                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"
-                ),
-                {"n": name},
-            )
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
-        admin.dispose()
-
-    return server.rsplit("/", 1)[0] + "/" + name, drop
 
 
 def _call(env: FuzzEnv, case: Any, user: str) -> Any:
